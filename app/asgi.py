@@ -1,0 +1,102 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar, Router, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy import text
+
+from app.cli import AthenaCLIPlugin
+from app.config import Settings, get_settings
+from app.db.migrate import MIGRATIONS_DIR
+from app.domain.accounts.controllers import AuthController, UserController
+from app.domain.approvals.controllers import ApprovalController, CommandRoomController
+from app.domain.executions.controllers import WorkflowExecutionController
+from app.domain.workflows.controllers import WorkflowController, WorkspaceController
+from app.lib.auth import TokenAuthMiddleware
+from app.lib.errors import exception_handlers
+from app.services import Services
+
+
+def _provider(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state.services, name)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+@get("/health", tags=["Operations"], summary="Liveness", include_in_schema=True)
+async def health() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["Operations"], summary="Readiness")
+async def ready(state: State) -> dict[str, Any]:
+    """The database answers."""
+    services: Services = state.services
+    async with services.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    services = Services.build(settings)
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=[
+            AuthController,
+            UserController,
+            WorkspaceController,
+            WorkflowController,
+            WorkflowExecutionController,
+            ApprovalController,
+            CommandRoomController,
+        ],
+        middleware=[TokenAuthMiddleware],
+        security=[{"BearerToken": []}],
+    )
+    alchemy = SQLAlchemyPlugin(
+        config=SQLAlchemyAsyncConfig(
+            engine_instance=services.db.engine,
+            alembic_config=AlembicAsyncConfig(
+                script_location=str(MIGRATIONS_DIR), version_table_name="alembic_versions"
+            ),
+            create_all=False,
+        )
+    )
+
+    async def close_services() -> None:
+        await services.close()
+
+    return Litestar(
+        route_handlers=[api, health, ready],
+        state=State({"services": services}),
+        dependencies={
+            "account_service": _provider("accounts"),
+            "execution_service": _provider("executions"),
+            "workflow_service": _provider("workflows"),
+            "approval_service": _provider("approvals"),
+        },
+        exception_handlers=exception_handlers,
+        plugins=[alchemy, AthenaCLIPlugin()],
+        on_shutdown=[close_services],
+        openapi_config=OpenAPIConfig(
+            title="Athena Monitor API",
+            version="1.0.0",
+            path="/schema",
+            description="Workflow executions, approvals and command room. See docs/api.md.",
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="API token")}
+            ),
+        ),
+        debug=settings.debug,
+    )

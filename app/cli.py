@@ -1,0 +1,104 @@
+"""Our commands on Litestar's CLI: ``athena serve``, ``workspaces``, ``users``, ``tokens``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from litestar.plugins import CLIPluginProtocol
+
+T = TypeVar("T")
+ROLES = ["viewer", "operator", "approver", "admin"]
+
+
+def _run(make: Callable[..., Awaitable[T]]) -> T:
+    """Run a coroutine against a fresh Services (migrated database), then close it."""
+    from app.config import get_settings
+    from app.db.migrate import upgrade_to_head
+    from app.services import Services
+
+    upgrade_to_head()
+
+    async def runner() -> T:
+        services = Services.build(get_settings())
+        try:
+            return await make(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(runner())
+
+
+@click.command(name="serve", help="Migrate the database, then serve the app (production server).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from app.db.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    click.echo(f"Athena Monitor on http://{host}:{port}  (API docs: /schema)")
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        ws_per_message_deflate=False,  # ~70 KiB per socket and a compression per client per message
+        ws_max_size=64 * 1024,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@click.group(name="workspaces", help="Manage workspaces.")
+def workspaces() -> None: ...
+
+
+@workspaces.command(name="create")
+@click.argument("name")
+@click.option("--organization", "organization", required=True, help="Organization multiplai id (created if new).")
+def workspaces_create(name: str, organization: str) -> None:
+    ws = _run(lambda s: s.accounts.create_workspace(name, organization))
+    click.echo(f"workspace {ws.uuid} {name!r} in organization {organization!r}")
+
+
+@click.group(name="users", help="Manage users.")
+def users() -> None: ...
+
+
+@users.command(name="create")
+@click.argument("email")
+@click.option("--password", required=True, help="Password (hashed with argon2id).")
+@click.option("--workspace", required=True, help="Workspace uuid or name.")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--name", default="", help="Display name.")
+def users_create(email: str, password: str, workspace: str, role: str, name: str) -> None:
+    from app.db.models import Role
+
+    user = _run(lambda s: s.accounts.create_user(email, password, name=name, workspace=workspace, role=Role(role)))
+    click.echo(f"user {user.uuid} {user.email} is {role} in {workspace}")
+
+
+@click.group(name="tokens", help="Manage API tokens.")
+def tokens() -> None: ...
+
+
+@tokens.command(name="create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def tokens_create(email: str, name: str) -> None:
+    async def make(s):  # type: ignore[no-untyped-def]
+        return await s.accounts.create_token(await s.accounts.user_id_by_email(email), name=name)
+
+    token = _run(make)
+    click.echo(token)
+    click.echo("Store it now: it is not shown again.", err=True)
+
+
+class AthenaCLIPlugin(CLIPluginProtocol):
+    def on_cli_init(self, cli: click.Group) -> None:
+        for command in (serve, workspaces, users, tokens):
+            cli.add_command(command)

@@ -1,0 +1,50 @@
+"""Settings read from the environment (see README's configuration table)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    raw = os.environ.get(name, default)
+    return [item.strip().rstrip("/") for item in raw.split(",") if item.strip()]
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'athena.db'}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and pick the async drivers."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: normalize_database_url(os.environ.get("DATABASE_URL") or _default_database_url())
+    )
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("REDIS_URL") or None)
+    secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY") or secrets.token_hex(32))
+    allowed_origins: list[str] = field(
+        default_factory=lambda: _env_list("ALLOWED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000")
+    )
+    debug: bool = field(default_factory=lambda: os.environ.get("ATHENA_DEBUG", "") in {"1", "true", "yes"})
+    db_echo: bool = field(default_factory=lambda: os.environ.get("DATABASE_ECHO", "") in {"1", "true"})
+    db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DATABASE_POOL_SIZE", "10")))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,30 @@
+"""ORM models. Import from here so Alembic sees every table."""
+
+from app.db.models.accounts import ApiToken, Membership, Organization, Role, User, Workspace
+from app.db.models.base import Base
+from app.db.models.events import ExecutionEvent
+from app.db.models.executions import (
+    CommandRoomTask,
+    ExecutionStatus,
+    WorkflowApproval,
+    WorkflowExecution,
+    WorkflowExecutionData,
+)
+from app.db.models.workflows import Workflow
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "CommandRoomTask",
+    "ExecutionEvent",
+    "ExecutionStatus",
+    "Membership",
+    "Organization",
+    "Role",
+    "User",
+    "Workflow",
+    "WorkflowApproval",
+    "WorkflowExecution",
+    "WorkflowExecutionData",
+    "Workspace",
+]

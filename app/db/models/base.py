@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+
+from advanced_alchemy.base import BigIntAuditBase
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+try:  # uuid-utils gives time-ordered v7 ids (better index locality); stdlib v4 otherwise
+    from uuid_utils.compat import uuid7 as _new_uuid
+except ImportError:  # pragma: no cover
+    _new_uuid = uuid_lib.uuid4
+
+
+def new_uuid() -> uuid_lib.UUID:
+    return _new_uuid()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(BigIntAuditBase):
+    """Integer primary key (the seed's ``id``) plus audit timestamps."""
+
+    __abstract__ = True
+
+
+class UUIDColumn:
+    """Public identifier: every API path and payload uses ``uuid``, never the integer id."""
+
+    @declared_attr
+    def uuid(cls) -> Mapped[uuid_lib.UUID]:
+        return mapped_column(GUID, default=new_uuid, unique=True, nullable=False, sort_order=-90)
+
+
+class SoftDelete:
+    @declared_attr
+    def deleted_at(cls) -> Mapped[dt.datetime | None]:
+        return mapped_column(DateTimeUTC(timezone=True), nullable=True, default=None, sort_order=3004)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.models.base import Base, SoftDelete, UUIDColumn, utcnow
+
+LIVE = text("deleted_at IS NULL")
+
+
+class ExecutionStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def _live_index(name: str, *cols: str) -> Index:
+    # Partial on both backends: soft-deleted rows never appear in lists, so keep them out of the index.
+    return Index(name, *cols, postgresql_where=LIVE, sqlite_where=LIVE)
+
+
+class WorkflowExecution(UUIDColumn, SoftDelete, Base):
+    __tablename__ = "workflow_executions"
+    __table_args__ = (
+        _live_index("ix_wfe_ws_created", "workspace_id", "created_at", "id"),
+        _live_index("ix_wfe_ws_updated", "workspace_id", "updated_at", "id"),
+        _live_index("ix_wfe_ws_status_created", "workspace_id", "status", "created_at", "id"),
+        _live_index("ix_wfe_wf_created", "workflow_id", "created_at", "id"),
+        _live_index("ix_wfe_wf_status", "workflow_id", "status"),
+        Index("ix_wfe_parent", "parent_execution_id"),
+        Index("ix_wfe_user", "user_id"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    parent_execution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_executions.id", ondelete="SET NULL"), nullable=True
+    )
+    mode: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    retry_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retry_success_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default=ExecutionStatus.PENDING.value)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    wait_till: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    running_node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # +1 on every committed change (including approvals and command-room flags shown on its row),
+    # so a client never lets an older fragment overwrite a newer one.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class WorkflowExecutionData(UUIDColumn, SoftDelete, Base):
+    """Per-node runs (``workflow_data``), run metadata and free-form data of one execution."""
+
+    __tablename__ = "workflow_execution_data"
+
+    execution_id: Mapped[int] = mapped_column(ForeignKey("workflow_executions.id", ondelete="CASCADE"), index=True)
+    workflow_data: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonB, default=dict)
+    data: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class WorkflowApproval(UUIDColumn, Base):
+    __tablename__ = "workflow_approvals"
+    __table_args__ = (
+        Index("ix_wfa_execution_status", "execution_id", "status"),
+        Index("ix_wfa_ws_status_requested", "workspace_id", "status", "requested_at"),
+    )
+
+    execution_id: Mapped[int] = mapped_column(ForeignKey("workflow_executions.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    node_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
+    high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=ApprovalStatus.PENDING.value)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CommandRoomTask(UUIDColumn, Base):
+    """An execution flagged for the ops team; active while ``removed_at`` is null."""
+
+    __tablename__ = "command_room_tasks"
+    __table_args__ = (
+        Index("ix_crt_execution_active", "execution_id", postgresql_where=text("removed_at IS NULL")),
+        Index("ix_crt_ws_active", "workspace_id", "created_at", postgresql_where=text("removed_at IS NULL")),
+    )
+
+    execution_id: Mapped[int] = mapped_column(ForeignKey("workflow_executions.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

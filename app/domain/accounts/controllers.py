@@ -1,0 +1,64 @@
+"""Sign-in, logout and the authenticated user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_200_OK
+
+from app.domain.accounts.services import AccountService
+from app.lib.identity import CurrentUser
+
+
+class SignIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+def user_payload(user: CurrentUser) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "uuid": str(user.uuid),
+        "multiplai_id": user.multiplai_id,
+        "name": user.name,
+        "email": user.email,
+        "workspaces": [
+            {
+                "uuid": str(a.workspace_uuid),
+                "name": a.workspace_name,
+                "organization_multiplai_id": a.organization_multiplai_id,
+                "role": a.role.value,
+            }
+            for a in sorted(user.access.values(), key=lambda a: a.workspace_name)
+        ],
+    }
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["Authentication"]
+
+    @post("/sign-in", summary="Sign in", status_code=HTTP_200_OK, opt={"exclude_from_auth": True})
+    async def sign_in(self, account_service: AccountService, data: SignIn) -> dict[str, Any]:
+        """Exchange email and password for a bearer token (shown once; store it)."""
+        token, user = await account_service.sign_in(data.email, data.password)
+        return {"data": {"token": token, "token_type": "Bearer", "user": user_payload(user)}}
+
+    @post("/logout", summary="Logout", status_code=HTTP_200_OK)
+    async def logout(self, request: Request[CurrentUser, Any, Any], account_service: AccountService) -> dict[str, Any]:
+        """Revoke the token used for this request."""
+        if request.user.token_id is not None:
+            await account_service.revoke_token(request.user.token_id)
+        return {"message": "Logged out."}
+
+
+class UserController(Controller):
+    path = "/user"
+    tags = ["User"]
+
+    @get("/", summary="Get the authenticated user")
+    async def me(self, request: Request[CurrentUser, Any, Any]) -> dict[str, Any]:
+        """The token's user with their workspaces and roles."""
+        return {"data": user_payload(request.user)}

@@ -1,0 +1,183 @@
+"""Accounts: organizations, workspaces, users, memberships and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+
+from sqlalchemy import select, update
+
+from app.db.engine import Database
+from app.db.models import ApiToken, Membership, Organization, Role, User, Workspace
+from app.db.models.base import utcnow
+from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
+from app.lib.identity import CurrentUser, WorkspaceAccess
+from app.lib.security import generate_token, hash_password, hash_token, verify_password
+
+# Writing last_used_at on every request would turn reads into writes; a minute's precision is plenty.
+LAST_USED_PRECISION = dt.timedelta(seconds=60)
+
+
+class AccountService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def authenticate_token(self, token: str) -> CurrentUser | None:
+        """Resolve a bearer token to its user and memberships, or None if unknown, revoked or expired."""
+        now = utcnow()
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(ApiToken.id, ApiToken.last_used_at, ApiToken.expires_at, User)
+                    .join(User, User.id == ApiToken.user_id)
+                    .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+                )
+            ).one_or_none()
+            if row is None or not row.User.is_active or (row.expires_at and row.expires_at <= now):
+                return None
+            user = await self._load_current_user(session, row.User, token_id=row.id)
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
+            async with self.db.write() as session:
+                await session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        return user
+
+    async def load_user(self, user_id: int) -> CurrentUser | None:
+        async with self.db.read() as session:
+            user = await session.get(User, user_id)
+            if user is None or not user.is_active:
+                return None
+            return await self._load_current_user(session, user)
+
+    async def _load_current_user(self, session, user: User, token_id: int | None = None) -> CurrentUser:  # type: ignore[no-untyped-def]
+        rows = await session.execute(
+            select(
+                Membership.role,
+                Workspace.id,
+                Workspace.uuid,
+                Workspace.name,
+                Organization.id.label("org_id"),
+                Organization.multiplai_id,
+            )
+            .join(Workspace, Workspace.id == Membership.workspace_id)
+            .join(Organization, Organization.id == Workspace.organization_id)
+            .where(Membership.user_id == user.id, Workspace.deleted_at.is_(None))
+        )
+        access = {r.id: WorkspaceAccess(r.id, r.uuid, r.name, r.org_id, r.multiplai_id, Role(r.role)) for r in rows}
+        return CurrentUser(
+            id=user.id,
+            uuid=user.uuid,
+            email=user.email,
+            name=user.name,
+            multiplai_id=user.multiplai_id,
+            token_id=token_id,
+            access=access,
+        )
+
+    async def sign_in(self, email: str, password: str, token_name: str = "sign-in") -> tuple[str, CurrentUser]:
+        async with self.db.read() as session:
+            user = (await session.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+        if user is None or not user.is_active or not verify_password(user.password_hash, password):
+            raise FieldValidationError("email", "These credentials do not match our records.")
+        token = await self.create_token(user.id, name=token_name)
+        current = await self.load_user(user.id)
+        assert current is not None
+        return token, current
+
+    async def create_token(self, user_id: int, name: str = "cli", expires_at: dt.datetime | None = None) -> str:
+        token = generate_token()
+        async with self.db.write() as session:
+            session.add(ApiToken(user_id=user_id, token_hash=hash_token(token), name=name, expires_at=expires_at))
+        return token
+
+    async def revoke_token(self, token_id: int) -> None:
+        async with self.db.write() as session:
+            await session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+
+    async def create_workspace(self, name: str, organization_multiplai_id: str) -> Workspace:
+        """Create a workspace, creating its organization on first use."""
+        async with self.db.write() as session:
+            org = (
+                await session.execute(
+                    select(Organization).where(Organization.multiplai_id == organization_multiplai_id)
+                )
+            ).scalar_one_or_none()
+            if org is None:
+                org = Organization(multiplai_id=organization_multiplai_id, name=organization_multiplai_id)
+                session.add(org)
+                await session.flush()
+            workspace = Workspace(name=name, organization_id=org.id)
+            session.add(workspace)
+        return workspace
+
+    async def create_user(
+        self,
+        email: str,
+        password: str,
+        *,
+        name: str = "",
+        multiplai_id: str | None = None,
+        workspace: str | None = None,
+        role: Role = Role.VIEWER,
+    ) -> User:
+        """Create a user (or add a membership to an existing one) in a workspace given by uuid or name."""
+        email = email.strip().lower()
+        async with self.db.write() as session:
+            user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+            if user is None:
+                user = User(
+                    email=email,
+                    name=name or email.split("@")[0],
+                    multiplai_id=multiplai_id or f"user-{uuid_lib.uuid4().hex[:12]}",
+                    password_hash=hash_password(password),
+                )
+                session.add(user)
+                await session.flush()
+            if workspace:
+                ws = await self._find_workspace(session, workspace)
+                exists = (
+                    await session.execute(
+                        select(Membership).where(Membership.user_id == user.id, Membership.workspace_id == ws.id)
+                    )
+                ).scalar_one_or_none()
+                if exists is not None:
+                    exists.role = role.value
+                else:
+                    session.add(Membership(user_id=user.id, workspace_id=ws.id, role=role.value))
+        return user
+
+    async def user_id_by_email(self, email: str) -> int:
+        async with self.db.read() as session:
+            user_id = (
+                await session.execute(select(User.id).where(User.email == email.strip().lower()))
+            ).scalar_one_or_none()
+        if user_id is None:
+            raise NotFoundError("User")
+        return user_id
+
+    async def remove_membership(self, user_id: int, workspace_id: int) -> None:
+        async with self.db.write() as session:
+            m = (
+                await session.execute(
+                    select(Membership).where(Membership.user_id == user_id, Membership.workspace_id == workspace_id)
+                )
+            ).scalar_one_or_none()
+            if m is None:
+                raise ConflictError("The user is not a member of that workspace.")
+            await session.delete(m)
+
+    @staticmethod
+    async def _find_workspace(session, ref: str) -> Workspace:  # type: ignore[no-untyped-def]
+        try:
+            cond = Workspace.uuid == uuid_lib.UUID(ref)
+        except ValueError:
+            cond = Workspace.name == ref
+        found = (await session.execute(select(Workspace).where(cond, Workspace.deleted_at.is_(None)))).scalars().all()
+        if not found:
+            raise NotFoundError(f"Workspace '{ref}'")
+        if len(found) > 1:
+            raise ConflictError(f"Several workspaces are named '{ref}'; use its uuid.")
+        return found[0]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from typing import Annotated, Any
+
+import msgspec
+
+
+class ApprovalRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """An engine asks for a human review; the execution must be ``waiting``."""
+
+    execution_uuid: uuid_lib.UUID
+    node_id: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    description: Annotated[str, msgspec.Meta(max_length=20_000)] | None = None
+    payload: dict[str, Any] | None = None
+    due_at: dt.datetime | None = None
+    high_risk: bool = False
+
+
+class CommandRoomTaskCreate(msgspec.Struct, forbid_unknown_fields=True):
+    execution_uuid: uuid_lib.UUID
+    note: Annotated[str, msgspec.Meta(max_length=5_000)] | None = None

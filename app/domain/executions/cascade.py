@@ -1,0 +1,62 @@
+"""The stop cascade: the execution, its stoppable descendants and every ancestor waiting on it.
+
+A waiting ancestor that is cancelled can never resume, so its own stoppable subtree is cancelled
+with it; the cascade therefore covers the subtree of the topmost cancelled ancestor. Parents and
+children always share a workspace (enforced on create), so a stop never touches another workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ExecutionStatus, WorkflowExecution
+from app.domain.executions.state import STOPPABLE
+
+E = WorkflowExecution
+MAX_ANCESTRY = 1000
+
+
+@dataclass(frozen=True)
+class StopPlan:
+    target_id: int
+    waiting_ancestor_ids: list[int]
+    descendant_ids: list[int]
+
+    @property
+    def all_ids(self) -> list[int]:
+        return sorted({self.target_id, *self.waiting_ancestor_ids, *self.descendant_ids})
+
+
+async def plan_stop(session: AsyncSession, target_id: int, parent_id: int | None, workspace_id: int) -> StopPlan:
+    ancestors: list[int] = []
+    seen = {target_id}
+    while parent_id is not None and parent_id not in seen and len(ancestors) < MAX_ANCESTRY:
+        parent = (
+            await session.execute(
+                select(E.id, E.status, E.parent_execution_id).where(
+                    E.id == parent_id, E.workspace_id == workspace_id, E.deleted_at.is_(None)
+                )
+            )
+        ).one_or_none()
+        if parent is None or parent.status != ExecutionStatus.WAITING.value:
+            break
+        ancestors.append(parent.id)
+        seen.add(parent.id)
+        parent_id = parent.parent_execution_id
+    root = ancestors[-1] if ancestors else target_id
+    tree = select(E.id).where(E.id == root).cte("stop_tree", recursive=True)
+    # UNION (not UNION ALL) so a corrupt parent cycle still terminates.
+    tree = tree.union(select(E.id).where(E.parent_execution_id == tree.c.id, E.workspace_id == workspace_id))
+    rows = await session.execute(
+        select(E.id).where(
+            E.id.in_(select(tree.c.id)),
+            E.status.in_([s.value for s in STOPPABLE]),
+            E.deleted_at.is_(None),
+            E.id != target_id,
+            E.id.notin_(ancestors) if ancestors else E.id == E.id,
+        )
+    )
+    return StopPlan(target_id=target_id, waiting_ancestor_ids=ancestors, descendant_ids=sorted(r[0] for r in rows))

@@ -1,0 +1,228 @@
+"""Workflow Executions API (the seed's contract; see docs/api.md)."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from app.domain.executions.queries import ExecutionFilters
+from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
+from app.domain.executions.services import ExecutionService, Includes
+from app.domain.executions.state import STATUS_VALUES
+from app.lib.errors import FieldValidationError
+from app.lib.identity import CurrentUser
+from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
+from app.lib.params import comma_list, parse_bool
+from app.lib.timefmt import parse_date_param
+
+WITH_OPTIONS = {"workflow", "workflowExecutionData"}
+WITH_COUNT_OPTIONS = {"workflowApprovals", "pendingWorkflowApprovals"}
+
+WithParam = Annotated[
+    list[str] | None,
+    Parameter(query="with", description="Comma list: workflow, workflowExecutionData", max_items=10),
+]
+WithCountParam = Annotated[
+    list[str] | None,
+    Parameter(
+        query="with_count",
+        description="Comma list: workflowApprovals, pendingWorkflowApprovals",
+        max_items=10,
+    ),
+]
+StatusParam = Annotated[
+    list[str] | None,
+    Parameter(query="status", description="One status or a comma list: " + ", ".join(STATUS_VALUES), max_items=10),
+]
+
+
+def parse_includes(with_: list[str] | None, with_count: list[str] | None) -> Includes:
+    relations = comma_list(with_)
+    counts = comma_list(with_count)
+    if unknown := relations - WITH_OPTIONS:
+        raise FieldValidationError("with", f"Unknown relation(s): {', '.join(sorted(unknown))}.")
+    if unknown := counts - WITH_COUNT_OPTIONS:
+        raise FieldValidationError("with_count", f"Unknown count(s): {', '.join(sorted(unknown))}.")
+    return Includes(
+        workflow="workflow" in relations,
+        execution_data="workflowExecutionData" in relations,
+        approval_counts=bool(counts),
+    )
+
+
+def parse_statuses(status: list[str] | None) -> list[str] | None:
+    statuses = comma_list(status)
+    if unknown := statuses - set(STATUS_VALUES):
+        raise FieldValidationError("status", f"Unknown status(es): {', '.join(sorted(unknown))}.")
+    return sorted(statuses) or None
+
+
+class WorkflowExecutionController(Controller):
+    path = "/workflow-executions"
+    tags = ["Workflow Executions"]
+
+    @get("/", summary="List workflow executions")
+    async def list_executions(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        workspace_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workspace_uuid")] = None,
+        organization_multiplai_id: Annotated[
+            str | None, Parameter(query="organization_multiplai_id", max_length=191)
+        ] = None,
+        user_multiplai_id: Annotated[str | None, Parameter(query="user_multiplai_id", max_length=191)] = None,
+        workflow_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workflow_uuid")] = None,
+        workflow_uuids: Annotated[list[uuid_lib.UUID] | None, Parameter(query="workflow_uuids", max_items=100)] = None,
+        workflow_uuids_brackets: Annotated[
+            list[uuid_lib.UUID] | None, Parameter(query="workflow_uuids[]", max_items=100)
+        ] = None,
+        search: Annotated[str | None, Parameter(query="search", max_length=200)] = None,
+        status: StatusParam = None,
+        date_from: Annotated[str | None, Parameter(query="date_from", max_length=40)] = None,
+        date_to: Annotated[str | None, Parameter(query="date_to", max_length=40)] = None,
+        sort_by: Annotated[Literal["created_at", "updated_at"], Parameter(query="sort_by")] = "created_at",
+        sort_direction: Annotated[Literal["asc", "desc"], Parameter(query="sort_direction")] = "desc",
+        page: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, Parameter(query="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
+        with_: WithParam = None,
+        with_count: WithCountParam = None,
+    ) -> dict[str, Any]:
+        """Paginated executions of the workspaces you belong to.
+
+        At least one of ``workspace_uuid``, ``organization_multiplai_id`` or ``workflow_uuid(s)`` is
+        required; ``workspace_uuid`` wins over ``organization_multiplai_id``.
+        """
+        includes = parse_includes(with_, with_count)
+        wf_uuids = [
+            *([workflow_uuid] if workflow_uuid else []),
+            *(workflow_uuids or []),
+            *(workflow_uuids_brackets or []),
+        ]
+        user = request.user
+        workspace_ids, workflow_ids = await execution_service.resolve_scope(
+            user, workspace_uuid, organization_multiplai_id, wf_uuids
+        )
+        filters = ExecutionFilters(
+            workspace_ids=workspace_ids,
+            workflow_ids=workflow_ids,
+            statuses=parse_statuses(status),
+            date_from=parse_date_param("date_from", date_from) if date_from else None,
+            date_to=parse_date_param("date_to", date_to, end_of_day=True) if date_to else None,
+            search=search.strip() or None if search else None,
+            user_multiplai_id=user_multiplai_id or None,
+            sort_by=sort_by,
+            sort_direction=sort_direction,
+        )
+        if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+            raise FieldValidationError("date_to", "The date_to field must be a date after or equal to date_from.")
+        page_req = PageRequest(page=page, per_page=per_page)
+        items, total = await execution_service.list(user, filters, page_req, includes)
+        return paginated(request, items, total, page_req)
+
+    @get("/count", summary="Count workflow executions")
+    async def count_executions(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        start_date: Annotated[str, Parameter(query="start_date", max_length=40)],
+        end_date: Annotated[str, Parameter(query="end_date", max_length=40)],
+        workspace_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workspace_uuid")] = None,
+        multiplai_id: Annotated[
+            str | None,
+            Parameter(query="multiplai_id", max_length=191, description="Organization multiplai id"),
+        ] = None,
+        status: StatusParam = None,
+        requires_human_review: Annotated[str | None, Parameter(query="requires_human_review", max_length=5)] = None,
+        has_command_room_task: Annotated[str | None, Parameter(query="has_command_room_task", max_length=5)] = None,
+    ) -> dict[str, Any]:
+        """Exact count of executions created in ``[start_date, end_date]``, in total and by status."""
+        if workspace_uuid is None and not multiplai_id:
+            raise FieldValidationError("workspace_uuid", "One of workspace_uuid or multiplai_id is required.")
+        start = parse_date_param("start_date", start_date)
+        end = parse_date_param("end_date", end_date, end_of_day=True)
+        if start > end:
+            raise FieldValidationError("end_date", "The end_date field must be a date after or equal to start_date.")
+        workspace_ids, _ = await execution_service.resolve_scope(request.user, workspace_uuid, multiplai_id, [])
+        filters = ExecutionFilters(
+            workspace_ids=workspace_ids,
+            statuses=parse_statuses(status),
+            date_from=start,
+            date_to=end,
+            requires_human_review=parse_bool("requires_human_review", requires_human_review),
+            has_command_room_task=parse_bool("has_command_room_task", has_command_room_task),
+        )
+        return {"data": await execution_service.count(request.user, filters)}
+
+    @get("/{execution_uuid:uuid}", summary="Retrieve a workflow execution")
+    async def get_execution(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        execution_uuid: uuid_lib.UUID,
+        with_: WithParam = None,
+        with_count: WithCountParam = None,
+    ) -> dict[str, Any]:
+        """One execution, with the same ``with`` / ``with_count`` options as the list."""
+        includes = parse_includes(with_, with_count)
+        return {"data": await execution_service.get(request.user, execution_uuid, includes)}
+
+    @post("/", summary="Create a workflow execution", status_code=HTTP_201_CREATED)
+    async def create_execution(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        data: ExecutionCreate,
+    ) -> dict[str, Any]:
+        """Record a new execution of a workflow (operators and admins)."""
+        return {"data": await execution_service.create(request.user, data)}
+
+    @put("/{execution_uuid:uuid}", summary="Update a workflow execution", status_code=HTTP_200_OK)
+    async def put_execution(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        execution_uuid: uuid_lib.UUID,
+        data: ExecutionUpdate,
+    ) -> dict[str, Any]:
+        """Same as PATCH: only the fields sent change; ``status`` follows the state machine (409 otherwise)."""
+        return {"data": await execution_service.update(request.user, execution_uuid, data)}
+
+    @patch("/{execution_uuid:uuid}", summary="Update a workflow execution", status_code=HTTP_200_OK)
+    async def patch_execution(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        execution_uuid: uuid_lib.UUID,
+        data: ExecutionUpdate,
+    ) -> dict[str, Any]:
+        """Change status (through the state machine), wait_till, mode, retry_success_id, or report node progress."""
+        return {"data": await execution_service.update(request.user, execution_uuid, data)}
+
+    @delete("/{execution_uuid:uuid}", summary="Delete a workflow execution", status_code=HTTP_204_NO_CONTENT)
+    async def delete_execution(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        execution_uuid: uuid_lib.UUID,
+    ) -> None:
+        """Soft delete: the execution disappears from lists, counts and lookups."""
+        await execution_service.delete(request.user, execution_uuid)
+
+    @post("/{execution_uuid:uuid}/stop", summary="Stop a workflow execution", status_code=HTTP_200_OK)
+    async def stop_execution(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        execution_service: ExecutionService,
+        execution_uuid: uuid_lib.UUID,
+    ) -> dict[str, Any]:
+        """Cancel a running, pending, paused or waiting execution, its descendants and the ancestors
+        waiting on it, in one transaction. Already cancelled: 200, nothing changes. Finished: 409."""
+        result = await execution_service.stop(request.user, execution_uuid)
+        return {
+            "data": result.execution,
+            "meta": {"stopped": result.stopped, "cascade_cancelled": result.cancelled_uuids},
+        }

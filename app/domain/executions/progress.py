@@ -1,0 +1,62 @@
+"""Merge per-node progress reported by an engine into an execution's ``workflow_data``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.domain.executions.schemas import NodeRunIn
+from app.lib.timefmt import iso
+
+OPEN_NODE_STATUSES = {"pending", "running", "waiting"}
+CLOSED_NODE_STATUSES = {"success", "error", "skipped", "cancelled"}
+
+
+def merge_node_runs(
+    workflow_data: list[dict[str, Any]], runs: list[NodeRunIn], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Upsert each run by (node_id, run_index). Without a run_index a report continues the node's
+    latest open run, or starts a new one (a loop iteration) when the latest is closed."""
+    merged = [dict(item) for item in workflow_data]
+    for run in runs:
+        same_node = [i for i, item in enumerate(merged) if item.get("node_id") == run.node_id]
+        index: int | None = None
+        if run.run_index is not None:
+            index = next((i for i in same_node if merged[i].get("run_index") == run.run_index), None)
+        elif same_node and merged[same_node[-1]].get("status") in OPEN_NODE_STATUSES:
+            index = same_node[-1]
+        if index is None:
+            run_index = run.run_index if run.run_index is not None else len(same_node)
+            merged.append({"node_id": run.node_id, "run_index": run_index, "status": run.status})
+            index = len(merged) - 1
+        entry = merged[index]
+        entry["status"] = run.status
+        for key in ("node_name", "input", "output", "error"):
+            value = getattr(run, key)
+            if value is not None:
+                entry[key] = value
+        if run.started_at is not None:
+            entry["started_at"] = iso(run.started_at)
+        elif run.status == "running" and not entry.get("started_at"):
+            entry["started_at"] = iso(now)
+        if run.stopped_at is not None:
+            entry["stopped_at"] = iso(run.stopped_at)
+        elif run.status in CLOSED_NODE_STATUSES and not entry.get("stopped_at"):
+            entry["stopped_at"] = iso(now)
+    return merged
+
+
+def derived_fields(current_running_node: str | None, runs: list[NodeRunIn]) -> dict[str, Any]:
+    """Execution columns implied by node reports: which node runs now, and the last node error."""
+    values: dict[str, Any] = {}
+    running = current_running_node
+    for run in runs:
+        if run.status == "running":
+            running = run.node_id
+        elif run.node_id == running and run.status in CLOSED_NODE_STATUSES:
+            running = None
+        if run.status == "error" and run.error:
+            values["error"] = f"{run.node_name or run.node_id}: {run.error}"
+    if running != current_running_node:
+        values["running_node"] = running
+    return values

@@ -1,0 +1,295 @@
+"""Column queries for executions: filters, the row summary and batch loaders (no ORM objects on hot paths)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.db.models import (
+    CommandRoomTask,
+    ExecutionStatus,
+    User,
+    Workflow,
+    WorkflowApproval,
+    WorkflowExecution,
+    WorkflowExecutionData,
+    Workspace,
+)
+from app.domain.executions.state import is_finished
+from app.lib.timefmt import iso
+
+E = WorkflowExecution
+A = WorkflowApproval
+Parent = aliased(WorkflowExecution, name="parent_execution")
+
+
+@dataclass
+class ExecutionFilters:
+    workspace_ids: list[int]
+    workflow_ids: list[int] | None = None
+    statuses: list[str] | None = None
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+    search: str | None = None
+    user_multiplai_id: str | None = None
+    requires_human_review: bool | None = None
+    has_command_room_task: bool | None = None
+    sort_by: str = "created_at"
+    sort_direction: str = "desc"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def summary_select() -> Select[Any]:
+    return (
+        select(
+            E.id,
+            E.uuid,
+            E.workspace_id,
+            Workspace.uuid.label("workspace_uuid"),
+            E.workflow_id,
+            Workflow.uuid.label("workflow_uuid"),
+            Workflow.name.label("workflow_name"),
+            E.user_id,
+            E.parent_execution_id,
+            Parent.uuid.label("parent_execution_uuid"),
+            E.mode,
+            E.retry_of,
+            E.retry_success_id,
+            E.status,
+            E.started_at,
+            E.stopped_at,
+            E.wait_till,
+            E.running_node,
+            E.error,
+            E.version,
+            E.created_at,
+            E.updated_at,
+            E.deleted_at,
+        )
+        .join(Workspace, Workspace.id == E.workspace_id)
+        .join(Workflow, Workflow.id == E.workflow_id)
+        .outerjoin(Parent, Parent.id == E.parent_execution_id)
+    )
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def filter_conditions(f: ExecutionFilters) -> list[Any]:
+    conds: list[Any] = [E.deleted_at.is_(None), E.workspace_id.in_(f.workspace_ids)]
+    if f.workflow_ids is not None:
+        conds.append(E.workflow_id.in_(f.workflow_ids))
+    if f.statuses:
+        conds.append(E.status.in_(f.statuses))
+    if f.date_from is not None:
+        conds.append(E.created_at >= f.date_from)
+    if f.date_to is not None:
+        conds.append(E.created_at <= f.date_to)
+    if f.user_multiplai_id:
+        conds.append(E.user_id.in_(select(User.id).where(User.multiplai_id == f.user_multiplai_id)))
+    if f.search:
+        conds.append(_search_condition(f.search, f.workspace_ids))
+    if f.requires_human_review is not None:
+        pending = exists().where(A.execution_id == E.id, A.status == "pending")
+        conds.append(pending if f.requires_human_review else ~pending)
+    if f.has_command_room_task is not None:
+        active = exists().where(CommandRoomTask.execution_id == E.id, CommandRoomTask.removed_at.is_(None))
+        conds.append(active if f.has_command_room_task else ~active)
+    return conds
+
+
+def _search_condition(term: str, workspace_ids: list[int]) -> Any:
+    """Workflow name, execution uuid (whole) or error text; the term is always a bound parameter."""
+    term = term.strip()
+    try:
+        return E.uuid == uuid_lib.UUID(term)
+    except ValueError:
+        pass
+    pattern = _like(term)
+    matching_workflows = select(Workflow.id).where(
+        Workflow.workspace_id.in_(workspace_ids), Workflow.name.ilike(pattern, escape="\\")
+    )
+    return or_(E.workflow_id.in_(matching_workflows), E.error.ilike(pattern, escape="\\"))
+
+
+def order_by(f: ExecutionFilters) -> list[Any]:
+    column = E.updated_at if f.sort_by == "updated_at" else E.created_at
+    if f.sort_direction == "asc":
+        return [column.asc(), E.id.asc()]
+    return [column.desc(), E.id.desc()]
+
+
+def serialize_execution(row: Row[Any] | Any) -> dict[str, Any]:
+    """The seed's execution object plus our scoping fields (``workspace_uuid``, ``workflow_uuid``...)."""
+    return {
+        "id": row.id,
+        "uuid": str(row.uuid),
+        "workspace_uuid": str(row.workspace_uuid),
+        "workflow_uuid": str(row.workflow_uuid),
+        "workflow_name": row.workflow_name,
+        "parent_execution_uuid": str(row.parent_execution_uuid) if row.parent_execution_uuid else None,
+        "is_finished": is_finished(row.status),
+        "mode": row.mode,
+        "retry_of": row.retry_of,
+        "retry_success_id": row.retry_success_id,
+        "started_at": iso(row.started_at),
+        "stopped_at": iso(row.stopped_at),
+        "wait_till": iso(row.wait_till),
+        "status": row.status,
+        "running_node": row.running_node,
+        "error": row.error,
+        "version": row.version,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "deleted_at": iso(row.deleted_at),
+    }
+
+
+async def approval_counts(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """execution id -> (all approvals, pending approvals), one grouped query."""
+    if not execution_ids:
+        return {}
+    rows = await session.execute(
+        select(A.execution_id, func.count(), func.sum(case((A.status == "pending", 1), else_=0)))
+        .where(A.execution_id.in_(execution_ids))
+        .group_by(A.execution_id)
+    )
+    return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+
+
+async def command_room_flags(session: AsyncSession, execution_ids: Sequence[int]) -> set[int]:
+    if not execution_ids:
+        return set()
+    rows = await session.execute(
+        select(CommandRoomTask.execution_id)
+        .where(CommandRoomTask.execution_id.in_(execution_ids), CommandRoomTask.removed_at.is_(None))
+        .distinct()
+    )
+    return {r[0] for r in rows}
+
+
+async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Everything a dashboard row needs, for event payloads (three queries whatever the count)."""
+    ids = list(execution_ids)
+    rows = (await session.execute(summary_select().where(E.id.in_(ids)))).all()
+    counts = await approval_counts(session, ids)
+    flagged = await command_room_flags(session, ids)
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        total, pending = counts.get(row.id, (0, 0))
+        out[row.id] = serialize_execution(row) | {
+            "workflow_approvals_count": total,
+            "pending_workflow_approvals_count": pending,
+            "in_command_room": row.id in flagged,
+        }
+    return out
+
+
+async def execution_data_for(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    if not execution_ids:
+        return {}
+    D = WorkflowExecutionData
+    rows = await session.execute(
+        select(D).where(D.execution_id.in_(execution_ids), D.deleted_at.is_(None)).order_by(D.id)
+    )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for d in rows.scalars():
+        out.setdefault(d.execution_id, []).append(
+            {
+                "uuid": str(d.uuid),
+                "workflow_data": d.workflow_data or [],
+                "metadata": d.metadata_ or {},
+                "data": d.data,
+                "created_at": iso(d.created_at),
+                "updated_at": iso(d.updated_at),
+                "deleted_at": iso(d.deleted_at),
+            }
+        )
+    return out
+
+
+IN_PROGRESS = [
+    ExecutionStatus.PENDING.value,
+    ExecutionStatus.RUNNING.value,
+    ExecutionStatus.PAUSED.value,
+    ExecutionStatus.WAITING.value,
+]
+
+
+async def workflow_objects(
+    session: AsyncSession, workflow_ids: Sequence[int], current_user_id: int
+) -> dict[int, dict[str, Any]]:
+    """The seed's workflow object, with its execution counters, for a batch of workflows."""
+    if not workflow_ids:
+        return {}
+    ids = list(workflow_ids)
+    wf_rows = (await session.execute(select(Workflow).where(Workflow.id.in_(ids)))).scalars().all()
+    count_rows = await session.execute(
+        select(
+            E.workflow_id,
+            func.count(),
+            func.sum(case((E.status.in_(IN_PROGRESS), 1), else_=0)),
+            func.sum(case((E.status == ExecutionStatus.COMPLETED.value, 1), else_=0)),
+        )
+        .where(E.workflow_id.in_(ids), E.deleted_at.is_(None))
+        .group_by(E.workflow_id)
+    )
+    counts = {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in count_rows}
+    review_rows = await session.execute(
+        select(E.workflow_id, func.count(func.distinct(E.id)))
+        .join(A, and_(A.execution_id == E.id, A.status == "pending"))
+        .where(E.workflow_id.in_(ids), E.deleted_at.is_(None))
+        .group_by(E.workflow_id)
+    )
+    review = {r[0]: int(r[1]) for r in review_rows}
+    ws_ids = {w.workspace_id for w in wf_rows}
+    ws_rows = await session.execute(select(Workspace.id, Workspace.uuid).where(Workspace.id.in_(ws_ids)))
+    ws_uuid = {r.id: r.uuid for r in ws_rows}
+    out = {}
+    for wf in wf_rows:
+        total, in_progress, completed = counts.get(wf.id, (0, 0, 0))
+        out[wf.id] = serialize_workflow(wf, current_user_id, ws_uuid.get(wf.workspace_id)) | {
+            "executions_count": total,
+            "executions_in_progress_count": in_progress,
+            "executions_for_review_count": review.get(wf.id, 0),
+            "executions_completed_count": completed,
+        }
+    return out
+
+
+def serialize_workflow(wf: Workflow, current_user_id: int, workspace_uuid: uuid_lib.UUID | None) -> dict[str, Any]:
+    return {
+        "id": wf.id,
+        "uuid": str(wf.uuid),
+        "user_id": wf.user_id,
+        "workspace_id": wf.workspace_id,
+        "workspace_uuid": str(workspace_uuid) if workspace_uuid else None,
+        "template_id": wf.template_id,
+        "name": wf.name,
+        "description": wf.description,
+        "profile_photo_url": wf.profile_photo_url,
+        "profile_photo_config": wf.profile_photo_config,
+        "visibility": wf.visibility,
+        "is_active": wf.is_active,
+        "is_owner": wf.user_id == current_user_id,
+        "is_favorite": False,
+        "trigger_count": wf.trigger_count,
+        "allow_cloning": wf.allow_cloning,
+        "allow_account_usage": wf.allow_account_usage,
+        "last_used_at": iso(wf.last_used_at),
+        "nodes": wf.nodes or [],
+        "edges": wf.edges or [],
+        "created_at": iso(wf.created_at),
+        "updated_at": iso(wf.updated_at),
+        "deleted_at": iso(wf.deleted_at),
+    }

@@ -1,0 +1,435 @@
+"""ExecutionService: the workflow-executions use cases, tenant-scoped, each write with its events."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.engine import Database
+from app.db.models import (
+    ExecutionStatus,
+    Role,
+    Workflow,
+    WorkflowApproval,
+    WorkflowExecution,
+    WorkflowExecutionData,
+)
+from app.db.models.base import new_uuid, utcnow
+from app.domain.events.broker import EventPublisher, publish_safely
+from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
+from app.domain.executions import queries as q
+from app.domain.executions.cascade import StopPlan, plan_stop
+from app.domain.executions.progress import derived_fields, merge_node_runs
+from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
+from app.domain.executions.state import STOPPABLE, TERMINAL, check_transition
+from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
+from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.lib.pagination import PageRequest
+
+E = WorkflowExecution
+T = TypeVar("T")
+WRITE_ATTEMPTS = 5
+
+
+class LostRace(Exception):
+    """A conditional UPDATE matched no row: someone else changed it first. Roll back, re-read, retry."""
+
+
+@dataclass(frozen=True)
+class Includes:
+    workflow: bool = False
+    execution_data: bool = False
+    approval_counts: bool = False
+
+
+@dataclass(frozen=True)
+class StopResult:
+    execution: dict[str, Any]
+    stopped: bool
+    cancelled_uuids: list[str]
+
+
+class ExecutionService:
+    def __init__(self, db: Database, publisher: EventPublisher) -> None:
+        self.db = db
+        self.publisher = publisher
+
+    # ----------------------------------------------------------------- reads
+    async def resolve_scope(
+        self,
+        user: CurrentUser,
+        workspace_uuid: uuid_lib.UUID | None,
+        organization_multiplai_id: str | None,
+        workflow_uuids: list[uuid_lib.UUID],
+        *,
+        required: bool = True,
+    ) -> tuple[list[int], list[int] | None]:
+        """Workspace ids and workflow ids the request may see. The workspace wins over the organization."""
+        if workspace_uuid is not None:
+            workspace_ids = [user.workspace_by_uuid(workspace_uuid).workspace_id]
+        elif organization_multiplai_id:
+            workspace_ids = user.workspace_ids_of_organization(organization_multiplai_id)
+        elif workflow_uuids or not required:
+            workspace_ids = user.workspace_ids
+        else:
+            raise FieldValidationError(
+                "workspace_uuid",
+                "One of workspace_uuid, organization_multiplai_id or workflow_uuid(s) is required.",
+            )
+        if not workflow_uuids:
+            return workspace_ids, None
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(Workflow.id, Workflow.uuid).where(
+                        Workflow.uuid.in_(set(workflow_uuids)),
+                        Workflow.deleted_at.is_(None),
+                        Workflow.workspace_id.in_(user.workspace_ids),
+                    )
+                )
+            ).all()
+        if len(rows) != len(set(workflow_uuids)):
+            raise NotFoundError("Workflow")
+        return workspace_ids, [r.id for r in rows]
+
+    async def list(
+        self, user: CurrentUser, filters: q.ExecutionFilters, page: PageRequest, includes: Includes
+    ) -> tuple[list[dict[str, Any]], int]:
+        if not filters.workspace_ids:
+            return [], 0
+        conds = q.filter_conditions(filters)
+        async with self.db.read() as session:
+            total = (await session.execute(select(func.count()).select_from(E).where(*conds))).scalar_one()
+            rows = (
+                await session.execute(
+                    q.summary_select()
+                    .where(*conds)
+                    .order_by(*q.order_by(filters))
+                    .limit(page.per_page)
+                    .offset(page.offset)
+                )
+            ).all()
+            items = await self._decorate(session, user, rows, includes)
+        return items, total
+
+    async def count(self, user: CurrentUser, filters: q.ExecutionFilters) -> dict[str, Any]:
+        by_status = {s.value: 0 for s in ExecutionStatus}
+        if filters.workspace_ids:
+            async with self.db.read() as session:
+                rows = await session.execute(
+                    select(E.status, func.count()).where(*q.filter_conditions(filters)).group_by(E.status)
+                )
+                for status, n in rows:
+                    by_status[status] = int(n)
+        return {"count": sum(by_status.values()), "by_status": by_status}
+
+    async def get(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, includes: Includes) -> dict[str, Any]:
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    q.summary_select().where(
+                        E.uuid == execution_uuid,
+                        E.deleted_at.is_(None),
+                        E.workspace_id.in_(user.workspace_ids),
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Workflow execution")
+            return (await self._decorate(session, user, [row], includes))[0]
+
+    async def _decorate(
+        self, session: AsyncSession, user: CurrentUser, rows: list[Any], inc: Includes
+    ) -> list[dict[str, Any]]:
+        items = [q.serialize_execution(r) for r in rows]
+        ids = [r.id for r in rows]
+        if inc.workflow:
+            workflows = await q.workflow_objects(session, {r.workflow_id for r in rows}, user.id)
+            for item, r in zip(items, rows, strict=True):
+                item["workflow"] = workflows.get(r.workflow_id)
+        if inc.execution_data:
+            data = await q.execution_data_for(session, ids)
+            for item, r in zip(items, rows, strict=True):
+                item["workflow_execution_data"] = data.get(r.id, [])
+        if inc.approval_counts:
+            counts = await q.approval_counts(session, ids)
+            for item, r in zip(items, rows, strict=True):
+                total, pending = counts.get(r.id, (0, 0))
+                item["workflow_approvals_count"] = total
+                item["pending_workflow_approvals_count"] = pending
+        return items
+
+    # ---------------------------------------------------------------- writes
+    async def run_write(self, work: Callable[[AsyncSession], Awaitable[tuple[T, list[CommittedEvent]]]]) -> T:
+        """Run ``work`` in a write transaction, retrying lost races; publish its events after commit."""
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                async with self.db.write() as session:
+                    result, events = await work(session)
+            except LostRace:
+                continue
+            await publish_safely(self.publisher, events)
+            return result
+        raise ConflictError("The execution kept changing while this request ran; try again.")
+
+    async def record_changes(
+        self, session: AsyncSession, workspace_id: int, changes: list[tuple[str, int]]
+    ) -> tuple[dict[int, dict[str, Any]], list[CommittedEvent]]:
+        summaries = await q.event_summaries(session, [eid for _, eid in changes])
+        first = summaries[changes[0][1]]
+        pending = [PendingEvent(t, eid, summaries[eid]["version"], summaries[eid]) for t, eid in changes]
+        events = await record_events(session, workspace_id, uuid_lib.UUID(first["workspace_uuid"]), pending)
+        return summaries, events
+
+    async def load_for_write(
+        self,
+        session: AsyncSession,
+        user: CurrentUser,
+        execution_uuid: uuid_lib.UUID,
+        roles: frozenset[Role] = OPERATE_ROLES,
+    ) -> Any:
+        row = (
+            await session.execute(
+                select(E.id, E.workspace_id, E.status, E.version, E.running_node, E.parent_execution_id).where(
+                    E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids)
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError("Workflow execution")
+        user.require(row.workspace_id, roles, "Workflow execution")
+        return row
+
+    async def create(self, user: CurrentUser, body: ExecutionCreate) -> dict[str, Any]:
+        async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+            wf = (
+                await session.execute(
+                    select(Workflow.id, Workflow.workspace_id).where(
+                        Workflow.uuid == body.workflow_uuid,
+                        Workflow.deleted_at.is_(None),
+                        Workflow.workspace_id.in_(user.workspace_ids),
+                    )
+                )
+            ).one_or_none()
+            if wf is None:
+                raise NotFoundError("Workflow")
+            user.require(wf.workspace_id, OPERATE_ROLES, "Workflow")
+            parent_id = None
+            if body.parent_execution_uuid is not None:
+                parent_id = (
+                    await session.execute(
+                        select(E.id).where(
+                            E.uuid == body.parent_execution_uuid,
+                            E.workspace_id == wf.workspace_id,
+                            E.deleted_at.is_(None),
+                        )
+                    )
+                ).scalar_one_or_none()
+                if parent_id is None:
+                    raise FieldValidationError(
+                        "parent_execution_uuid",
+                        "No execution with this uuid exists in the workflow's workspace.",
+                    )
+            now = utcnow()
+            status = ExecutionStatus(body.status)
+            execution_id = (
+                await session.execute(
+                    insert(E)
+                    .values(
+                        uuid=new_uuid(),
+                        workspace_id=wf.workspace_id,
+                        workflow_id=wf.id,
+                        user_id=user.id,
+                        parent_execution_id=parent_id,
+                        mode=body.mode,
+                        retry_of=body.retry_of,
+                        status=status.value,
+                        started_at=now if status != ExecutionStatus.PENDING else None,
+                        stopped_at=now if status in TERMINAL else None,
+                        wait_till=body.wait_till,
+                        error=body.error,
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(E.id)
+                )
+            ).scalar_one()
+            data = body.execution_data
+            session.add(
+                WorkflowExecutionData(
+                    execution_id=execution_id,
+                    workflow_data=(data.workflow_data if data and data.workflow_data else []),
+                    metadata_=(data.metadata if data and data.metadata else {}),
+                    data=data.data if data else None,
+                )
+            )
+            await session.execute(
+                update(Workflow)
+                .where(Workflow.id == wf.id)
+                .values(trigger_count=Workflow.trigger_count + 1, last_used_at=now)
+            )
+            await session.flush()
+            summaries, events = await self.record_changes(
+                session, wf.workspace_id, [("execution.created", execution_id)]
+            )
+            return summaries[execution_id], events
+
+        return await self.run_write(work)
+
+    async def update(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, body: ExecutionUpdate) -> dict[str, Any]:
+        async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+            row = await self.load_for_write(session, user, execution_uuid)
+            if body.version is not None and body.version != row.version:
+                raise ConflictError(
+                    f"The execution is at version {row.version}, not {body.version}; reload it and retry.",
+                    current_version=row.version,
+                )
+            now = utcnow()
+            values: dict[str, Any] = {}
+            event_type = "execution.progress"
+            if body.status is not None and body.status != row.status:
+                check_transition(row.status, body.status)
+                values["status"] = body.status
+                if body.status == ExecutionStatus.RUNNING.value:
+                    values["started_at"] = func.coalesce(E.started_at, now)
+                if ExecutionStatus(body.status) in TERMINAL:
+                    values["stopped_at"] = now
+                    values["running_node"] = None
+                event_type = "execution.status_changed"
+            for name in ("wait_till", "mode", "retry_success_id", "error", "running_node"):
+                value = getattr(body, name)
+                if value is not msgspec.UNSET:
+                    values[name] = value
+                    event_type = "execution.status_changed" if "status" in values else "execution.updated"
+            if body.node_runs:
+                derived = derived_fields(row.running_node, body.node_runs)
+                if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
+                    derived.pop("running_node", None)
+                values = derived | values
+            if not values and not body.node_runs and body.execution_data is None:
+                return await self._current(session, row.id), []
+            await self.conditional_update(session, row, values, now)
+            if body.node_runs or body.execution_data is not None:
+                await self._update_data(session, row.id, body, values.get("running_node", row.running_node), now)
+            summaries, events = await self.record_changes(session, row.workspace_id, [(event_type, row.id)])
+            return summaries[row.id], events
+
+        return await self.run_write(work)
+
+    async def conditional_update(self, session: AsyncSession, row: Any, values: dict[str, Any], now: Any) -> None:
+        """The one guard against concurrent writers, identical on SQLite and PostgreSQL."""
+        updated = (
+            await session.execute(
+                update(E)
+                .where(E.id == row.id, E.status == row.status, E.version == row.version, E.deleted_at.is_(None))
+                .values(**values, version=E.version + 1, updated_at=now)
+                .returning(E.id)
+            )
+        ).scalar_one_or_none()
+        if updated is None:
+            raise LostRace
+
+    async def _update_data(
+        self, session: AsyncSession, execution_id: int, body: ExecutionUpdate, running: Any, now: Any
+    ) -> None:
+        D = WorkflowExecutionData
+        record = (
+            await session.execute(select(D).where(D.execution_id == execution_id).order_by(D.id).limit(1))
+        ).scalar_one_or_none()
+        if record is None:
+            record = WorkflowExecutionData(execution_id=execution_id, workflow_data=[], metadata_={})
+            session.add(record)
+        data = body.execution_data
+        workflow_data = list(record.workflow_data or [])
+        metadata = dict(record.metadata_ or {})
+        if data is not None and data.workflow_data is not None:
+            workflow_data = data.workflow_data
+        if body.node_runs:
+            workflow_data = merge_node_runs(workflow_data, body.node_runs, now)
+            metadata["running_node"] = running
+            errors = sum(1 for r in body.node_runs if r.status == "error")
+            if errors:
+                metadata["error_count"] = int(metadata.get("error_count") or 0) + errors
+        if data is not None and data.metadata:
+            metadata.update(data.metadata)
+        if data is not None and data.data is not None:
+            record.data = data.data
+        record.workflow_data = workflow_data
+        record.metadata_ = metadata
+        await session.flush()
+
+    async def _current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
+        return (await q.event_summaries(session, [execution_id]))[execution_id]
+
+    async def delete(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> None:
+        """Soft delete: the row and its data stay, but vanish from every list, count and lookup."""
+
+        async def work(session: AsyncSession) -> tuple[None, list[CommittedEvent]]:
+            row = await self.load_for_write(session, user, execution_uuid)
+            now = utcnow()
+            await self.conditional_update(session, row, {"deleted_at": now}, now)
+            await session.execute(
+                update(WorkflowExecutionData).where(WorkflowExecutionData.execution_id == row.id).values(deleted_at=now)
+            )
+            _, events = await self.record_changes(session, row.workspace_id, [("execution.deleted", row.id)])
+            return None, events
+
+        await self.run_write(work)
+
+    async def stop(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopResult:
+        """Cancel the execution, its stoppable descendants and the ancestors waiting on it, atomically."""
+
+        async def work(session: AsyncSession) -> tuple[StopResult, list[CommittedEvent]]:
+            row = await self.load_for_write(session, user, execution_uuid)
+            if row.status == ExecutionStatus.CANCELLED.value:
+                return StopResult(await self._current(session, row.id), False, []), []
+            if ExecutionStatus(row.status) in TERMINAL:
+                raise ConflictError(
+                    f"Cannot stop an execution that is already '{row.status}'.",
+                    current_status=row.status,
+                    requested_status=ExecutionStatus.CANCELLED.value,
+                )
+            plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
+            cancelled = await self._cancel(session, plan)
+            if row.id not in cancelled:
+                raise LostRace
+            changes = [("execution.stopped", row.id)] + [("execution.cancelled", i) for i in cancelled if i != row.id]
+            summaries, events = await self.record_changes(session, row.workspace_id, changes)
+            others = [summaries[i]["uuid"] for i in cancelled if i != row.id]
+            return StopResult(summaries[row.id], True, others), events
+
+        return await self.run_write(work)
+
+    async def _cancel(self, session: AsyncSession, plan: StopPlan) -> list[int]:
+        ids = plan.all_ids
+        if not self.db.is_sqlite:
+            # Lock in id order so two overlapping cascades queue up instead of deadlocking.
+            await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
+        now = utcnow()
+        rows = await session.execute(
+            update(E)
+            .where(E.id.in_(ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
+            .values(
+                status=ExecutionStatus.CANCELLED.value,
+                stopped_at=now,
+                running_node=None,
+                version=E.version + 1,
+                updated_at=now,
+            )
+            .returning(E.id)
+        )
+        cancelled = sorted(r[0] for r in rows)
+        if cancelled:
+            await session.execute(
+                update(WorkflowApproval)
+                .where(WorkflowApproval.execution_id.in_(cancelled), WorkflowApproval.status == "pending")
+                .values(status="cancelled", decided_at=now, comment="Cancelled because the execution was stopped.")
+            )
+        return cancelled

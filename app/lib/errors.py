@@ -1,0 +1,117 @@
+"""Domain errors and the handlers that turn every failure into a clear JSON answer.
+
+Bodies follow the seed API (Laravel-style): ``{"message": ..., "errors": {field: [msg]}}`` for 422.
+Nothing unexpected ever leaks a stack trace or a database error; it is logged instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+logger = logging.getLogger("athena.errors")
+
+
+class AppError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, **self.extra}
+
+
+class NotFoundError(AppError):
+    status_code = HTTP_404_NOT_FOUND
+
+    def __init__(self, resource: str = "Resource") -> None:
+        super().__init__(f"{resource} not found.")
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+
+
+class ConflictError(AppError):
+    status_code = HTTP_409_CONFLICT
+
+
+class FieldValidationError(AppError):
+    """422 naming the offending field(s)."""
+
+    status_code = HTTP_422_UNPROCESSABLE_ENTITY
+
+    def __init__(self, field: str, message: str, **more: str) -> None:
+        errors = {field: [message]} | {k: [v] for k, v in more.items()}
+        super().__init__(message, errors=errors)
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    return _json(exc.body(), exc.status_code)
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors: dict[str, list[str]] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or "body")
+            errors.setdefault(key, []).append(str(item.get("message", "is invalid")))
+    if not errors:
+        errors["body"] = [str(exc.detail)]
+    first_key, first_msgs = next(iter(errors.items()))
+    return _json(
+        {"message": f"The {first_key} field is invalid: {first_msgs[0]}", "errors": errors},
+        HTTP_422_UNPROCESSABLE_ENTITY,
+    )
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    headers = dict(exc.headers or {})
+    if isinstance(exc, NotAuthorizedException):
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    body: dict[str, Any] = {"message": exc.detail}
+    return _json(body, exc.status_code, headers)
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _json(
+            {"message": "The database is unavailable right now; nothing was changed. Try again shortly."},
+            HTTP_503_SERVICE_UNAVAILABLE,
+            {"Retry-After": "2"},
+        )
+    return internal_error_handler(request, exc)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json({"message": "Internal server error."}, HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+exception_handlers: dict[Any, Any] = {
+    AppError: app_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    DBAPIError: database_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,20 @@
+"""Helpers for query parameters given as repeated keys or comma lists."""
+
+from __future__ import annotations
+
+from app.lib.errors import FieldValidationError
+
+
+def comma_list(values: list[str] | None) -> set[str]:
+    return {part.strip() for value in values or [] for part in value.split(",") if part.strip()}
+
+
+def parse_bool(field: str, raw: str | None) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise FieldValidationError(field, f"The {field} field must be true or false.")

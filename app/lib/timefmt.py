@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import datetime as dt
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """UTC ISO-8601 with a ``Z`` suffix, as the seed API prints timestamps."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_date_param(field: str, raw: str, *, end_of_day: bool = False) -> dt.datetime:
+    """Accept ``YYYY-MM-DD`` or an ISO datetime; a bare date as an upper bound means its whole day."""
+    from app.lib.errors import FieldValidationError
+
+    value = raw.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            moment = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min, tzinfo=dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise FieldValidationError(
+            field, f"The {field} field must be a date (YYYY-MM-DD) or an ISO-8601 date-time."
+        ) from None
+    if not (1970 <= moment.year <= 9998):
+        raise FieldValidationError(field, f"The {field} field is out of range.")
+    return moment.astimezone(dt.UTC)
