@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from app.domain.accounts.services import AccountService
@@ -41,13 +43,15 @@ class AuthController(Controller):
     tags = ["Authentication"]
 
     @post("/sign-in", summary="Sign in", status_code=HTTP_200_OK, opt={"exclude_from_auth": True})
-    async def sign_in(self, account_service: AccountService, data: SignIn) -> dict[str, Any]:
+    async def sign_in(self, account_service: NamedDependency[AccountService], data: JSONBody[SignIn]) -> dict[str, Any]:
         """Exchange email and password for a bearer token (shown once; store it)."""
         token, user = await account_service.sign_in(data.email, data.password)
         return {"data": {"token": token, "token_type": "Bearer", "user": user_payload(user)}}
 
     @post("/logout", summary="Logout", status_code=HTTP_200_OK)
-    async def logout(self, request: Request[CurrentUser, Any, Any], account_service: AccountService) -> dict[str, Any]:
+    async def logout(
+        self, request: Request[CurrentUser, Any, Any], account_service: NamedDependency[AccountService]
+    ) -> dict[str, Any]:
         """Revoke the token used for this request."""
         if request.user.token_id is not None:
             await account_service.revoke_token(request.user.token_id)

@@ -6,7 +6,8 @@ import uuid as uuid_lib
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
@@ -27,8 +28,8 @@ class ApprovalController(Controller):
     async def request_approval(
         self,
         request: Request[CurrentUser, Any, Any],
-        approval_service: ApprovalService,
-        data: ApprovalRequest,
+        approval_service: NamedDependency[ApprovalService],
+        data: JSONBody[ApprovalRequest],
     ) -> dict[str, Any]:
         """An engine asks for a review of a node's output; the execution must be waiting (409 otherwise)."""
         return {"data": await approval_service.request(request.user, data)}
@@ -37,11 +38,11 @@ class ApprovalController(Controller):
     async def list_approvals(
         self,
         request: Request[CurrentUser, Any, Any],
-        approval_service: ApprovalService,
-        workspace_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workspace_uuid")] = None,
-        status: Annotated[list[str] | None, Parameter(query="status", max_items=4)] = None,
-        page: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        per_page: Annotated[int, Parameter(query="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
+        approval_service: NamedDependency[ApprovalService],
+        workspace_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")] = None,
+        status: Annotated[list[str] | None, QueryParameter(name="status", max_items=4)] = None,
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
     ) -> dict[str, Any]:
         """Approvals of your workspaces, oldest request first."""
         statuses = comma_list(status)
@@ -60,8 +61,8 @@ class CommandRoomController(Controller):
     async def flag(
         self,
         request: Request[CurrentUser, Any, Any],
-        approval_service: ApprovalService,
-        data: CommandRoomTaskCreate,
+        approval_service: NamedDependency[ApprovalService],
+        data: JSONBody[CommandRoomTaskCreate],
     ) -> dict[str, Any]:
         """Flag an execution for the ops team, with an optional note."""
         return {"data": await approval_service.flag(request.user, data)}
@@ -70,8 +71,8 @@ class CommandRoomController(Controller):
     async def unflag(
         self,
         request: Request[CurrentUser, Any, Any],
-        approval_service: ApprovalService,
-        task_uuid: uuid_lib.UUID,
+        approval_service: NamedDependency[ApprovalService],
+        task_uuid: FromPath[uuid_lib.UUID],
     ) -> None:
         """Take an execution out of the command room."""
         await approval_service.unflag(request.user, task_uuid)

@@ -6,7 +6,8 @@ import uuid as uuid_lib
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.executions.queries import ExecutionFilters
@@ -24,19 +25,19 @@ WITH_COUNT_OPTIONS = {"workflowApprovals", "pendingWorkflowApprovals"}
 
 WithParam = Annotated[
     list[str] | None,
-    Parameter(query="with", description="Comma list: workflow, workflowExecutionData", max_items=10),
+    QueryParameter(name="with", description="Comma list: workflow, workflowExecutionData", max_items=10),
 ]
 WithCountParam = Annotated[
     list[str] | None,
-    Parameter(
-        query="with_count",
+    QueryParameter(
+        name="with_count",
         description="Comma list: workflowApprovals, pendingWorkflowApprovals",
         max_items=10,
     ),
 ]
 StatusParam = Annotated[
     list[str] | None,
-    Parameter(query="status", description="One status or a comma list: " + ", ".join(STATUS_VALUES), max_items=10),
+    QueryParameter(name="status", description="One status or a comma list: " + ", ".join(STATUS_VALUES), max_items=10),
 ]
 
 
@@ -69,25 +70,27 @@ class WorkflowExecutionController(Controller):
     async def list_executions(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        workspace_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workspace_uuid")] = None,
+        execution_service: NamedDependency[ExecutionService],
+        workspace_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")] = None,
         organization_multiplai_id: Annotated[
-            str | None, Parameter(query="organization_multiplai_id", max_length=191)
+            str | None, QueryParameter(name="organization_multiplai_id", max_length=191)
         ] = None,
-        user_multiplai_id: Annotated[str | None, Parameter(query="user_multiplai_id", max_length=191)] = None,
-        workflow_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workflow_uuid")] = None,
-        workflow_uuids: Annotated[list[uuid_lib.UUID] | None, Parameter(query="workflow_uuids", max_items=100)] = None,
+        user_multiplai_id: Annotated[str | None, QueryParameter(name="user_multiplai_id", max_length=191)] = None,
+        workflow_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workflow_uuid")] = None,
+        workflow_uuids: Annotated[
+            list[uuid_lib.UUID] | None, QueryParameter(name="workflow_uuids", max_items=100)
+        ] = None,
         workflow_uuids_brackets: Annotated[
-            list[uuid_lib.UUID] | None, Parameter(query="workflow_uuids[]", max_items=100)
+            list[uuid_lib.UUID] | None, QueryParameter(name="workflow_uuids[]", max_items=100)
         ] = None,
-        search: Annotated[str | None, Parameter(query="search", max_length=200)] = None,
+        search: Annotated[str | None, QueryParameter(name="search", max_length=200)] = None,
         status: StatusParam = None,
-        date_from: Annotated[str | None, Parameter(query="date_from", max_length=40)] = None,
-        date_to: Annotated[str | None, Parameter(query="date_to", max_length=40)] = None,
-        sort_by: Annotated[Literal["created_at", "updated_at"], Parameter(query="sort_by")] = "created_at",
-        sort_direction: Annotated[Literal["asc", "desc"], Parameter(query="sort_direction")] = "desc",
-        page: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        per_page: Annotated[int, Parameter(query="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
+        date_from: Annotated[str | None, QueryParameter(name="date_from", max_length=40)] = None,
+        date_to: Annotated[str | None, QueryParameter(name="date_to", max_length=40)] = None,
+        sort_by: Annotated[Literal["created_at", "updated_at"], QueryParameter(name="sort_by")] = "created_at",
+        sort_direction: Annotated[Literal["asc", "desc"], QueryParameter(name="sort_direction")] = "desc",
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
         with_: WithParam = None,
         with_count: WithCountParam = None,
     ) -> dict[str, Any]:
@@ -127,17 +130,17 @@ class WorkflowExecutionController(Controller):
     async def count_executions(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        start_date: Annotated[str, Parameter(query="start_date", max_length=40)],
-        end_date: Annotated[str, Parameter(query="end_date", max_length=40)],
-        workspace_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workspace_uuid")] = None,
+        execution_service: NamedDependency[ExecutionService],
+        start_date: Annotated[str, QueryParameter(name="start_date", max_length=40)],
+        end_date: Annotated[str, QueryParameter(name="end_date", max_length=40)],
+        workspace_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")] = None,
         multiplai_id: Annotated[
             str | None,
-            Parameter(query="multiplai_id", max_length=191, description="Organization multiplai id"),
+            QueryParameter(name="multiplai_id", max_length=191, description="Organization multiplai id"),
         ] = None,
         status: StatusParam = None,
-        requires_human_review: Annotated[str | None, Parameter(query="requires_human_review", max_length=5)] = None,
-        has_command_room_task: Annotated[str | None, Parameter(query="has_command_room_task", max_length=5)] = None,
+        requires_human_review: Annotated[str | None, QueryParameter(name="requires_human_review", max_length=5)] = None,
+        has_command_room_task: Annotated[str | None, QueryParameter(name="has_command_room_task", max_length=5)] = None,
     ) -> dict[str, Any]:
         """Exact count of executions created in ``[start_date, end_date]``, in total and by status."""
         if workspace_uuid is None and not multiplai_id:
@@ -161,8 +164,8 @@ class WorkflowExecutionController(Controller):
     async def get_execution(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        execution_uuid: uuid_lib.UUID,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
         with_: WithParam = None,
         with_count: WithCountParam = None,
     ) -> dict[str, Any]:
@@ -174,8 +177,8 @@ class WorkflowExecutionController(Controller):
     async def create_execution(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        data: ExecutionCreate,
+        execution_service: NamedDependency[ExecutionService],
+        data: JSONBody[ExecutionCreate],
     ) -> dict[str, Any]:
         """Record a new execution of a workflow (operators and admins)."""
         return {"data": await execution_service.create(request.user, data)}
@@ -184,9 +187,9 @@ class WorkflowExecutionController(Controller):
     async def put_execution(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        execution_uuid: uuid_lib.UUID,
-        data: ExecutionUpdate,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+        data: JSONBody[ExecutionUpdate],
     ) -> dict[str, Any]:
         """Same as PATCH: only the fields sent change; ``status`` follows the state machine (409 otherwise)."""
         return {"data": await execution_service.update(request.user, execution_uuid, data)}
@@ -195,9 +198,9 @@ class WorkflowExecutionController(Controller):
     async def patch_execution(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        execution_uuid: uuid_lib.UUID,
-        data: ExecutionUpdate,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+        data: JSONBody[ExecutionUpdate],
     ) -> dict[str, Any]:
         """Change status (through the state machine), wait_till, mode, retry_success_id, or report node progress."""
         return {"data": await execution_service.update(request.user, execution_uuid, data)}
@@ -206,8 +209,8 @@ class WorkflowExecutionController(Controller):
     async def delete_execution(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        execution_uuid: uuid_lib.UUID,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
     ) -> None:
         """Soft delete: the execution disappears from lists, counts and lookups."""
         await execution_service.delete(request.user, execution_uuid)
@@ -216,8 +219,8 @@ class WorkflowExecutionController(Controller):
     async def stop_execution(
         self,
         request: Request[CurrentUser, Any, Any],
-        execution_service: ExecutionService,
-        execution_uuid: uuid_lib.UUID,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
     ) -> dict[str, Any]:
         """Cancel a running, pending, paused or waiting execution, its descendants and the ancestors
         waiting on it, in one transaction. Already cancelled: 200, nothing changes. Finished: 409."""

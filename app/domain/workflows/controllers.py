@@ -6,7 +6,8 @@ import uuid as uuid_lib
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.domain.workflows.schemas import WorkflowCreate
@@ -21,7 +22,7 @@ class WorkspaceController(Controller):
 
     @get("/", summary="List my workspaces")
     async def list_workspaces(
-        self, request: Request[CurrentUser, Any, Any], workflow_service: WorkflowService
+        self, request: Request[CurrentUser, Any, Any], workflow_service: NamedDependency[WorkflowService]
     ) -> dict[str, Any]:
         """Workspaces you belong to, with your role in each."""
         return {"data": await workflow_service.list_workspaces(request.user)}
@@ -30,8 +31,8 @@ class WorkspaceController(Controller):
     async def get_workspace(
         self,
         request: Request[CurrentUser, Any, Any],
-        workflow_service: WorkflowService,
-        workspace_uuid: uuid_lib.UUID,
+        workflow_service: NamedDependency[WorkflowService],
+        workspace_uuid: FromPath[uuid_lib.UUID],
     ) -> dict[str, Any]:
         """One of your workspaces; any other answers 404."""
         return {"data": await workflow_service.get_workspace(request.user, workspace_uuid)}
@@ -45,11 +46,11 @@ class WorkflowController(Controller):
     async def list_workflows(
         self,
         request: Request[CurrentUser, Any, Any],
-        workflow_service: WorkflowService,
-        workspace_uuid: Annotated[uuid_lib.UUID | None, Parameter(query="workspace_uuid")] = None,
-        search: Annotated[str | None, Parameter(query="search", max_length=200)] = None,
-        page: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
-        per_page: Annotated[int, Parameter(query="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
+        workflow_service: NamedDependency[WorkflowService],
+        workspace_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")] = None,
+        search: Annotated[str | None, QueryParameter(name="search", max_length=200)] = None,
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
     ) -> dict[str, Any]:
         """Workflows of one workspace, or of all yours, with execution counters."""
         page_req = PageRequest(page, per_page)
@@ -60,15 +61,18 @@ class WorkflowController(Controller):
     async def get_workflow(
         self,
         request: Request[CurrentUser, Any, Any],
-        workflow_service: WorkflowService,
-        workflow_uuid: uuid_lib.UUID,
+        workflow_service: NamedDependency[WorkflowService],
+        workflow_uuid: FromPath[uuid_lib.UUID],
     ) -> dict[str, Any]:
         """A workflow with its graph (nodes, edges) and execution counters."""
         return {"data": await workflow_service.get_workflow(request.user, workflow_uuid)}
 
     @post("/", summary="Create a workflow", status_code=HTTP_201_CREATED)
     async def create_workflow(
-        self, request: Request[CurrentUser, Any, Any], workflow_service: WorkflowService, data: WorkflowCreate
+        self,
+        request: Request[CurrentUser, Any, Any],
+        workflow_service: NamedDependency[WorkflowService],
+        data: JSONBody[WorkflowCreate],
     ) -> dict[str, Any]:
         """Create a workflow in a workspace where you are operator or admin."""
         return {"data": await workflow_service.create_workflow(request.user, data)}

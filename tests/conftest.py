@@ -1,0 +1,221 @@
+"""Test fixtures: a real database per test (SQLite by default, PostgreSQL with TEST_DATABASE_URL).
+
+CI runs the suite twice: once on SQLite and once with
+``TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test REQUIRE_SERVICES=1``.
+Tests that need a service which is missing are skipped locally but fail when ``REQUIRE_SERVICES=1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.asgi import create_app
+from app.config import Settings, normalize_database_url
+from app.db.models import Role
+from app.services import Services
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+TEST_DATABASE_URL = normalize_database_url(os.environ.get("TEST_DATABASE_URL", ""))
+IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+TABLES = [
+    "execution_events",
+    "command_room_tasks",
+    "workflow_approvals",
+    "workflow_execution_data",
+    "workflow_executions",
+    "workflows",
+    "api_tokens",
+    "memberships",
+    "users",
+    "workspaces",
+    "organizations",
+]
+
+
+def need_service(name: str, reason: str) -> None:
+    """Skip (locally) or fail (CI) when a service a test needs is missing."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required (REQUIRE_SERVICES=1) but unavailable: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")
+
+
+def _migrate(url: str) -> None:
+    from app.db.migrate import upgrade_to_head
+
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        upgrade_to_head()
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate once per session: a template file on SQLite, a fresh database on PostgreSQL."""
+    if not IS_POSTGRES:
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        _migrate(f"sqlite+aiosqlite:///{path}")
+        yield str(path)
+        return
+    import asyncpg
+
+    base = TEST_DATABASE_URL.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"athena_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        need_service("PostgreSQL", str(exc))
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    _migrate(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> str:
+    if not IS_POSTGRES:
+        target = tmp_path / "athena.db"
+        shutil.copyfile(database_template, target)
+        return f"sqlite+aiosqlite:///{target}"
+    return database_template
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=None,
+        secret_key="test-secret",
+        allowed_origins=["http://testserver.local"],
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    services: Services = application.state.services
+    if IS_POSTGRES:
+        async with services.db.write() as session:
+            await session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    yield application
+    await services.close()
+
+
+@pytest.fixture
+def services(app: Any) -> Services:
+    return app.state.services
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the test's own event loop, so tests may also call services directly."""
+    # Not app.lifespan(): its task group would be torn down in another task by pytest-asyncio.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@dataclass
+class Actor:
+    email: str
+    token: str
+    user_id: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class World:
+    """Organization ``org-1`` with workspaces A and B, ``org-2`` with C, users and workflows."""
+
+    ws: dict[str, str] = field(default_factory=dict)
+    workflows: dict[str, str] = field(default_factory=dict)
+    users: dict[str, Actor] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Actor:
+        try:
+            return self.users[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+USERS = {
+    "admin_a": [("A", Role.ADMIN)],
+    "operator_a": [("A", Role.OPERATOR)],
+    "viewer_a": [("A", Role.VIEWER)],
+    "approver_a": [("A", Role.APPROVER)],
+    "operator_b": [("B", Role.OPERATOR)],
+    "multi": [("A", Role.VIEWER), ("B", Role.OPERATOR), ("C", Role.ADMIN)],
+}
+
+
+@pytest.fixture
+async def world(services: Services) -> World:
+    w = World()
+    for key, org in (("A", "org-1"), ("B", "org-1"), ("C", "org-2")):
+        ws = await services.accounts.create_workspace(f"Workspace {key}", org)
+        w.ws[key] = str(ws.uuid)
+    for name, memberships in USERS.items():
+        email = f"{name}@example.test"
+        user = None
+        for ws_key, role in memberships:
+            user = await services.accounts.create_user(
+                email, "correct horse", workspace=w.ws[ws_key], role=role, multiplai_id=f"mp-{name}"
+            )
+        assert user is not None
+        token = await services.accounts.create_token(user.id, name="test")
+        w.users[name] = Actor(email=email, token=token, user_id=user.id)
+    from app.domain.workflows.schemas import EdgeIn, NodeIn, WorkflowCreate
+
+    for ws_key, actor, wf_name in (
+        ("A", "admin_a", "Invoice approval"),
+        ("A", "admin_a", "Customer onboarding"),
+        ("B", "operator_b", "Invoice sync"),
+        ("C", "multi", "Payroll run"),
+    ):
+        current = await services.accounts.authenticate_token(w.users[actor].token)
+        assert current is not None
+        wf = await services.workflows.create_workflow(
+            current,
+            WorkflowCreate(
+                workspace_uuid=uuid.UUID(w.ws[ws_key]),
+                name=wf_name,
+                nodes=[NodeIn(id="start"), NodeIn(id="review"), NodeIn(id="finish")],
+                edges=[EdgeIn(source="start", target="review"), EdgeIn(source="review", target="finish")],
+            ),
+        )
+        w.workflows[wf_name] = wf["uuid"]
+    return w
+
+
+async def create_execution(client: httpx.AsyncClient, actor: Actor, workflow_uuid: str, **body: Any) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/workflow-executions", json={"workflow_uuid": workflow_uuid, **body}, headers=actor.headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
