@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, Router, get
+from litestar import Litestar, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -21,6 +21,7 @@ from app.domain.executions.controllers import WorkflowExecutionController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
+from app.realtime.api_socket import api_events_socket
 from app.services import Services
 
 
@@ -38,12 +39,19 @@ async def health() -> dict[str, str]:
 
 
 @get("/ready", tags=["Operations"], summary="Readiness")
-async def ready(state: State) -> dict[str, Any]:
-    """The database answers."""
+async def ready(state: State) -> Response[dict[str, Any]]:
+    """Database reachable and the event subscription connected; 503 with the reason otherwise."""
     services: Services = state.services
-    async with services.db.read() as session:
-        await session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
+    checks: dict[str, Any] = {}
+    try:
+        async with services.db.read() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    checks["events"] = services.hub.status()
+    healthy = checks["database"] == "ok" and not services.hub.degraded
+    return Response({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -60,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WorkflowExecutionController,
             ApprovalController,
             CommandRoomController,
+            api_events_socket,
         ],
         middleware=[TokenAuthMiddleware],
         security=[{"BearerToken": []}],
@@ -73,6 +82,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_all=False,
         )
     )
+
+    async def start_services() -> None:
+        await services.start()
 
     async def close_services() -> None:
         await services.close()
@@ -88,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=exception_handlers,
         plugins=[alchemy, AthenaCLIPlugin()],
+        on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=OpenAPIConfig(
             title="Athena Monitor API",

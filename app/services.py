@@ -8,16 +8,17 @@ from app.config import Settings
 from app.db.engine import Database
 from app.domain.accounts.services import AccountService
 from app.domain.approvals.services import ApprovalService
-from app.domain.events.broker import InProcessBroker
 from app.domain.executions.services import ExecutionService
 from app.domain.workflows.services import WorkflowService
+from app.realtime.hub import Hub
+from app.realtime.setup import build_hub
 
 
 @dataclass
 class Services:
     settings: Settings
     db: Database
-    broker: InProcessBroker
+    hub: Hub
     accounts: AccountService
     executions: ExecutionService
     workflows: WorkflowService
@@ -26,17 +27,21 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database.from_settings(settings)
-        broker = InProcessBroker()
-        executions = ExecutionService(db, broker)
+        hub = build_hub(settings, db)
+        executions = ExecutionService(db, hub)
         return cls(
             settings=settings,
             db=db,
-            broker=broker,
+            hub=hub,
             accounts=AccountService(db),
             executions=executions,
             workflows=WorkflowService(db),
             approvals=ApprovalService(executions),
         )
 
+    async def start(self) -> None:
+        await self.hub.start()
+
     async def close(self) -> None:
+        await self.hub.stop()
         await self.db.dispose()

@@ -1,8 +1,7 @@
-"""Where committed events go after commit. The real-time pipeline plugs its broker in here."""
+"""Where committed events go after commit (the real-time hub, app/realtime/hub.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Protocol
 
@@ -13,32 +12,6 @@ logger = logging.getLogger("athena.events")
 
 class EventPublisher(Protocol):
     async def publish(self, events: list[CommittedEvent]) -> None: ...
-
-
-class InProcessBroker:
-    """Fan-out to in-process subscriber queues (the embedded default, one process)."""
-
-    def __init__(self, max_queue: int = 10_000) -> None:
-        self._subscribers: set[asyncio.Queue[CommittedEvent]] = set()
-        self._max_queue = max_queue
-
-    def subscribe(self) -> asyncio.Queue[CommittedEvent]:
-        queue: asyncio.Queue[CommittedEvent] = asyncio.Queue(self._max_queue)
-        self._subscribers.add(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[CommittedEvent]) -> None:
-        self._subscribers.discard(queue)
-
-    async def publish(self, events: list[CommittedEvent]) -> None:
-        for queue in list(self._subscribers):
-            for event in events:
-                try:
-                    queue.put_nowait(event)
-                except asyncio.QueueFull:
-                    logger.warning("subscriber queue full; dropping it (it must resync from the database)")
-                    self._subscribers.discard(queue)
-                    break
 
 
 async def publish_safely(publisher: EventPublisher, events: list[CommittedEvent]) -> None:

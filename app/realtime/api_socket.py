@@ -1,0 +1,122 @@
+"""``/api/v1/ws``: JSON events for programs, one per frame, with replay from ``since``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid as uuid_lib
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from app.lib.identity import CurrentUser
+from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
+from app.realtime.messages import load_events
+
+logger = logging.getLogger("athena.realtime.api_socket")
+
+CLOSE_TRY_AGAIN = 1013  # clients (and htmx's ws extension) reconnect after it
+CLOSE_POLICY = 1008
+CLOSE_NOT_FOUND = 4404
+
+
+def _parse_query(socket: WebSocket[Any, Any, Any]) -> tuple[list[str], int | None]:
+    params = socket.query_params
+    raw_uuids = [*params.getall("workspace_uuid", []), *params.getall("workspace_uuid[]", [])]
+    since_raw = params.get("since")
+    since = int(since_raw) if since_raw not in (None, "") and str(since_raw).isdigit() else None
+    return raw_uuids, since
+
+
+def resync_frame(workspace_uuid: str, reason: str, seq: int) -> str:
+    return json.dumps({"type": "resync", "workspace_uuid": workspace_uuid, "reason": reason, "seq": seq})
+
+
+@websocket("/ws", name="api-events-socket")
+async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
+    """Events of the requested workspaces (``workspace_uuid`` may repeat), replayed from ``since``.
+
+    Frames are the event messages of docs/events.md, or ``{"type": "resync", ...}`` when the gap
+    since ``since`` is larger than the replay window (re-fetch over REST, then reconnect).
+    """
+    user: CurrentUser = socket.user
+    hub: Hub = socket.app.state.services.hub
+    raw_uuids, since = _parse_query(socket)
+    await socket.accept()
+    accesses = []
+    for raw in raw_uuids or [""]:
+        try:
+            accesses.append(user.workspace_by_uuid(uuid_lib.UUID(raw)))
+        except ValueError:
+            await socket.close(code=CLOSE_POLICY, reason="workspace_uuid is required and must be a UUID")
+            return
+        except Exception:
+            await socket.close(code=CLOSE_NOT_FOUND, reason=f"workspace {raw} not found")
+            return
+    uuid_of = {a.workspace_id: str(a.workspace_uuid) for a in accesses}
+    sub = Subscriber(user_id=user.id, workspace_ids=frozenset(uuid_of))
+    baseline = await hub.register(sub)
+    receiver = asyncio.create_task(_drain_incoming(socket))
+    try:
+        last_sent = await _replay(socket, hub, uuid_of, baseline, since)
+        sender = asyncio.create_task(_send_live(socket, sub, uuid_of, last_sent))
+        done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (receiver, sender):
+            task.cancel()
+        if sender in done and not sender.cancelled() and sender.exception() is None and sender.result() == EVICTED:
+            await socket.close(code=CLOSE_TRY_AGAIN, reason="resync: client too slow, reconnect with since")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        receiver.cancel()
+        hub.unregister(sub)
+        with contextlib.suppress(Exception):
+            await socket.close()
+
+
+async def _replay(
+    socket: WebSocket[Any, Any, Any], hub: Hub, uuid_of: dict[int, str], baseline: dict[int, int], since: int | None
+) -> dict[int, int]:
+    last_sent: dict[int, int] = {}
+    for ws, ws_uuid in uuid_of.items():
+        if since is None:
+            last_sent[ws] = baseline[ws]
+            continue
+        async with hub.db.read() as session:
+            messages = await load_events(session, ws, since, limit=hub.replay_limit + 1)
+        if len(messages) > hub.replay_limit or since > baseline[ws] + hub.replay_limit:
+            await socket.send_text(resync_frame(ws_uuid, "gap too large", baseline[ws]))
+            last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
+            continue
+        for message in messages:
+            await socket.send_text(json.dumps(message, separators=(",", ":")))
+        last_sent[ws] = messages[-1]["seq"] if messages else since
+    return last_sent
+
+
+async def _send_live(
+    socket: WebSocket[Any, Any, Any], sub: Subscriber, uuid_of: dict[int, str], last_sent: dict[int, int]
+) -> str:
+    while True:
+        item = await sub.queue.get()
+        if item == EVICTED:
+            return EVICTED
+        if isinstance(item, Resync):
+            await socket.send_text(resync_frame(uuid_of[item.workspace_id], item.reason, item.seq))
+            last_sent[item.workspace_id] = item.seq
+            continue
+        assert isinstance(item, PreparedEvent)
+        if item.seq <= last_sent.get(item.workspace_id, 0):
+            continue  # already sent during replay
+        await socket.send_text(item.json)
+        last_sent[item.workspace_id] = item.seq
+
+
+async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
+    """Programs have nothing to say; reading tells us when they leave."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data(mode="text")

@@ -1,0 +1,240 @@
+"""The per-instance hub: delivers each workspace's events to local sockets in seq order, exactly once.
+
+Whatever the bus loses (Redis down, a dropped publish, an at-most-once gap), the hub finds the hole
+by sequence number — on the next event, on the bus reconnecting, or on a periodic check of each
+watched workspace's counter — and fills it from the database. Each event is encoded/rendered once
+per instance (``PreparedEvent`` caches), then offered to every matching socket's bounded queue; a
+socket that cannot keep up is evicted and told to resync rather than slowing anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.db.engine import Database
+from app.domain.events.recorder import CommittedEvent
+from app.realtime.bus import MemoryBus, RedisBus
+from app.realtime.messages import current_seqs, load_events
+
+logger = logging.getLogger("athena.realtime.hub")
+
+EVICTED = "evicted"
+
+
+class PreparedEvent:
+    """One event, with its encodings computed at most once per instance whatever the socket count."""
+
+    __slots__ = ("_cache", "message", "workspace_id")
+    renders = 0  # class-wide counter of page renders, for tests and benchmarks
+
+    def __init__(self, workspace_id: int, message: dict[str, Any]) -> None:
+        self.workspace_id = workspace_id
+        self.message = message
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def seq(self) -> int:
+        return int(self.message["seq"])
+
+    @property
+    def json(self) -> str:
+        if "json" not in self._cache:
+            self._cache["json"] = json.dumps(self.message, separators=(",", ":"))
+        return self._cache["json"]
+
+    def rendered(self, key: str, render: Callable[[dict[str, Any]], Any]) -> Any:
+        if key not in self._cache:
+            PreparedEvent.renders += 1
+            self._cache[key] = render(self.message)
+        return self._cache[key]
+
+
+@dataclass(frozen=True)
+class Resync:
+    workspace_id: int
+    reason: str
+    seq: int
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One WebSocket's view of the hub: its workspaces and a bounded queue of PreparedEvent/Resync."""
+
+    user_id: int
+    workspace_ids: frozenset[int]
+    kind: str = "api"
+    state: Any = None
+    queue_size: int = 1000
+    queue: asyncio.Queue[Any] = field(init=False)
+    evicted: bool = False
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_size)
+
+    def offer(self, item: Any) -> None:
+        if self.evicted:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.evict()
+
+    def evict(self) -> None:
+        """Drop everything queued and leave only the eviction notice: memory stays bounded."""
+        self.evicted = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(EVICTED)
+
+
+class Hub:
+    def __init__(
+        self,
+        db: Database,
+        bus: MemoryBus | RedisBus,
+        *,
+        replay_limit: int = 500,
+        tail_interval: float = 5.0,
+        degraded_interval: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.replay_limit = replay_limit
+        self.tail_interval = tail_interval
+        self.degraded_interval = degraded_interval
+        self.subscribers: dict[int, set[Subscriber]] = defaultdict(set)
+        self.last_seq: dict[int, int] = {}
+        self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tail_task: asyncio.Task[None] | None = None
+        self.delivered = 0
+        self.filled = 0
+        self.resyncs = 0
+        self.link_listeners: list[Callable[[bool], None]] = []
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        await self.bus.start(self.dispatch, self._on_link)
+        self._tail_task = asyncio.create_task(self._tail_forever(), name="athena-hub-tail")
+
+    async def stop(self) -> None:
+        if self._tail_task is not None:
+            self._tail_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tail_task
+        await self.bus.stop()
+
+    @property
+    def degraded(self) -> bool:
+        return not self.bus.connected
+
+    # --------------------------------------------------------------- publishing
+    async def publish(self, events: list[CommittedEvent]) -> None:
+        """Called by services after commit: send to the bus, and dispatch locally right away."""
+        for event in events:
+            message = event.to_message()
+            self.bus.publish(event.workspace_id, message)
+            await self.dispatch(event.workspace_id, message)
+
+    # ---------------------------------------------------------------- subscribers
+    async def register(self, sub: Subscriber) -> dict[int, int]:
+        """Subscribe first (so nothing is missed), then return the baseline seq of each workspace."""
+        for ws in sub.workspace_ids:
+            self.subscribers[ws].add(sub)
+        missing = [ws for ws in sub.workspace_ids if ws not in self.last_seq]
+        if missing:
+            async with self.db.read() as session:
+                seqs = await current_seqs(session, missing)
+            for ws in missing:
+                self.last_seq.setdefault(ws, seqs.get(ws, 0))
+        return {ws: self.last_seq[ws] for ws in sub.workspace_ids}
+
+    def unregister(self, sub: Subscriber) -> None:
+        for ws in sub.workspace_ids:
+            subs = self.subscribers.get(ws)
+            if subs is None:
+                continue
+            subs.discard(sub)
+            if not subs:
+                # Nobody here watches it any more: forget it so neither memory nor polling grows.
+                del self.subscribers[ws]
+                self.last_seq.pop(ws, None)
+                self._locks.pop(ws, None)
+
+    # ------------------------------------------------------------------ dispatch
+    async def dispatch(self, workspace_id: int, message: dict[str, Any]) -> None:
+        if workspace_id not in self.subscribers:
+            return
+        seq = int(message["seq"])
+        async with self._locks[workspace_id]:
+            last = self.last_seq.get(workspace_id)
+            if last is None or seq <= last:
+                return
+            if seq > last + 1:
+                await self._fill(workspace_id, last, seq - 1)
+            self._deliver(PreparedEvent(workspace_id, message))
+
+    async def catch_up(self, workspace_ids: list[int] | None = None) -> None:
+        """Compare each watched workspace's counter with what we delivered; replay the difference."""
+        ids = [ws for ws in (workspace_ids or list(self.subscribers)) if ws in self.subscribers]
+        if not ids:
+            return
+        async with self.db.read() as session:
+            seqs = await current_seqs(session, ids)
+        for ws, db_seq in seqs.items():
+            if db_seq > self.last_seq.get(ws, db_seq):
+                async with self._locks[ws]:
+                    last = self.last_seq.get(ws)
+                    if last is not None and db_seq > last:
+                        await self._fill(ws, last, db_seq)
+
+    async def _fill(self, workspace_id: int, after: int, up_to: int) -> None:
+        if up_to - after > self.replay_limit:
+            self.resyncs += 1
+            for sub in list(self.subscribers.get(workspace_id, ())):
+                sub.offer(Resync(workspace_id, "gap too large", up_to))
+            self.last_seq[workspace_id] = up_to
+            return
+        async with self.db.read() as session:
+            messages = await load_events(session, workspace_id, after, up_to=up_to)
+        for message in messages:
+            self.filled += 1
+            self._deliver(PreparedEvent(workspace_id, message))
+
+    def _deliver(self, prepared: PreparedEvent) -> None:
+        ws = prepared.workspace_id
+        self.last_seq[ws] = max(self.last_seq.get(ws, 0), prepared.seq)
+        for sub in list(self.subscribers.get(ws, ())):
+            sub.offer(prepared)
+            self.delivered += 1
+
+    # ------------------------------------------------------------- supervision
+    async def _on_link(self, up: bool) -> None:
+        for listener in self.link_listeners:
+            listener(up)
+        if up:
+            await self.catch_up()
+
+    async def _tail_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.degraded_interval if self.degraded else self.tail_interval)
+            try:
+                await self.catch_up()
+            except Exception:
+                logger.exception("periodic catch-up failed; retrying")
+
+    def status(self) -> dict[str, Any]:
+        return {
+            **self.bus.status(),
+            "watched_workspaces": len(self.subscribers),
+            "sockets": len({id(s) for subs in self.subscribers.values() for s in subs}),
+            "delivered": self.delivered,
+            "filled_from_database": self.filled,
+            "resyncs": self.resyncs,
+        }
