@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Response, Router, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from app.cli import AthenaCLIPlugin
@@ -23,6 +28,14 @@ from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
+from app.web.controllers import AuthPages, ExecutionPages
+from app.web.fragments import Fragments
+from app.web.live import executions_socket
+from app.web.session import SignInRequired, sign_in_redirect
+from app.web.templating import configure_environment
+from app.web.tiles import TileTicker
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _provider(name: str) -> Provide:
@@ -83,22 +96,50 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     )
 
-    async def start_services() -> None:
-        await services.start()
+    template_config = TemplateConfig(
+        directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
+    )
 
-    async def close_services() -> None:
+    async def start_services(app: Litestar) -> None:
+        fragments = Fragments(app.template_engine.engine)
+        app.state.fragments = fragments
+        app.state.tile_ticker = TileTicker(services.dashboard, fragments)
+        await services.start()
+        await app.state.tile_ticker.start()
+
+    async def close_services(app: Litestar) -> None:
+        if "tile_ticker" in app.state:
+            await app.state.tile_ticker.stop()
         await services.close()
 
     return Litestar(
-        route_handlers=[api, health, ready],
+        route_handlers=[
+            api,
+            health,
+            ready,
+            AuthPages,
+            ExecutionPages,
+            executions_socket,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
+        ],
+        template_config=template_config,
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="athena_csrf",
+            header_name="x-csrftoken",
+            cookie_secure=settings.session_cookie_secure,
+            cookie_samesite="strict",
+            exclude=["/api/"],
+        ),
         state=State({"services": services}),
         dependencies={
             "account_service": _provider("accounts"),
             "execution_service": _provider("executions"),
             "workflow_service": _provider("workflows"),
             "approval_service": _provider("approvals"),
+            "dashboard_service": _provider("dashboard"),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, SignInRequired: sign_in_redirect},
         plugins=[alchemy, AthenaCLIPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],

@@ -39,6 +39,10 @@ class Settings:
     )
     debug: bool = field(default_factory=lambda: os.environ.get("ATHENA_DEBUG", "") in {"1", "true", "yes"})
     db_echo: bool = field(default_factory=lambda: os.environ.get("DATABASE_ECHO", "") in {"1", "true"})
+    session_cookie_secure: bool = field(
+        default_factory=lambda: os.environ.get("SESSION_COOKIE_SECURE", "1") not in {"0", "false", "no"}
+    )
+    ws_queue_size: int = field(default_factory=lambda: int(os.environ.get("WS_QUEUE_SIZE", "1000")))
     db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DATABASE_POOL_SIZE", "10")))
 
     @property

@@ -8,6 +8,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.domain.accounts.services import AccountService
 from app.domain.approvals.services import ApprovalService
+from app.domain.dashboard.services import DashboardService
 from app.domain.executions.services import ExecutionService
 from app.domain.workflows.services import WorkflowService
 from app.realtime.hub import Hub
@@ -23,6 +24,7 @@ class Services:
     executions: ExecutionService
     workflows: WorkflowService
     approvals: ApprovalService
+    dashboard: DashboardService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -37,6 +39,7 @@ class Services:
             executions=executions,
             workflows=WorkflowService(db),
             approvals=ApprovalService(executions),
+            dashboard=DashboardService(db),
         )
 
     async def start(self) -> None:

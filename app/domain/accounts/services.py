@@ -73,13 +73,18 @@ class AccountService:
             access=access,
         )
 
-    async def sign_in(self, email: str, password: str, token_name: str = "sign-in") -> tuple[str, CurrentUser]:
+    async def check_password(self, email: str, password: str) -> int:
+        """The user id for these credentials, or a 422 that does not say which part was wrong."""
         async with self.db.read() as session:
             user = (await session.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
         if user is None or not user.is_active or not verify_password(user.password_hash, password):
             raise FieldValidationError("email", "These credentials do not match our records.")
-        token = await self.create_token(user.id, name=token_name)
-        current = await self.load_user(user.id)
+        return user.id
+
+    async def sign_in(self, email: str, password: str, token_name: str = "sign-in") -> tuple[str, CurrentUser]:
+        user_id = await self.check_password(email, password)
+        token = await self.create_token(user_id, name=token_name)
+        current = await self.load_user(user_id)
         assert current is not None
         return token, current
 

@@ -1,0 +1,197 @@
+"""Read models for the pages: rows, status tiles and the execution detail, as plain dicts."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.db.engine import Database
+from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
+from app.domain.dashboard.views import PER_PAGE, ExecutionView
+from app.domain.executions import queries as q
+from app.lib.errors import NotFoundError
+from app.lib.identity import CurrentUser
+from app.lib.timefmt import iso
+from app.realtime.messages import current_seqs
+
+E = q.E
+
+
+@dataclass
+class ExecutionPage:
+    rows: list[dict[str, Any]]
+    total: int
+    tiles: dict[str, int]
+    cursor: dict[str, int]
+    workflows: list[dict[str, str]]
+
+
+class DashboardService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _filters(self, session: Any, view: ExecutionView) -> q.ExecutionFilters:
+        workflow_ids = None
+        if view.workflow_uuids:
+            rows = await session.execute(
+                select(Workflow.id).where(
+                    Workflow.uuid.in_([uuid_lib.UUID(u) for u in view.workflow_uuids]),
+                    Workflow.workspace_id.in_(view.workspace_ids),
+                )
+            )
+            workflow_ids = [r[0] for r in rows] or [-1]
+        return q.ExecutionFilters(
+            workspace_ids=view.workspace_ids,
+            workflow_ids=workflow_ids,
+            statuses=view.statuses or None,
+            date_from=view.date_from,
+            date_to=view.date_to,
+            search=view.search or None,
+            requires_human_review=True if view.needs_review else None,
+            has_command_room_task=True if view.command_room else None,
+            sort_by="updated_at" if view.sort == "updated" else "created_at",
+            sort_direction=view.direction,
+        )
+
+    async def execution_page(self, view: ExecutionView) -> ExecutionPage:
+        async with self.db.read() as session:
+            # The cursor is read first: replaying from it covers anything newer than the rows below.
+            seqs = await current_seqs(session, view.workspace_ids)
+            filters = await self._filters(session, view)
+            conds = q.filter_conditions(filters)
+            total = (await session.execute(select(func.count()).select_from(E).where(*conds))).scalar_one()
+            ids = [
+                r[0]
+                for r in await session.execute(
+                    select(E.id)
+                    .where(*conds)
+                    .order_by(*q.order_by(filters))
+                    .limit(PER_PAGE)
+                    .offset((view.page - 1) * PER_PAGE)
+                )
+            ]
+            summaries = await q.event_summaries(session, ids)
+            tiles = await self._tiles(session, filters)
+            uuids = dict(
+                (
+                    await session.execute(
+                        select(Workspace.id, Workspace.uuid).where(Workspace.id.in_(view.workspace_ids))
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            workflows = await self._workflow_choices(session, view.workspace_ids)
+        return ExecutionPage(
+            rows=[summaries[i] for i in ids],
+            total=total,
+            tiles=tiles,
+            cursor={str(uuids[ws]): seq for ws, seq in seqs.items()},
+            workflows=workflows,
+        )
+
+    async def tiles(self, view: ExecutionView) -> dict[str, int]:
+        async with self.db.read() as session:
+            return await self._tiles(session, await self._filters(session, view))
+
+    async def _tiles(self, session: Any, filters: q.ExecutionFilters) -> dict[str, int]:
+        """Counts by status for the view's other filters (the tiles are themselves status filters)."""
+        base = replace(filters, statuses=None)
+        rows = await session.execute(
+            select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
+        )
+        tiles = {s: 0 for s in ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled")}
+        for status, n in rows:
+            tiles[status] = int(n)
+        review = replace(base, requires_human_review=True)
+        tiles["needs_review"] = (
+            await session.execute(select(func.count()).select_from(E).where(*q.filter_conditions(review)))
+        ).scalar_one()
+        return tiles
+
+    async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
+        rows = await session.execute(
+            select(Workflow.uuid, Workflow.name)
+            .where(Workflow.workspace_id.in_(workspace_ids), Workflow.deleted_at.is_(None))
+            .order_by(Workflow.name)
+        )
+        return [{"uuid": str(r.uuid), "name": r.name} for r in rows]
+
+    async def execution_detail(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> dict[str, Any]:
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(E.id, E.workflow_id, E.parent_execution_id).where(
+                        E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids)
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Workflow execution")
+            summary = (await q.event_summaries(session, [row.id]))[row.id]
+            workflow = await session.get(Workflow, row.workflow_id)
+            data = (await q.execution_data_for(session, [row.id])).get(row.id, [])
+            child_ids = [
+                r[0]
+                for r in await session.execute(
+                    select(E.id).where(E.parent_execution_id == row.id, E.deleted_at.is_(None)).order_by(E.created_at)
+                )
+            ]
+            children = await q.event_summaries(session, child_ids)
+            approvals = await self._approvals(session, row.id)
+            tasks = await self._tasks(session, row.id)
+        return {
+            "execution": summary,
+            "nodes": (workflow.nodes if workflow else None) or [],
+            "edges": (workflow.edges if workflow else None) or [],
+            "data": data[0] if data else {"workflow_data": [], "metadata": {}, "data": None},
+            "children": [children[i] for i in child_ids if i in children],
+            "approvals": approvals,
+            "command_room": tasks,
+        }
+
+    async def _approvals(self, session: Any, execution_id: int) -> list[dict[str, Any]]:
+        A = WorkflowApproval
+        rows = await session.execute(
+            select(A, User.email)
+            .outerjoin(User, User.id == A.decided_by_id)
+            .where(A.execution_id == execution_id)
+            .order_by(A.requested_at)
+        )
+        return [
+            {
+                "uuid": str(a.uuid),
+                "title": a.title,
+                "node_id": a.node_id,
+                "status": a.status,
+                "payload": a.payload,
+                "requested_at": iso(a.requested_at),
+                "due_at": iso(a.due_at),
+                "decided_by": email,
+                "decided_at": iso(a.decided_at),
+                "comment": a.comment,
+            }
+            for a, email in rows
+        ]
+
+    async def _tasks(self, session: Any, execution_id: int) -> list[dict[str, Any]]:
+        T = CommandRoomTask
+        rows = await session.execute(
+            select(T, User.email)
+            .outerjoin(User, User.id == T.created_by_id)
+            .where(T.execution_id == execution_id)
+            .order_by(T.created_at)
+        )
+        return [
+            {
+                "uuid": str(t.uuid),
+                "note": t.note,
+                "created_by": email,
+                "created_at": iso(t.created_at),
+                "removed_at": iso(t.removed_at),
+            }
+            for t, email in rows
+        ]

@@ -1,0 +1,165 @@
+"""The executions page's view: filters parsed from the URL (so a view can be bookmarked and shared),
+turned into SQL filters for the first render and into a Python predicate for live events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from app.domain.executions.state import STATUS_VALUES
+from app.lib.identity import CurrentUser
+
+QUICK_RANGES = {
+    "1h": dt.timedelta(hours=1),
+    "24h": dt.timedelta(hours=24),
+    "7d": dt.timedelta(days=7),
+    "30d": dt.timedelta(days=30),
+}
+PER_PAGE = 50
+
+
+def _uuid(value: str | None) -> uuid_lib.UUID | None:
+    try:
+        return uuid_lib.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None, end: bool = False) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            return dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+@dataclass
+class ExecutionView:
+    """What one executions page shows. Unknown or foreign values are dropped, never an error page."""
+
+    workspace_ids: list[int]
+    workspace_uuid: str | None
+    organization: str | None
+    workflow_uuids: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    search: str = ""
+    range: str = ""
+    date_from: dt.datetime | None = None
+    date_to: dt.datetime | None = None
+    needs_review: bool = False
+    command_room: bool = False
+    sort: str = "created"
+    direction: str = "desc"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None) -> ExecutionView:
+        getall = (
+            params.getall if hasattr(params, "getall") else (lambda k, d=None: [params[k]] if k in params else d or [])
+        )
+        ws_uuid = _uuid(params.get("workspace"))
+        access = next((a for a in user.access.values() if ws_uuid and a.workspace_uuid == ws_uuid), None)
+        organization = params.get("organization") or None
+        if access is not None:
+            workspace_ids, organization = [access.workspace_id], access.organization_multiplai_id
+        elif organization and user.workspace_ids_of_organization(organization):
+            workspace_ids = user.workspace_ids_of_organization(organization)
+        else:
+            first = min(user.access.values(), key=lambda a: a.workspace_name, default=None)
+            workspace_ids = [first.workspace_id] if first else []
+            access, organization = first, (first.organization_multiplai_id if first else None)
+        statuses = [s for raw in getall("status", []) for s in raw.split(",") if s in STATUS_VALUES]
+        range_key = params.get("range") or ""
+        now = now or dt.datetime.now(dt.UTC)
+        date_from = now - QUICK_RANGES[range_key] if range_key in QUICK_RANGES else _date(params.get("from"))
+        try:
+            page = max(1, min(int(params.get("page") or 1), 100_000))
+        except ValueError:
+            page = 1
+        return cls(
+            workspace_ids=workspace_ids,
+            workspace_uuid=str(access.workspace_uuid) if access else None,
+            organization=organization,
+            workflow_uuids=[str(u) for raw in getall("workflow", []) if (u := _uuid(raw))],
+            statuses=sorted(set(statuses)),
+            search=(params.get("q") or "").strip()[:200],
+            range=range_key if range_key in QUICK_RANGES else "",
+            date_from=date_from,
+            date_to=None if range_key in QUICK_RANGES else _date(params.get("to"), end=True),
+            needs_review=params.get("review") == "1",
+            command_room=params.get("command_room") == "1",
+            sort="updated" if params.get("sort") == "updated" else "created",
+            direction="asc" if params.get("dir") == "asc" else "desc",
+            page=page,
+        )
+
+    # ------------------------------------------------------------- URL state
+    def query(self, **overrides: Any) -> str:
+        """The URL query for this view with some values changed (page resets unless given)."""
+        state: dict[str, Any] = {
+            "workspace": self.workspace_uuid if len(self.workspace_ids) == 1 else None,
+            "organization": self.organization if len(self.workspace_ids) != 1 else None,
+            "workflow": self.workflow_uuids,
+            "status": self.statuses,
+            "q": self.search,
+            "range": self.range,
+            "from": self.date_from.date().isoformat() if self.date_from and not self.range else None,
+            "to": self.date_to.date().isoformat() if self.date_to else None,
+            "review": "1" if self.needs_review else None,
+            "command_room": "1" if self.command_room else None,
+            "sort": self.sort if self.sort != "created" else None,
+            "dir": self.direction if self.direction != "desc" else None,
+            "page": None,
+        }
+        state.update(overrides)
+        pairs = []
+        for key, value in state.items():
+            for item in value if isinstance(value, list) else [value]:
+                if item not in (None, "", False):
+                    pairs.append((key, str(item)))
+        return urlencode(pairs)
+
+    @property
+    def live_inserts(self) -> bool:
+        """New rows slide in only where they belong: the first page of a newest-first view."""
+        return self.page == 1 and self.direction == "desc"
+
+    # ------------------------------------------------------------- live match
+    def matches(self, execution: Mapping[str, Any], workspace_id: int) -> bool:
+        """Python twin of the SQL filters, applied to an event's execution summary."""
+        if workspace_id not in self.workspace_ids or execution.get("deleted_at"):
+            return False
+        if self.workflow_uuids and execution.get("workflow_uuid") not in self.workflow_uuids:
+            return False
+        if self.statuses and execution.get("status") not in self.statuses:
+            return False
+        created = _date(str(execution.get("created_at") or "").replace("Z", "+00:00"))
+        if self.date_from and (created is None or created < self.date_from):
+            return False
+        if self.date_to and (created is None or created > self.date_to):
+            return False
+        if self.needs_review and not execution.get("pending_workflow_approvals_count"):
+            return False
+        if self.command_room and not execution.get("in_command_room"):
+            return False
+        if self.search:
+            term = self.search.lower()
+            if _uuid(term) is not None:
+                return str(execution.get("uuid")) == str(_uuid(term))
+            haystack = f"{execution.get('workflow_name') or ''}\n{execution.get('error') or ''}".lower()
+            if term not in haystack:
+                return False
+        return True
+
+    def key(self) -> str:
+        """Views with the same key show the same rows: tiles are computed once per key."""
+        return f"{sorted(self.workspace_ids)}|{self.query(page=self.page)}"

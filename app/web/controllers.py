@@ -1,0 +1,154 @@
+"""Server-rendered pages (Jinja2 + htmx). Handlers stay thin: services build plain view models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from app.domain.dashboard.services import DashboardService
+from app.domain.dashboard.views import PER_PAGE, ExecutionView
+from app.domain.executions.services import ExecutionService
+from app.lib.errors import AppError
+from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.web.graph import layout_graph
+from app.web.session import (
+    SESSION_LIFETIME,
+    cleared_session_cookie,
+    provide_page_user,
+    safe_next,
+    session_cookie,
+    session_user,
+)
+
+PageUser = NamedDependency[CurrentUser]
+
+
+def _is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _secure(request: Request[Any, Any, Any]) -> bool:
+    return request.app.state.services.settings.session_cookie_secure
+
+
+def toast(message: str, status: int = 200) -> Response[str]:
+    """An error shown in the page's toast area, whatever element asked."""
+    html = f'<div class="toast toast-error" role="alert">{_escape(message)}</div>'
+    return Response(
+        html, status_code=status, media_type="text/html", headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def base_context(user: CurrentUser) -> dict[str, Any]:
+    roles = {a.role.value for a in user.access.values()}
+    return {
+        "user": user,
+        "can_operate": bool(roles & {r.value for r in OPERATE_ROLES}),
+        "workspaces": sorted(user.access.values(), key=lambda a: (a.organization_multiplai_id, a.workspace_name)),
+        "now": dt.datetime.now(dt.UTC),
+    }
+
+
+class AuthPages(Controller):
+    include_in_schema = False
+
+    @get("/sign-in", media_type=MediaType.HTML)
+    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Any:
+        if await session_user(request) is not None:
+            return Redirect(safe_next(request.query_params.get("next")), status_code=303)
+        return Template("sign_in.html", context={"next": safe_next(request.query_params.get("next")), "error": None})
+
+    @post("/sign-in", media_type=MediaType.HTML)
+    async def sign_in(self, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Any:
+        services = request.app.state.services
+        target = safe_next(data.get("next"))
+        try:
+            user_id = await services.accounts.check_password(data.get("email", ""), data.get("password", ""))
+        except AppError:
+            context = {"next": target, "error": "Wrong email or password.", "email": data.get("email", "")}
+            return Template("sign_in.html", context=context, status_code=422)
+        token = await services.accounts.create_token(
+            user_id, name="web session", expires_at=dt.datetime.now(dt.UTC) + SESSION_LIFETIME
+        )
+        return Redirect(target, status_code=303, cookies=[session_cookie(token, secure=_secure(request))])
+
+    @post("/sign-out", media_type=MediaType.HTML)
+    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+        services = request.app.state.services
+        user = await session_user(request)
+        if user is not None and user.token_id is not None:
+            await services.accounts.revoke_token(user.token_id)
+        return Redirect("/sign-in", status_code=303, cookies=[cleared_session_cookie(secure=_secure(request))])
+
+
+class ExecutionPages(Controller):
+    include_in_schema = False
+    dependencies = {"user": Provide(provide_page_user)}
+
+    @get("/", media_type=MediaType.HTML)
+    async def home(self) -> Redirect:
+        return Redirect("/executions", status_code=302)
+
+    @get("/executions", media_type=MediaType.HTML)
+    async def executions(
+        self, request: Request[Any, Any, Any], user: PageUser, dashboard_service: NamedDependency[DashboardService]
+    ) -> Template:
+        view = ExecutionView.from_query(user, request.query_params)
+        page = await dashboard_service.execution_page(view)
+        context = base_context(user) | {"view": view, "page": page, "per_page": PER_PAGE}
+        if _is_htmx(request) and request.headers.get("hx-target") == "results":
+            return Template("executions/_results.html", context=context)
+        return Template("executions/index.html", context=context)
+
+    @get("/executions/{execution_uuid:uuid}", media_type=MediaType.HTML)
+    async def execution_detail(
+        self,
+        request: Request[Any, Any, Any],
+        user: PageUser,
+        dashboard_service: NamedDependency[DashboardService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+    ) -> Template:
+        detail = await dashboard_service.execution_detail(user, execution_uuid)
+        context = base_context(user) | {
+            "d": detail,
+            "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
+        }
+        if _is_htmx(request) and request.headers.get("hx-target") == "detail-body":
+            return Template("executions/_detail_body.html", context=context)
+        return Template("executions/detail.html", context=context)
+
+    @post("/executions/{execution_uuid:uuid}/stop", media_type=MediaType.HTML)
+    async def stop(
+        self,
+        user: PageUser,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+    ) -> Response[Any]:
+        try:
+            result = await execution_service.stop(user, execution_uuid)
+        except AppError as exc:
+            return toast(exc.message)
+        return Template("executions/_row.html", context={"row": result.execution, "now": dt.datetime.now(dt.UTC)})
+
+    @post("/executions/{execution_uuid:uuid}/delete", media_type=MediaType.HTML)
+    async def delete(
+        self,
+        user: PageUser,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+    ) -> Response[Any]:
+        try:
+            await execution_service.delete(user, execution_uuid)
+        except AppError as exc:
+            return toast(exc.message)
+        return Response("", status_code=200, media_type="text/html")

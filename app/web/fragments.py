@@ -1,0 +1,70 @@
+"""HTML fragments pushed over the page socket. Each event's fragments are rendered once per instance
+(cached on the PreparedEvent) and shared by every socket that needs them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import Environment
+from markupsafe import escape
+
+from app.domain.dashboard.views import ExecutionView
+from app.realtime.hub import PreparedEvent
+
+
+class Fragments:
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    def _row_html(self, execution: dict[str, Any], oob: str | None) -> str:
+        template = self.env.get_template("executions/_row.html")
+        return template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob)
+
+    def row(self, item: PreparedEvent) -> str:
+        return item.rendered("row", lambda m: self._row_html(m["execution"], "true"))
+
+    def insertion(self, item: PreparedEvent) -> str:
+        return item.rendered(
+            "insert",
+            lambda m: f'<tbody hx-swap-oob="afterbegin:#execution-rows">{self._row_html(m["execution"], None)}</tbody>',
+        )
+
+    def removal(self, item: PreparedEvent) -> str:
+        return item.rendered(
+            "remove", lambda m: f'<tr id="row-{escape(m["execution"]["uuid"])}" hx-swap-oob="delete"></tr>'
+        )
+
+    def cursor(self, item: PreparedEvent) -> str:
+        return item.rendered(
+            "cursor",
+            lambda m: (
+                f'<i id="seq-{escape(m["workspace_uuid"])}" class="live-seq" '
+                f'data-workspace="{escape(m["workspace_uuid"])}" data-seq="{int(m["seq"])}" '
+                'hx-swap-oob="true" hidden></i>'
+            ),
+        )
+
+    def new_banner(self, view: ExecutionView, count: int) -> str:
+        return self.env.get_template("executions/_new_banner.html").render(view=view, count=count, oob=True)
+
+    def tiles(self, view: ExecutionView, tiles: dict[str, int]) -> str:
+        return self.env.get_template("executions/_tiles.html").render(view=view, tiles=tiles, oob=True)
+
+    def resync(self, view: ExecutionView, detail_uuid: str | None) -> str:
+        if detail_uuid:
+            return self.detail_refresh(detail_uuid)
+        return (
+            f'<div id="resync-trigger" hx-swap-oob="true" hx-get="/executions?{escape(view.query(page=view.page))}" '
+            'hx-trigger="load" hx-target="#results" hx-swap="outerHTML"></div>' + self.connection("resynced")
+        )
+
+    def detail_refresh(self, execution_uuid: str) -> str:
+        return (
+            f'<div id="detail-refresh" hx-swap-oob="true" hx-get="/executions/{escape(execution_uuid)}" '
+            'hx-trigger="load" hx-target="#detail-body" hx-swap="outerHTML"></div>'
+        )
+
+    @staticmethod
+    def connection(state: str) -> str:
+        return f'<span id="conn-server-state" data-state="{escape(state)}" hx-swap-oob="true" hidden></span>'

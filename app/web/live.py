@@ -1,0 +1,205 @@
+"""``/ws/executions``: the pages' WebSocket (htmx ``hx-ext="ws"``), pushing out-of-band HTML fragments.
+
+Authenticated by the session cookie; the handshake ``Origin`` must be in ALLOWED_ORIGINS (checked
+before accept). Which workspaces a socket hears is derived on the server from the user's
+memberships and the page's filters, never from a channel name the client sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid as uuid_lib
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from app.domain.dashboard.views import ExecutionView
+from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
+from app.realtime.messages import load_events
+from app.web.fragments import Fragments
+from app.web.session import session_user
+from app.web.tiles import TileTicker
+
+logger = logging.getLogger("athena.web.live")
+CLOSE_TRY_AGAIN = 1013
+
+
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """Exact match of scheme://host[:port]; no suffix or prefix games, ``null`` never passes."""
+    return bool(origin) and origin.rstrip("/") in allowed  # type: ignore[union-attr]
+
+
+def parse_cursor(raw: str | None) -> dict[str, int]:
+    cursor: dict[str, int] = {}
+    for part in (raw or "").split(","):
+        ws, _, seq = part.partition(":")
+        if seq.isdigit():
+            with contextlib.suppress(ValueError):
+                cursor[str(uuid_lib.UUID(ws))] = int(seq)
+    return cursor
+
+
+@dataclass(eq=False)
+class PageState:
+    view: ExecutionView
+    visible: set[str]
+    uuid_of: dict[int, str]
+    detail_uuid: str | None = None
+    pending_new: int = 0
+    tiles_dirty: bool = False
+    extra: list[str] = field(default_factory=list)
+
+
+@websocket("/ws/executions", name="executions-socket")
+async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    services = socket.app.state.services
+    if not origin_allowed(socket.headers.get("origin"), services.settings.allowed_origins):
+        await socket.close(code=4403, reason="origin not allowed")  # before accept: handshake refused
+        return
+    user = await session_user(socket)
+    if user is None:
+        await socket.close(code=4401, reason="sign in first")
+        return
+    view = ExecutionView.from_query(user, socket.query_params)
+    detail = socket.query_params.get("execution")
+    if detail is not None:
+        with contextlib.suppress(ValueError):
+            detail = str(uuid_lib.UUID(detail))
+    hub: Hub = services.hub
+    fragments: Fragments = socket.app.state.fragments
+    ticker: TileTicker = socket.app.state.tile_ticker
+    visible = set() if detail else {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows}
+    uuid_of = {
+        a.workspace_id: str(a.workspace_uuid) for a in user.access.values() if a.workspace_id in view.workspace_ids
+    }
+    state = PageState(view=view, visible=visible, uuid_of=uuid_of, detail_uuid=detail)
+    sub = Subscriber(
+        user_id=user.id,
+        workspace_ids=frozenset(uuid_of),
+        kind="page",
+        state=state,
+        queue_size=services.settings.ws_queue_size,
+    )
+    await socket.accept()
+    baseline = await hub.register(sub)
+    if not detail:
+        ticker.add(sub)
+    receiver = asyncio.create_task(_drain_incoming(socket))
+    try:
+        last_sent = await _replay(
+            socket, hub, fragments, state, baseline, parse_cursor(socket.query_params.get("since"))
+        )
+        sender = asyncio.create_task(_send_live(socket, sub, fragments, state, last_sent))
+        done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (receiver, sender):
+            task.cancel()
+        if sender in done and not sender.cancelled() and sender.exception() is None and sender.result() == EVICTED:
+            await socket.close(code=CLOSE_TRY_AGAIN, reason="resync: client too slow")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        receiver.cancel()
+        ticker.remove(sub)
+        hub.unregister(sub)
+        with contextlib.suppress(Exception):
+            await socket.close()
+
+
+async def _replay(
+    socket: WebSocket[Any, Any, Any],
+    hub: Hub,
+    fragments: Fragments,
+    state: PageState,
+    baseline: dict[int, int],
+    cursor: dict[str, int],
+) -> dict[int, int]:
+    last_sent: dict[int, int] = {}
+    for ws, ws_uuid in state.uuid_of.items():
+        since = cursor.get(ws_uuid)
+        if since is None:
+            last_sent[ws] = baseline[ws]
+            continue
+        async with hub.db.read() as session:
+            messages = await load_events(session, ws, since, limit=hub.replay_limit + 1)
+        if len(messages) > hub.replay_limit or since > baseline[ws] + hub.replay_limit:
+            await socket.send_text(fragments.resync(state.view, state.detail_uuid))
+            last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
+            continue
+        for message in messages:
+            for frame in frames_for(PreparedEvent(ws, message), fragments, state):
+                await socket.send_text(frame)
+        last_sent[ws] = messages[-1]["seq"] if messages else since
+    if cursor:
+        await socket.send_text(fragments.connection("resynced"))
+    return last_sent
+
+
+async def _send_live(
+    socket: WebSocket[Any, Any, Any], sub: Subscriber, fragments: Fragments, state: PageState, last_sent: dict[int, int]
+) -> str:
+    while True:
+        item = await sub.queue.get()
+        if item == EVICTED:
+            return EVICTED
+        if isinstance(item, str):  # a ready fragment (tiles, connection state)
+            await socket.send_text(item)
+            continue
+        if isinstance(item, Resync):
+            await socket.send_text(fragments.resync(state.view, state.detail_uuid))
+            last_sent[item.workspace_id] = item.seq
+            continue
+        assert isinstance(item, PreparedEvent)
+        if item.seq <= last_sent.get(item.workspace_id, 0):
+            continue
+        for frame in frames_for(item, fragments, state):
+            await socket.send_text(frame)
+        last_sent[item.workspace_id] = item.seq
+
+
+def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> list[str]:
+    """What one event means for one page. Fragments are rendered once per event, then reused.
+
+    Table fragments travel in their own frame: htmx parses a message inside a <template>, where a
+    <tbody>/<tr> after other elements would be dropped by the HTML parser.
+    """
+    message = item.message
+    execution = message["execution"]
+    exec_uuid = str(execution["uuid"])
+    page_parts = [fragments.cursor(item)]
+    table_part = ""
+    if state.detail_uuid is not None:
+        if state.detail_uuid in (exec_uuid, execution.get("parent_execution_uuid")):
+            page_parts.append(fragments.detail_refresh(state.detail_uuid))
+        return ["".join(page_parts)]
+    matches = state.view.matches(execution, item.workspace_id)
+    if exec_uuid in state.visible:
+        if matches:
+            table_part = fragments.row(item)
+        else:
+            table_part = fragments.removal(item)
+            state.visible.discard(exec_uuid)
+    elif matches:
+        if message["type"] == "execution.created" and state.view.live_inserts:
+            table_part = fragments.insertion(item)
+            state.visible.add(exec_uuid)
+        else:
+            state.pending_new += 1
+            page_parts.append(fragments.new_banner(state.view, state.pending_new))
+    state.tiles_dirty = True
+    return [f for f in (table_part, "".join(page_parts)) if f]
+
+
+async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
+    """Pages send nothing we act on; reading tells us when they leave."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data(mode="text")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,71 @@
+"""Browser sessions: a revocable server-side token (an ApiToken row) in an HttpOnly cookie."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+
+from app.lib.identity import CurrentUser
+
+SESSION_COOKIE = "athena_session"
+SESSION_LIFETIME = dt.timedelta(hours=12)
+
+
+class SignInRequired(Exception):
+    """Raised by page handlers; answered with a redirect to /sign-in?next=<the page asked for>."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def session_cookie(token: str, *, secure: bool) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+    )
+
+
+def cleared_session_cookie(*, secure: bool) -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, secure=secure, samesite="lax")
+
+
+async def session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    token = connection.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    return await connection.app.state.services.accounts.authenticate_token(token)
+
+
+async def provide_page_user(request: Request[Any, Any, Any]) -> CurrentUser:
+    user = await session_user(request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return user
+
+
+def sign_in_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    location = f"/sign-in?next={quote(exc.next_url, safe='')}"
+    if request.headers.get("hx-request"):
+        # htmx would swap the sign-in page into a fragment; make it navigate instead.
+        return Response(content="", status_code=200, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: ``next`` must never send a user to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/executions"
+    return target

@@ -1,0 +1,105 @@
+// Athena Monitor page behaviour. No inline scripts and no eval, so a strict CSP holds.
+(function () {
+  "use strict";
+
+  // Reconnects resume from the last event this page applied: rewrite ?since= at every connect.
+  function cursor() {
+    return Array.from(document.querySelectorAll(".live-seq"))
+      .map(function (el) { return el.dataset.workspace + ":" + el.dataset.seq; })
+      .join(",");
+  }
+  function patchWebSocketFactory() {
+    if (!window.htmx) { return; }
+    htmx.createWebSocket = function (url) {
+      var u = new URL(url, window.location.href);
+      var since = cursor();
+      if (since) { u.searchParams.set("since", since); }
+      return new WebSocket(u.toString());
+    };
+  }
+
+  // A fragment older than what the page shows must never overwrite it.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    var fragment = evt.detail.fragment;
+    var incoming = fragment && (fragment.firstElementChild || fragment);
+    if (!target || !incoming || !target.dataset || !incoming.dataset) { return; }
+    var have = parseInt(target.dataset.version || "", 10);
+    var got = parseInt(incoming.dataset.version || "", 10);
+    if (!isNaN(have) && !isNaN(got) && got < have) { evt.detail.shouldSwap = false; }
+    if (target.id && target.id.indexOf("seq-") === 0) {
+      var cur = parseInt(target.dataset.seq || "0", 10);
+      var next = parseInt(incoming.dataset.seq || "0", 10);
+      if (next < cur) { evt.detail.shouldSwap = false; }
+    }
+  });
+
+  // Keep the first page at its size when rows slide in at the top.
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    var results = document.getElementById("results");
+    var body = document.getElementById("execution-rows");
+    if (!results || !body) { return; }
+    var max = parseInt(results.dataset.perPage || "50", 10);
+    while (body.rows.length > max) { body.deleteRow(body.rows.length - 1); }
+    var empty = results.querySelector(".empty");
+    if (empty && body.rows.length) { empty.remove(); }
+  });
+
+  // Connection indicator: live / reconnecting / resynced.
+  var resyncTimer = null;
+  function setConn(state) {
+    var el = document.getElementById("conn");
+    if (!el) { return; }
+    el.dataset.state = state;
+    el.querySelector(".conn-label").textContent = state;
+  }
+  document.addEventListener("htmx:wsConnecting", function () { setConn("connecting"); });
+  document.addEventListener("htmx:wsOpen", function () { setConn("live"); });
+  document.addEventListener("htmx:wsClose", function () { setConn("reconnecting"); });
+  document.addEventListener("htmx:wsError", function () { setConn("reconnecting"); });
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    var el = evt.detail.target;
+    if (el && el.id === "conn-server-state" && el.dataset.state === "resynced") {
+      setConn("resynced");
+      clearTimeout(resyncTimer);
+      resyncTimer = setTimeout(function () { setConn("live"); }, 2500);
+    }
+  });
+
+  // Durations of running executions tick every second.
+  function fmt(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) { return seconds + "s"; }
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    if (m < 60) { return m + "m " + String(s).padStart(2, "0") + "s"; }
+    var h = Math.floor(m / 60); m = m % 60;
+    if (h < 48) { return h + "h " + String(m).padStart(2, "0") + "m"; }
+    return Math.floor(h / 24) + "d " + (h % 24) + "h";
+  }
+  setInterval(function () {
+    var now = Date.now();
+    document.querySelectorAll("[data-started]").forEach(function (el) {
+      var t = Date.parse(el.dataset.started);
+      if (!isNaN(t)) { el.textContent = fmt((now - t) / 1000); }
+    });
+  }, 1000);
+
+  // Copy buttons and auto-submitting selects.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-copy]");
+    if (!btn) { return; }
+    var text = btn.dataset.copy;
+    if (navigator.clipboard) { navigator.clipboard.writeText(text); }
+    btn.classList.add("copied");
+    setTimeout(function () { btn.classList.remove("copied"); }, 900);
+  });
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches("select.autosubmit")) { evt.target.form.submit(); }
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", patchWebSocketFactory);
+  } else {
+    patchWebSocketFactory();
+  }
+})();
