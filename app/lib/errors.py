@@ -7,6 +7,7 @@ Nothing unexpected ever leaks a stack trace or a database error; it is logged in
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -68,12 +69,28 @@ def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]
     return _json(exc.body(), exc.status_code)
 
 
+_NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]+)`")
+
+
+def _error_key(key: str, message: str) -> str:
+    """Name the field itself when msgspec reports it in the message of its parent object."""
+    named = _NAMED_FIELD.match(message)
+    if named is None:
+        return key
+    return named.group(1) if key == "data" else f"{key}.{named.group(1)}"
+
+
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors: dict[str, list[str]] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            key = str(item.get("key") or "body")
-            errors.setdefault(key, []).append(str(item.get("message", "is invalid")))
+            message = str(item.get("message", "is invalid"))
+            errors.setdefault(_error_key(str(item.get("key") or "body"), message), []).append(message)
+    if not errors and isinstance(exc.__cause__, KeyError) and exc.__cause__.args:
+        # Litestar reports a missing required parameter without a key; its name is the KeyError's.
+        name = str(exc.__cause__.args[0])
+        message = f"The {name} field is required."
+        return _json({"message": message, "errors": {name: [message]}}, HTTP_422_UNPROCESSABLE_ENTITY)
     if not errors:
         errors["body"] = [str(exc.detail)]
     first_key, first_msgs = next(iter(errors.items()))
@@ -102,6 +119,16 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
     return internal_error_handler(request, exc)
 
 
+def connection_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database refused or dropped the connection before SQLAlchemy could wrap the error."""
+    logger.warning("backend unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return _json(
+        {"message": "The database is unavailable right now; nothing was changed. Try again shortly."},
+        HTTP_503_SERVICE_UNAVAILABLE,
+        {"Retry-After": "2"},
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json({"message": "Internal server error."}, HTTP_500_INTERNAL_SERVER_ERROR)
@@ -112,6 +139,8 @@ exception_handlers: dict[Any, Any] = {
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
     DBAPIError: database_error_handler,
+    OSError: connection_error_handler,
+    TimeoutError: connection_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
     Exception: internal_error_handler,
 }
