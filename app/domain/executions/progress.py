@@ -46,14 +46,19 @@ def merge_node_runs(
     return merged
 
 
-def derived_fields(current_running_node: str | None, runs: list[NodeRunIn]) -> dict[str, Any]:
-    """Execution columns implied by node reports: which node runs now, and the last node error."""
+def derived_fields(
+    current_running_node: str | None, runs: list[NodeRunIn], still_running: set[str] | None = None
+) -> dict[str, Any]:
+    """Execution columns implied by node reports: which node runs now, and the last node error.
+
+    ``still_running`` holds the nodes with a running entry after the merge: closing an earlier run
+    of a node (by ``run_index``) does not clear it while a later iteration of it still runs."""
     values: dict[str, Any] = {}
     running = current_running_node
     for run in runs:
         if run.status == "running":
             running = run.node_id
-        elif run.node_id == running and run.status in CLOSED_NODE_STATUSES:
+        elif run.node_id == running and run.status in CLOSED_NODE_STATUSES and running not in (still_running or ()):
             running = None
         if run.status == "error" and run.error:
             values["error"] = f"{run.node_name or run.node_id}: {run.error}"

@@ -49,6 +49,14 @@ class Includes:
 
 
 @dataclass(frozen=True)
+class MergedData:
+    record: WorkflowExecutionData
+    workflow_data: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    text: str | None
+
+
+@dataclass(frozen=True)
 class StopResult:
     execution: dict[str, Any]
     stopped: bool
@@ -308,16 +316,26 @@ class ExecutionService:
                 if value is not msgspec.UNSET:
                     values[name] = value
                     event_type = "execution.status_changed" if "status" in values else "execution.updated"
-            if body.node_runs:
-                derived = derived_fields(row.running_node, body.node_runs)
+            data = None
+            if body.node_runs or body.execution_data is not None:
+                data = await self._merged_data(session, row.id, body, now)
+            if data is not None and body.node_runs:
+                still_running = {e.get("node_id") for e in data.workflow_data if e.get("status") == "running"}
+                derived = derived_fields(row.running_node, body.node_runs, still_running)
                 if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
                     derived.pop("running_node", None)
                 values = derived | values
-            if not values and not body.node_runs and body.execution_data is None:
+            if not values and data is None:
                 return await self._current(session, row.id), []
             await self.conditional_update(session, row, values, now)
-            if body.node_runs or body.execution_data is not None:
-                await self._update_data(session, row.id, body, values.get("running_node", row.running_node), now)
+            if data is not None:
+                if body.node_runs:
+                    data.metadata["running_node"] = values.get("running_node", row.running_node)
+                data.record.workflow_data = data.workflow_data
+                data.record.metadata_ = data.metadata
+                if data.text is not None:
+                    data.record.data = data.text
+                await session.flush()
             summaries, events = await self.record_changes(session, row.workspace_id, [(event_type, row.id)])
             return summaries[row.id], events
 
@@ -336,9 +354,11 @@ class ExecutionService:
         if updated is None:
             raise LostRace
 
-    async def _update_data(
-        self, session: AsyncSession, execution_id: int, body: ExecutionUpdate, running: Any, now: Any
-    ) -> None:
+    async def _merged_data(
+        self, session: AsyncSession, execution_id: int, body: ExecutionUpdate, now: Any
+    ) -> MergedData:
+        """The execution's data record with this update's runs, metadata and data applied (not yet
+        written: the caller writes it after its conditional update won)."""
         D = WorkflowExecutionData
         record = (
             await session.execute(select(D).where(D.execution_id == execution_id).order_by(D.id).limit(1))
@@ -353,17 +373,12 @@ class ExecutionService:
             workflow_data = data.workflow_data
         if body.node_runs:
             workflow_data = merge_node_runs(workflow_data, body.node_runs, now)
-            metadata["running_node"] = running
             errors = sum(1 for r in body.node_runs if r.status == "error")
             if errors:
                 metadata["error_count"] = int(metadata.get("error_count") or 0) + errors
         if data is not None and data.metadata:
             metadata.update(data.metadata)
-        if data is not None and data.data is not None:
-            record.data = data.data
-        record.workflow_data = workflow_data
-        record.metadata_ = metadata
-        await session.flush()
+        return MergedData(record, workflow_data, metadata, data.data if data is not None else None)
 
     async def _current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
         return (await q.event_summaries(session, [execution_id]))[execution_id]
