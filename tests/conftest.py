@@ -219,3 +219,118 @@ async def create_execution(client: httpx.AsyncClient, actor: Actor, workflow_uui
     )
     assert response.status_code == 201, response.text
     return response.json()["data"]
+
+
+# --------------------------------------------------------------------------- helpers for the suite
+
+API = "/api/v1"
+EXECUTIONS = f"{API}/workflow-executions"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at production cost takes ~100 ms a hash and ``world`` hashes six passwords per test.
+    Tests hash with a cheap argon2id instead; verification still runs the real argon2 code path."""
+    from argon2 import PasswordHasher
+
+    from app.lib import security
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
+
+async def patch_execution(client: httpx.AsyncClient, actor: Actor, execution_uuid: str, **body: Any) -> httpx.Response:
+    return await client.patch(f"{EXECUTIONS}/{execution_uuid}", json=body, headers=actor.headers)
+
+
+async def get_execution(client: httpx.AsyncClient, actor: Actor, execution_uuid: str, **params: Any) -> dict[str, Any]:
+    response = await client.get(f"{EXECUTIONS}/{execution_uuid}", params=params, headers=actor.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+async def stop_execution(client: httpx.AsyncClient, actor: Actor, execution_uuid: str) -> httpx.Response:
+    return await client.post(f"{EXECUTIONS}/{execution_uuid}/stop", headers=actor.headers)
+
+
+async def list_executions(client: httpx.AsyncClient, actor: Actor, **params: Any) -> dict[str, Any]:
+    response = await client.get(EXECUTIONS, params=params, headers=actor.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def list_uuids(client: httpx.AsyncClient, actor: Actor, **params: Any) -> list[str]:
+    params.setdefault("per_page", 100)
+    return [e["uuid"] for e in (await list_executions(client, actor, **params))["data"]]
+
+
+async def set_created_at(services: Services, execution_uuid: str, when: Any) -> None:
+    """Backdate an execution (test setup only: the API never lets a client choose created_at)."""
+    from sqlalchemy import update
+
+    from app.db.models import WorkflowExecution
+
+    async with services.db.write() as session:
+        await session.execute(
+            update(WorkflowExecution)
+            .where(WorkflowExecution.uuid == uuid.UUID(execution_uuid))
+            .values(created_at=when, updated_at=when)
+        )
+
+
+@dataclass(frozen=True)
+class EventRow:
+    workspace_id: int
+    seq: int
+    type: str
+    execution_uuid: str | None
+    version: int
+    status: str
+
+
+async def read_events(services: Services, workspace_uuid: str | None = None) -> list[EventRow]:
+    """ExecutionEvent rows (of one workspace, or all), in seq order per workspace."""
+    from sqlalchemy import select
+
+    from app.db.models import ExecutionEvent, WorkflowExecution, Workspace
+
+    stmt = (
+        select(
+            ExecutionEvent.workspace_id,
+            ExecutionEvent.seq,
+            ExecutionEvent.type,
+            WorkflowExecution.uuid,
+            ExecutionEvent.version,
+            ExecutionEvent.payload,
+        )
+        .outerjoin(WorkflowExecution, WorkflowExecution.id == ExecutionEvent.execution_id)
+        .order_by(ExecutionEvent.workspace_id, ExecutionEvent.seq)
+    )
+    if workspace_uuid is not None:
+        stmt = stmt.join(Workspace, Workspace.id == ExecutionEvent.workspace_id).where(
+            Workspace.uuid == uuid.UUID(workspace_uuid)
+        )
+    async with services.db.read() as session:
+        rows = (await session.execute(stmt)).all()
+    return [EventRow(r[0], r[1], r[2], str(r[3]) if r[3] else None, r[4], (r[5] or {}).get("status", "")) for r in rows]
+
+
+async def workspace_event_seq(services: Services, workspace_uuid: str) -> int:
+    from sqlalchemy import select
+
+    from app.db.models import Workspace
+
+    async with services.db.read() as session:
+        return (
+            await session.execute(select(Workspace.event_seq).where(Workspace.uuid == uuid.UUID(workspace_uuid)))
+        ).scalar_one()
+
+
+def assert_gapless(events: list[EventRow]) -> None:
+    """Per workspace, seq runs 1, 2, 3... with no gap and no repeat."""
+    by_ws: dict[int, list[int]] = {}
+    for e in events:
+        by_ws.setdefault(e.workspace_id, []).append(e.seq)
+    for ws_id, seqs in by_ws.items():
+        assert seqs == list(range(1, len(seqs) + 1)), f"workspace {ws_id}: seqs {seqs}"
