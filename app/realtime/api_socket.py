@@ -14,7 +14,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.lib.identity import CurrentUser
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
-from app.realtime.messages import load_events
+from app.realtime.messages import current_seqs, load_events
 
 logger = logging.getLogger("athena.realtime.api_socket")
 
@@ -23,12 +23,22 @@ CLOSE_POLICY = 1008
 CLOSE_NOT_FOUND = 4404
 
 
-def _parse_query(socket: WebSocket[Any, Any, Any]) -> tuple[list[str], int | None]:
+def _parse_query(socket: WebSocket[Any, Any, Any]) -> tuple[list[str], dict[str, int] | int | None]:
+    """``since`` is per workspace (``<uuid>:<seq>,...``); a bare number is accepted for one workspace."""
     params = socket.query_params
     raw_uuids = [*params.getall("workspace_uuid", []), *params.getall("workspace_uuid[]", [])]
-    since_raw = params.get("since")
-    since = int(since_raw) if since_raw not in (None, "") and str(since_raw).isdigit() else None
-    return raw_uuids, since
+    since_raw = str(params.get("since") or "").strip()
+    if since_raw.isdigit():
+        return raw_uuids, int(since_raw)
+    per_workspace: dict[str, int] = {}
+    for part in since_raw.split(","):
+        ws, _, seq = part.partition(":")
+        if seq.isdigit():
+            try:
+                per_workspace[str(uuid_lib.UUID(ws))] = int(seq)
+            except ValueError:
+                continue
+    return raw_uuids, per_workspace or None
 
 
 def resync_frame(workspace_uuid: str, reason: str, seq: int) -> str:
@@ -46,6 +56,9 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     hub: Hub = socket.app.state.services.hub
     raw_uuids, since = _parse_query(socket)
     await socket.accept()
+    if isinstance(since, int) and len(set(raw_uuids)) > 1:
+        await socket.close(code=CLOSE_POLICY, reason="with several workspaces, since must be <uuid>:<seq>,...")
+        return
     accesses = []
     for raw in raw_uuids or [""]:
         try:
@@ -78,16 +91,23 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
 
 
 async def _replay(
-    socket: WebSocket[Any, Any, Any], hub: Hub, uuid_of: dict[int, str], baseline: dict[int, int], since: int | None
+    socket: WebSocket[Any, Any, Any],
+    hub: Hub,
+    uuid_of: dict[int, str],
+    baseline: dict[int, int],
+    since_arg: dict[str, int] | int | None,
 ) -> dict[int, int]:
     last_sent: dict[int, int] = {}
     for ws, ws_uuid in uuid_of.items():
+        since = since_arg.get(ws_uuid) if isinstance(since_arg, dict) else since_arg
         if since is None:
             last_sent[ws] = baseline[ws]
             continue
         async with hub.db.read() as session:
             messages = await load_events(session, ws, since, limit=hub.replay_limit + 1)
-        if len(messages) > hub.replay_limit or since > baseline[ws] + hub.replay_limit:
+            db_seq = (await current_seqs(session, [ws]))[ws]
+        # A cursor from the future (another database, a restore) cannot be trusted either.
+        if len(messages) > hub.replay_limit or since > db_seq:
             await socket.send_text(resync_frame(ws_uuid, "gap too large", baseline[ws]))
             last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
             continue

@@ -20,7 +20,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.domain.dashboard.views import ExecutionView
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
-from app.realtime.messages import load_events
+from app.realtime.messages import current_seqs, load_events
 from app.web.fragments import Fragments
 from app.web.session import session_user
 from app.web.tiles import TileTicker
@@ -126,7 +126,8 @@ async def _replay(
             continue
         async with hub.db.read() as session:
             messages = await load_events(session, ws, since, limit=hub.replay_limit + 1)
-        if len(messages) > hub.replay_limit or since > baseline[ws] + hub.replay_limit:
+            db_seq = (await current_seqs(session, [ws]))[ws]
+        if len(messages) > hub.replay_limit or since > db_seq:
             await socket.send_text(fragments.resync(state.view, state.detail_uuid))
             last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
             continue

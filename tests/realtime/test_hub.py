@@ -1,0 +1,120 @@
+"""The hub in-process (embedded bus): ordering, gap filling from the database, eviction, one render per event."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+
+from app.domain.dashboard.views import ExecutionView
+from app.realtime.hub import EVICTED, PreparedEvent, Subscriber
+from app.services import Services
+from app.web.fragments import Fragments
+from app.web.live import PageState, frames_for
+from tests.conftest import World, create_execution
+
+
+async def _workspace_id(services: Services, world: World, key: str = "A") -> int:
+    user = await services.accounts.authenticate_token(world.operator_a.token)
+    assert user is not None
+    return user.workspace_by_uuid(uuid.UUID(world.ws[key])).workspace_id
+
+
+def _drain(sub: Subscriber) -> list[Any]:
+    items = []
+    while not sub.queue.empty():
+        items.append(sub.queue.get_nowait())
+    return items
+
+
+async def test_committed_changes_reach_subscribers_in_seq_order(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    ws_id = await _workspace_id(services, world)
+    sub = Subscriber(user_id=1, workspace_ids=frozenset({ws_id}))
+    baseline = await services.hub.register(sub)
+    await asyncio.gather(
+        *(create_execution(client, world.operator_a, world.workflows["Invoice approval"]) for _ in range(10))
+    )
+    seqs = [item.seq for item in _drain(sub)]
+    assert seqs == list(range(baseline[ws_id] + 1, baseline[ws_id] + 11))
+
+
+async def test_a_lost_message_is_filled_from_the_database(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """Redis is at-most-once: when seq N+2 arrives after N, the hub replays N+1 from the database first."""
+    ws_id = await _workspace_id(services, world)
+    sub = Subscriber(user_id=1, workspace_ids=frozenset({ws_id}))
+    await services.hub.register(sub)
+    services.hub.subscribers.pop(ws_id)  # deaf while two changes commit...
+    await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    second = await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    services.hub.subscribers[ws_id] = {sub}
+    third = await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    items = _drain(sub)
+    assert [i.seq for i in items] == [1, 2, 3]
+    assert [i.message["execution_uuid"] for i in items[1:]] == [second["uuid"], third["uuid"]]
+    assert services.hub.filled == 2
+
+
+async def test_periodic_catch_up_finds_changes_no_message_announced(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    ws_id = await _workspace_id(services, world)
+    sub = Subscriber(user_id=1, workspace_ids=frozenset({ws_id}))
+    await services.hub.register(sub)
+    services.hub.subscribers.pop(ws_id)
+    created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    services.hub.subscribers[ws_id] = {sub}
+    await services.hub.catch_up()
+    assert [i.message["execution_uuid"] for i in _drain(sub)] == [created["uuid"]]
+
+
+async def test_slow_subscriber_is_evicted_with_bounded_memory(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    ws_id = await _workspace_id(services, world)
+    slow = Subscriber(user_id=1, workspace_ids=frozenset({ws_id}), queue_size=3)
+    healthy = Subscriber(user_id=2, workspace_ids=frozenset({ws_id}))
+    await services.hub.register(slow)
+    await services.hub.register(healthy)
+    for _ in range(6):
+        await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    assert slow.evicted
+    assert _drain(slow) == [EVICTED]
+    assert len(_drain(healthy)) == 6
+
+
+async def test_a_foreign_workspace_event_never_reaches_a_subscriber(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    ws_a = await _workspace_id(services, world, "A")
+    sub = Subscriber(user_id=1, workspace_ids=frozenset({ws_a}))
+    await services.hub.register(sub)
+    await create_execution(client, world.operator_b, world.workflows["Invoice sync"])
+    assert _drain(sub) == []
+
+
+async def test_each_event_is_rendered_once_whatever_the_number_of_pages(
+    client: httpx.AsyncClient, app: Any, services: Services, world: World
+) -> None:
+    user = await services.accounts.authenticate_token(world.viewer_a.token)
+    assert user is not None
+    view = ExecutionView.from_query(user, {"workspace": world.ws["A"]})
+    ws_id = view.workspace_ids[0]
+    created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
+    fragments = Fragments(app.template_engine.engine)
+    message = {
+        "seq": 99, "type": "execution.status_changed", "workspace_uuid": world.ws["A"],
+        "execution_uuid": created["uuid"], "version": 2, "status": "running", "execution": created,
+    }  # fmt: skip
+    prepared = PreparedEvent(ws_id, message)
+    before = PreparedEvent.renders
+    pages = [PageState(view=view, visible={created["uuid"]}, uuid_of={ws_id: world.ws["A"]}) for _ in range(50)]
+    frames = [frames_for(prepared, fragments, state) for state in pages]
+    assert PreparedEvent.renders - before == 2  # the row and the cursor, once each
+    assert all(f == frames[0] for f in frames)
+    assert f'id="row-{created["uuid"]}"' in frames[0][0] and 'hx-swap-oob="true"' in frames[0][0]

@@ -1,0 +1,120 @@
+"""The pages' WebSocket on a real server (embedded bus): Origin and session checks, tenant scoping,
+and the HTML fragments htmx swaps in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import World
+from tests.servers import AppServer
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path, world: World) -> Iterator[AppServer]:
+    app_server = AppServer(database_url, None, tmp_path)
+    app_server.start()
+    yield app_server
+    app_server.stop()
+
+
+def page_socket(server: AppServer, actor: Any, query: str, origin: str | None = "same") -> Any:
+    headers = {"Cookie": f"athena_session={actor.token}"}
+    if origin == "same":
+        headers["Origin"] = server.base_url
+    elif origin is not None:
+        headers["Origin"] = origin
+    return websockets.connect(f"{server.ws_url}/ws/executions?{query}", additional_headers=headers, open_timeout=5)
+
+
+async def create(
+    server: AppServer, world: World, workflow: str = "Invoice approval", actor: str = "operator_a"
+) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=server.base_url, headers=world.users[actor].headers) as c:
+        r = await c.post("/api/v1/workflow-executions", json={"workflow_uuid": world.workflows[workflow]})
+        assert r.status_code == 201, r.text
+        return r.json()["data"]
+
+
+async def test_foreign_origins_are_refused_before_accept(server: AppServer, world: World) -> None:
+    host = server.base_url.removeprefix("http://")
+    refused_origins = [
+        None,  # missing
+        "null",
+        "http://evil.example",
+        f"{server.base_url}.evil.example",  # look-alike suffix
+        f"http://127.0.0.1:{server.port + 1}",  # other port
+        f"https://{host}",  # other scheme
+        f"http://localhost:{server.port}",  # same machine, another name: not in ALLOWED_ORIGINS
+    ]
+    for origin in refused_origins:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}", origin=origin):
+                pass
+        assert refused.value.response.status_code == 403, origin
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}") as sock:
+        assert sock.protocol.state.name == "OPEN"
+
+
+async def test_no_session_no_socket(server: AppServer, world: World) -> None:
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(
+            f"{server.ws_url}/ws/executions", additional_headers={"Origin": server.base_url}, open_timeout=5
+        ):
+            pass
+
+
+async def test_new_execution_slides_in_and_updates_in_place(server: AppServer, world: World) -> None:
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}") as sock:
+        created = await create(server, world)
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+        insert = next(f for f in frames if "<tbody" in f)
+        assert 'hx-swap-oob="afterbegin:#execution-rows"' in insert
+        assert f'id="row-{created["uuid"]}"' in insert
+        cursor = next(f for f in frames if "live-seq" in f)
+        assert 'data-seq="1"' in cursor
+        async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
+            await c.patch(f"/api/v1/workflow-executions/{created['uuid']}", json={"status": "running"})
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+        row = next(f for f in frames if f.startswith("<tr"))
+        assert 'hx-swap-oob="true"' in row and 'data-version="2"' in row and "badge-running" in row
+
+
+async def test_row_leaving_the_filter_is_removed(server: AppServer, world: World) -> None:
+    created = await create(server, world)
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}&status=pending") as sock:
+        async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
+            await c.patch(f"/api/v1/workflow-executions/{created['uuid']}", json={"status": "running"})
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+    assert f'<tr id="row-{created["uuid"]}" hx-swap-oob="delete"></tr>' in frames
+
+
+async def test_asking_for_another_workspace_gets_nothing_of_it(server: AppServer, world: World) -> None:
+    """The channel comes from memberships: a viewer of A asking for B's workspace is shown A."""
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['B']}") as sock:
+        await create(server, world, workflow="Invoice sync", actor="operator_b")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(sock.recv(), 1.5)
+        own = await create(server, world)
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+    assert any(own["uuid"] in f for f in frames)
+    assert not any(world.ws["B"] in f for f in frames)
+
+
+async def test_reconnect_with_cursor_replays_missed_rows(server: AppServer, world: World) -> None:
+    shown = await create(server, world)
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}") as sock:
+        pass
+    async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
+        await c.patch(f"/api/v1/workflow-executions/{shown['uuid']}", json={"status": "running"})
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}&since={world.ws['A']}:1") as sock:
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(3)]
+    row = next(f for f in frames if f.startswith("<tr"))
+    assert 'data-version="2"' in row and "badge-running" in row
+    assert any('data-state="resynced"' in f for f in frames)
