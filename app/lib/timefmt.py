@@ -32,3 +32,22 @@ def parse_date_param(field: str, raw: str, *, end_of_day: bool = False) -> dt.da
     if not (1970 <= moment.year <= 9998):
         raise FieldValidationError(field, f"The {field} field is out of range.")
     return moment.astimezone(dt.UTC)
+
+
+def body_datetime(field: str, value: dt.datetime | None) -> dt.datetime | None:
+    """A date-time from a request body as aware UTC: naive means UTC, and like the query dates it
+    must fall in 1970-9998 (beyond that the UTC conversion overflows and the database rejects it).
+
+    Call it from a msgspec ``__post_init__``: the ``ValueError`` becomes a 422 naming ``field``."""
+    if not isinstance(value, dt.datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    message = f"The field `{field}` must be a date-time between the years 1970 and 9998."
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(message) from None
+    if not (1970 <= value.year <= 9998):
+        raise ValueError(message)
+    return value

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from app.lib.timefmt import body_datetime
+
 
 class ApprovalRequest(msgspec.Struct, forbid_unknown_fields=True):
     """An engine asks for a human review; the execution must be ``waiting``."""
@@ -17,6 +19,9 @@ class ApprovalRequest(msgspec.Struct, forbid_unknown_fields=True):
     payload: dict[str, Any] | None = None
     due_at: dt.datetime | None = None
     high_risk: bool = False
+
+    def __post_init__(self) -> None:
+        self.due_at = body_datetime("due_at", self.due_at)
 
 
 class CommandRoomTaskCreate(msgspec.Struct, forbid_unknown_fields=True):

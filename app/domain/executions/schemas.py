@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from app.lib.timefmt import body_datetime
+
 ExecutionStatusLiteral = Literal["pending", "running", "paused", "waiting", "completed", "failed", "cancelled"]
 NodeRunStatus = Literal["pending", "running", "success", "error", "skipped", "waiting", "cancelled"]
 ShortText = Annotated[str, msgspec.Meta(max_length=255)]
@@ -26,6 +28,10 @@ class NodeRunIn(msgspec.Struct, forbid_unknown_fields=True):
     error: LongText | None = None
     started_at: dt.datetime | None = None
     stopped_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.started_at = body_datetime("started_at", self.started_at)
+        self.stopped_at = body_datetime("stopped_at", self.stopped_at)
 
 
 class ExecutionDataIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,6 +52,9 @@ class ExecutionCreate(msgspec.Struct, forbid_unknown_fields=True):
     error: LongText | None = None
     execution_data: ExecutionDataIn | None = None
 
+    def __post_init__(self) -> None:
+        self.wait_till = body_datetime("wait_till", self.wait_till)
+
 
 class ExecutionUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Every field optional; ``status`` goes through the state machine. Send ``version`` to make the
@@ -60,3 +69,7 @@ class ExecutionUpdate(msgspec.Struct, forbid_unknown_fields=True):
     execution_data: ExecutionDataIn | None = None
     node_runs: Annotated[list[NodeRunIn], msgspec.Meta(max_length=1000)] | None = None
     version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.wait_till is not msgspec.UNSET:
+            self.wait_till = body_datetime("wait_till", self.wait_till)
