@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import (
@@ -69,23 +70,37 @@ def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]
     return _json(exc.body(), exc.status_code)
 
 
-_NAMED_FIELD = re.compile(r"^Object (?:contains unknown|missing required) field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
 def _error_key(key: str, message: str) -> str:
     """Name the field itself when msgspec reports it in the message of its parent object."""
-    named = _NAMED_FIELD.match(message)
+    named = _NAMED_FIELD.search(message)
     if named is None:
         return key
     return named.group(1) if key == "data" else f"{key}.{named.group(1)}"
 
 
+_BODY_PATH = re.compile(r"`\$\.data\.([^`]+)`$")
+
+
+def _body_path(exc: ValidationException) -> str | None:
+    """The body field's path from msgspec's own message. Litestar strips every ``data.`` from the
+    key it builds, so ``execution_data.metadata`` would otherwise be reported as ``execution_metadata``."""
+    match = _BODY_PATH.search(str(exc.__cause__)) if isinstance(exc.__cause__, msgspec.ValidationError) else None
+    return match.group(1) if match else None
+
+
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors: dict[str, list[str]] = {}
+    body_path = _body_path(exc)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", "is invalid"))
-            errors.setdefault(_error_key(str(item.get("key") or "body"), message), []).append(message)
+            key = str(item.get("key") or "body")
+            if item.get("source") == "body" and body_path is not None:
+                key = body_path
+            errors.setdefault(_error_key(key, message), []).append(message)
     if not errors and isinstance(exc.__cause__, KeyError) and exc.__cause__.args:
         # Litestar reports a missing required parameter without a key; its name is the KeyError's.
         name = str(exc.__cause__.args[0])
@@ -116,6 +131,12 @@ def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> 
             HTTP_503_SERVICE_UNAVAILABLE,
             {"Retry-After": "2"},
         )
+    if str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
+        # PostgreSQL "data exception": the client sent a value it cannot store (a NUL character in
+        # text or JSON, a number out of range). Bad input, not a server fault.
+        logger.warning("data exception on %s %s: %s", request.method, request.url.path, exc.orig)
+        message = "A value in the request cannot be stored (for example a NUL character or a number out of range)."
+        return _json({"message": message, "errors": {"body": [message]}}, HTTP_422_UNPROCESSABLE_ENTITY)
     return internal_error_handler(request, exc)
 
 
