@@ -204,9 +204,18 @@ class ExecutionService:
     ) -> Any:
         row = (
             await session.execute(
-                select(E.id, E.workspace_id, E.status, E.version, E.running_node, E.parent_execution_id).where(
-                    E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids)
-                )
+                select(
+                    E.id,
+                    E.workspace_id,
+                    E.status,
+                    E.version,
+                    E.running_node,
+                    E.parent_execution_id,
+                    E.wait_till,
+                    E.mode,
+                    E.retry_success_id,
+                    E.error,
+                ).where(E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids))
             )
         ).one_or_none()
         if row is None:
@@ -313,7 +322,8 @@ class ExecutionService:
                 event_type = "execution.status_changed"
             for name in ("wait_till", "mode", "retry_success_id", "error", "running_node"):
                 value = getattr(body, name)
-                if value is not msgspec.UNSET:
+                # Re-sending a current value is not a change: no new version, no event.
+                if value is not msgspec.UNSET and value != getattr(row, name):
                     values[name] = value
                     event_type = "execution.status_changed" if "status" in values else "execution.updated"
             data = None
@@ -328,6 +338,8 @@ class ExecutionService:
             if not values and data is None:
                 return await self._current(session, row.id), []
             await self.conditional_update(session, row, values, now)
+            if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
+                await cancel_pending_approvals(session, [row.id], now, f"the execution became {values['status']}")
             if data is not None:
                 if body.node_runs:
                     data.metadata["running_node"] = values.get("running_node", row.running_node)
@@ -441,10 +453,15 @@ class ExecutionService:
             .returning(E.id)
         )
         cancelled = sorted(r[0] for r in rows)
-        if cancelled:
-            await session.execute(
-                update(WorkflowApproval)
-                .where(WorkflowApproval.execution_id.in_(cancelled), WorkflowApproval.status == "pending")
-                .values(status="cancelled", decided_at=now, comment="Cancelled because the execution was stopped.")
-            )
+        await cancel_pending_approvals(session, cancelled, now, "the execution was stopped")
         return cancelled
+
+
+async def cancel_pending_approvals(session: AsyncSession, execution_ids: list[int], now: Any, why: str) -> None:
+    """A finished execution can no longer be approved: its pending reviews leave every inbox."""
+    if execution_ids:
+        await session.execute(
+            update(WorkflowApproval)
+            .where(WorkflowApproval.execution_id.in_(execution_ids), WorkflowApproval.status == "pending")
+            .values(status="cancelled", decided_at=now, comment=f"Cancelled because {why}.")
+        )
