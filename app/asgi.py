@@ -8,11 +8,11 @@ from typing import Any
 from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Response, Router, get
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
@@ -30,7 +30,7 @@ from app.realtime.api_socket import api_events_socket
 from app.services import Services
 from app.web.controllers import AuthPages, ExecutionPages
 from app.web.fragments import Fragments
-from app.web.live import executions_socket
+from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         fragments = Fragments(app.template_engine.engine)
         app.state.fragments = fragments
         app.state.tile_ticker = TileTicker(services.dashboard, fragments)
+        services.hub.link_listeners.append(lambda up: announce_link(services.hub, fragments, up))
         await services.start()
         await app.state.tile_ticker.start()
 

@@ -63,6 +63,9 @@
       setConn("resynced");
       clearTimeout(resyncTimer);
       resyncTimer = setTimeout(function () { setConn("live"); }, 2500);
+    } else if (el && el.id === "conn-server-state" && el.dataset.state === "delayed") {
+      clearTimeout(resyncTimer);
+      setConn("delayed");
     }
   });
 

@@ -202,5 +202,13 @@ async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
             await socket.receive_data(mode="text")
 
 
+def announce_link(hub: Hub, fragments: Fragments, up: bool) -> None:
+    """Tell every page when this instance loses or regains the event bus: while it is away the hub
+    polls the database, so pages stay correct but may lag by a second."""
+    html = fragments.connection("resynced" if up else "delayed")
+    for sub in {s for subs in hub.subscribers.values() for s in subs if s.kind == "page"}:
+        sub.offer(html)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
