@@ -16,7 +16,6 @@ from app.db.models import (
     ExecutionStatus,
     Role,
     Workflow,
-    WorkflowApproval,
     WorkflowExecution,
     WorkflowExecutionData,
 )
@@ -24,10 +23,10 @@ from app.db.models.base import new_uuid, utcnow
 from app.domain.events.broker import EventPublisher, publish_safely
 from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
 from app.domain.executions import queries as q
-from app.domain.executions.cascade import StopPlan, plan_stop
 from app.domain.executions.progress import derived_fields, merge_node_runs
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
-from app.domain.executions.state import STOPPABLE, TERMINAL, check_transition
+from app.domain.executions.state import TERMINAL, check_transition
+from app.domain.executions.stopping import StopPreview, cancel_pending_approvals, preview_stop, stop_execution
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
@@ -336,7 +335,7 @@ class ExecutionService:
                     derived.pop("running_node", None)
                 values = derived | values
             if not values and data is None:
-                return await self._current(session, row.id), []
+                return await self.current(session, row.id), []
             await self.conditional_update(session, row, values, now)
             if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
                 await cancel_pending_approvals(session, [row.id], now, f"the execution became {values['status']}")
@@ -392,7 +391,7 @@ class ExecutionService:
             metadata.update(data.metadata)
         return MergedData(record, workflow_data, metadata, data.data if data is not None else None)
 
-    async def _current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
+    async def current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
         return (await q.event_summaries(session, [execution_id]))[execution_id]
 
     async def delete(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> None:
@@ -412,56 +411,8 @@ class ExecutionService:
 
     async def stop(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopResult:
         """Cancel the execution, its stoppable descendants and the ancestors waiting on it, atomically."""
+        return await stop_execution(self, user, execution_uuid)
 
-        async def work(session: AsyncSession) -> tuple[StopResult, list[CommittedEvent]]:
-            row = await self.load_for_write(session, user, execution_uuid)
-            if row.status == ExecutionStatus.CANCELLED.value:
-                return StopResult(await self._current(session, row.id), False, []), []
-            if ExecutionStatus(row.status) in TERMINAL:
-                raise ConflictError(
-                    f"Cannot stop an execution that is already '{row.status}'.",
-                    current_status=row.status,
-                    requested_status=ExecutionStatus.CANCELLED.value,
-                )
-            plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
-            cancelled = await self._cancel(session, plan)
-            if row.id not in cancelled:
-                raise LostRace
-            changes = [("execution.stopped", row.id)] + [("execution.cancelled", i) for i in cancelled if i != row.id]
-            summaries, events = await self.record_changes(session, row.workspace_id, changes)
-            others = [summaries[i]["uuid"] for i in cancelled if i != row.id]
-            return StopResult(summaries[row.id], True, others), events
-
-        return await self.run_write(work)
-
-    async def _cancel(self, session: AsyncSession, plan: StopPlan) -> list[int]:
-        ids = plan.all_ids
-        if not self.db.is_sqlite:
-            # Lock in id order so two overlapping cascades queue up instead of deadlocking.
-            await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
-        now = utcnow()
-        rows = await session.execute(
-            update(E)
-            .where(E.id.in_(ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
-            .values(
-                status=ExecutionStatus.CANCELLED.value,
-                stopped_at=now,
-                running_node=None,
-                version=E.version + 1,
-                updated_at=now,
-            )
-            .returning(E.id)
-        )
-        cancelled = sorted(r[0] for r in rows)
-        await cancel_pending_approvals(session, cancelled, now, "the execution was stopped")
-        return cancelled
-
-
-async def cancel_pending_approvals(session: AsyncSession, execution_ids: list[int], now: Any, why: str) -> None:
-    """A finished execution can no longer be approved: its pending reviews leave every inbox."""
-    if execution_ids:
-        await session.execute(
-            update(WorkflowApproval)
-            .where(WorkflowApproval.execution_id.in_(execution_ids), WorkflowApproval.status == "pending")
-            .values(status="cancelled", decided_at=now, comment=f"Cancelled because {why}.")
-        )
+    async def preview_stop(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopPreview:
+        """What a stop would cancel right now, without changing anything (for confirmations)."""
+        return await preview_stop(self, user, execution_uuid)

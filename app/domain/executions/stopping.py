@@ -1,0 +1,122 @@
+"""Stopping an execution: the cascade applied in one transaction, and its side-effect-free preview."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ExecutionStatus, WorkflowApproval, WorkflowExecution
+from app.db.models.base import utcnow
+from app.domain.events.recorder import CommittedEvent
+from app.domain.executions.cascade import StopPlan, plan_stop
+from app.domain.executions.state import STOPPABLE, TERMINAL
+from app.lib.errors import ConflictError
+from app.lib.identity import CurrentUser
+
+if TYPE_CHECKING:
+    from app.domain.executions.services import ExecutionService, StopResult
+
+E = WorkflowExecution
+
+
+@dataclass(frozen=True)
+class StopPreview:
+    execution_uuid: str
+    status: str
+    stoppable: bool
+    descendants: int
+    waiting_ancestors: int
+    pending_approvals: int
+
+    @property
+    def total(self) -> int:
+        return 1 + self.descendants + self.waiting_ancestors if self.stoppable else 0
+
+
+def _refuse_finished(status: str) -> None:
+    raise ConflictError(
+        f"Cannot stop an execution that is already '{status}'.",
+        current_status=status,
+        requested_status=ExecutionStatus.CANCELLED.value,
+    )
+
+
+async def stop_execution(svc: ExecutionService, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopResult:
+    from app.domain.executions.services import LostRace, StopResult
+
+    async def work(session: AsyncSession) -> tuple[StopResult, list[CommittedEvent]]:
+        row = await svc.load_for_write(session, user, execution_uuid)
+        if row.status == ExecutionStatus.CANCELLED.value:
+            return StopResult(await svc.current(session, row.id), False, []), []
+        if ExecutionStatus(row.status) in TERMINAL:
+            _refuse_finished(row.status)
+        plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
+        cancelled = await _cancel(session, plan, lock=not svc.db.is_sqlite)
+        if row.id not in cancelled:
+            raise LostRace
+        changes = [("execution.stopped", row.id)] + [("execution.cancelled", i) for i in cancelled if i != row.id]
+        summaries, events = await svc.record_changes(session, row.workspace_id, changes)
+        others = [summaries[i]["uuid"] for i in cancelled if i != row.id]
+        return StopResult(summaries[row.id], True, others), events
+
+    return await svc.run_write(work)
+
+
+async def preview_stop(svc: ExecutionService, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopPreview:
+    async with svc.db.read() as session:
+        row = await svc.load_for_write(session, user, execution_uuid)
+        if ExecutionStatus(row.status) not in STOPPABLE:
+            return StopPreview(str(execution_uuid), row.status, False, 0, 0, 0)
+        plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
+        pending = (
+            await session.execute(
+                select(WorkflowApproval.id).where(
+                    WorkflowApproval.execution_id.in_(plan.all_ids), WorkflowApproval.status == "pending"
+                )
+            )
+        ).all()
+    return StopPreview(
+        execution_uuid=str(execution_uuid),
+        status=row.status,
+        stoppable=True,
+        descendants=len(plan.descendant_ids),
+        waiting_ancestors=len(plan.waiting_ancestor_ids),
+        pending_approvals=len(pending),
+    )
+
+
+async def _cancel(session: AsyncSession, plan: StopPlan, *, lock: bool) -> list[int]:
+    ids = plan.all_ids
+    if lock:
+        # Lock in id order so two overlapping cascades queue up instead of deadlocking.
+        await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
+    now = utcnow()
+    rows = await session.execute(
+        update(E)
+        .where(E.id.in_(ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
+        .values(
+            status=ExecutionStatus.CANCELLED.value,
+            stopped_at=now,
+            running_node=None,
+            version=E.version + 1,
+            updated_at=now,
+        )
+        .returning(E.id)
+    )
+    cancelled = sorted(r[0] for r in rows)
+    await cancel_pending_approvals(session, cancelled, now, "the execution was stopped")
+    return cancelled
+
+
+async def cancel_pending_approvals(session: AsyncSession, execution_ids: list[int], now: Any, why: str) -> None:
+    """A finished execution can no longer be approved: its pending reviews leave every inbox."""
+    if execution_ids:
+        await session.execute(
+            update(WorkflowApproval)
+            .where(WorkflowApproval.execution_id.in_(execution_ids), WorkflowApproval.status == "pending")
+            .values(status="cancelled", decided_at=now, comment=f"Cancelled because {why}.")
+        )
