@@ -100,5 +100,7 @@ def tokens_create(email: str, name: str) -> None:
 
 class AthenaCLIPlugin(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
-        for command in (serve, workspaces, users, tokens):
+        from app.demo.cli import DEMO_COMMANDS  # lazy: app.demo imports app.asgi, which imports us
+
+        for command in (serve, workspaces, users, tokens, *DEMO_COMMANDS):
             cli.add_command(command)

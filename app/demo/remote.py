@@ -1,0 +1,102 @@
+"""The simulator's REST backend: drive a deployment through its public API with a bearer token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+
+from app.demo.simulator import BackendConflict, BackendNotFound
+
+API = "/api/v1"
+OPERATE_ROLES = {"operator", "admin"}
+
+
+class BackendError(Exception):
+    """Any other error answer; the simulator logs it and carries on."""
+
+
+class RestBackend:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        token: str | None = None,
+        workspace_uuid: str | None = None,
+        owns_client: bool = False,
+    ) -> None:
+        """``client`` may be injected (tests pass one bound to the ASGI app); ``token`` is sent as a
+        bearer header on each request unless the client already carries one."""
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.workspace_uuid = workspace_uuid
+        self.owns_client = owns_client
+
+    @classmethod
+    def connect(cls, url: str, token: str, workspace_uuid: str | None = None) -> RestBackend:
+        client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=httpx.Timeout(30.0, connect=10.0))
+        return cls(client, token=token, workspace_uuid=workspace_uuid, owns_client=True)
+
+    async def close(self) -> None:
+        if self.owns_client:
+            await self.client.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.client.request(method, API + path, headers=self.headers, **kwargs)
+        if response.status_code == 409:
+            raise BackendConflict(_message(response))
+        if response.status_code == 404:
+            raise BackendNotFound(_message(response))
+        if response.status_code >= 400:
+            raise BackendError(f"{method} {path}: HTTP {response.status_code} {_message(response)}")
+        return response.json()
+
+    async def workflows(self) -> list[dict[str, Any]]:
+        workspaces = (await self._send("GET", "/workspaces"))["data"]
+        items: list[dict[str, Any]] = []
+        for ws in workspaces:
+            if ws["role"] not in OPERATE_ROLES or (self.workspace_uuid and ws["uuid"] != self.workspace_uuid):
+                continue
+            page, last = 1, 1
+            while page <= last:
+                params = {"workspace_uuid": ws["uuid"], "per_page": 100, "page": page}
+                body = await self._send("GET", "/workflows", params=params)
+                items.extend(w for w in body["data"] if w.get("is_active", True))
+                last, page = body["meta"]["last_page"], page + 1
+        return items
+
+    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self._send("POST", "/workflow-executions", json=body))["data"]
+
+    async def update(self, execution_uuid: str, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self._send("PATCH", f"/workflow-executions/{execution_uuid}", json=body))["data"]
+
+    async def get(self, execution_uuid: str) -> dict[str, Any]:
+        return (await self._send("GET", f"/workflow-executions/{execution_uuid}"))["data"]
+
+    async def request_approval(self, body: dict[str, Any]) -> dict[str, Any]:
+        return (await self._send("POST", "/workflow-approvals", json=body))["data"]
+
+    async def awaiting_review(self, workspace_uuid: str) -> int:
+        tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+        params = {
+            "workspace_uuid": workspace_uuid,
+            "start_date": "1970-01-01",
+            "end_date": tomorrow.isoformat(),
+            "status": "waiting",
+            "requires_human_review": "true",
+        }
+        return int((await self._send("GET", "/workflow-executions/count", params=params))["data"]["count"])
+
+    async def recover(self) -> int:
+        """Never touch executions this process did not start: on a real deployment they may belong
+        to a real engine."""
+        return 0
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("message", ""))
+    except ValueError:
+        return response.text[:200]
