@@ -28,6 +28,7 @@ from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
+from app.web.command_room import CommandRoomPages
 from app.web.controllers import AuthPages, ExecutionPages
 from app.web.fragments import Fragments
 from app.web.live import announce_link, executions_socket
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             AuthPages,
             ExecutionPages,
+            CommandRoomPages,
             executions_socket,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

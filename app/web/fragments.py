@@ -65,6 +65,13 @@ class Fragments:
             'hx-trigger="load" hx-target="#detail-body" hx-swap="outerHTML"></div>'
         )
 
+    def command_room_refresh(self, query: str) -> str:
+        url = f"/command-room?{query}" if query else "/command-room"
+        return (
+            f'<div id="command-room-refresh" hx-swap-oob="true" hx-get="{escape(url)}" '
+            'hx-trigger="load" hx-target="#command-room-list" hx-swap="outerHTML"></div>'
+        )
+
     @staticmethod
     def connection(state: str) -> str:
         return f'<span id="conn-server-state" data-state="{escape(state)}" hx-swap-oob="true" hidden></span>'

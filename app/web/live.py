@@ -12,12 +12,13 @@ import contextlib
 import datetime as dt
 import logging
 import uuid as uuid_lib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
@@ -50,6 +51,7 @@ class PageState:
     visible: set[str]
     uuid_of: dict[int, str]
     detail_uuid: str | None = None
+    command_room_page: bool = False
     pending_new: int = 0
     tiles_dirty: bool = False
     extra: list[str] = field(default_factory=list)
@@ -66,6 +68,9 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=4401, reason="sign in first")
         return
     view = ExecutionView.from_query(user, socket.query_params)
+    command_room = socket.query_params.get("page") == "command-room"
+    if command_room:  # the command room shows all the user's workspaces unless ?workspace= picks one
+        view = replace(view, workspace_ids=room_scope(user, socket.query_params.get("workspace")).workspace_ids)
     detail = socket.query_params.get("execution")
     if detail is not None:
         with contextlib.suppress(ValueError):
@@ -73,11 +78,12 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     hub: Hub = services.hub
     fragments: Fragments = socket.app.state.fragments
     ticker: TileTicker = socket.app.state.tile_ticker
-    visible = set() if detail else {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows}
+    listing = not detail and not command_room
+    visible = {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows} if listing else set()
     uuid_of = {
         a.workspace_id: str(a.workspace_uuid) for a in user.access.values() if a.workspace_id in view.workspace_ids
     }
-    state = PageState(view=view, visible=visible, uuid_of=uuid_of, detail_uuid=detail)
+    state = PageState(view=view, visible=visible, uuid_of=uuid_of, detail_uuid=detail, command_room_page=command_room)
     sub = Subscriber(
         user_id=user.id,
         workspace_ids=frozenset(uuid_of),
@@ -87,7 +93,7 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     )
     await socket.accept()
     baseline = await hub.register(sub)
-    if not detail:
+    if listing:
         ticker.add(sub)
     receiver = asyncio.create_task(_drain_incoming(socket))
     try:
@@ -128,7 +134,7 @@ async def _replay(
             messages = await load_events(session, ws, since, limit=hub.replay_limit + 1)
             db_seq = (await current_seqs(session, [ws]))[ws]
         if len(messages) > hub.replay_limit or since > db_seq:
-            await socket.send_text(fragments.resync(state.view, state.detail_uuid))
+            await socket.send_text(_resync(fragments, state))
             last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
             continue
         for message in messages:
@@ -151,7 +157,7 @@ async def _send_live(
             await socket.send_text(item)
             continue
         if isinstance(item, Resync):
-            await socket.send_text(fragments.resync(state.view, state.detail_uuid))
+            await socket.send_text(_resync(fragments, state))
             last_sent[item.workspace_id] = item.seq
             continue
         assert isinstance(item, PreparedEvent)
@@ -173,6 +179,11 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
     exec_uuid = str(execution["uuid"])
     page_parts = [fragments.cursor(item)]
     table_part = ""
+    if state.command_room_page:
+        if message["type"].startswith("command_room.") or execution.get("in_command_room"):
+            query = _room_query(state.view)
+            page_parts.append(item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
+        return ["".join(page_parts)]
     if state.detail_uuid is not None:
         if state.detail_uuid in (exec_uuid, execution.get("parent_execution_uuid")):
             page_parts.append(fragments.detail_refresh(state.detail_uuid))
@@ -193,6 +204,16 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
             page_parts.append(fragments.new_banner(state.view, state.pending_new))
     state.tiles_dirty = True
     return [f for f in (table_part, "".join(page_parts)) if f]
+
+
+def _room_query(view: ExecutionView) -> str:
+    return f"workspace={view.workspace_uuid}" if len(view.workspace_ids) == 1 and view.workspace_uuid else ""
+
+
+def _resync(fragments: Fragments, state: PageState) -> str:
+    if state.command_room_page:
+        return fragments.command_room_refresh(_room_query(state.view)) + fragments.connection("resynced")
+    return fragments.resync(state.view, state.detail_uuid)
 
 
 async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:

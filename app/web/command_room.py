@@ -1,0 +1,107 @@
+"""The command room page and the flag / unflag actions, as operators use them (Jinja2 + htmx)."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+
+from app.domain.approvals.schemas import CommandRoomTaskCreate
+from app.domain.approvals.services import ApprovalService
+from app.domain.dashboard.command_room import command_room, room_scope
+from app.domain.dashboard.services import DashboardService
+from app.lib.errors import AppError, ForbiddenError
+from app.lib.identity import CurrentUser
+from app.web.controllers import base_context, toast
+from app.web.graph import layout_graph
+from app.web.session import provide_page_user
+
+PageUser = NamedDependency[CurrentUser]
+MAX_NOTE = 5_000
+
+
+def _hx_target(request: Request[Any, Any, Any]) -> str | None:
+    return request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
+
+
+def _refused(exc: AppError) -> Response[str]:
+    """A toast; a role refusal also answers 403 (its button is never shown to that role anyway)."""
+    response = toast(exc.message)
+    if isinstance(exc, ForbiddenError):
+        response.status_code = 403
+    return response
+
+
+async def _detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
+    """The execution page's body after a change, so the flag block shows its new state at once."""
+    try:
+        detail = await dashboard.execution_detail(user, execution_uuid)
+    except AppError as exc:
+        return toast(exc.message)
+    context = base_context(user) | {
+        "d": detail,
+        "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
+    }
+    return Template("executions/_detail_body.html", context=context)
+
+
+class CommandRoomPages(Controller):
+    include_in_schema = False
+    dependencies = {"user": Provide(provide_page_user)}
+
+    @get("/command-room", media_type=MediaType.HTML)
+    async def command_room(self, request: Request[Any, Any, Any], user: PageUser) -> Template:
+        """Executions flagged for the ops team in the user's workspaces (``?workspace=`` narrows to one)."""
+        scope = room_scope(user, request.query_params.get("workspace"))
+        room = await command_room(request.app.state.services.db, user, scope)
+        socket_query = "page=command-room" + (f"&{scope.query()}" if scope.workspace_uuid else "")
+        context = base_context(user) | {"room": room, "scope": scope, "socket_query": socket_query}
+        if _hx_target(request) == "command-room-list":
+            return Template("command_room/_list.html", context=context)
+        return Template("command_room/index.html", context=context)
+
+    @post("/executions/{execution_uuid:uuid}/flag", media_type=MediaType.HTML)
+    async def flag(
+        self,
+        user: PageUser,
+        approval_service: NamedDependency[ApprovalService],
+        dashboard_service: NamedDependency[DashboardService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        """Flag an execution for the command room with an optional note; answers its page body."""
+        note = (data.get("note") or "").strip()
+        if len(note) > MAX_NOTE:
+            return toast(f"The note is too long (at most {MAX_NOTE:,} characters).")
+        try:
+            await approval_service.flag(user, CommandRoomTaskCreate(execution_uuid=execution_uuid, note=note or None))
+        except AppError as exc:
+            return _refused(exc)
+        return await _detail_body(user, dashboard_service, execution_uuid)
+
+    @post("/command-room/{task_uuid:uuid}/remove", media_type=MediaType.HTML)
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        user: PageUser,
+        approval_service: NamedDependency[ApprovalService],
+        dashboard_service: NamedDependency[DashboardService],
+        task_uuid: FromPath[uuid_lib.UUID],
+    ) -> Response[Any]:
+        """Take an execution out of the command room. From its page (``?execution=``, hx-target
+        ``detail-body``) the answer is the page body; from the list it is empty (the row is deleted)."""
+        try:
+            await approval_service.unflag(user, task_uuid)
+        except AppError as exc:
+            return _refused(exc)
+        execution = request.query_params.get("execution")
+        if _hx_target(request) == "detail-body" and execution:
+            try:
+                return await _detail_body(user, dashboard_service, uuid_lib.UUID(execution))
+            except ValueError:
+                pass
+        return Response("", status_code=200, media_type="text/html")
