@@ -30,6 +30,7 @@ from app.realtime.api_socket import api_events_socket
 from app.services import Services
 from app.web.command_room import CommandRoomPages
 from app.web.controllers import AuthPages, ExecutionPages
+from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
 from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
@@ -142,7 +143,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "approval_service": _provider("approvals"),
             "dashboard_service": _provider("dashboard"),
         },
-        exception_handlers={**exception_handlers, SignInRequired: sign_in_redirect},
+        exception_handlers={
+            **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
+            SignInRequired: sign_in_redirect,
+        },
         plugins=[alchemy, AthenaCLIPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],

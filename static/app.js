@@ -14,6 +14,10 @@
       var u = new URL(url, window.location.href);
       var since = cursor();
       if (since) { u.searchParams.set("since", since); }
+      // Which rows this page shows, so the server updates, inserts or removes against the real DOM.
+      var shown = Array.from(document.querySelectorAll("#execution-rows tr[id^='row-']"))
+        .map(function (tr) { return tr.id.slice(4); });
+      if (document.getElementById("execution-rows")) { u.searchParams.set("rows", shown.join(",")); }
       return new WebSocket(u.toString());
     };
   }
@@ -100,9 +104,65 @@
     if (evt.target.matches("select.autosubmit")) { evt.target.form.submit(); }
   });
 
+  // Rows pushed over the socket are rendered once for everyone: hide actions this user may not take here.
+  function pruneActions() {
+    var operable = (document.body.dataset.operable || "").split(" ");
+    document.querySelectorAll("#execution-rows tr[data-ws]").forEach(function (tr) {
+      if (operable.indexOf(tr.dataset.ws) < 0) {
+        tr.querySelectorAll(".op-only").forEach(function (el) { el.remove(); });
+      }
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", pruneActions);
+  document.addEventListener("htmx:afterSwap", pruneActions);
+
+  // The stop dialog closes itself once its request is answered; toasts fade after a while.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var dialog = evt.target.closest && evt.target.closest("dialog");
+    if (dialog && evt.target.classList.contains("close-dialog")) { dialog.remove(); }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "toasts") {
+      var toast = evt.detail.target.lastElementChild;
+      setTimeout(function () { if (toast) { toast.remove(); } }, 6000);
+    }
+  });
+  document.addEventListener("change", function (evt) {
+    if (evt.target.id === "select-all") {
+      document.querySelectorAll("#execution-rows input[name=ids]").forEach(function (box) {
+        box.checked = evt.target.checked;
+      });
+    }
+  });
+
+  // Keyboard: "/" search, j/k move, enter opens.
+  var active = -1;
+  function rows() { return Array.from(document.querySelectorAll("#execution-rows tr")); }
+  function mark(index) {
+    var list = rows();
+    if (!list.length) { return; }
+    active = Math.max(0, Math.min(list.length - 1, index));
+    list.forEach(function (tr, i) { tr.classList.toggle("kb-active", i === active); });
+    list[active].scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (evt) {
+    var tag = (evt.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || evt.metaKey || evt.ctrlKey || evt.altKey) { return; }
+    if (evt.key === "/") {
+      var search = document.querySelector("#filters input[name=q]");
+      if (search) { evt.preventDefault(); search.focus(); search.select(); }
+    } else if (evt.key === "j") { mark(active + 1); }
+    else if (evt.key === "k") { mark(active - 1); }
+    else if (evt.key === "Enter" && active >= 0) {
+      var link = rows()[active] && rows()[active].querySelector(".wf a");
+      if (link) { window.location.href = link.href; }
+    }
+  });
+
+  function init() { patchWebSocketFactory(); pruneActions(); }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", patchWebSocketFactory);
+    document.addEventListener("DOMContentLoaded", init);
   } else {
-    patchWebSocketFactory();
+    init();
   }
 })();

@@ -108,8 +108,8 @@ async def _replay(
             db_seq = (await current_seqs(session, [ws]))[ws]
         # A cursor from the future (another database, a restore) cannot be trusted either.
         if len(messages) > hub.replay_limit or since > db_seq:
-            await socket.send_text(resync_frame(ws_uuid, "gap too large", baseline[ws]))
-            last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
+            await socket.send_text(resync_frame(ws_uuid, "gap too large", db_seq))
+            last_sent[ws] = db_seq
             continue
         for message in messages:
             await socket.send_text(json.dumps(message, separators=(",", ":")))

@@ -71,6 +71,7 @@ class RedisBus:
         self.dead_after = dead_after
         self.max_backoff = max_backoff
         self.connected = False
+        self._was_connected = False
         self.reconnects = 0
         self.published = 0
         self.publish_dropped = 0
@@ -151,9 +152,9 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, TimeoutError) as exc:
-                logger.warning("redis subscription lost (%s); reconnecting in %.1fs", exc, backoff)
+                logger.warning("redis subscription lost or refused (%s); retrying", exc)
             except Exception:
-                logger.exception("redis subscriber crashed; restarting in %.1fs", backoff)
+                logger.exception("redis subscriber crashed; restarting")
             if self.connected:
                 # It was up: start the retry ladder again from the bottom.
                 self.connected = False
@@ -167,8 +168,9 @@ class RedisBus:
         pubsub = client.pubsub()
         try:
             await pubsub.psubscribe(CHANNEL_PATTERN)
-            self.connected = True
-            self.reconnects += 1
+            if self._was_connected:
+                self.reconnects += 1
+            self._was_connected = self.connected = True
             logger.info("redis subscription up (%s)", CHANNEL_PATTERN)
             await self._notify_link(True)
             last_seen = time.monotonic()

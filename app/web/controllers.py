@@ -13,9 +13,10 @@ from litestar.response import Redirect, Template
 
 from app.domain.dashboard.services import DashboardService
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
-from app.domain.executions.services import ExecutionService
+from app.domain.executions.services import ExecutionService, Includes
 from app.lib.errors import AppError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.web.errors import toast
 from app.web.graph import layout_graph
 from app.web.session import (
     SESSION_LIFETIME,
@@ -37,23 +38,12 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
     return request.app.state.services.settings.session_cookie_secure
 
 
-def toast(message: str, status: int = 200) -> Response[str]:
-    """An error shown in the page's toast area, whatever element asked."""
-    html = f'<div class="toast toast-error" role="alert">{_escape(message)}</div>'
-    return Response(
-        html, status_code=status, media_type="text/html", headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
-    )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
 def base_context(user: CurrentUser) -> dict[str, Any]:
-    roles = {a.role.value for a in user.access.values()}
+    operable = sorted(str(a.workspace_uuid) for a in user.access.values() if a.role in OPERATE_ROLES)
     return {
         "user": user,
-        "can_operate": bool(roles & {r.value for r in OPERATE_ROLES}),
+        "can_operate": bool(operable),
+        "operable": operable,
         "workspaces": sorted(user.access.values(), key=lambda a: (a.organization_multiplai_id, a.workspace_name)),
         "now": dt.datetime.now(dt.UTC),
     }
@@ -126,6 +116,51 @@ class ExecutionPages(Controller):
         if _is_htmx(request) and request.headers.get("hx-target") == "detail-body":
             return Template("executions/_detail_body.html", context=context)
         return Template("executions/detail.html", context=context)
+
+    @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)
+    async def stop_preview(
+        self,
+        user: PageUser,
+        execution_service: NamedDependency[ExecutionService],
+        execution_uuid: FromPath[uuid_lib.UUID],
+    ) -> Response[Any]:
+        """The confirmation dialog: names what the cascade would cancel before anything happens."""
+        try:
+            preview = await execution_service.preview_stop(user, execution_uuid)
+            execution = await execution_service.get(user, execution_uuid, Includes())
+        except AppError as exc:
+            return toast(exc.message)
+        return Template("executions/_stop_dialog.html", context={"p": preview, "e": execution})
+
+    @post("/executions/bulk", media_type=MediaType.HTML)
+    async def bulk(
+        self,
+        user: PageUser,
+        execution_service: NamedDependency[ExecutionService],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Response[Any]:
+        """Stop or delete the selected rows; each one is checked and reported on its own."""
+        action = data.get("action")
+        raw_ids = data.get("ids") or []
+        ids = raw_ids if isinstance(raw_ids, list) else [raw_ids]
+        if action not in ("stop", "delete") or not ids:
+            return toast("Select executions and an action first.")
+        done, skipped = 0, []
+        for raw in ids[:500]:
+            try:
+                target = uuid_lib.UUID(str(raw))
+                if action == "stop":
+                    done += (await execution_service.stop(user, target)).stopped
+                else:
+                    await execution_service.delete(user, target)
+                    done += 1
+            except (ValueError, AppError) as exc:
+                skipped.append(getattr(exc, "message", "not a valid id"))
+        verb = "Stopped" if action == "stop" else "Deleted"
+        note = f"{verb} {done} execution{'s' if done != 1 else ''}."
+        if skipped:
+            note += f" Skipped {len(skipped)}: {skipped[0]}"
+        return toast(note, error=not done and bool(skipped))
 
     @post("/executions/{execution_uuid:uuid}/stop", media_type=MediaType.HTML)
     async def stop(

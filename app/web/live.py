@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid as uuid_lib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qs
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -54,7 +54,6 @@ class PageState:
     command_room_page: bool = False
     pending_new: int = 0
     tiles_dirty: bool = False
-    extra: list[str] = field(default_factory=list)
 
 
 @websocket("/ws/executions", name="executions-socket")
@@ -79,7 +78,7 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     fragments: Fragments = socket.app.state.fragments
     ticker: TileTicker = socket.app.state.tile_ticker
     listing = not detail and not command_room
-    visible = {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows} if listing else set()
+    visible = await _visible_rows(socket, services, view) if listing else set()
     uuid_of = {
         a.workspace_id: str(a.workspace_uuid) for a in user.access.values() if a.workspace_id in view.workspace_ids
     }
@@ -116,6 +115,21 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
             await socket.close()
 
 
+async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:
+    """The rows the page shows: as the page reports them (after a reconnect the database has moved
+    on), else as the view renders now."""
+    # parse_qs keeps the blank value: "rows=" means "the page shows no rows", not "unknown".
+    query = parse_qs(socket.scope.get("query_string", b"").decode(), keep_blank_values=True)
+    reported = query["rows"][0] if "rows" in query else None
+    if reported is not None:
+        rows = set()
+        for raw in reported.split(",")[:500]:
+            with contextlib.suppress(ValueError):
+                rows.add(str(uuid_lib.UUID(raw)))
+        return rows
+    return {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows}
+
+
 async def _replay(
     socket: WebSocket[Any, Any, Any],
     hub: Hub,
@@ -125,6 +139,7 @@ async def _replay(
     cursor: dict[str, int],
 ) -> dict[int, int]:
     last_sent: dict[int, int] = {}
+    replayed = 0
     for ws, ws_uuid in state.uuid_of.items():
         since = cursor.get(ws_uuid)
         if since is None:
@@ -140,8 +155,9 @@ async def _replay(
         for message in messages:
             for frame in frames_for(PreparedEvent(ws, message), fragments, state):
                 await socket.send_text(frame)
+        replayed += len(messages)
         last_sent[ws] = messages[-1]["seq"] if messages else since
-    if cursor:
+    if replayed:
         await socket.send_text(fragments.connection("resynced"))
     return last_sent
 
@@ -229,7 +245,3 @@ def announce_link(hub: Hub, fragments: Fragments, up: bool) -> None:
     html = fragments.connection("resynced" if up else "delayed")
     for sub in {s for subs in hub.subscribers.values() for s in subs if s.kind == "page"}:
         sub.offer(html)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

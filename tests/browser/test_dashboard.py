@@ -58,25 +58,56 @@ async def test_live_list_inserts_updates_and_counts(signed_in_page: Any, server:
     assert await page.locator("#execution-rows tr").count() == 2
 
 
-async def test_operator_stops_from_the_row_after_confirming(
+async def test_stop_names_the_cascade_and_cancels_the_whole_tree(
     signed_in_page: Any, server: AppServer, world: World
 ) -> None:
     page = signed_in_page
-    running = await create(server, world, status="running")
+    parent = await create(server, world, status="running")
+    await api(server, world, "PATCH", f"/api/v1/workflow-executions/{parent['uuid']}", json={"status": "waiting"})
+    child = await create(server, world, status="running", parent_execution_uuid=parent["uuid"])
+    sibling = await create(server, world, status="running", parent_execution_uuid=parent["uuid"])
     await page.reload()
     await page.wait_for_function(LIVE)
-    dialogs: list[str] = []
-
-    async def accept(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        await dialog.accept()
-
-    page.on("dialog", accept)
-    await page.click(f"#row-{running['uuid']} button:has-text('Stop')")
-    await page.wait_for_selector(f"#row-{running['uuid']} .badge-cancelled", timeout=5000)
-    assert dialogs and "Stop" in dialogs[0]
-    state = await api(server, world, "GET", f"/api/v1/workflow-executions/{running['uuid']}")
+    await page.click(f"#row-{child['uuid']} button:has-text('Stop')")
+    dialog = page.locator("#stop-dialog")
+    await dialog.wait_for()
+    assert await dialog.locator(".cascade-parents").inner_text() == "1"
+    assert await dialog.locator(".cascade-children").inner_text() == "1"
+    await dialog.locator("button:has-text('Stop 3 executions')").click()
+    for execution in (child, parent, sibling):
+        await page.wait_for_selector(f"#row-{execution['uuid']} .badge-cancelled", timeout=5000)
+    assert await page.locator("#stop-dialog").count() == 0
+    state = await api(server, world, "GET", f"/api/v1/workflow-executions/{parent['uuid']}")
     assert state["data"]["status"] == "cancelled"
+
+
+async def test_viewer_sees_no_actions(browser: Any, server: AppServer, world: World) -> None:
+    await create(server, world, status="running")
+    page = await browser.new_page()
+    await page.goto(f"{server.base_url}/sign-in")
+    await page.fill("input[name=email]", world.viewer_a.email)
+    await page.fill("input[name=password]", "correct horse")
+    await page.click("button[type=submit]")
+    await page.wait_for_function(LIVE)
+    assert await page.locator("#execution-rows tr").count() == 1
+    assert await page.locator("button:has-text('Stop'):visible").count() == 0
+    assert await page.locator("#bulk-form:visible").count() == 0
+    await create(server, world, status="running")  # a row pushed live carries no actions either
+    await page.wait_for_function("document.querySelectorAll('#execution-rows tr').length === 2")
+    assert await page.locator("button:has-text('Stop'):visible").count() == 0
+
+
+async def test_page_reconnects_and_resyncs_after_the_server_drops(
+    signed_in_page: Any, server: AppServer, world: World
+) -> None:
+    page = signed_in_page
+    await page.wait_for_function(LIVE)
+    server.stop()
+    await page.wait_for_function("document.querySelector('#conn').dataset.state !== 'live'", timeout=10000)
+    server.start()  # same port, same database
+    missed = await create(server, world, status="running")
+    await page.wait_for_selector(f"#row-{missed['uuid']}", timeout=20000)
+    await page.wait_for_function(LIVE + " || document.querySelector('#conn').dataset.state === 'resynced'")
 
 
 async def test_filters_live_in_the_url(signed_in_page: Any, server: AppServer, world: World) -> None:

@@ -124,13 +124,14 @@ class DashboardService:
         async with self.db.read() as session:
             row = (
                 await session.execute(
-                    select(E.id, E.workflow_id, E.parent_execution_id).where(
+                    select(E.id, E.workflow_id, E.parent_execution_id, E.workspace_id).where(
                         E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids)
                     )
                 )
             ).one_or_none()
             if row is None:
                 raise NotFoundError("Workflow execution")
+            seq = (await current_seqs(session, [row.workspace_id]))[row.workspace_id]  # before the reads below
             summary = (await q.event_summaries(session, [row.id]))[row.id]
             workflow = await session.get(Workflow, row.workflow_id)
             data = (await q.execution_data_for(session, [row.id])).get(row.id, [])
@@ -144,6 +145,7 @@ class DashboardService:
             approvals = await self._approvals(session, row.id)
             tasks = await self._tasks(session, row.id)
         return {
+            "cursor": {summary["workspace_uuid"]: seq},
             "execution": summary,
             "nodes": (workflow.nodes if workflow else None) or [],
             "edges": (workflow.edges if workflow else None) or [],

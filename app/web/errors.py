@@ -1,0 +1,62 @@
+"""Pages answer errors with a page that says what happened; the API keeps its JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.response import Template
+from markupsafe import escape
+
+TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    422: "Check your input",
+    429: "Slow down",
+    503: "Temporarily unavailable",
+}
+
+Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
+
+
+def _is_page(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path.startswith("/schema") or path in ("/health", "/ready"))
+
+
+def pages_get_html(handler: Handler) -> Handler:
+    """Wrap a JSON exception handler: browsers on a page get error.html with the same status and message."""
+
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+        response = handler(request, exc)
+        if not _is_page(request):
+            return response
+        try:
+            message = json.loads(response.content).get("message") if isinstance(response.content, bytes) else None
+        except ValueError:
+            message = None
+        if message is None and isinstance(response.content, dict):
+            message = response.content.get("message")
+        status = response.status_code
+        if request.headers.get("hx-request") == "true":
+            return toast(str(message or TITLES.get(status, "Something went wrong")))
+        context = {"status": status, "title": TITLES.get(status, "Something went wrong"), "message": message}
+        return Template("error.html", context=context, status_code=status, media_type="text/html")
+
+    return handle
+
+
+def toast(message: str, *, error: bool = True) -> Response[str]:
+    """A message in the page's toast area, whatever element asked (htmx retargets the swap)."""
+    css, role = ("toast toast-error", "alert") if error else ("toast", "status")
+    return Response(
+        f'<div class="{css}" role="{role}">{escape(message)}</div>',
+        media_type="text/html",
+        headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"},
+    )
