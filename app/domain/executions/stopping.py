@@ -55,7 +55,13 @@ async def stop_execution(svc: ExecutionService, user: CurrentUser, execution_uui
         if ExecutionStatus(row.status) in TERMINAL:
             _refuse_finished(row.status)
         plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
-        cancelled = await _cancel(session, plan, lock=not svc.db.is_sqlite)
+        if not svc.db.is_sqlite:
+            # The plan was read without locks: lock its rows, then read it again. If an ancestor stopped
+            # waiting (or the tree changed) in between, retry rather than cancel what no longer waits.
+            await _lock(session, plan.all_ids)
+            if await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id) != plan:
+                raise LostRace
+        cancelled = await _cancel(session, plan)
         if row.id not in cancelled:
             raise LostRace
         changes = [("execution.stopped", row.id)] + [("execution.cancelled", i) for i in cancelled if i != row.id]
@@ -89,11 +95,14 @@ async def preview_stop(svc: ExecutionService, user: CurrentUser, execution_uuid:
     )
 
 
-async def _cancel(session: AsyncSession, plan: StopPlan, *, lock: bool) -> list[int]:
+async def _lock(session: AsyncSession, ids: list[int]) -> None:
+    """PostgreSQL only (SQLite write transactions are exclusive). Lock in id order so two overlapping
+    cascades queue up instead of deadlocking."""
+    await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
+
+
+async def _cancel(session: AsyncSession, plan: StopPlan) -> list[int]:
     ids = plan.all_ids
-    if lock:
-        # Lock in id order so two overlapping cascades queue up instead of deadlocking.
-        await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
     now = utcnow()
     rows = await session.execute(
         update(E)
