@@ -238,3 +238,34 @@ async def test_concurrent_updates(client: httpx.AsyncClient, world: World, servi
     """With ``version`` one update wins; without, every update applies exactly once."""
     await check_concurrent_versioned_updates_have_exactly_one_winner(client, world, services)
     await check_concurrent_unconditional_updates_all_apply_once(client, world, services)
+
+
+async def test_stop_racing_with_the_resume_of_a_waiting_parent(
+    client: httpx.AsyncClient, world: World, services: Services
+) -> None:
+    """The parent is either cancelled because it still waited (and the resume is refused), or it
+    resumed first and the stop leaves it running: never both a successful resume and a cancel."""
+    wf = world.workflows["Invoice approval"]
+    seen = Counter()
+    for _ in range(10):
+        parent = await create_execution(client, world.operator_a, wf, status="waiting")
+        child = await create_execution(
+            client, world.operator_a, wf, status="running", parent_execution_uuid=parent["uuid"]
+        )
+        stop, resume = await asyncio.gather(
+            stop_execution(client, world.operator_a, child["uuid"]),
+            patch_execution(client, world.operator_a, parent["uuid"], status="running"),
+        )
+        assert stop.status_code == 200 and stop.json()["meta"]["stopped"] is True, stop.text
+        final = await get_execution(client, world.viewer_a, parent["uuid"])
+        if resume.status_code == 200:
+            assert final["status"] == "running", "a resumed parent was cancelled by a stale stop plan"
+            assert stop.json()["meta"]["cascade_cancelled"] == []
+        else:
+            assert resume.status_code == 409 and resume.json()["current_status"] == "cancelled"
+            assert final["status"] == "cancelled"
+            assert stop.json()["meta"]["cascade_cancelled"] == [parent["uuid"]]
+        assert final["version"] == 2
+        seen[final["status"]] += 1
+    assert sum(seen.values()) == 10
+    assert_gapless(await read_events(services))
