@@ -37,11 +37,9 @@ def create_demo_app(settings: Settings | None = None, *, config: SimConfig | Non
         simulator: Simulator | None = app.state.get("simulator")
         if simulator is not None:
             await simulator.stop()
-        # Shutdown hooks run in list order, so the services may have been closed before us; dispose
-        # again whatever pool the simulator's last writes reopened.
-        await services.db.dispose()
 
-    # Append, never assign: other hooks (the services' close) must keep running.
+    # Never assign the hook lists: the services' own hooks must keep running. The simulator starts
+    # after the services and stops before them (shutdown hooks run in list order).
     app.on_startup.append(start_simulator)
-    app.on_shutdown.append(stop_simulator)
+    app.on_shutdown.insert(0, stop_simulator)
     return app

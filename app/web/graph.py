@@ -49,7 +49,8 @@ def layout_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], data:
     laid_nodes = [
         {
             "id": node,
-            "name": str(names[node])[:22],
+            "name": _clip(str(names[node]), 19),
+            "full_name": str(names[node]),
             "type": types[node],
             "x": pos[node][0],
             "y": pos[node][1],
@@ -78,3 +79,8 @@ def layout_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], data:
         "node_w": NODE_W,
         "node_h": NODE_H,
     }
+
+
+def _clip(text: str, limit: int) -> str:
+    """Node boxes are fixed-width: long names end with an ellipsis (the full name is in the tooltip)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
