@@ -17,39 +17,9 @@ from app.services import Services
 from app.web.fragments import Fragments
 from app.web.live import PageState, frames_for
 from tests.conftest import API, Actor, World, create_execution
+from tests.web_session import PageSession
 
 ROOM = "/command-room"
-
-
-class PageSession:
-    """A signed-in browser: the session cookie, and the CSRF cookie + header once a page was read."""
-
-    def __init__(self, client: httpx.AsyncClient, actor: Actor) -> None:
-        self.client = client
-        self.actor = actor
-        self.csrf: str | None = None
-
-    def _headers(self, csrf: bool, htmx_target: str | None) -> dict[str, str]:
-        cookie = f"athena_session={self.actor.token}"
-        headers = {}
-        if csrf and self.csrf:
-            cookie += f"; athena_csrf={self.csrf}"
-            headers["x-csrftoken"] = self.csrf
-        if htmx_target:
-            headers |= {"hx-request": "true", "hx-target": htmx_target}
-        return headers | {"Cookie": cookie}
-
-    async def get(self, path: str, htmx_target: str | None = None) -> httpx.Response:
-        response = await self.client.get(path, headers=self._headers(True, htmx_target))
-        self.csrf = response.cookies.get("athena_csrf") or self.csrf
-        return response
-
-    async def post(
-        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True, htmx_target: str | None = None
-    ) -> httpx.Response:
-        if csrf and self.csrf is None:
-            assert (await self.get(ROOM)).status_code == 200
-        return await self.client.post(path, data=data or {}, headers=self._headers(csrf, htmx_target))
 
 
 async def flag_api(client: httpx.AsyncClient, actor: Actor, execution_uuid: str, note: str | None = None) -> str:

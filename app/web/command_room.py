@@ -14,9 +14,10 @@ from app.domain.approvals.schemas import CommandRoomTaskCreate
 from app.domain.approvals.services import ApprovalService
 from app.domain.dashboard.command_room import command_room, room_scope
 from app.domain.dashboard.services import DashboardService
-from app.lib.errors import AppError, ForbiddenError
+from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
 from app.web.controllers import base_context, toast
+from app.web.errors import error_toast
 from app.web.graph import layout_graph
 from app.web.session import provide_page_user
 
@@ -29,11 +30,8 @@ def _hx_target(request: Request[Any, Any, Any]) -> str | None:
 
 
 def _refused(exc: AppError) -> Response[str]:
-    """A toast; a role refusal also answers 403 (its button is never shown to that role anyway)."""
-    response = toast(exc.message)
-    if isinstance(exc, ForbiddenError):
-        response.status_code = 403
-    return response
+    """A toast with the refusal's own status (403 for a role, 404, 409...)."""
+    return error_toast(exc)
 
 
 async def _detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
@@ -41,7 +39,7 @@ async def _detail_body(user: CurrentUser, dashboard: DashboardService, execution
     try:
         detail = await dashboard.execution_detail(user, execution_uuid)
     except AppError as exc:
-        return toast(exc.message)
+        return error_toast(exc)
     context = base_context(user) | {
         "d": detail,
         "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),

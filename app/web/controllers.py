@@ -16,7 +16,7 @@ from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
 from app.lib.errors import AppError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
-from app.web.errors import toast
+from app.web.errors import error_toast, toast
 from app.web.graph import layout_graph
 from app.web.session import (
     SESSION_LIFETIME,
@@ -129,7 +129,7 @@ class ExecutionPages(Controller):
             preview = await execution_service.preview_stop(user, execution_uuid)
             execution = await execution_service.get(user, execution_uuid, Includes())
         except AppError as exc:
-            return toast(exc.message)
+            return error_toast(exc)
         return Template("executions/_stop_dialog.html", context={"p": preview, "e": execution})
 
     @post("/executions/bulk", media_type=MediaType.HTML)
@@ -172,7 +172,7 @@ class ExecutionPages(Controller):
         try:
             result = await execution_service.stop(user, execution_uuid)
         except AppError as exc:
-            return toast(exc.message)
+            return error_toast(exc)
         return Template("executions/_row.html", context={"row": result.execution, "now": dt.datetime.now(dt.UTC)})
 
     @post("/executions/{execution_uuid:uuid}/delete", media_type=MediaType.HTML)
@@ -185,5 +185,5 @@ class ExecutionPages(Controller):
         try:
             await execution_service.delete(user, execution_uuid)
         except AppError as exc:
-            return toast(exc.message)
+            return error_toast(exc)
         return Response("", status_code=200, media_type="text/html")

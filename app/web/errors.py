@@ -45,18 +45,25 @@ def pages_get_html(handler: Handler) -> Handler:
             message = response.content.get("message")
         status = response.status_code
         if request.headers.get("hx-request") == "true":
-            return toast(str(message or TITLES.get(status, "Something went wrong")))
+            return toast(str(message or TITLES.get(status, "Something went wrong")), status=status)
         context = {"status": status, "title": TITLES.get(status, "Something went wrong"), "message": message}
         return Template("error.html", context=context, status_code=status, media_type="text/html")
 
     return handle
 
 
-def toast(message: str, *, error: bool = True) -> Response[str]:
-    """A message in the page's toast area, whatever element asked (htmx retargets the swap)."""
+def toast(message: str, *, status: int = 200, error: bool = True) -> Response[str]:
+    """A message in the page's toast area, whatever element asked (htmx retargets the swap). Errors
+    keep their real status; base.html tells htmx to swap 4xx/5xx answers too."""
     css, role = ("toast toast-error", "alert") if error else ("toast", "status")
     return Response(
         f'<div class="{css}" role="{role}">{escape(message)}</div>',
+        status_code=status,
         media_type="text/html",
         headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"},
     )
+
+
+def error_toast(exc: Any) -> Response[str]:
+    """An AppError as a toast with its own status (404, 409, 403...)."""
+    return toast(exc.message, status=exc.status_code)
