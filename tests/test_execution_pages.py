@@ -157,3 +157,13 @@ async def test_sign_in_form_and_sign_out_revokes_the_session(client: httpx.Async
     assert out.status_code == 303
     again = await client.get("/executions", headers={"Cookie": f"athena_session={session}"})
     assert again.status_code == 303  # the session token was revoked
+
+
+async def test_detail_shows_children_as_a_tree(client: httpx.AsyncClient, world: World) -> None:
+    wf = world.workflows["Invoice approval"]
+    root = await create_execution(client, world.operator_a, wf, status="running")
+    child = await create_execution(client, world.operator_a, wf, parent_execution_uuid=root["uuid"])
+    grandchild = await create_execution(client, world.operator_a, wf, parent_execution_uuid=child["uuid"])
+    html = (await PageSession(client, world.viewer_a).get(f"/executions/{root['uuid']}")).text
+    nested = re.search(rf'<ul class="tree">.*?{child["uuid"]}.*?<ul class="tree">.*?{grandchild["uuid"]}', html, re.S)
+    assert nested is not None

@@ -18,6 +18,7 @@ from app.lib.timefmt import iso
 from app.realtime.messages import current_seqs
 
 E = q.E
+MAX_TREE = 200
 
 
 @dataclass
@@ -135,13 +136,7 @@ class DashboardService:
             summary = (await q.event_summaries(session, [row.id]))[row.id]
             workflow = await session.get(Workflow, row.workflow_id)
             data = (await q.execution_data_for(session, [row.id])).get(row.id, [])
-            child_ids = [
-                r[0]
-                for r in await session.execute(
-                    select(E.id).where(E.parent_execution_id == row.id, E.deleted_at.is_(None)).order_by(E.created_at)
-                )
-            ]
-            children = await q.event_summaries(session, child_ids)
+            children = await self._descendant_tree(session, row.id, row.workspace_id)
             approvals = await self._approvals(session, row.id)
             tasks = await self._tasks(session, row.id)
         return {
@@ -150,10 +145,33 @@ class DashboardService:
             "nodes": (workflow.nodes if workflow else None) or [],
             "edges": (workflow.edges if workflow else None) or [],
             "data": data[0] if data else {"workflow_data": [], "metadata": {}, "data": None},
-            "children": [children[i] for i in child_ids if i in children],
+            "children": children,
             "approvals": approvals,
             "command_room": tasks,
         }
+
+    async def _descendant_tree(self, session: Any, root_id: int, workspace_id: int) -> list[dict[str, Any]]:
+        """Children, grandchildren... as nested dicts (``children`` key), at most MAX_TREE of them."""
+        columns = (E.id, E.parent_execution_id)
+        tree = select(*columns).where(E.parent_execution_id == root_id).cte("tree", recursive=True)
+        tree = tree.union(select(*columns).where(E.parent_execution_id == tree.c.id, E.workspace_id == workspace_id))
+        rows = (
+            await session.execute(
+                select(tree.c.id, tree.c.parent_execution_id)
+                .join(E, E.id == tree.c.id)
+                .where(E.deleted_at.is_(None))
+                .order_by(E.created_at)
+                .limit(MAX_TREE)
+            )
+        ).all()
+        summaries = await q.event_summaries(session, [r.id for r in rows])
+        nodes = {r.id: summaries[r.id] | {"children": []} for r in rows if r.id in summaries}
+        top: list[dict[str, Any]] = []
+        for r in rows:
+            if r.id in nodes:
+                siblings = nodes[r.parent_execution_id]["children"] if r.parent_execution_id in nodes else top
+                siblings.append(nodes[r.id])
+        return top
 
     async def _approvals(self, session: Any, execution_id: int) -> list[dict[str, Any]]:
         A = WorkflowApproval
