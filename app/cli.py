@@ -21,6 +21,8 @@ def _run(make: Callable[..., Awaitable[T]]) -> T:
 
     upgrade_to_head()
 
+    from app.lib.errors import AppError
+
     async def runner() -> T:
         services = Services.build(get_settings())
         try:
@@ -28,7 +30,10 @@ def _run(make: Callable[..., Awaitable[T]]) -> T:
         finally:
             await services.close()
 
-    return asyncio.run(runner())
+    try:
+        return asyncio.run(runner())
+    except AppError as exc:  # a clear one-line error, not a traceback
+        raise click.ClickException(exc.message) from None
 
 
 @click.command(name="serve", help="Migrate the database, then serve the app (production server).")
@@ -71,7 +76,7 @@ def users() -> None: ...
 
 @users.command(name="create")
 @click.argument("email")
-@click.option("--password", required=True, help="Password (hashed with argon2id).")
+@click.option("--password", required=True, help="Password (argon2id); resets an existing user's.")
 @click.option("--workspace", required=True, help="Workspace uuid or name.")
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 @click.option("--name", default="", help="Display name.")

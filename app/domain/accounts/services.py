@@ -141,6 +141,8 @@ class AccountService:
                 )
                 session.add(user)
                 await session.flush()
+            elif password:
+                user.password_hash = hash_password(password)  # the CLI's way to reset a password
             if workspace:
                 ws = await self._find_workspace(session, workspace)
                 exists = (

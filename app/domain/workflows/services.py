@@ -96,6 +96,8 @@ class WorkflowService:
     async def create_workflow(self, user: CurrentUser, body: WorkflowCreate) -> dict[str, Any]:
         access = user.workspace_by_uuid(body.workspace_uuid)
         user.require(access.workspace_id, OPERATE_ROLES, "Workspace")
+        if not body.name.strip():
+            raise FieldValidationError("name", "The name field must not be blank.")
         node_ids = [n.id for n in body.nodes]
         if len(set(node_ids)) != len(node_ids):
             raise FieldValidationError("nodes", "Node ids must be unique within a workflow.")
