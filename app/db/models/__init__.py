@@ -4,6 +4,8 @@ from app.db.models.accounts import ApiToken, Membership, Organization, Role, Use
 from app.db.models.base import Base
 from app.db.models.events import ExecutionEvent
 from app.db.models.executions import (
+    ApprovalAction,
+    ApprovalAudit,
     CommandRoomTask,
     ExecutionStatus,
     WorkflowApproval,
@@ -14,6 +16,8 @@ from app.db.models.workflows import Workflow
 
 __all__ = [
     "ApiToken",
+    "ApprovalAction",
+    "ApprovalAudit",
     "Base",
     "CommandRoomTask",
     "ExecutionEvent",

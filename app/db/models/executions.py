@@ -83,6 +83,7 @@ class WorkflowApproval(UUIDColumn, Base):
     __table_args__ = (
         Index("ix_wfa_execution_status", "execution_id", "status"),
         Index("ix_wfa_ws_status_requested", "workspace_id", "status", "requested_at"),
+        Index("ix_wfa_assigned_status", "assigned_to_id", "status"),
     )
 
     execution_id: Mapped[int] = mapped_column(ForeignKey("workflow_executions.id", ondelete="CASCADE"))
@@ -98,6 +99,31 @@ class WorkflowApproval(UUIDColumn, Base):
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class ApprovalAction(enum.StrEnum):
+    REQUESTED = "requested"
+    ASSIGNED = "assigned"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class ApprovalAudit(Base):
+    """Append-only trail of an approval: who requested, assigned, decided or cancelled it, and when."""
+
+    __tablename__ = "approval_audit"
+    __table_args__ = (Index("ix_approval_audit_approval", "approval_id", "created_at", "id"),)
+
+    approval_id: Mapped[int] = mapped_column(ForeignKey("workflow_approvals.id", ondelete="CASCADE"))
+    execution_id: Mapped[int] = mapped_column(ForeignKey("workflow_executions.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # For "assigned": who the approval was assigned to.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    action: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

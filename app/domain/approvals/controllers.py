@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import uuid as uuid_lib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
+from app.domain.approvals.queries import ApprovalFilters
+from app.domain.approvals.schemas import ApprovalAssignment, ApprovalDecision, ApprovalRequest, CommandRoomTaskCreate
 from app.domain.approvals.services import ApprovalService
+from app.domain.executions.services import ExecutionService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import comma_list
+from app.lib.params import comma_list, parse_bool
 
 APPROVAL_STATUSES = {"pending", "approved", "rejected", "cancelled"}
+
+
+def _me_flag(field: str, raw: str | None) -> bool:
+    if raw is None or raw.strip() == "":
+        return False
+    if raw.strip().lower() != "me":
+        raise FieldValidationError(field, f"The {field} field only accepts 'me'.")
+    return True
 
 
 class ApprovalController(Controller):
@@ -39,18 +49,92 @@ class ApprovalController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         approval_service: NamedDependency[ApprovalService],
+        execution_service: NamedDependency[ExecutionService],
         workspace_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")] = None,
+        organization_multiplai_id: Annotated[
+            str | None, QueryParameter(name="organization_multiplai_id", max_length=191)
+        ] = None,
+        workflow_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workflow_uuid")] = None,
         status: Annotated[list[str] | None, QueryParameter(name="status", max_items=4)] = None,
+        assigned: Annotated[str | None, QueryParameter(name="assigned", max_length=10)] = None,
+        decided_by: Annotated[str | None, QueryParameter(name="decided_by", max_length=10)] = None,
+        overdue: Annotated[str | None, QueryParameter(name="overdue", max_length=5)] = None,
+        search: Annotated[str | None, QueryParameter(name="search", max_length=200)] = None,
+        sort_by: Annotated[Literal["requested_at", "due_at"], QueryParameter(name="sort_by")] = "requested_at",
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
     ) -> dict[str, Any]:
-        """Approvals of your workspaces, oldest request first."""
+        """Approvals of your workspaces (any role), oldest request first; see docs/api.md for the filters."""
         statuses = comma_list(status)
         if unknown := statuses - APPROVAL_STATUSES:
             raise FieldValidationError("status", f"Unknown status(es): {', '.join(sorted(unknown))}.")
+        workspace_ids, workflow_ids = await execution_service.resolve_scope(
+            request.user,
+            workspace_uuid,
+            organization_multiplai_id,
+            [workflow_uuid] if workflow_uuid else [],
+            required=False,
+        )
+        filters = ApprovalFilters(
+            workspace_ids=workspace_ids,
+            statuses=sorted(statuses) or None,
+            workflow_ids=workflow_ids,
+            assigned_to_me=_me_flag("assigned", assigned),
+            decided_by_me=_me_flag("decided_by", decided_by),
+            overdue=bool(parse_bool("overdue", overdue)),
+            search=search.strip() or None if search else None,
+            sort_by=sort_by,
+        )
         page_req = PageRequest(page, per_page)
-        items, total = await approval_service.list(request.user, workspace_uuid, sorted(statuses) or None, page_req)
+        items, total = await approval_service.inbox(request.user, filters, page_req)
         return paginated(request, items, total, page_req)
+
+    @get("/{approval_uuid:uuid}", summary="Retrieve an approval with its audit trail")
+    async def get_approval(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+    ) -> dict[str, Any]:
+        """One approval of your workspaces (any role) with ``audit``: every request, assignment,
+        decision and cancellation, oldest first."""
+        return {"data": await approval_service.get(request.user, approval_uuid)}
+
+    @post("/{approval_uuid:uuid}/approve", summary="Approve", status_code=HTTP_200_OK)
+    async def approve(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+        data: JSONBody[ApprovalDecision | None] = None,
+    ) -> dict[str, Any]:
+        """Approve a pending approval (approvers and admins). 409 names who decided first."""
+        comment = data.comment if data else None
+        return {"data": await approval_service.decide(request.user, approval_uuid, True, comment)}
+
+    @post("/{approval_uuid:uuid}/reject", summary="Reject", status_code=HTTP_200_OK)
+    async def reject(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+        data: JSONBody[ApprovalDecision | None] = None,
+    ) -> dict[str, Any]:
+        """Reject a pending approval (approvers and admins); ``comment`` is required. 409 names who decided first."""
+        comment = data.comment if data else None
+        return {"data": await approval_service.decide(request.user, approval_uuid, False, comment)}
+
+    @post("/{approval_uuid:uuid}/assign", summary="Assign or claim", status_code=HTTP_200_OK)
+    async def assign(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+        data: JSONBody[ApprovalAssignment | None] = None,
+    ) -> dict[str, Any]:
+        """Assign a pending approval to an approver or admin of its workspace; no ``user_email``: claim it."""
+        email = data.user_email if data else None
+        return {"data": await approval_service.assign(request.user, approval_uuid, email)}
 
 
 class CommandRoomController(Controller):

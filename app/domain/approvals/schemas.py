@@ -27,3 +27,15 @@ class ApprovalRequest(msgspec.Struct, forbid_unknown_fields=True):
 class CommandRoomTaskCreate(msgspec.Struct, forbid_unknown_fields=True):
     execution_uuid: uuid_lib.UUID
     note: Annotated[str, msgspec.Meta(max_length=5_000)] | None = None
+
+
+class ApprovalDecision(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of approve / reject; a rejection needs a non-blank comment."""
+
+    comment: Annotated[str, msgspec.Meta(max_length=20_000)] | None = None
+
+
+class ApprovalAssignment(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of assign; without ``user_email`` you claim the approval yourself."""
+
+    user_email: Annotated[str, msgspec.Meta(min_length=1, max_length=320)] | None = None

@@ -1,45 +1,33 @@
-"""Approval requests and command-room flags: changes shown on an execution's row, so each bumps its
-version and records an event through the execution service's write path."""
+"""Approvals and command-room flags. Approval writes (request, decide, assign) live in
+``decisions``, their queries in ``queries``; flags are changes shown on an execution's row, so each
+bumps its version and records an event through the execution service's write path."""
 
 from __future__ import annotations
 
 import uuid as uuid_lib
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import CommandRoomTask, ExecutionStatus, User, WorkflowApproval, WorkflowExecution
-from app.db.models.base import new_uuid, utcnow
+from app.db.models import CommandRoomTask, WorkflowApproval, WorkflowExecution
+from app.db.models.base import utcnow
+from app.domain.approvals import decisions
+from app.domain.approvals import queries as q
+from app.domain.approvals.audit import audit_trail
+from app.domain.approvals.queries import ApprovalFilters
 from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.services import ExecutionService
 from app.lib.errors import ConflictError, NotFoundError
-from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 from app.lib.timefmt import iso
 
+__all__ = ["ApprovalFilters", "ApprovalService"]
+
 A = WorkflowApproval
 E = WorkflowExecution
-
-
-def approval_payload(row: Any) -> dict[str, Any]:
-    return {
-        "uuid": str(row.uuid),
-        "execution_uuid": str(row.execution_uuid),
-        "workspace_uuid": str(row.workspace_uuid),
-        "node_id": row.node_id,
-        "title": row.title,
-        "description": row.description,
-        "payload": row.payload,
-        "high_risk": row.high_risk,
-        "status": row.status,
-        "requested_at": iso(row.requested_at),
-        "due_at": iso(row.due_at),
-        "decided_by": row.decided_by_email,
-        "decided_at": iso(row.decided_at),
-        "comment": row.comment,
-    }
 
 
 class ApprovalService:
@@ -47,92 +35,90 @@ class ApprovalService:
         self.executions = executions
         self.db = executions.db
 
-    def _select(self) -> Any:
-        from app.db.models import Workspace
+    # ------------------------------------------------------------------ approvals: reads
+    @staticmethod
+    def approver_workspace_ids(user: CurrentUser) -> list[int]:
+        """Workspaces where the user may decide approvals (approver or admin)."""
+        return sorted(a.workspace_id for a in user.access.values() if a.role in APPROVE_ROLES)
 
-        Decider = User.__table__.alias("decider")
-        return (
-            select(
-                A.uuid,
-                A.node_id,
-                A.title,
-                A.description,
-                A.payload,
-                A.high_risk,
-                A.status,
-                A.requested_at,
-                A.due_at,
-                A.decided_at,
-                A.comment,
-                E.uuid.label("execution_uuid"),
-                Workspace.uuid.label("workspace_uuid"),
-                Decider.c.email.label("decided_by_email"),
-            )
-            .join(E, E.id == A.execution_id)
-            .join(Workspace, Workspace.id == A.workspace_id)
-            .outerjoin(Decider, Decider.c.id == A.decided_by_id)
-        )
-
-    async def request(self, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:
-        async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
-            row = await self.executions.load_for_write(session, user, body.execution_uuid)
-            if row.status != ExecutionStatus.WAITING.value:
-                raise ConflictError(
-                    f"An approval can only be requested while the execution is 'waiting'; it is '{row.status}'.",
-                    current_status=row.status,
-                )
-            now = utcnow()
-            await self.executions.conditional_update(session, row, {}, now)
-            approval_id = (
-                await session.execute(
-                    insert(A)
-                    .values(
-                        uuid=new_uuid(),
-                        execution_id=row.id,
-                        workspace_id=row.workspace_id,
-                        node_id=body.node_id,
-                        title=body.title,
-                        description=body.description,
-                        payload=body.payload,
-                        high_risk=body.high_risk,
-                        status="pending",
-                        requested_at=now,
-                        due_at=body.due_at,
-                        requested_by_id=user.id,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(A.id)
-                )
-            ).scalar_one()
-            _, events = await self.executions.record_changes(
-                session, row.workspace_id, [("approval.requested", row.id)]
-            )
-            created = (await session.execute(self._select().where(A.id == approval_id))).one()
-            return approval_payload(created), events
-
-        return await self.executions.run_write(work)
-
-    async def list(
-        self,
-        user: CurrentUser,
-        workspace_uuid: uuid_lib.UUID | None,
-        statuses: list[str] | None,
-        page: PageRequest,
+    async def inbox(
+        self, user: CurrentUser, filters: ApprovalFilters, page: PageRequest
     ) -> tuple[list[dict[str, Any]], int]:
-        ids = [user.workspace_by_uuid(workspace_uuid).workspace_id] if workspace_uuid else user.workspace_ids
-        conds = [A.workspace_id.in_(ids), E.deleted_at.is_(None)]
-        if statuses:
-            conds.append(A.status.in_(statuses))
+        """One page of approval items and the total matching. ``filters.workspace_ids=None`` means the
+        workspaces where the user may approve; explicit ids are narrowed to the user's workspaces."""
+        if filters.workspace_ids is None:
+            workspace_ids = self.approver_workspace_ids(user)
+        else:
+            workspace_ids = sorted(set(filters.workspace_ids) & set(user.access))
+        if not workspace_ids:
+            return [], 0
+        now = utcnow()
+        conds = q.filter_conditions(filters, workspace_ids, user.id, now)
         async with self.db.read() as session:
             total = (
-                await session.execute(select(func.count()).select_from(A).join(E, E.id == A.execution_id).where(*conds))
+                await session.execute(select(func.count()).select_from(q.item_select().where(*conds).subquery()))
             ).scalar_one()
             rows = await session.execute(
-                self._select().where(*conds).order_by(A.requested_at, A.id).limit(page.per_page).offset(page.offset)
+                q.item_select()
+                .where(*conds)
+                .order_by(*q.order_by(filters.sort_by))
+                .limit(page.per_page)
+                .offset(page.offset)
             )
-            return [approval_payload(r) for r in rows], total
+            return [q.serialize_item(r, now) for r in rows], int(total)
 
+    async def get(self, user: CurrentUser, approval_uuid: uuid_lib.UUID) -> dict[str, Any]:
+        """One approval of the user's workspaces (any role), with its ``audit`` trail, oldest first.
+        Unknown, foreign, or of a deleted execution: 404."""
+        now = utcnow()
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    q.item_select().where(
+                        A.uuid == approval_uuid, A.workspace_id.in_(user.workspace_ids), E.deleted_at.is_(None)
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(decisions.RESOURCE)
+            return q.serialize_item(row, now) | {"audit": await audit_trail(session, row.id)}
+
+    async def pending_count(self, user: CurrentUser) -> int:
+        """Pending approvals of live executions in the workspaces where the user may approve (0 for
+        others): one COUNT on the (workspace_id, status, requested_at) index."""
+        workspace_ids = self.approver_workspace_ids(user)
+        if not workspace_ids:
+            return 0
+        stmt = (
+            select(func.count())
+            .select_from(A)
+            .join(E, E.id == A.execution_id)
+            .where(A.workspace_id.in_(workspace_ids), A.status == q.PENDING, E.deleted_at.is_(None))
+        )
+        async with self.db.read() as session:
+            return int((await session.execute(stmt)).scalar_one())
+
+    # ------------------------------------------------------------------ approvals: writes
+    async def request(self, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:
+        """An engine asks for a review of a node's output; the execution must be waiting (409 otherwise)."""
+        return await decisions.request(self.executions, user, body)
+
+    async def decide(
+        self, user: CurrentUser, approval_uuid: uuid_lib.UUID, approve: bool, comment: str | None
+    ) -> dict[str, Any]:
+        """Approve or reject (a rejection needs a comment); returns the decided approval item.
+
+        404 foreign, 403 not an approver/admin, 409 already decided (naming who and when) or execution
+        finished/deleted. The last pending decision of a waiting execution resumes it to running."""
+        return await decisions.decide(self.executions, user, approval_uuid, approve, comment)
+
+    async def assign(
+        self, user: CurrentUser, approval_uuid: uuid_lib.UUID, assignee_email: str | None
+    ) -> dict[str, Any]:
+        """Assign a pending approval to an approver/admin of its workspace (``None``: claim it for yourself)."""
+        return await decisions.assign(self.executions, user, approval_uuid, assignee_email)
+
+    # ------------------------------------------------------------------ command room
     async def flag(self, user: CurrentUser, body: CommandRoomTaskCreate) -> dict[str, Any]:
         """Flag an execution for the ops team (one active task per execution; a second answers 409)."""
 

@@ -186,11 +186,21 @@ class ExecutionService:
         raise ConflictError("The execution kept changing while this request ran; try again.")
 
     async def record_changes(
-        self, session: AsyncSession, workspace_id: int, changes: list[tuple[str, int]]
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        changes: list[tuple[str, int]],
+        extra: dict[int, dict[str, Any]] | None = None,
     ) -> tuple[dict[int, dict[str, Any]], list[CommittedEvent]]:
+        """One event per (type, execution id), its payload the execution's summary. ``extra`` adds keys
+        to the payload of that execution's event only (say ``{"approval": {...}}``), not to the
+        summaries returned."""
         summaries = await q.event_summaries(session, [eid for _, eid in changes])
         first = summaries[changes[0][1]]
-        pending = [PendingEvent(t, eid, summaries[eid]["version"], summaries[eid]) for t, eid in changes]
+        extra = extra or {}
+        pending = [
+            PendingEvent(t, eid, summaries[eid]["version"], summaries[eid] | extra.get(eid, {})) for t, eid in changes
+        ]
         events = await record_events(session, workspace_id, uuid_lib.UUID(first["workspace_uuid"]), pending)
         return summaries, events
 
@@ -338,7 +348,8 @@ class ExecutionService:
                 return await self.current(session, row.id), []
             await self.conditional_update(session, row, values, now)
             if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
-                await cancel_pending_approvals(session, [row.id], now, f"the execution became {values['status']}")
+                why = f"the execution became {values['status']}"
+                await cancel_pending_approvals(session, [row.id], now, why, user.id)
             if data is not None:
                 if body.node_runs:
                     data.metadata["running_node"] = values.get("running_node", row.running_node)

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ExecutionStatus, WorkflowApproval, WorkflowExecution
+from app.db.models import ApprovalAction, ExecutionStatus, WorkflowApproval, WorkflowExecution
 from app.db.models.base import utcnow
+from app.domain.approvals.audit import AuditEntry, record_audit
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.cascade import StopPlan, plan_stop
 from app.domain.executions.state import STOPPABLE, TERMINAL
@@ -61,7 +62,7 @@ async def stop_execution(svc: ExecutionService, user: CurrentUser, execution_uui
             await _lock(session, plan.all_ids)
             if await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id) != plan:
                 raise LostRace
-        cancelled = await _cancel(session, plan)
+        cancelled = await _cancel(session, plan, user.id)
         if row.id not in cancelled:
             raise LostRace
         changes = [("execution.stopped", row.id)] + [("execution.cancelled", i) for i in cancelled if i != row.id]
@@ -101,7 +102,7 @@ async def _lock(session: AsyncSession, ids: list[int]) -> None:
     await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
 
 
-async def _cancel(session: AsyncSession, plan: StopPlan) -> list[int]:
+async def _cancel(session: AsyncSession, plan: StopPlan, actor_id: int | None) -> list[int]:
     ids = plan.all_ids
     now = utcnow()
     rows = await session.execute(
@@ -117,15 +118,23 @@ async def _cancel(session: AsyncSession, plan: StopPlan) -> list[int]:
         .returning(E.id)
     )
     cancelled = sorted(r[0] for r in rows)
-    await cancel_pending_approvals(session, cancelled, now, "the execution was stopped")
+    await cancel_pending_approvals(session, cancelled, now, "the execution was stopped", actor_id)
     return cancelled
 
 
-async def cancel_pending_approvals(session: AsyncSession, execution_ids: list[int], now: Any, why: str) -> None:
-    """A finished execution can no longer be approved: its pending reviews leave every inbox."""
-    if execution_ids:
-        await session.execute(
-            update(WorkflowApproval)
-            .where(WorkflowApproval.execution_id.in_(execution_ids), WorkflowApproval.status == "pending")
-            .values(status="cancelled", decided_at=now, comment=f"Cancelled because {why}.")
-        )
+async def cancel_pending_approvals(
+    session: AsyncSession, execution_ids: list[int], now: Any, why: str, actor_id: int | None
+) -> None:
+    """A finished execution can no longer be approved: its pending reviews leave every inbox. The
+    user who stopped or finished it is recorded as their ``decided_by`` and in their audit trail."""
+    if not execution_ids:
+        return
+    comment = f"Cancelled because {why}."
+    rows = await session.execute(
+        update(WorkflowApproval)
+        .where(WorkflowApproval.execution_id.in_(execution_ids), WorkflowApproval.status == "pending")
+        .values(status="cancelled", decided_at=now, decided_by_id=actor_id, comment=comment, updated_at=now)
+        .returning(WorkflowApproval.id, WorkflowApproval.execution_id, WorkflowApproval.workspace_id)
+    )
+    entries = [AuditEntry(r.id, r.execution_id, r.workspace_id, ApprovalAction.CANCELLED, comment) for r in rows]
+    await record_audit(session, entries, actor_id, now)

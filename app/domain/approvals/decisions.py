@@ -1,0 +1,247 @@
+"""Approval writes: request, decide (approve / reject) and assign.
+
+Each runs in one transaction through the execution service's write path: it bumps the execution's
+``version`` with ``conditional_update`` (so every approval change is serialized per execution and
+shown on its row), changes the approval with a conditional UPDATE on ``status = 'pending'``, writes
+an audit row and records one event per changed execution, published after commit.
+
+Locks are always taken execution row first, approval rows second, as the stop cascade does, so a
+decision racing with a stop on PostgreSQL queues up instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_lib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ApprovalAction, ExecutionStatus, Membership, User, WorkflowApproval, WorkflowExecution
+from app.db.models.base import new_uuid, utcnow
+from app.domain.approvals.audit import AuditEntry, record_audit
+from app.domain.approvals.queries import Decider, event_approval, item_select, serialize_item
+from app.domain.approvals.schemas import ApprovalRequest
+from app.domain.events.recorder import CommittedEvent
+from app.domain.executions.services import ExecutionService, LostRace
+from app.domain.executions.state import is_finished
+from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
+from app.lib.identity import APPROVE_ROLES, CurrentUser
+from app.lib.timefmt import iso
+
+A = WorkflowApproval
+E = WorkflowExecution
+PENDING = "pending"
+RESOURCE = "Workflow approval"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A pending approval a user may act on, and the execution state its write is conditional on."""
+
+    approval_id: int
+    workspace_id: int
+    assigned_to_id: int | None
+    id: int  # the execution's: ``conditional_update`` reads id, status and version
+    status: str
+    version: int
+
+
+async def load_item(session: AsyncSession, approval_id: int, now: dt.datetime) -> dict[str, Any]:
+    return serialize_item((await session.execute(item_select().where(A.id == approval_id))).one(), now)
+
+
+async def request(svc: ExecutionService, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:
+    """An engine asks for a review of a node's output; the execution must be ``waiting`` (409 otherwise)."""
+
+    async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+        row = await svc.load_for_write(session, user, body.execution_uuid)
+        if row.status != ExecutionStatus.WAITING.value:
+            raise ConflictError(
+                f"An approval can only be requested while the execution is 'waiting'; it is '{row.status}'.",
+                current_status=row.status,
+            )
+        now = utcnow()
+        await svc.conditional_update(session, row, {}, now)
+        approval_id = (
+            await session.execute(
+                insert(A)
+                .values(
+                    uuid=new_uuid(),
+                    execution_id=row.id,
+                    workspace_id=row.workspace_id,
+                    node_id=body.node_id,
+                    title=body.title,
+                    description=body.description,
+                    payload=body.payload,
+                    high_risk=body.high_risk,
+                    status=PENDING,
+                    requested_at=now,
+                    due_at=body.due_at,
+                    requested_by_id=user.id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(A.id)
+            )
+        ).scalar_one()
+        entry = AuditEntry(approval_id, row.id, row.workspace_id, ApprovalAction.REQUESTED)
+        await record_audit(session, [entry], user.id, now)
+        return await _finish(svc, session, "approval.requested", approval_id, row.id, row.workspace_id, now)
+
+    return await svc.run_write(work)
+
+
+async def decide(
+    svc: ExecutionService, user: CurrentUser, approval_uuid: uuid_lib.UUID, approve: bool, comment: str | None
+) -> dict[str, Any]:
+    """Approve or reject a pending approval (approvers and admins). The last pending decision of a
+    ``waiting`` execution resumes it to ``running``. A rejection needs a comment (422 naming it)."""
+    comment = comment.strip() if comment and comment.strip() else None
+    if not approve and comment is None:
+        raise FieldValidationError("comment", "The comment field is required to reject an approval.")
+    action = ApprovalAction.APPROVED if approve else ApprovalAction.REJECTED
+
+    async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+        target = await load_target(session, user, approval_uuid)
+        now = utcnow()
+        values: dict[str, Any] = {}
+        if target.status == ExecutionStatus.WAITING.value and not await _others_pending(session, target):
+            values["status"] = ExecutionStatus.RUNNING.value
+        await svc.conditional_update(session, target, values, now)
+        change = {"status": action.value, "decided_by_id": user.id, "decided_at": now, "comment": comment}
+        await _update_pending(session, target.approval_id, change, now)
+        entry = AuditEntry(target.approval_id, target.id, target.workspace_id, action, comment)
+        await record_audit(session, [entry], user.id, now)
+        return await _finish(svc, session, "approval.decided", target.approval_id, target.id, target.workspace_id, now)
+
+    return await svc.run_write(work)
+
+
+async def assign(
+    svc: ExecutionService, user: CurrentUser, approval_uuid: uuid_lib.UUID, assignee_email: str | None
+) -> dict[str, Any]:
+    """Assign a pending approval to an approver or admin of its workspace (``None``: claim it)."""
+
+    async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+        target = await load_target(session, user, approval_uuid)
+        assignee_id = user.id if assignee_email is None else await _approver_id(session, assignee_email, target)
+        now = utcnow()
+        if assignee_id == target.assigned_to_id:  # already theirs: no change, no version, no event
+            return await load_item(session, target.approval_id, now), []
+        await svc.conditional_update(session, target, {}, now)
+        await _update_pending(session, target.approval_id, {"assigned_to_id": assignee_id}, now)
+        entry = AuditEntry(
+            target.approval_id, target.id, target.workspace_id, ApprovalAction.ASSIGNED, assignee_id=assignee_id
+        )
+        await record_audit(session, [entry], user.id, now)
+        return await _finish(svc, session, "approval.assigned", target.approval_id, target.id, target.workspace_id, now)
+
+    return await svc.run_write(work)
+
+
+async def load_target(session: AsyncSession, user: CurrentUser, approval_uuid: uuid_lib.UUID) -> Target:
+    """The approval, if the user may act on it now: 404 when foreign, 403 for a role that may not
+    approve, 409 when it is no longer pending or its execution is finished or deleted."""
+    row = (
+        await session.execute(
+            select(
+                A.id,
+                A.workspace_id,
+                A.status,
+                A.assigned_to_id,
+                A.decided_at,
+                A.comment,
+                Decider.email.label("decided_by"),
+                E.id.label("execution_id"),
+                E.status.label("execution_status"),
+                E.version,
+                E.deleted_at,
+            )
+            .join(E, E.id == A.execution_id)
+            .outerjoin(Decider, Decider.id == A.decided_by_id)
+            .where(A.uuid == approval_uuid, A.workspace_id.in_(user.workspace_ids))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(RESOURCE)
+    user.require(row.workspace_id, APPROVE_ROLES, RESOURCE)
+    if row.status != PENDING:
+        _already_decided(row)
+    if row.deleted_at is not None or is_finished(row.execution_status):
+        state = "deleted" if row.deleted_at is not None else row.execution_status
+        raise ConflictError(
+            f"The execution is {state}: its approvals can no longer be decided.",
+            status=row.status,
+            execution_status=row.execution_status,
+            decided_by=None,
+            decided_at=None,
+        )
+    return Target(row.id, row.workspace_id, row.assigned_to_id, row.execution_id, row.execution_status, row.version)
+
+
+def _already_decided(row: Any) -> None:
+    by = f" by {row.decided_by}" if row.decided_by else ""
+    raise ConflictError(
+        f"This approval was already {row.status}{by} at {iso(row.decided_at)}.",
+        status=row.status,
+        decided_by=row.decided_by,
+        decided_at=iso(row.decided_at),
+        comment=row.comment,
+    )
+
+
+async def _others_pending(session: AsyncSession, target: Target) -> int:
+    """Other pending approvals of the execution. Read before the version-guarded update: anything
+    that changes an approval bumps the execution's version, so a stale answer loses the race."""
+    stmt = select(func.count()).where(A.execution_id == target.id, A.status == PENDING, A.id != target.approval_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def _update_pending(session: AsyncSession, approval_id: int, values: dict[str, Any], now: dt.datetime) -> None:
+    """The conditional UPDATE that lets exactly one writer change a pending approval."""
+    result = await session.execute(
+        update(A).where(A.id == approval_id, A.status == PENDING).values(**values, updated_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LostRace  # changed under us: roll back, re-read (which answers 409 naming the decider)
+
+
+async def _approver_id(session: AsyncSession, email: str, target: Target) -> int:
+    """The id of an active approver or admin of the approval's workspace, else 422 naming ``user_email``."""
+    user_id = (
+        await session.execute(
+            select(User.id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                User.email == email.strip().lower(),
+                User.is_active.is_(True),
+                Membership.workspace_id == target.workspace_id,
+                Membership.role.in_([r.value for r in APPROVE_ROLES]),
+            )
+        )
+    ).scalar_one_or_none()
+    if user_id is None:
+        raise FieldValidationError(
+            "user_email", "The user_email field must name an approver or admin of the approval's workspace."
+        )
+    return user_id
+
+
+async def _finish(
+    svc: ExecutionService,
+    session: AsyncSession,
+    event_type: str,
+    approval_id: int,
+    execution_id: int,
+    workspace_id: int,
+    now: dt.datetime,
+) -> tuple[dict[str, Any], list[CommittedEvent]]:
+    """The approval item, and the execution's event carrying it as ``approval``."""
+    item = await load_item(session, approval_id, now)
+    _, events = await svc.record_changes(
+        session, workspace_id, [(event_type, execution_id)], {execution_id: event_approval(item)}
+    )
+    return item, events
