@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import msgspec
+from asyncpg.exceptions import InvalidCatalogNameError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import (
@@ -161,6 +162,7 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: http_error_handler,
     DBAPIError: database_error_handler,
     OSError: connection_error_handler,
+    InvalidCatalogNameError: connection_error_handler,
     TimeoutError: connection_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
     Exception: internal_error_handler,

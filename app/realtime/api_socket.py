@@ -28,17 +28,22 @@ def _parse_query(socket: WebSocket[Any, Any, Any]) -> tuple[list[str], dict[str,
     params = socket.query_params
     raw_uuids = [*params.getall("workspace_uuid", []), *params.getall("workspace_uuid[]", [])]
     since_raw = str(params.get("since") or "").strip()
-    if since_raw.isdigit():
+    if _is_seq(since_raw):
         return raw_uuids, int(since_raw)
     per_workspace: dict[str, int] = {}
     for part in since_raw.split(","):
         ws, _, seq = part.partition(":")
-        if seq.isdigit():
+        if _is_seq(seq):
             try:
                 per_workspace[str(uuid_lib.UUID(ws))] = int(seq)
             except ValueError:
                 continue
     return raw_uuids, per_workspace or None
+
+
+def _is_seq(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²", which ``int`` refuses), at most 18 of them."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def resync_frame(workspace_uuid: str, reason: str, seq: int) -> str:

@@ -168,9 +168,13 @@ class DashboardService:
         nodes = {r.id: summaries[r.id] | {"children": []} for r in rows if r.id in summaries}
         top: list[dict[str, Any]] = []
         for r in rows:
-            if r.id in nodes:
-                siblings = nodes[r.parent_execution_id]["children"] if r.parent_execution_id in nodes else top
-                siblings.append(nodes[r.id])
+            if r.id not in nodes:
+                continue
+            if r.parent_execution_id == root_id:
+                top.append(nodes[r.id])
+            elif r.parent_execution_id in nodes:
+                nodes[r.parent_execution_id]["children"].append(nodes[r.id])
+            # else: its parent was cut by the limit or deleted; better hidden than shown at the wrong level
         return top
 
     async def _approvals(self, session: Any, execution_id: int) -> list[dict[str, Any]]:
