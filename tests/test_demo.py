@@ -34,11 +34,13 @@ from app.demo.local import ServiceBackend
 from app.demo.remote import RestBackend
 from app.demo.seed import DEMO_ORG, PASSWORD, SIMULATOR_EMAIL, seed_demo
 from app.demo.simulator import SimConfig, Simulator
+from app.domain.approvals.services import ApprovalFilters
 from app.domain.executions.services import Includes
 from app.domain.executions.state import TRANSITIONS
 from app.domain.workflows.schemas import EdgeIn, NodeIn, WorkflowCreate
 from app.lib.errors import ConflictError
 from app.lib.identity import CurrentUser
+from app.lib.pagination import PageRequest
 from app.services import Services
 from tests.conftest import World
 
@@ -327,3 +329,70 @@ async def test_demo_app_runs_the_simulator_for_its_lifetime(settings: Settings, 
     creators = await _rows(services, select(E.user_id).join(ExecutionEvent, ExecutionEvent.execution_id == E.id))
     assert creators and {r[0] for r in creators} == {await services.accounts.user_id_by_email(SIMULATOR_EMAIL)}
     _assert_valid_histories(await _events(services))
+
+
+async def _approver(services: Services, email: str) -> CurrentUser:
+    user = await services.accounts.load_user(await services.accounts.user_id_by_email(email))
+    assert user is not None
+    return user
+
+
+async def test_parked_executions_resume_after_a_human_decision(services: Services, world: World) -> None:
+    await _sim_workflows(services, world)
+    operator = await _operator(services, world)
+    simulator = Simulator(
+        ServiceBackend(services, operator), SimConfig(speed=0.01, fail_rate=0.0, max_waiting=5, seed=5)
+    )
+    parked: list[Any] = []
+    for _ in range(40):  # the review node is on most paths through "Refund review", not all
+        run = await simulator.run_one("Refund review")
+        if run is not None and run.status == "waiting":
+            parked.append(run)
+        if len(parked) == 2:
+            break
+    assert len(parked) == 2 and simulator.parked_count == 2, simulator.stats
+    assert await simulator.check_parked() == []  # nobody decided yet: both stay parked
+
+    approver = await _approver(services, world.approver_a.email)
+    items, _ = await services.approvals.inbox(approver, ApprovalFilters(statuses=["pending"]), PageRequest())
+    approval_of = {item["execution_uuid"]: uuid.UUID(item["uuid"]) for item in items}
+    await services.approvals.decide(approver, approval_of[parked[0].uuid], True, None)
+    await services.approvals.decide(approver, approval_of[parked[1].uuid], False, "Amount above the refund policy")
+    await asyncio.gather(*await simulator.check_parked())
+
+    approved = await services.executions.get(operator, uuid.UUID(parked[0].uuid), Includes(execution_data=True))
+    assert approved["status"] == "completed" and approved["error"] is None
+    runs = approved["workflow_execution_data"][0]["workflow_data"]
+    assert all(r["status"] == "success" for r in runs)
+    review = next(r for r in runs if r["output"] and r["output"].get("decision") == "approved")
+    assert review["output"]["decided_by"] == world.approver_a.email
+    rejected = await services.executions.get(operator, uuid.UUID(parked[1].uuid), Includes())
+    assert (
+        rejected["status"] == "failed" and rejected["error"] == "Rejected by reviewer: Amount above the refund policy"
+    )
+    stats = simulator.stats
+    assert (stats["resumed"], stats["rejected"], stats["errors"], simulator.parked_count) == (2, 1, 0, 0), stats
+    chains = _assert_valid_histories(await _events(services))
+    assert [s for s in chains.values() if "waiting" in s and s[-1] in ("completed", "failed")]
+
+
+async def test_simulator_continues_a_seeded_review_once_decided(services: Services) -> None:
+    await seed_demo(services, executions=100)
+    backend = await ServiceBackend.for_email(services, SIMULATOR_EMAIL)
+    simulator = Simulator(backend, SimConfig(rate=0.5, speed=0.01, fail_rate=0.0, review_poll=0.05, seed=4))
+    simulator.start()
+    for _ in range(50):  # it adopts the seed's parked executions when it starts
+        await asyncio.sleep(0.05)
+        if simulator.parked_count:
+            break
+    approver = await _approver(services, "approver@demo.local")
+    [item], _ = await services.approvals.inbox(approver, ApprovalFilters(statuses=["pending"]), PageRequest(1, 1))
+    await services.approvals.decide(approver, uuid.UUID(item["uuid"]), True, "ok")
+    status = "running"
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        status = (await services.executions.get(approver, uuid.UUID(item["execution_uuid"]), Includes()))["status"]
+        if status != "running":
+            break
+    await simulator.stop()
+    assert status == "completed" and simulator.stats["resumed"] >= 1 and simulator.stats["errors"] == 0

@@ -73,6 +73,21 @@ class Graph:
             active.update(dst for dst, _ in targets)
         return path or list(self.nodes.values())[:6]  # all-cycle graph: walk it in listed order
 
+    def plan_through(self, node_id: str, rng: random.Random, attempts: int = 20) -> list[Node]:
+        """A run's path that passes ``node_id`` (to continue a run paused there by someone else);
+        every node in topological order when no sampled path does."""
+        for _ in range(attempts):
+            path = self.plan(rng)
+            if any(n.id == node_id for n in path):
+                return path
+        return [self.nodes[n] for n in self.order]
+
+
+def nodes_after(plan: list[Node], node_id: str) -> list[Node]:
+    """The rest of a run's path once ``node_id`` is done (empty when it is not on the path)."""
+    ids = [n.id for n in plan]
+    return plan[ids.index(node_id) + 1 :] if node_id in ids else []
+
 
 def _topological(ids: list[str], out: dict[str, list[tuple[str, str | None]]]) -> list[str]:
     indegree = dict.fromkeys(ids, 0)

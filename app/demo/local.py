@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from app.demo.simulator import BackendConflict, BackendNotFound
+from app.domain.approvals.queries import ApprovalFilters
 from app.domain.approvals.schemas import ApprovalRequest
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
@@ -77,6 +78,23 @@ class ServiceBackend:
 
     async def request_approval(self, body: dict[str, Any]) -> dict[str, Any]:
         return await _mapped(self.services.approvals.request(self.user, msgspec.convert(body, ApprovalRequest)))
+
+    async def approval(self, approval_uuid: str) -> dict[str, Any]:
+        return await _mapped(self.services.approvals.get(self.user, uuid_lib.UUID(approval_uuid)))
+
+    async def parked(self) -> list[dict[str, Any]]:
+        """Pending approvals of waiting executions in the workspaces this user operates (the demo
+        seed's, or those a previous simulator run parked), one per execution."""
+        filters = ApprovalFilters(workspace_ids=self.workspace_ids, statuses=["pending"])
+        found: dict[str, dict[str, Any]] = {}
+        page, total = 1, 1
+        while (page - 1) * MAX_PER_PAGE < total:
+            items, total = await self.services.approvals.inbox(self.user, filters, PageRequest(page, MAX_PER_PAGE))
+            for item in items:
+                if item["execution_status"] == "waiting":
+                    found.setdefault(item["execution_uuid"], item)
+            page += 1
+        return list(found.values())
 
     async def awaiting_review(self, workspace_uuid: str) -> int:
         access = self.user.workspace_by_uuid(uuid_lib.UUID(workspace_uuid))

@@ -78,6 +78,14 @@ class RestBackend:
     async def request_approval(self, body: dict[str, Any]) -> dict[str, Any]:
         return (await self._send("POST", "/workflow-approvals", json=body))["data"]
 
+    async def approval(self, approval_uuid: str) -> dict[str, Any]:
+        return (await self._send("GET", f"/workflow-approvals/{approval_uuid}"))["data"]
+
+    async def parked(self) -> list[dict[str, Any]]:
+        """Only executions this process parked are resumed: on a real deployment the others may
+        belong to a real engine."""
+        return []
+
     async def awaiting_review(self, workspace_uuid: str) -> int:
         tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
         params = {

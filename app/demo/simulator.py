@@ -2,6 +2,7 @@
 
 It only talks to a ``Backend`` (the service layer in-process, or the REST API of a deployment), so
 the demo and ``athena simulate`` run the same behaviour and every change writes its events.
+Executions it parks on a human review are polled until a decision sets them running again.
 """
 
 from __future__ import annotations
@@ -12,85 +13,26 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Coroutine
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from app.demo.catalog import FAILURE_WEIGHTS, SIM_SECONDS, WORKSPACES
+from app.demo.catalog import FAILURE_WEIGHTS, SIM_SECONDS
 from app.demo.content import node_error, node_output, review_request
-from app.demo.graph import Graph, Node
+from app.demo.graph import Node, nodes_after
+from app.demo.sim_types import (
+    Backend,
+    BackendConflict,
+    BackendNotFound,
+    Dropped,
+    Parked,
+    Run,
+    SimConfig,
+    SimWorkflow,
+    Stopped,
+)
 
+__all__ = ["Backend", "BackendConflict", "BackendNotFound", "SimConfig", "SimWorkflow", "Simulator"]
 logger = logging.getLogger("athena.demo")
 MAX_DEPTH = 1  # children do not start grandchildren
-CATALOG = {spec.name: spec for specs in WORKSPACES.values() for spec in specs}
-
-
-class BackendConflict(Exception):
-    """409: someone else changed the execution first (a human stop, a flag)."""
-
-
-class BackendNotFound(Exception):
-    """404: the execution (or workflow) is gone."""
-
-
-class Dropped(Exception):
-    """The execution was taken out of our hands (stopped, deleted): forget it."""
-
-
-class Stopped(Exception):
-    """The simulator is shutting down."""
-
-
-class Backend(Protocol):
-    async def workflows(self) -> list[dict[str, Any]]: ...
-    async def create(self, body: dict[str, Any]) -> dict[str, Any]: ...
-    async def update(self, execution_uuid: str, body: dict[str, Any]) -> dict[str, Any]: ...
-    async def get(self, execution_uuid: str) -> dict[str, Any]: ...
-    async def request_approval(self, body: dict[str, Any]) -> dict[str, Any]: ...
-    async def awaiting_review(self, workspace_uuid: str) -> int: ...
-    async def recover(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class SimWorkflow:
-    uuid: str
-    name: str
-    workspace_uuid: str
-    graph: Graph
-    weight: float
-    fail_rate: float
-    mode: str
-
-    @classmethod
-    def from_payload(cls, item: dict[str, Any]) -> SimWorkflow:
-        spec = CATALOG.get(item["name"])
-        graph = Graph.from_payload(item.get("nodes") or [], item.get("edges") or [])
-        if not graph.nodes:  # an empty production workflow: give it a plausible little graph
-            graph = Graph.from_payload(CATALOG["Incident escalation"].node_dicts(), [])
-        weight, fail_rate, mode = (spec.weight, spec.fail_rate, spec.mode) if spec else (1.0, 0.07, "webhook")
-        return cls(item["uuid"], item["name"], item["workspace_uuid"], graph, weight, fail_rate, mode)
-
-
-@dataclass
-class SimConfig:
-    rate: float = 2.0  # new executions per second, on average
-    max_active: int = 40
-    max_waiting: int = 15  # per workspace, executions paused on a review; beyond it approvals pass
-    speed: float = 1.0  # multiplies node durations (tests run much faster)
-    retry_rate: float = 0.35
-    fail_rate: float | None = None  # None: each workflow's own
-    seed: int | None = None
-    log_every: float = 30.0
-
-
-@dataclass
-class Run:
-    uuid: str
-    workflow: SimWorkflow
-    version: int
-    status: str
-    depth: int
-    retry_of: str | None = None
-    error: str | None = None
 
 
 class Simulator:
@@ -105,6 +47,7 @@ class Simulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._main: asyncio.Task[None] | None = None
         self._reviews_in_flight: Counter[str] = Counter()
+        self._parked: dict[str, Parked] = {}  # by execution uuid
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -114,6 +57,7 @@ class Simulator:
     async def run(self) -> None:
         try:
             await self._prepare()
+            self._spawn(self._watch_parked())
             await self._spawn_loop()
         except Stopped:
             pass
@@ -138,9 +82,24 @@ class Simulator:
             raise LookupError(f"no workflow named {workflow_name!r} that this user may run")
         return await self._execute(matches[0])
 
+    @property
+    def parked_count(self) -> int:
+        """Executions waiting on a human review that this simulator will continue once decided."""
+        return len(self._parked)
+
     def summary(self) -> str:
-        keys = ("started", "completed", "failed", "awaiting_review", "retried", "children", "dropped", "errors")
-        return ", ".join(f"{k} {self.stats[k]}" for k in keys) + f", active {self.active}"
+        keys = (
+            "started",
+            "completed",
+            "failed",
+            "awaiting_review",
+            "resumed",
+            "retried",
+            "children",
+            "dropped",
+            "errors",
+        )
+        return ", ".join(f"{k} {self.stats[k]}" for k in keys) + f", active {self.active}, parked {len(self._parked)}"
 
     async def _prepare(self) -> None:
         recovered = await self._guarded(self.backend.recover())
@@ -152,6 +111,7 @@ class Simulator:
             if not self.workflows:
                 logger.warning("simulator: no active workflow in a workspace you operate yet; retrying in 5 s")
                 await self._sleep(5)
+        await self._adopt_parked()
         logger.info("simulator: %d workflows, %.1f executions/s", len(self.workflows), self.config.rate)
 
     async def _spawn_loop(self) -> None:
@@ -167,10 +127,11 @@ class Simulator:
                 next_log = loop.time() + self.config.log_every
                 logger.info("simulator: %s", self.summary())
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[None]:
         task = asyncio.create_task(self._guard(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Nothing one execution does may take the simulator down: log and go on."""
@@ -230,11 +191,14 @@ class Simulator:
             self.active -= 1
         return run
 
-    async def _walk(self, run: Run) -> None:
-        plan = run.workflow.graph.plan(self.rng)
-        executed = {n.id for n in plan}
+    async def _walk(self, run: Run, after: str | None = None, previous: dict[str, Any] | None = None) -> None:
+        """Walk the run's path (from the start, or past the node ``after`` when it resumes).
+        ``previous`` is the last node's closing report, sent with the next one."""
+        if not run.plan:
+            run.plan = run.workflow.graph.plan(self.rng)
+        plan = run.plan if after is None else nodes_after(run.plan, after)
+        executed = {n.id for n in run.plan}
         fail_at = self._failure_node(run, plan)
-        previous: dict[str, Any] | None = None  # the last node's closing report, sent with the next one
         for node in plan:
             report = {"node_id": node.id, "node_name": node.name, "status": "running"}
             await self._patch(run, {"node_runs": [*([previous] if previous else []), report]})
@@ -286,13 +250,79 @@ class Simulator:
             request = review_request(node, run.workflow.name, self.rng)
             due = dt.datetime.now(dt.UTC) + dt.timedelta(hours=24)
             try:
-                await self.backend.request_approval(request | {"execution_uuid": run.uuid, "due_at": due.isoformat()})
+                body = request | {"execution_uuid": run.uuid, "due_at": due.isoformat()}
+                approval = await self.backend.request_approval(body)
             except (BackendConflict, BackendNotFound):
                 raise Dropped from None
         finally:
             self._reviews_in_flight[workspace] -= 1
+        self._parked[run.uuid] = Parked(run, node, approval["uuid"])
         self.stats["awaiting_review"] += 1
         return True
+
+    # ------------------------------------------------------------ human reviews
+    async def _watch_parked(self) -> None:
+        while True:
+            await self._sleep(self.config.review_poll)
+            await self.check_parked()
+
+    async def check_parked(self) -> list[asyncio.Task[None]]:
+        """One pass over the parked executions: continue those a human decision set running again
+        (returns those tasks), forget those stopped, finished or deleted meanwhile."""
+        tasks = []
+        for key, parked in list(self._parked.items()):
+            try:
+                current = await self.backend.get(parked.run.uuid)
+                if current["status"] == "waiting":
+                    continue
+                decision = await self.backend.approval(parked.approval_uuid) if current["status"] == "running" else None
+            except BackendNotFound:
+                self._parked.pop(key, None)
+                continue
+            except Exception as exc:  # a backend hiccup: look again next pass
+                logger.warning("simulator: checking a parked execution failed: %r", exc)
+                continue
+            del self._parked[key]
+            if decision is not None:
+                parked.run.version, parked.run.status = current["version"], current["status"]
+                tasks.append(self._spawn(self._resume(parked, decision)))
+        return tasks
+
+    async def _resume(self, parked: Parked, decision: dict[str, Any]) -> None:
+        """Continue past the review node; a rejection fails the execution with the reviewer's comment."""
+        run, node = parked.run, parked.node
+        self.active += 1
+        self.stats["resumed"] += 1
+        try:
+            if decision.get("status") == "rejected":
+                error = f"Rejected by reviewer: {decision.get('comment') or 'no reason given'}"
+                report = {"node_id": node.id, "node_name": node.name, "status": "error", "error": error}
+                await self._patch(run, {"status": "failed", "error": error, "node_runs": [report]})
+                self.stats["rejected"] += 1
+                self.stats["failed"] += 1
+                return
+            output = {"decision": decision.get("status"), "decided_by": decision.get("decided_by")}
+            closing = {"node_id": node.id, "node_name": node.name, "status": "success", "output": output}
+            await self._walk(run, after=node.id, previous=closing)
+        except Dropped:
+            self.stats["dropped"] += 1
+        finally:
+            self.active -= 1
+
+    async def _adopt_parked(self) -> None:
+        """Watch executions parked before this simulator started (the demo seed's, a previous run's)."""
+        workflows = {w.uuid: w for w in self.workflows}
+        for item in await self._guarded(self.backend.parked()) or []:
+            workflow = workflows.get(item["workflow_uuid"])
+            if (
+                workflow is None
+                or item["node_id"] not in workflow.graph.nodes
+                or item["execution_uuid"] in self._parked
+            ):
+                continue
+            plan = workflow.graph.plan_through(item["node_id"], self.rng)
+            run = Run(item["execution_uuid"], workflow, 0, "waiting", depth=0, plan=plan)
+            self._parked[run.uuid] = Parked(run, workflow.graph.nodes[item["node_id"]], item["uuid"])
 
     async def _fail(self, run: Run, node: Node, error: str) -> None:
         report = {"node_id": node.id, "node_name": node.name, "status": "error", "error": error}
