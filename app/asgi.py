@@ -28,6 +28,7 @@ from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
+from app.web.approvals import ApprovalPages
 from app.web.command_room import CommandRoomPages
 from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthPages,
             ExecutionPages,
             CommandRoomPages,
+            ApprovalPages,
             executions_socket,
             create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
         ],

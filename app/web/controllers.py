@@ -11,11 +11,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from app.domain.approvals.services import ApprovalService
 from app.domain.dashboard.services import DashboardService
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
 from app.lib.errors import AppError
-from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.web.errors import error_toast, toast
 from app.web.graph import layout_graph
 from app.web.session import (
@@ -38,10 +39,16 @@ def _secure(request: Request[Any, Any, Any]) -> bool:
     return request.app.state.services.settings.session_cookie_secure
 
 
-def base_context(user: CurrentUser) -> dict[str, Any]:
+def base_context(user: CurrentUser, approvals_pending: int | None = None) -> dict[str, Any]:
+    """What every page needs. ``approvals_pending`` is the nav badge's count (from
+    ``ApprovalService.pending_count``, one COUNT per full page); pages that leave it out load the
+    badge after render, and users who may approve nowhere get 0 without a query."""
     operable = sorted(str(a.workspace_uuid) for a in user.access.values() if a.role in OPERATE_ROLES)
+    if approvals_pending is None and not any(a.role in APPROVE_ROLES for a in user.access.values()):
+        approvals_pending = 0
     return {
         "user": user,
+        "approvals_pending": approvals_pending,
         "can_operate": bool(operable),
         "operable": operable,
         "workspaces": sorted(user.access.values(), key=lambda a: (a.organization_multiplai_id, a.workspace_name)),
@@ -91,14 +98,19 @@ class ExecutionPages(Controller):
 
     @get("/executions", media_type=MediaType.HTML)
     async def executions(
-        self, request: Request[Any, Any, Any], user: PageUser, dashboard_service: NamedDependency[DashboardService]
+        self,
+        request: Request[Any, Any, Any],
+        user: PageUser,
+        dashboard_service: NamedDependency[DashboardService],
+        approval_service: NamedDependency[ApprovalService],
     ) -> Template:
         view = ExecutionView.from_query(user, request.query_params)
         page = await dashboard_service.execution_page(view)
-        context = base_context(user) | {"view": view, "page": page, "per_page": PER_PAGE}
+        context = {"view": view, "page": page, "per_page": PER_PAGE}
         if _is_htmx(request) and request.headers.get("hx-target") == "results":
-            return Template("executions/_results.html", context=context)
-        return Template("executions/index.html", context=context)
+            return Template("executions/_results.html", context=base_context(user) | context)
+        badge = await approval_service.pending_count(user)
+        return Template("executions/index.html", context=base_context(user, badge) | context)
 
     @get("/executions/{execution_uuid:uuid}", media_type=MediaType.HTML)
     async def execution_detail(
@@ -106,16 +118,18 @@ class ExecutionPages(Controller):
         request: Request[Any, Any, Any],
         user: PageUser,
         dashboard_service: NamedDependency[DashboardService],
+        approval_service: NamedDependency[ApprovalService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Template:
         detail = await dashboard_service.execution_detail(user, execution_uuid)
-        context = base_context(user) | {
+        context = {
             "d": detail,
             "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
         }
         if _is_htmx(request) and request.headers.get("hx-target") == "detail-body":
-            return Template("executions/_detail_body.html", context=context)
-        return Template("executions/detail.html", context=context)
+            return Template("executions/_detail_body.html", context=base_context(user) | context)
+        badge = await approval_service.pending_count(user)
+        return Template("executions/detail.html", context=base_context(user, badge) | context)
 
     @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)
     async def stop_preview(

@@ -1,0 +1,305 @@
+"""The approver inbox page, the nav badge and the decide / claim actions (Jinja2 + htmx).
+
+Reviews are read and decided through ``ApprovalService``; this module only parses the URL into an
+``InboxView``, shapes items for the templates and answers htmx with fragments or toasts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid as uuid_lib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Template
+from sqlalchemy import select
+
+from app.db.models import Workflow
+from app.domain.approvals.services import ApprovalFilters, ApprovalService
+from app.domain.dashboard.services import DashboardService
+from app.lib.errors import AppError
+from app.lib.identity import APPROVE_ROLES, CurrentUser
+from app.lib.pagination import PageRequest
+from app.realtime.messages import current_seqs
+from app.web.controllers import base_context
+from app.web.errors import error_toast, toast
+from app.web.graph import layout_graph
+from app.web.session import provide_page_user
+
+PageUser = NamedDependency[CurrentUser]
+PER_PAGE = 25
+MAX_COMMENT = 20_000
+TABS = {"pending": "Pending", "mine": "Decided by me", "decided": "All decided"}
+DECIDED = ["approved", "rejected"]
+
+
+def _uuid(value: str | None) -> str | None:
+    try:
+        return str(uuid_lib.UUID(value)) if value else None
+    except ValueError:
+        return None
+
+
+def approvable(user: CurrentUser) -> list[Any]:
+    """The user's memberships where they may decide approvals (approver or admin), by name."""
+    return sorted((a for a in user.access.values() if a.role in APPROVE_ROLES), key=lambda a: a.workspace_name)
+
+
+@dataclass(frozen=True)
+class InboxView:
+    """What one inbox page shows, from its URL. Unknown or foreign values fall back, never an error."""
+
+    tab: str
+    workspace_ids: list[int]
+    workspace_uuid: str | None = None
+    workflow_uuid: str | None = None
+    assigned_to_me: bool = False
+    overdue: bool = False
+    search: str = ""
+    sort: str = "requested"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, user: CurrentUser, params: Mapping[str, Any]) -> InboxView:
+        mine = approvable(user)
+        wanted = _uuid(params.get("workspace"))
+        chosen = next((a for a in mine if str(a.workspace_uuid) == wanted), None)
+        tab = params.get("tab") if params.get("tab") in TABS else "pending"
+        try:
+            page = max(1, min(int(params.get("page") or 1), 100_000))
+        except ValueError:
+            page = 1
+        return cls(
+            tab=tab,
+            workspace_ids=[chosen.workspace_id] if chosen else [a.workspace_id for a in mine],
+            workspace_uuid=str(chosen.workspace_uuid) if chosen else None,
+            workflow_uuid=_uuid(params.get("workflow")),
+            assigned_to_me=params.get("mine") == "1",
+            overdue=tab == "pending" and params.get("overdue") == "1",
+            search=(params.get("q") or "").strip()[:200],
+            sort="due" if params.get("sort") == "due" else "requested",
+            page=page,
+        )
+
+    @property
+    def pending_tab(self) -> bool:
+        return self.tab == "pending"
+
+    def query(self, **overrides: Any) -> str:
+        """The URL query for this view with some values changed (page resets unless given)."""
+        state: dict[str, Any] = {
+            "tab": self.tab if self.tab != "pending" else None,
+            "workspace": self.workspace_uuid,
+            "workflow": self.workflow_uuid,
+            "mine": "1" if self.assigned_to_me else None,
+            "overdue": "1" if self.overdue else None,
+            "q": self.search,
+            "sort": "due" if self.sort == "due" else None,
+            "page": None,
+        }
+        state.update(overrides)
+        if state["page"] == 1:
+            state["page"] = None
+        return urlencode([(k, str(v)) for k, v in state.items() if v not in (None, "", False)])
+
+    def filters(self, workflow_ids: list[int] | None) -> ApprovalFilters:
+        return ApprovalFilters(
+            workspace_ids=self.workspace_ids,
+            statuses=["pending"] if self.pending_tab else DECIDED,
+            workflow_ids=workflow_ids,
+            assigned_to_me=self.assigned_to_me,
+            overdue=self.overdue,
+            search=self.search or None,
+            decided_by_me=self.tab == "mine",
+            sort_by="due_at" if self.sort == "due" else "requested_at",
+        )
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 1000 or value != int(value) else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    return str(value)
+
+
+def payload_view(payload: Any) -> dict[str, Any] | None:
+    """Flat objects read as a definition list; anything nested as pretty JSON (open when short)."""
+    if payload is None or payload == {} or payload == []:
+        return None
+    if isinstance(payload, dict) and all(v is None or isinstance(v, (str, int, float, bool)) for v in payload.values()):
+        return {"flat": [(str(k), _scalar(v)) for k, v in payload.items()]}
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    return {"json": text, "lines": text.count("\n") + 1}
+
+
+def shape(item: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
+    """An inbox item as the template wants it: readable payload, workspace name, whether it is mine."""
+    names = {str(a.workspace_uuid): a.workspace_name for a in user.access.values()}
+    return item | {
+        "payload_view": payload_view(item.get("payload")),
+        "workspace_name": names.get(item["workspace_uuid"], ""),
+        "mine": item.get("assigned_to") == user.email,
+    }
+
+
+def _hx_target(request: Request[Any, Any, Any]) -> str | None:
+    return request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
+
+
+async def _workflow_choices(db: Any, workspace_ids: list[int]) -> list[dict[str, Any]]:
+    if not workspace_ids:
+        return []
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Workflow.id, Workflow.uuid, Workflow.name)
+            .where(Workflow.workspace_id.in_(workspace_ids), Workflow.deleted_at.is_(None))
+            .order_by(Workflow.name, Workflow.id)
+        )
+        return [{"id": r.id, "uuid": str(r.uuid), "name": r.name} for r in rows]
+
+
+def _badge(count: int) -> Response[str]:
+    hidden = "" if count else " hidden"
+    label = f"{count} approval{'s' if count != 1 else ''} waiting for you"
+    html = f'<span id="approvals-badge" class="nav-badge" title="{label}"{hidden}>{count}</span>'
+    return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+class ApprovalPages(Controller):
+    include_in_schema = False
+    dependencies = {"user": Provide(provide_page_user)}
+
+    @get("/approvals", media_type=MediaType.HTML)
+    async def inbox(
+        self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
+    ) -> Template:
+        """Reviews of the workspaces where I may approve: pending (overdue first, then oldest),
+        decided by me, or all decided; filters in the URL."""
+        db = request.app.state.services.db
+        view = InboxView.from_query(user, request.query_params)
+        workflows = await _workflow_choices(db, view.workspace_ids)
+        picked = next((w for w in workflows if w["uuid"] == view.workflow_uuid), None)
+        if picked is None:
+            view = replace(view, workflow_uuid=None)
+        items: list[dict[str, Any]] = []
+        total, cursor = 0, {}
+        if view.workspace_ids:
+            async with db.read() as session:  # the cursor first: replaying from it covers anything newer
+                seqs = await current_seqs(session, view.workspace_ids)
+            uuids = {a.workspace_id: str(a.workspace_uuid) for a in user.access.values()}
+            cursor = {uuids[ws]: seq for ws, seq in seqs.items()}
+            filters = view.filters([picked["id"]] if picked else None)
+            raw, total = await approval_service.inbox(user, filters, PageRequest(view.page, PER_PAGE))
+            items = [shape(i, user) for i in raw]
+            if view.pending_tab and view.sort == "requested":  # overdue first, then oldest (stable)
+                items.sort(key=lambda i: not i["overdue"])
+        context = {
+            "view": view,
+            "items": items,
+            "total": total,
+            "pages": max(1, math.ceil(total / PER_PAGE)),
+            "tabs": TABS,
+            "approver_workspaces": approvable(user),
+            "workflows": workflows,
+            "cursor": cursor,
+            "socket_query": "&".join(q for q in ("page=approvals", view.query(page=view.page)) if q),
+        }
+        if _hx_target(request) == "approvals-list":
+            return Template("approvals/_list.html", context=base_context(user) | context)
+        count = await approval_service.pending_count(user)
+        return Template("approvals/index.html", context=base_context(user, count) | context)
+
+    @get("/approvals/badge", media_type=MediaType.HTML)
+    async def badge(self, user: PageUser, approval_service: NamedDependency[ApprovalService]) -> Response[str]:
+        """The nav badge: how many reviews wait for me (hidden at 0)."""
+        return _badge(await approval_service.pending_count(user))
+
+    async def _decide(
+        self,
+        request: Request[Any, Any, Any],
+        user: CurrentUser,
+        approvals: ApprovalService,
+        dashboard: DashboardService,
+        approval_uuid: uuid_lib.UUID,
+        approve: bool,
+        data: dict[str, str],
+    ) -> Response[Any]:
+        comment = (data.get("comment") or "").strip()
+        if len(comment) > MAX_COMMENT:
+            return toast(f"The comment is too long (at most {MAX_COMMENT:,} characters).", status=422)
+        try:
+            item = await approvals.decide(user, approval_uuid, approve, comment or None)
+        except AppError as exc:
+            return error_toast(exc)
+        if _hx_target(request) == "detail-body":
+            return await _detail_body(user, dashboard, uuid_lib.UUID(item["execution_uuid"]))
+        verb = "Approved" if approve else "Rejected"
+        html = f'<p class="approval-done approval-{item["status"]}" role="status">{verb} by you.</p>'
+        return Response(html, media_type="text/html")
+
+    @post("/approvals/{approval_uuid:uuid}/approve", media_type=MediaType.HTML, status_code=200)
+    async def approve(
+        self,
+        request: Request[Any, Any, Any],
+        user: PageUser,
+        approval_service: NamedDependency[ApprovalService],
+        dashboard_service: NamedDependency[DashboardService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        """Approve (the comment is optional). From the inbox the answer is the item's note; from an
+        execution page (hx-target ``detail-body``) it is the page body."""
+        return await self._decide(request, user, approval_service, dashboard_service, approval_uuid, True, data)
+
+    @post("/approvals/{approval_uuid:uuid}/reject", media_type=MediaType.HTML, status_code=200)
+    async def reject(
+        self,
+        request: Request[Any, Any, Any],
+        user: PageUser,
+        approval_service: NamedDependency[ApprovalService],
+        dashboard_service: NamedDependency[DashboardService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+        data: URLEncodedBody[dict[str, str]],
+    ) -> Response[Any]:
+        """Reject; without a comment the service answers 422 and the page shows it as a toast."""
+        return await self._decide(request, user, approval_service, dashboard_service, approval_uuid, False, data)
+
+    @post("/approvals/{approval_uuid:uuid}/claim", media_type=MediaType.HTML, status_code=200)
+    async def claim(
+        self,
+        user: PageUser,
+        approval_service: NamedDependency[ApprovalService],
+        approval_uuid: FromPath[uuid_lib.UUID],
+    ) -> Response[Any]:
+        """Assign a pending review to myself; answers the item, re-rendered."""
+        try:
+            item = await approval_service.assign(user, approval_uuid, None)
+        except AppError as exc:
+            return error_toast(exc)
+        return Template("approvals/_item.html", context=base_context(user) | {"a": shape(item, user)})
+
+
+async def _detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
+    """The execution page's body after a decision, so its status and approvals show the change."""
+    try:
+        detail = await dashboard.execution_detail(user, execution_uuid)
+    except AppError as exc:
+        return error_toast(exc)
+    context = base_context(user) | {
+        "d": detail,
+        "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
+        "now": dt.datetime.now(dt.UTC),
+    }
+    return Template("executions/_detail_body.html", context=context)
