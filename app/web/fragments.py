@@ -72,6 +72,39 @@ class Fragments:
             'hx-trigger="load" hx-target="#command-room-list" hx-swap="outerHTML"></div>'
         )
 
+    def approvals_badge(self, item: PreparedEvent) -> str:
+        """Makes the nav badge fetch my pending count again (the count is per user, the trigger is not)."""
+        return item.rendered("approvals-badge", lambda _: self.badge_refresh())
+
+    @staticmethod
+    def badge_refresh() -> str:
+        return (
+            '<span id="approvals-badge-refresh" hx-get="/approvals/badge" hx-trigger="load" '
+            'hx-target="#approvals-badge" hx-swap="outerHTML" hx-swap-oob="true" hidden></span>'
+        )
+
+    def approvals_refresh(self, query: str) -> str:
+        url = f"/approvals?{query}" if query else "/approvals"
+        return (
+            f'<div id="approvals-refresh" hx-swap-oob="true" hx-get="{escape(url)}" '
+            'hx-trigger="load" hx-target="#approvals-list" hx-swap="outerHTML"></div>'
+        )
+
+    def approval_decided(self, item: PreparedEvent) -> str:
+        """An item decided elsewhere leaves the inbox at once: its content becomes who decided it."""
+
+        def render(message: dict[str, Any]) -> str:
+            approval = message["execution"]["approval"]
+            verb = {"approved": "Approved", "rejected": "Rejected"}.get(approval.get("status"), "Decided")
+            by = f" by {approval['decided_by']}" if approval.get("decided_by") else ""
+            return (
+                f'<div hx-swap-oob="innerHTML:#approval-{escape(approval["uuid"])}">'
+                f'<p class="approval-done approval-{escape(approval.get("status"))}" role="status">'
+                f"{verb}{escape(by)} just now.</p></div>"
+            )
+
+        return item.rendered("approval-decided", render)
+
     @staticmethod
     def connection(state: str) -> str:
         return f'<span id="conn-server-state" data-state="{escape(state)}" hx-swap-oob="true" hidden></span>'

@@ -20,14 +20,18 @@ from litestar.exceptions import WebSocketDisconnect
 
 from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
+from app.domain.executions.state import TERMINAL
+from app.lib.identity import APPROVE_ROLES
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
+from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.session import session_user
 from app.web.tiles import TileTicker
 
 logger = logging.getLogger("athena.web.live")
 CLOSE_TRY_AGAIN = 1013
+ENDINGS = ("execution.stopped", "execution.cancelled", "execution.deleted")
 
 
 def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
@@ -54,6 +58,21 @@ class PageState:
     command_room_page: bool = False
     pending_new: int = 0
     tiles_dirty: bool = False
+    inbox: InboxView | None = None  # the approvals page and its filters
+    approve_ids: frozenset[int] = frozenset()  # workspaces where the user approves: the nav badge
+    badge_only: frozenset[int] = frozenset()  # of those, the ones watched for the badge alone
+
+
+def touches_approvals(message: dict[str, Any]) -> bool:
+    """Events that may change which reviews are pending: every ``approval.*``, and an execution that
+    has approvals being stopped, cancelled, deleted or finished (its pending ones get cancelled)."""
+    kind = message["type"]
+    if kind.startswith("approval."):
+        return True
+    execution = message["execution"]
+    if not execution.get("workflow_approvals_count", 1):
+        return False
+    return kind in ENDINGS or (kind == "execution.status_changed" and execution.get("status") in TERMINAL)
 
 
 @websocket("/ws/executions", name="executions-socket")
@@ -70,6 +89,9 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     command_room = socket.query_params.get("page") == "command-room"
     if command_room:  # the command room shows all the user's workspaces unless ?workspace= picks one
         view = replace(view, workspace_ids=room_scope(user, socket.query_params.get("workspace")).workspace_ids)
+    inbox = InboxView.from_query(user, socket.query_params) if socket.query_params.get("page") == "approvals" else None
+    if inbox is not None:  # the inbox shows the workspaces where the user approves (or the one picked)
+        view = replace(view, workspace_ids=inbox.workspace_ids)
     detail = socket.query_params.get("execution")
     if detail is not None:
         with contextlib.suppress(ValueError):
@@ -77,15 +99,25 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     hub: Hub = services.hub
     fragments: Fragments = socket.app.state.fragments
     ticker: TileTicker = socket.app.state.tile_ticker
-    listing = not detail and not command_room
+    listing = not detail and not command_room and inbox is None
     visible = await _visible_rows(socket, services, view) if listing else set()
     uuid_of = {
         a.workspace_id: str(a.workspace_uuid) for a in user.access.values() if a.workspace_id in view.workspace_ids
     }
-    state = PageState(view=view, visible=visible, uuid_of=uuid_of, detail_uuid=detail, command_room_page=command_room)
+    approve_ids = frozenset(a.workspace_id for a in user.access.values() if a.role in APPROVE_ROLES)
+    state = PageState(
+        view=view,
+        visible=visible,
+        uuid_of=uuid_of,
+        detail_uuid=detail,
+        command_room_page=command_room,
+        inbox=inbox,
+        approve_ids=approve_ids,
+        badge_only=approve_ids - set(uuid_of),
+    )
     sub = Subscriber(
         user_id=user.id,
-        workspace_ids=frozenset(uuid_of),
+        workspace_ids=frozenset(uuid_of) | state.badge_only,
         kind="page",
         state=state,
         queue_size=services.settings.ws_queue_size,
@@ -173,7 +205,8 @@ async def _send_live(
             await socket.send_text(item)
             continue
         if isinstance(item, Resync):
-            await socket.send_text(_resync(fragments, state))
+            resync = fragments.badge_refresh() if item.workspace_id in state.badge_only else _resync(fragments, state)
+            await socket.send_text(resync)
             last_sent[item.workspace_id] = item.seq
             continue
         assert isinstance(item, PreparedEvent)
@@ -193,8 +226,19 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
     message = item.message
     execution = message["execution"]
     exec_uuid = str(execution["uuid"])
-    page_parts = [fragments.cursor(item)]
+    touches = touches_approvals(message)
+    badge = fragments.approvals_badge(item) if touches and item.workspace_id in state.approve_ids else ""
+    if item.workspace_id in state.badge_only:  # a workspace this page does not show
+        return [badge] if badge else []
+    page_parts = [fragments.cursor(item), badge]
     table_part = ""
+    if state.inbox is not None:
+        if touches and message["type"] == "approval.decided" and state.inbox.pending_tab and execution.get("approval"):
+            page_parts.append(fragments.approval_decided(item))  # leaves at once, naming who decided
+        elif touches:
+            query = state.inbox.query(page=state.inbox.page)
+            page_parts.append(item.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
+        return ["".join(page_parts)]
     if state.command_room_page:
         if message["type"].startswith("command_room.") or execution.get("in_command_room"):
             query = _room_query(state.view)
@@ -227,9 +271,13 @@ def _room_query(view: ExecutionView) -> str:
 
 
 def _resync(fragments: Fragments, state: PageState) -> str:
+    badge = fragments.badge_refresh() if state.approve_ids else ""
+    if state.inbox is not None:
+        query = state.inbox.query(page=state.inbox.page)
+        return badge + fragments.approvals_refresh(query) + fragments.connection("resynced")
     if state.command_room_page:
-        return fragments.command_room_refresh(_room_query(state.view)) + fragments.connection("resynced")
-    return fragments.resync(state.view, state.detail_uuid)
+        return badge + fragments.command_room_refresh(_room_query(state.view)) + fragments.connection("resynced")
+    return badge + fragments.resync(state.view, state.detail_uuid)
 
 
 async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
