@@ -135,28 +135,81 @@
     }
   });
 
-  // Keyboard: "/" search, j/k move, enter opens.
+  // Keyboard: "/" search, j/k move, enter opens. On the approvals page j/k move over the reviews
+  // still waiting, "a" approves the selected one and "r" focuses its reject comment (Enter sends).
   var active = -1;
-  function rows() { return Array.from(document.querySelectorAll("#execution-rows tr")); }
+  var activeId = null;
+  function rows() {
+    var list = Array.from(document.querySelectorAll("#execution-rows tr"));
+    if (list.length) { return list; }
+    return Array.from(document.querySelectorAll("#approval-items .approval-item"))
+      .filter(function (el) { return !el.querySelector(".approval-done"); });
+  }
+  function highlight(list) {
+    document.querySelectorAll(".kb-active").forEach(function (el) { el.classList.remove("kb-active"); });
+    if (active >= 0 && list[active]) { list[active].classList.add("kb-active"); activeId = list[active].id; }
+  }
   function mark(index) {
     var list = rows();
     if (!list.length) { return; }
     active = Math.max(0, Math.min(list.length - 1, index));
-    list.forEach(function (tr, i) { tr.classList.toggle("kb-active", i === active); });
+    highlight(list);
     list[active].scrollIntoView({ block: "nearest" });
   }
+  // After live swaps keep the same row selected (or, when it left, the one now in its place).
+  function remark() {
+    if (active < 0) { return; }
+    var list = rows();
+    if (!list.length) { active = -1; highlight(list); return; }
+    var i = list.findIndex(function (el) { return el.id && el.id === activeId; });
+    active = i >= 0 ? i : Math.min(active, list.length - 1);
+    highlight(list);
+  }
+  document.addEventListener("htmx:afterSwap", remark);
+  document.addEventListener("htmx:oobAfterSwap", remark);
   document.addEventListener("keydown", function (evt) {
     var tag = (evt.target.tagName || "").toLowerCase();
+    if (evt.key === "Escape" && evt.target.classList && evt.target.classList.contains("ai-comment-box")) {
+      evt.target.blur();
+      return;
+    }
     if (tag === "input" || tag === "textarea" || tag === "select" || evt.metaKey || evt.ctrlKey || evt.altKey) { return; }
     if (evt.key === "/") {
-      var search = document.querySelector("#filters input[name=q]");
+      var search = document.querySelector("#filters input[name=q], #approval-filters input[name=q]");
       if (search) { evt.preventDefault(); search.focus(); search.select(); }
     } else if (evt.key === "j") { mark(active + 1); }
     else if (evt.key === "k") { mark(active - 1); }
     else if (evt.key === "Enter" && active >= 0) {
-      var link = rows()[active] && rows()[active].querySelector(".wf a");
+      var link = rows()[active] && rows()[active].querySelector(".wf a, .ai-open");
       if (link) { window.location.href = link.href; }
+    } else if ((evt.key === "a" || evt.key === "r") && active >= 0) {
+      var item = rows()[active];
+      if (!item || !item.classList.contains("approval-item")) { return; }
+      if (evt.key === "a") {
+        var approve = item.querySelector(".ai-approve button[type=submit]");
+        if (approve) { evt.preventDefault(); approve.click(); }
+      } else {
+        var box = item.querySelector(".ai-comment-box");
+        if (box) { evt.preventDefault(); box.focus(); }
+      }
     }
+  });
+
+  // Approvals: a decided review shows who decided, fades, then leaves. A note for a decision made
+  // here ("by you") is not overwritten by the socket's note for the same decision.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (target && target.classList && target.classList.contains("approval-item") && target.querySelector(".approval-done")) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+  document.addEventListener("animationend", function (evt) {
+    if (evt.animationName !== "approval-fade") { return; }
+    var item = evt.target.closest(".approval-item");
+    if (item) { item.remove(); remark(); }
+  });
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches("input[type=checkbox].autosubmit")) { evt.target.form.submit(); }
   });
 
   function init() { patchWebSocketFactory(); pruneActions(); }
