@@ -31,11 +31,8 @@
     var have = parseInt(target.dataset.version || "", 10);
     var got = parseInt(incoming.dataset.version || "", 10);
     if (!isNaN(have) && !isNaN(got) && got < have) { evt.detail.shouldSwap = false; }
-    if (target.id && target.id.indexOf("seq-") === 0) {
-      var cur = parseInt(target.dataset.seq || "0", 10);
-      var next = parseInt(incoming.dataset.seq || "0", 10);
-      if (next < cur) { evt.detail.shouldSwap = false; }
-    }
+    // Cursors (#seq-*) are always taken: a socket delivers in order, and after a resync the server
+    // may legitimately move a cursor back (the database was reset).
   });
 
   // Keep the first page at its size when rows slide in at the top.

@@ -36,13 +36,14 @@ class Fragments:
         )
 
     def cursor(self, item: PreparedEvent) -> str:
-        return item.rendered(
-            "cursor",
-            lambda m: (
-                f'<i id="seq-{escape(m["workspace_uuid"])}" class="live-seq" '
-                f'data-workspace="{escape(m["workspace_uuid"])}" data-seq="{int(m["seq"])}" '
-                'hx-swap-oob="true" hidden></i>'
-            ),
+        return item.rendered("cursor", lambda m: self.cursor_at(str(m["workspace_uuid"]), int(m["seq"])))
+
+    @staticmethod
+    def cursor_at(workspace_uuid: str, seq: int) -> str:
+        """The page's position in a workspace's event stream, sent back on its next reconnect."""
+        return (
+            f'<i id="seq-{escape(workspace_uuid)}" class="live-seq" data-workspace="{escape(workspace_uuid)}" '
+            f'data-seq="{int(seq)}" hx-swap-oob="true" hidden></i>'
         )
 
     def new_banner(self, view: ExecutionView, count: int) -> str:

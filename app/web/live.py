@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid as uuid_lib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -43,7 +43,7 @@ def parse_cursor(raw: str | None) -> dict[str, int]:
     cursor: dict[str, int] = {}
     for part in (raw or "").split(","):
         ws, _, seq = part.partition(":")
-        if seq.isdigit():
+        if seq.isascii() and seq.isdigit() and len(seq) <= 18:
             with contextlib.suppress(ValueError):
                 cursor[str(uuid_lib.UUID(ws))] = int(seq)
     return cursor
@@ -55,6 +55,7 @@ class PageState:
     visible: set[str]
     uuid_of: dict[int, str]
     detail_uuid: str | None = None
+    family: set[str] = field(default_factory=set)  # detail page: the execution and its descendants
     command_room_page: bool = False
     pending_new: int = 0
     tiles_dirty: bool = False
@@ -110,6 +111,7 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
         visible=visible,
         uuid_of=uuid_of,
         detail_uuid=detail,
+        family=await services.dashboard.family_of(user, detail) if detail else set(),
         command_room_page=command_room,
         inbox=inbox,
         approve_ids=approve_ids,
@@ -181,8 +183,10 @@ async def _replay(
             messages = await load_events(session, ws, since, limit=hub.replay_limit + 1)
             db_seq = (await current_seqs(session, [ws]))[ws]
         if len(messages) > hub.replay_limit or since > db_seq:
-            await socket.send_text(_resync(fragments, state))
-            last_sent[ws] = max(baseline[ws], messages[-1]["seq"] if messages else since)
+            # Too far behind, or a cursor from another database (a reset demo): reload, and restart
+            # the page's cursor from now so the next reconnect does not repeat this.
+            await socket.send_text(_resync(fragments, state) + fragments.cursor_at(ws_uuid, db_seq))
+            last_sent[ws] = db_seq
             continue
         for message in messages:
             for frame in frames_for(PreparedEvent(ws, message), fragments, state):
@@ -245,7 +249,9 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
             page_parts.append(item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
         return ["".join(page_parts)]
     if state.detail_uuid is not None:
-        if state.detail_uuid in (exec_uuid, execution.get("parent_execution_uuid")):
+        # The detail page shows the whole descendant tree: follow every member, and adopt newcomers.
+        if exec_uuid in state.family or execution.get("parent_execution_uuid") in state.family:
+            state.family.add(exec_uuid)
             page_parts.append(fragments.detail_refresh(state.detail_uuid))
         return ["".join(page_parts)]
     matches = state.view.matches(execution, item.workspace_id)

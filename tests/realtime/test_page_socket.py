@@ -118,3 +118,27 @@ async def test_reconnect_with_cursor_replays_missed_rows(server: AppServer, worl
     row = next(f for f in frames if f.startswith("<tr"))
     assert 'data-version="2"' in row and "badge-running" in row
     assert any('data-state="resynced"' in f for f in frames)
+
+
+async def test_detail_page_follows_grandchildren_and_a_future_cursor_restarts(server: AppServer, world: World) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
+        wf = world.workflows["Invoice approval"]
+        root = (await c.post("/api/v1/workflow-executions", json={"workflow_uuid": wf})).json()["data"]
+        child = (
+            await c.post(
+                "/api/v1/workflow-executions", json={"workflow_uuid": wf, "parent_execution_uuid": root["uuid"]}
+            )
+        ).json()["data"]
+        grandchild = (
+            await c.post(
+                "/api/v1/workflow-executions", json={"workflow_uuid": wf, "parent_execution_uuid": child["uuid"]}
+            )
+        ).json()["data"]
+        query = f"workspace={world.ws['A']}&execution={root['uuid']}"
+        async with page_socket(server, world.viewer_a, query) as sock:
+            await c.patch(f"/api/v1/workflow-executions/{grandchild['uuid']}", json={"status": "running"})
+            frame = await asyncio.wait_for(sock.recv(), 5)
+        assert 'id="detail-refresh"' in frame and root["uuid"] in frame
+    async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}&since={world.ws['A']}:999") as sock:
+        frame = await asyncio.wait_for(sock.recv(), 5)
+    assert 'id="resync-trigger"' in frame and 'data-seq="4"' in frame  # the cursor restarts from now

@@ -150,6 +150,29 @@ class DashboardService:
             "command_room": tasks,
         }
 
+    async def family_of(self, user: CurrentUser, execution_uuid: str) -> set[str]:
+        """The execution's uuid and its descendants' (what its detail page shows), tenant-scoped."""
+        try:
+            wanted = uuid_lib.UUID(execution_uuid)
+        except ValueError:
+            return set()
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(E.id, E.workspace_id).where(E.uuid == wanted, E.workspace_id.in_(user.workspace_ids))
+                )
+            ).one_or_none()
+            if row is None:
+                return set()
+            tree = await self._descendant_tree(session, row.id, row.workspace_id)
+        family = {str(wanted)}
+        stack = list(tree)
+        while stack:
+            node = stack.pop()
+            family.add(node["uuid"])
+            stack.extend(node["children"])
+        return family
+
     async def _descendant_tree(self, session: Any, root_id: int, workspace_id: int) -> list[dict[str, Any]]:
         """Children, grandchildren... as nested dicts (``children`` key), at most MAX_TREE of them."""
         columns = (E.id, E.parent_execution_id)
