@@ -171,9 +171,9 @@ async def load_target(session: AsyncSession, user: CurrentUser, approval_uuid: u
     if row.status != PENDING:
         _already_decided(row)
     if row.deleted_at is not None or is_finished(row.execution_status):
-        state = "deleted" if row.deleted_at is not None else row.execution_status
+        state = "was deleted" if row.deleted_at is not None else f"is '{row.execution_status}'"
         raise ConflictError(
-            f"The execution is {state}: its approvals can no longer be decided.",
+            f"The execution {state}: its approvals can no longer be decided.",
             status=row.status,
             execution_status=row.execution_status,
             decided_by=None,
