@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.db.models import (
+    ApprovalAudit,
     CommandRoomTask,
     ExecutionEvent,
     ExecutionStatus,
@@ -117,6 +118,11 @@ async def _check_executions(services: Services, reported: int) -> None:
 
     pending = await _rows(services, select(WorkflowApproval.execution_id).where(WorkflowApproval.status == "pending"))
     assert len(pending) == by_status["waiting"] > 0
+    # Each seeded approval has the audit trail the API writes: its request, then its decision if any.
+    approvals = await _rows(services, select(WorkflowApproval.id, WorkflowApproval.status))
+    trail = Counter(r[0] for r in await _rows(services, select(ApprovalAudit.action)))
+    decided = Counter(r.status for r in approvals if r.status != "pending")
+    assert trail == Counter({"requested": len(approvals)}) + decided and decided["rejected"] > 0
     assert len(await _rows(services, select(CommandRoomTask.id))) > 0
     with_data = await _rows(services, select(func.count(WorkflowExecutionData.id)))
     assert with_data[0][0] == len(rows)

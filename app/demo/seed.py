@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import (
+    ApprovalAudit,
     CommandRoomTask,
     Organization,
     Role,
@@ -175,6 +176,7 @@ async def _insert_history(session: AsyncSession, history: History) -> None:
     await session.execute(insert(WorkflowExecutionData), _data_rows(history, ids))
     if history.approvals:
         await session.execute(insert(WorkflowApproval), _linked(history.approvals, ids))
+        await _insert_approval_audit(session, history)
     if history.tasks:
         await session.execute(insert(CommandRoomTask), _linked(history.tasks, ids))
     await _update_workflow_counters(session, history)
@@ -194,6 +196,35 @@ def _data_rows(history: History, ids: dict[uuid_lib.UUID, int]) -> list[dict[str
         }
         for uuid, data in history.data.items()
     ]
+
+
+async def _insert_approval_audit(session: AsyncSession, history: History) -> None:
+    """The trail the API would have written: each approval's request and, if decided, its decision."""
+    A = WorkflowApproval
+    rows = await session.execute(select(A.uuid, A.id, A.execution_id).where(A.workspace_id == history.workspace_id))
+    ids = {r.uuid: (r.id, r.execution_id) for r in rows}
+
+    def entry(
+        approval: dict[str, Any], actor_id: int | None, action: str, comment: str | None, at: Any
+    ) -> dict[str, Any]:
+        approval_id, execution_id = ids[approval["uuid"]]
+        return {
+            "approval_id": approval_id,
+            "execution_id": execution_id,
+            "workspace_id": history.workspace_id,
+            "actor_id": actor_id,
+            "action": action,
+            "comment": comment,
+            "created_at": at,
+            "updated_at": at,
+        }
+
+    audit = []
+    for a in history.approvals:
+        audit.append(entry(a, a["requested_by_id"], "requested", None, a["requested_at"]))
+        if a["status"] != "pending":
+            audit.append(entry(a, a["decided_by_id"], a["status"], a["comment"], a["decided_at"]))
+    await session.execute(insert(ApprovalAudit), audit)
 
 
 def _linked(rows: list[dict[str, Any]], ids: dict[uuid_lib.UUID, int]) -> list[dict[str, Any]]:
