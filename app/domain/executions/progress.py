@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from app.domain.executions.schemas import NodeRunIn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import WorkflowExecutionData
+from app.domain.executions.schemas import ExecutionUpdate, NodeRunIn
 from app.lib.timefmt import iso
 
 OPEN_NODE_STATUSES = {"pending", "running", "waiting"}
@@ -65,3 +70,36 @@ def derived_fields(
     if running != current_running_node:
         values["running_node"] = running
     return values
+
+
+@dataclass(frozen=True)
+class MergedData:
+    record: WorkflowExecutionData
+    workflow_data: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    text: str | None
+
+
+async def merged_data(session: AsyncSession, execution_id: int, body: ExecutionUpdate, now: Any) -> MergedData:
+    """The execution's data record with this update's runs, metadata and data applied (not yet
+    written: the caller writes it after its conditional update won)."""
+    D = WorkflowExecutionData
+    record = (
+        await session.execute(select(D).where(D.execution_id == execution_id).order_by(D.id).limit(1))
+    ).scalar_one_or_none()
+    if record is None:
+        record = WorkflowExecutionData(execution_id=execution_id, workflow_data=[], metadata_={})
+        session.add(record)
+    data = body.execution_data
+    workflow_data = list(record.workflow_data or [])
+    metadata = dict(record.metadata_ or {})
+    if data is not None and data.workflow_data is not None:
+        workflow_data = data.workflow_data
+    if body.node_runs:
+        workflow_data = merge_node_runs(workflow_data, body.node_runs, now)
+        errors = sum(1 for r in body.node_runs if r.status == "error")
+        if errors:
+            metadata["error_count"] = int(metadata.get("error_count") or 0) + errors
+    if data is not None and data.metadata:
+        metadata.update(data.metadata)
+    return MergedData(record, workflow_data, metadata, data.data if data is not None else None)

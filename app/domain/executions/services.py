@@ -23,7 +23,7 @@ from app.db.models.base import new_uuid, utcnow
 from app.domain.events.broker import EventPublisher, publish_safely
 from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
 from app.domain.executions import queries as q
-from app.domain.executions.progress import derived_fields, merge_node_runs
+from app.domain.executions.progress import derived_fields, merged_data
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.state import TERMINAL, check_transition
 from app.domain.executions.stopping import StopPreview, cancel_pending_approvals, preview_stop, stop_execution
@@ -45,14 +45,6 @@ class Includes:
     workflow: bool = False
     execution_data: bool = False
     approval_counts: bool = False
-
-
-@dataclass(frozen=True)
-class MergedData:
-    record: WorkflowExecutionData
-    workflow_data: list[dict[str, Any]]
-    metadata: dict[str, Any]
-    text: str | None
 
 
 @dataclass(frozen=True)
@@ -337,7 +329,7 @@ class ExecutionService:
                     event_type = "execution.status_changed" if "status" in values else "execution.updated"
             data = None
             if body.node_runs or body.execution_data is not None:
-                data = await self._merged_data(session, row.id, body, now)
+                data = await merged_data(session, row.id, body, now)
             if data is not None and body.node_runs:
                 still_running = {e.get("node_id") for e in data.workflow_data if e.get("status") == "running"}
                 derived = derived_fields(row.running_node, body.node_runs, still_running)
@@ -375,32 +367,6 @@ class ExecutionService:
         ).scalar_one_or_none()
         if updated is None:
             raise LostRace
-
-    async def _merged_data(
-        self, session: AsyncSession, execution_id: int, body: ExecutionUpdate, now: Any
-    ) -> MergedData:
-        """The execution's data record with this update's runs, metadata and data applied (not yet
-        written: the caller writes it after its conditional update won)."""
-        D = WorkflowExecutionData
-        record = (
-            await session.execute(select(D).where(D.execution_id == execution_id).order_by(D.id).limit(1))
-        ).scalar_one_or_none()
-        if record is None:
-            record = WorkflowExecutionData(execution_id=execution_id, workflow_data=[], metadata_={})
-            session.add(record)
-        data = body.execution_data
-        workflow_data = list(record.workflow_data or [])
-        metadata = dict(record.metadata_ or {})
-        if data is not None and data.workflow_data is not None:
-            workflow_data = data.workflow_data
-        if body.node_runs:
-            workflow_data = merge_node_runs(workflow_data, body.node_runs, now)
-            errors = sum(1 for r in body.node_runs if r.status == "error")
-            if errors:
-                metadata["error_count"] = int(metadata.get("error_count") or 0) + errors
-        if data is not None and data.metadata:
-            metadata.update(data.metadata)
-        return MergedData(record, workflow_data, metadata, data.data if data is not None else None)
 
     async def current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
         return (await q.event_summaries(session, [execution_id]))[execution_id]
