@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import uuid as uuid_lib
 from typing import Any
 
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 
 from app.lib.identity import CurrentUser
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
+from app.realtime.socket_loop import run_socket
 
 logger = logging.getLogger("athena.realtime.api_socket")
 
-CLOSE_TRY_AGAIN = 1013  # clients (and htmx's ws extension) reconnect after it
 CLOSE_POLICY = 1008
 CLOSE_NOT_FOUND = 4404
 
@@ -77,22 +74,14 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     uuid_of = {a.workspace_id: str(a.workspace_uuid) for a in accesses}
     sub = Subscriber(user_id=user.id, workspace_ids=frozenset(uuid_of))
     baseline = await hub.register(sub)
-    receiver = asyncio.create_task(_drain_incoming(socket))
-    try:
-        last_sent = await _replay(socket, hub, uuid_of, baseline, since)
-        sender = asyncio.create_task(_send_live(socket, sub, uuid_of, last_sent))
-        done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (receiver, sender):
-            task.cancel()
-        if sender in done and not sender.cancelled() and sender.exception() is None and sender.result() == EVICTED:
-            await socket.close(code=CLOSE_TRY_AGAIN, reason="resync: client too slow, reconnect with since")
-    except WebSocketDisconnect:
-        pass
-    finally:
-        receiver.cancel()
-        hub.unregister(sub)
-        with contextlib.suppress(Exception):
-            await socket.close()
+    await run_socket(
+        socket,
+        hub,
+        sub,
+        lambda: _replay(socket, hub, uuid_of, baseline, since),
+        lambda last_sent: _send_live(socket, sub, uuid_of, last_sent),
+        evicted_reason="resync: client too slow, reconnect with since",
+    )
 
 
 async def _replay(
@@ -138,10 +127,3 @@ async def _send_live(
             continue  # already sent during replay
         await socket.send_text(item.json)
         last_sent[item.workspace_id] = item.seq
-
-
-async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
-    """Programs have nothing to say; reading tells us when they leave."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await socket.receive_data(mode="text")

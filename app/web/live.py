@@ -7,7 +7,6 @@ memberships and the page's filters, never from a channel name the client sends.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid as uuid_lib
@@ -16,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 
 from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
@@ -24,13 +22,14 @@ from app.domain.executions.state import TERMINAL
 from app.lib.identity import APPROVE_ROLES
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
+from app.realtime.socket_loop import run_socket
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.session import session_user
 from app.web.tiles import TileTicker
 
 logger = logging.getLogger("athena.web.live")
-CLOSE_TRY_AGAIN = 1013
+
 ENDINGS = ("execution.stopped", "execution.cancelled", "execution.deleted")
 
 
@@ -128,25 +127,16 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     baseline = await hub.register(sub)
     if listing:
         ticker.add(sub)
-    receiver = asyncio.create_task(_drain_incoming(socket))
-    try:
-        last_sent = await _replay(
-            socket, hub, fragments, state, baseline, parse_cursor(socket.query_params.get("since"))
-        )
-        sender = asyncio.create_task(_send_live(socket, sub, fragments, state, last_sent))
-        done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (receiver, sender):
-            task.cancel()
-        if sender in done and not sender.cancelled() and sender.exception() is None and sender.result() == EVICTED:
-            await socket.close(code=CLOSE_TRY_AGAIN, reason="resync: client too slow")
-    except WebSocketDisconnect:
-        pass
-    finally:
-        receiver.cancel()
-        ticker.remove(sub)
-        hub.unregister(sub)
-        with contextlib.suppress(Exception):
-            await socket.close()
+    cursor = parse_cursor(socket.query_params.get("since"))
+    await run_socket(
+        socket,
+        hub,
+        sub,
+        lambda: _replay(socket, hub, fragments, state, baseline, cursor),
+        lambda last_sent: _send_live(socket, sub, fragments, state, last_sent),
+        evicted_reason="resync: client too slow",
+        on_exit=lambda: ticker.remove(sub),
+    )
 
 
 async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:
@@ -284,13 +274,6 @@ def _resync(fragments: Fragments, state: PageState) -> str:
     if state.command_room_page:
         return badge + fragments.command_room_refresh(_room_query(state.view)) + fragments.connection("resynced")
     return badge + fragments.resync(state.view, state.detail_uuid)
-
-
-async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
-    """Pages send nothing we act on; reading tells us when they leave."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await socket.receive_data(mode="text")
 
 
 def announce_link(hub: Hub, fragments: Fragments, up: bool) -> None:
