@@ -29,6 +29,7 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_DATABASE_URL = normalize_database_url(os.environ.get("TEST_DATABASE_URL", ""))
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 TABLES = [
+    "approval_audit",
     "execution_events",
     "command_room_tasks",
     "workflow_approvals",
