@@ -70,26 +70,53 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     return Response({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
-    services = Services.build(settings)
+API_CONTROLLERS = [
+    AuthController,
+    UserController,
+    WorkspaceController,
+    WorkflowController,
+    WorkflowExecutionController,
+    ApprovalController,
+    CommandRoomController,
+    api_events_socket,
+]
+PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, executions_socket]
+SERVICE_DEPENDENCIES = {
+    "account_service": "accounts",
+    "execution_service": "executions",
+    "workflow_service": "workflows",
+    "approval_service": "approvals",
+    "dashboard_service": "dashboard",
+}
 
-    api = Router(
-        path="/api/v1",
-        route_handlers=[
-            AuthController,
-            UserController,
-            WorkspaceController,
-            WorkflowController,
-            WorkflowExecutionController,
-            ApprovalController,
-            CommandRoomController,
-            api_events_socket,
-        ],
-        middleware=[TokenAuthMiddleware],
-        security=[{"BearerToken": []}],
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Athena Monitor API",
+        version="1.0.0",
+        path="/schema",
+        description="Workflow executions, approvals and command room. See docs/api.md.",
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="API token")}
+        ),
     )
-    alchemy = SQLAlchemyPlugin(
+
+
+def _csrf(settings: Settings) -> CSRFConfig:
+    # The API authenticates with bearer tokens, which a foreign site cannot send: no CSRF there.
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="athena_csrf",
+        header_name="x-csrftoken",
+        cookie_secure=settings.session_cookie_secure,
+        cookie_samesite="strict",
+        exclude=["/api/"],
+    )
+
+
+def _alchemy(services: Services) -> SQLAlchemyPlugin:
+    """Only for the CLI's ``database`` commands (Alembic); the app uses ``services.db``'s engine."""
+    return SQLAlchemyPlugin(
         config=SQLAlchemyAsyncConfig(
             engine_instance=services.db.engine,
             alembic_config=AlembicAsyncConfig(
@@ -99,10 +126,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
     )
 
-    template_config = TemplateConfig(
-        directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
-    )
 
+def _lifecycle(services: Services) -> tuple[Any, Any]:
     async def start_services(app: Litestar) -> None:
         fragments = Fragments(app.template_engine.engine)
         app.state.fragments = fragments
@@ -116,50 +141,36 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.tile_ticker.stop()
         await services.close()
 
+    return start_services, close_services
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """One app instance: its own Services (database, hub), API under /api/v1, pages, sockets."""
+    settings = settings or get_settings()
+    services = Services.build(settings)
+    api = Router(
+        path="/api/v1",
+        route_handlers=API_CONTROLLERS,
+        middleware=[TokenAuthMiddleware],
+        security=[{"BearerToken": []}],
+    )
+    static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
+    start_services, close_services = _lifecycle(services)
     return Litestar(
-        route_handlers=[
-            api,
-            health,
-            ready,
-            AuthPages,
-            ExecutionPages,
-            CommandRoomPages,
-            ApprovalPages,
-            executions_socket,
-            create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False),
-        ],
-        template_config=template_config,
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="athena_csrf",
-            header_name="x-csrftoken",
-            cookie_secure=settings.session_cookie_secure,
-            cookie_samesite="strict",
-            exclude=["/api/"],
+        route_handlers=[api, health, ready, *PAGES, static],
+        template_config=TemplateConfig(
+            directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
+        csrf_config=_csrf(settings),
         state=State({"services": services}),
-        dependencies={
-            "account_service": _provider("accounts"),
-            "execution_service": _provider("executions"),
-            "workflow_service": _provider("workflows"),
-            "approval_service": _provider("approvals"),
-            "dashboard_service": _provider("dashboard"),
-        },
+        dependencies={key: _provider(name) for key, name in SERVICE_DEPENDENCIES.items()},
         exception_handlers={
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[alchemy, AthenaCLIPlugin()],
+        plugins=[_alchemy(services), AthenaCLIPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],
-        openapi_config=OpenAPIConfig(
-            title="Athena Monitor API",
-            version="1.0.0",
-            path="/schema",
-            description="Workflow executions, approvals and command room. See docs/api.md.",
-            components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="API token")}
-            ),
-        ),
+        openapi_config=_openapi(),
         debug=settings.debug,
     )

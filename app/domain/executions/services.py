@@ -225,6 +225,8 @@ class ExecutionService:
         return row
 
     async def create(self, user: CurrentUser, body: ExecutionCreate) -> dict[str, Any]:
+        """Record a new execution of a workflow the user may operate, with its data row and event."""
+
         async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
             wf = (
                 await session.execute(
@@ -238,56 +240,9 @@ class ExecutionService:
             if wf is None:
                 raise NotFoundError("Workflow")
             user.require(wf.workspace_id, OPERATE_ROLES, "Workflow")
-            parent_id = None
-            if body.parent_execution_uuid is not None:
-                parent_id = (
-                    await session.execute(
-                        select(E.id).where(
-                            E.uuid == body.parent_execution_uuid,
-                            E.workspace_id == wf.workspace_id,
-                            E.deleted_at.is_(None),
-                        )
-                    )
-                ).scalar_one_or_none()
-                if parent_id is None:
-                    raise FieldValidationError(
-                        "parent_execution_uuid",
-                        "No execution with this uuid exists in the workflow's workspace.",
-                    )
+            parent_id = await self._parent_id(session, body, wf.workspace_id)
             now = utcnow()
-            status = ExecutionStatus(body.status)
-            execution_id = (
-                await session.execute(
-                    insert(E)
-                    .values(
-                        uuid=new_uuid(),
-                        workspace_id=wf.workspace_id,
-                        workflow_id=wf.id,
-                        user_id=user.id,
-                        parent_execution_id=parent_id,
-                        mode=body.mode,
-                        retry_of=body.retry_of,
-                        status=status.value,
-                        started_at=now if status != ExecutionStatus.PENDING else None,
-                        stopped_at=now if status in TERMINAL else None,
-                        wait_till=body.wait_till,
-                        error=body.error,
-                        version=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(E.id)
-                )
-            ).scalar_one()
-            data = body.execution_data
-            session.add(
-                WorkflowExecutionData(
-                    execution_id=execution_id,
-                    workflow_data=(data.workflow_data if data and data.workflow_data else []),
-                    metadata_=(data.metadata if data and data.metadata else {}),
-                    data=data.data if data else None,
-                )
-            )
+            execution_id = await self._insert(session, user, body, wf, parent_id, now)
             await session.execute(
                 update(Workflow)
                 .where(Workflow.id == wf.id)
@@ -300,6 +255,63 @@ class ExecutionService:
             return summaries[execution_id], events
 
         return await self.run_write(work)
+
+    @staticmethod
+    async def _parent_id(session: AsyncSession, body: ExecutionCreate, workspace_id: int) -> int | None:
+        """Parents live in the same workspace, so a stop cascade never crosses tenants."""
+        if body.parent_execution_uuid is None:
+            return None
+        parent_id = (
+            await session.execute(
+                select(E.id).where(
+                    E.uuid == body.parent_execution_uuid, E.workspace_id == workspace_id, E.deleted_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
+        if parent_id is None:
+            raise FieldValidationError(
+                "parent_execution_uuid", "No execution with this uuid exists in the workflow's workspace."
+            )
+        return parent_id
+
+    @staticmethod
+    async def _insert(
+        session: AsyncSession, user: CurrentUser, body: ExecutionCreate, wf: Any, parent_id: int | None, now: Any
+    ) -> int:
+        status = ExecutionStatus(body.status)
+        execution_id = (
+            await session.execute(
+                insert(E)
+                .values(
+                    uuid=new_uuid(),
+                    workspace_id=wf.workspace_id,
+                    workflow_id=wf.id,
+                    user_id=user.id,
+                    parent_execution_id=parent_id,
+                    mode=body.mode,
+                    retry_of=body.retry_of,
+                    status=status.value,
+                    started_at=now if status != ExecutionStatus.PENDING else None,
+                    stopped_at=now if status in TERMINAL else None,
+                    wait_till=body.wait_till,
+                    error=body.error,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(E.id)
+            )
+        ).scalar_one()
+        data = body.execution_data
+        session.add(
+            WorkflowExecutionData(
+                execution_id=execution_id,
+                workflow_data=(data.workflow_data if data and data.workflow_data else []),
+                metadata_=(data.metadata if data and data.metadata else {}),
+                data=data.data if data else None,
+            )
+        )
+        return execution_id
 
     async def update(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, body: ExecutionUpdate) -> dict[str, Any]:
         async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
