@@ -6,7 +6,6 @@ Reviews are read and decided through ``ApprovalService``; this module only parse
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import uuid as uuid_lib
@@ -28,9 +27,8 @@ from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 from app.realtime.messages import current_seqs
-from app.web.controllers import base_context
+from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast
-from app.web.graph import layout_graph
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -244,7 +242,7 @@ class ApprovalPages(Controller):
         except AppError as exc:
             return error_toast(exc)
         if _hx_target(request) == "detail-body":
-            return await _detail_body(user, dashboard, uuid_lib.UUID(item["execution_uuid"]))
+            return await detail_body(user, dashboard, uuid_lib.UUID(item["execution_uuid"]))
         verb = "Approved" if approve else "Rejected"
         html = f'<p class="approval-done approval-{item["status"]}" role="status">{verb} by you.</p>'
         return Response(html, media_type="text/html")
@@ -289,17 +287,3 @@ class ApprovalPages(Controller):
         except AppError as exc:
             return error_toast(exc)
         return Template("approvals/_item.html", context=base_context(user) | {"a": shape(item, user)})
-
-
-async def _detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
-    """The execution page's body after a decision, so its status and approvals show the change."""
-    try:
-        detail = await dashboard.execution_detail(user, execution_uuid)
-    except AppError as exc:
-        return error_toast(exc)
-    context = base_context(user) | {
-        "d": detail,
-        "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
-        "now": dt.datetime.now(dt.UTC),
-    }
-    return Template("executions/_detail_body.html", context=context)

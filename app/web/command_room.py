@@ -16,9 +16,8 @@ from app.domain.dashboard.command_room import command_room, room_scope
 from app.domain.dashboard.services import DashboardService
 from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
-from app.web.controllers import base_context, toast
+from app.web.controllers import base_context, detail_body, toast
 from app.web.errors import error_toast
-from app.web.graph import layout_graph
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -27,24 +26,6 @@ MAX_NOTE = 5_000
 
 def _hx_target(request: Request[Any, Any, Any]) -> str | None:
     return request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
-
-
-def _refused(exc: AppError) -> Response[str]:
-    """A toast with the refusal's own status (403 for a role, 404, 409...)."""
-    return error_toast(exc)
-
-
-async def _detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
-    """The execution page's body after a change, so the flag block shows its new state at once."""
-    try:
-        detail = await dashboard.execution_detail(user, execution_uuid)
-    except AppError as exc:
-        return error_toast(exc)
-    context = base_context(user) | {
-        "d": detail,
-        "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
-    }
-    return Template("executions/_detail_body.html", context=context)
 
 
 class CommandRoomPages(Controller):
@@ -78,8 +59,8 @@ class CommandRoomPages(Controller):
         try:
             await approval_service.flag(user, CommandRoomTaskCreate(execution_uuid=execution_uuid, note=note or None))
         except AppError as exc:
-            return _refused(exc)
-        return await _detail_body(user, dashboard_service, execution_uuid)
+            return error_toast(exc)
+        return await detail_body(user, dashboard_service, execution_uuid)
 
     @post("/command-room/{task_uuid:uuid}/remove", media_type=MediaType.HTML)
     async def remove(
@@ -95,11 +76,11 @@ class CommandRoomPages(Controller):
         try:
             await approval_service.unflag(user, task_uuid)
         except AppError as exc:
-            return _refused(exc)
+            return error_toast(exc)
         execution = request.query_params.get("execution")
         if _hx_target(request) == "detail-body" and execution:
             try:
-                return await _detail_body(user, dashboard_service, uuid_lib.UUID(execution))
+                return await detail_body(user, dashboard_service, uuid_lib.UUID(execution))
             except ValueError:
                 pass
         return Response("", status_code=200, media_type="text/html")

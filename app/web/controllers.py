@@ -56,6 +56,19 @@ def base_context(user: CurrentUser, approvals_pending: int | None = None) -> dic
     }
 
 
+def detail_context(detail: dict[str, Any]) -> dict[str, Any]:
+    return {"d": detail, "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"])}
+
+
+async def detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
+    """The execution page's body after an action on it, so the change shows at once."""
+    try:
+        detail = await dashboard.execution_detail(user, execution_uuid)
+    except AppError as exc:
+        return error_toast(exc)
+    return Template("executions/_detail_body.html", context=base_context(user) | detail_context(detail))
+
+
 class AuthPages(Controller):
     include_in_schema = False
 
@@ -122,10 +135,7 @@ class ExecutionPages(Controller):
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Template:
         detail = await dashboard_service.execution_detail(user, execution_uuid)
-        context = {
-            "d": detail,
-            "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"]),
-        }
+        context = detail_context(detail)
         if _is_htmx(request) and request.headers.get("hx-target") == "detail-body":
             return Template("executions/_detail_body.html", context=base_context(user) | context)
         badge = await approval_service.pending_count(user)
