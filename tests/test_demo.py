@@ -393,12 +393,20 @@ async def test_simulator_continues_a_seeded_review_once_decided(services: Servic
             break
     approver = await _approver(services, "approver@demo.local")
     [item], _ = await services.approvals.inbox(approver, ApprovalFilters(statuses=["pending"]), PageRequest(1, 1))
-    await services.approvals.decide(approver, uuid.UUID(item["uuid"]), True, "ok")
-    status = "running"
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        status = (await services.executions.get(approver, uuid.UUID(item["execution_uuid"]), Includes()))["status"]
-        if status != "running":
+    execution_uuid = uuid.UUID(item["execution_uuid"])
+    status = "waiting"
+    # Each decision resumes it; the engine may reach a later review node and wait again: decide that too.
+    for _ in range(5):
+        only_pending = ApprovalFilters(statuses=["pending"])
+        pending, _ = await services.approvals.inbox(approver, only_pending, PageRequest(1, 100))
+        for review in [p for p in pending if p["execution_uuid"] == item["execution_uuid"]]:
+            await services.approvals.decide(approver, uuid.UUID(review["uuid"]), True, "ok")
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            status = (await services.executions.get(approver, execution_uuid, Includes()))["status"]
+            if status != "running":
+                break
+        if status != "waiting":
             break
     await simulator.stop()
     assert status == "completed" and simulator.stats["resumed"] >= 1 and simulator.stats["errors"] == 0
