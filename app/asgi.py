@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, Response, Router, get
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -15,7 +15,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from sqlalchemy import text
 
 from app.cli import AthenaCLIPlugin
 from app.config import Settings, get_settings
@@ -26,6 +25,7 @@ from app.domain.executions.controllers import WorkflowExecutionController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
+from app.ops.wiring import OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
 from app.web.approvals import ApprovalPages
@@ -46,28 +46,6 @@ def _provider(name: str) -> Provide:
         return getattr(state.services, name)
 
     return Provide(provide, sync_to_thread=False)
-
-
-@get("/health", tags=["Operations"], summary="Liveness", include_in_schema=True)
-async def health() -> dict[str, str]:
-    """The process is alive."""
-    return {"status": "ok"}
-
-
-@get("/ready", tags=["Operations"], summary="Readiness")
-async def ready(state: State) -> Response[dict[str, Any]]:
-    """Database reachable and the event subscription connected; 503 with the reason otherwise."""
-    services: Services = state.services
-    checks: dict[str, Any] = {}
-    try:
-        async with services.db.read() as session:
-            await session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
-    checks["events"] = services.hub.status()
-    healthy = checks["database"] == "ok" and not services.hub.degraded
-    return Response({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
 
 
 API_CONTROLLERS = [
@@ -157,12 +135,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
     start_services, close_services = _lifecycle(services)
     return Litestar(
-        route_handlers=[api, health, ready, *PAGES, static],
+        route_handlers=[api, *OPS_ROUTES, *PAGES, static],
+        middleware=OPS_MIDDLEWARE,
+        logging_config=ops_logging(settings),
         template_config=TemplateConfig(
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
         csrf_config=_csrf(settings),
-        state=State({"services": services}),
+        state=State({"services": services, **ops_state(services)}),
         dependencies={key: _provider(name) for key, name in SERVICE_DEPENDENCIES.items()},
         exception_handlers={
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},

@@ -27,6 +27,14 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _log_format(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if raw.lower() not in {"json", "text"}:
+        raise ValueError(f"LOG_FORMAT must be json or text, not {raw!r}")
+    return raw.lower()
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(
@@ -44,6 +52,10 @@ class Settings:
     )
     ws_queue_size: int = field(default_factory=lambda: int(os.environ.get("WS_QUEUE_SIZE", "1000")))
     db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DATABASE_POOL_SIZE", "10")))
+    # None: leave logging as the host process set it up (tests, uvicorn's defaults).
+    log_format: str | None = field(default_factory=lambda: _log_format(os.environ.get("LOG_FORMAT")))
+    log_level: str = field(default_factory=lambda: os.environ.get("LOG_LEVEL", "info").lower())
+    metrics_token: str | None = field(default_factory=lambda: os.environ.get("METRICS_TOKEN") or None)
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from litestar import WebSocket, websocket
 
 from app.lib.identity import CurrentUser
+from app.ops import metrics as ops_metrics
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import run_socket
@@ -103,10 +104,12 @@ async def _replay(
         # A cursor from the future (another database, a restore) cannot be trusted either.
         if len(messages) > hub.replay_limit or since > db_seq:
             await socket.send_text(resync_frame(ws_uuid, "gap too large", db_seq))
+            ops_metrics.record_resync("api")
             last_sent[ws] = db_seq
             continue
         for message in messages:
             await socket.send_text(json.dumps(message, separators=(",", ":")))
+        ops_metrics.record_replay("api", len(messages))
         last_sent[ws] = messages[-1]["seq"] if messages else since
     return last_sent
 

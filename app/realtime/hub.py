@@ -20,6 +20,7 @@ from typing import Any
 
 from app.db.engine import Database
 from app.domain.events.recorder import CommittedEvent
+from app.ops import metrics as ops_metrics
 from app.realtime.bus import MemoryBus, RedisBus
 from app.realtime.messages import current_seqs, load_events
 
@@ -89,6 +90,7 @@ class Subscriber:
     def evict(self) -> None:
         """Drop everything queued and leave only the eviction notice: memory stays bounded."""
         self.evicted = True
+        ops_metrics.record_eviction(self.kind)
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(EVICTED)

@@ -20,6 +20,7 @@ from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
 from app.domain.executions.state import TERMINAL
 from app.lib.identity import APPROVE_ROLES
+from app.ops import metrics as ops_metrics
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import run_socket
@@ -176,12 +177,14 @@ async def _replay(
             # Too far behind, or a cursor from another database (a reset demo): reload, and restart
             # the page's cursor from now so the next reconnect does not repeat this.
             await socket.send_text(_resync(fragments, state) + fragments.cursor_at(ws_uuid, db_seq))
+            ops_metrics.record_resync("page")
             last_sent[ws] = db_seq
             continue
         for message in messages:
             for frame in frames_for(PreparedEvent(ws, message), fragments, state):
                 await socket.send_text(frame)
         replayed += len(messages)
+        ops_metrics.record_replay("page", len(messages))
         last_sent[ws] = messages[-1]["seq"] if messages else since
     if replayed:
         await socket.send_text(fragments.connection("resynced"))

@@ -1,0 +1,204 @@
+"""Prometheus metrics: ``GET /metrics`` (bearer ``METRICS_TOKEN``), one registry per app instance.
+
+Two kinds of figures:
+
+- counters incremented where things happen, through the one-line ``record_*`` helpers called from
+  ``app.realtime`` and ``app.web.live`` (process-wide: one app per process in production);
+- figures the hub, bus and database pool already keep, read at scrape time by ``AppCollector``
+  (events published and delivered, reconnects, open sockets, per-socket queue depth, pool usage),
+  so the hot paths pay nothing for them.
+
+This module must not import ``app.realtime`` (which imports it); services are duck-typed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+SOCKET_KINDS = ("api", "page")
+QUEUE_BUCKETS = (0, 1, 5, 10, 50, 100, 250, 500, 1000)
+
+SOCKET_REPLAYS = Counter(
+    "athena_socket_replays",
+    "Sockets that replayed missed events from their cursor on connect.",
+    ["socket"],
+    registry=None,
+)
+SOCKET_REPLAYED_EVENTS = Counter(
+    "athena_socket_replayed_events", "Events replayed from the database to reconnecting sockets.", ["socket"],
+    registry=None,
+)  # fmt: skip
+SOCKET_RESYNCS = Counter(
+    "athena_socket_resyncs", "Resync notices sent on connect (cursor too far behind or unknown).", ["socket"],
+    registry=None,
+)  # fmt: skip
+SOCKET_EVICTIONS = Counter(
+    "athena_socket_evictions", "Sockets evicted because their queue filled up (closed with 1013).", ["socket"],
+    registry=None,
+)  # fmt: skip
+PROCESS_COUNTERS = (SOCKET_REPLAYS, SOCKET_REPLAYED_EVENTS, SOCKET_RESYNCS, SOCKET_EVICTIONS)
+for _counter in PROCESS_COUNTERS:
+    for _kind in SOCKET_KINDS:
+        _counter.labels(_kind)  # export zeros from the start: rate() needs the series to exist
+
+
+def record_replay(socket: str, events: int) -> None:
+    SOCKET_REPLAYS.labels(socket).inc()
+    SOCKET_REPLAYED_EVENTS.labels(socket).inc(events)
+
+
+def record_resync(socket: str) -> None:
+    SOCKET_RESYNCS.labels(socket).inc()
+
+
+def record_eviction(socket: str) -> None:
+    SOCKET_EVICTIONS.labels(socket).inc()
+
+
+class AppCollector(Collector):
+    """Reads one app's hub, bus and database pool at scrape time."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def describe(self) -> list[Metric]:
+        return []  # names are only known by collecting; the registry need not check them
+
+    def collect(self) -> Iterator[Metric]:
+        hub, bus = self.services.hub, self.services.hub.bus
+        yield _counter("athena_events_published", "Events handed to the bus after commit.", bus.published)
+        yield _counter(
+            "athena_events_publish_dropped", "Events the bus could not publish (left to replay).",
+            getattr(bus, "publish_dropped", 0),
+        )  # fmt: skip
+        yield _counter("athena_events_delivered", "Events offered to local sockets' queues.", hub.delivered)
+        yield _counter("athena_events_filled", "Events the hub read from the database to fill gaps.", hub.filled)
+        yield _counter("athena_hub_resyncs", "Gaps too large to replay; watching sockets told to resync.", hub.resyncs)
+        yield _counter(
+            "athena_subscriber_reconnects", "Times the Redis subscription came back after a loss.",
+            getattr(bus, "reconnects", 0),
+        )  # fmt: skip
+        yield _gauge("athena_subscriber_connected", "1 while the event subscription is up.", int(bus.connected))
+        yield _gauge(
+            "athena_publish_queue_depth",
+            "Events waiting to be published to Redis.",
+            bus.status().get("publish_queue", 0),
+        )
+        yield _gauge("athena_watched_workspaces", "Workspaces at least one local socket watches.", len(hub.subscribers))
+        yield from self._sockets(hub)
+        yield from _pool(self.services.db.engine.pool)
+
+    def _sockets(self, hub: Any) -> Iterator[Metric]:
+        subs = {id(s): s for subs in hub.subscribers.values() for s in subs}.values()
+        open_sockets = GaugeMetricFamily(
+            "athena_websockets_open", "Open WebSockets on this instance.", labels=["socket"]
+        )
+        depth = HistogramMetricFamily(
+            "athena_socket_queue_depth", "Items queued per open socket, sampled at scrape time.", labels=["socket"]
+        )
+        for kind in SOCKET_KINDS:
+            sizes = [s.queue.qsize() for s in subs if s.kind == kind]
+            open_sockets.add_metric([kind], len(sizes))
+            buckets = [(str(b), sum(1 for n in sizes if n <= b)) for b in QUEUE_BUCKETS]
+            depth.add_metric([kind], [*buckets, ("+Inf", len(sizes))], sum(sizes))
+        yield open_sockets
+        yield depth
+
+
+def _pool(pool: Any) -> Iterator[Metric]:
+    """QueuePool exposes its figures; SQLite's NullPool/StaticPool have none beyond their class."""
+    info = GaugeMetricFamily("athena_db_pool_info", "The database pool class.", labels=["pool"])
+    info.add_metric([type(pool).__name__], 1)
+    yield info
+    for name, method, doc in (
+        ("athena_db_pool_size", "size", "Connections the pool keeps open."),
+        ("athena_db_pool_checked_out", "checkedout", "Connections in use right now."),
+        ("athena_db_pool_overflow", "overflow", "Connections opened beyond the pool size (negative: unopened)."),
+        ("athena_db_pool_checked_in", "checkedin", "Idle connections in the pool."),
+    ):
+        if callable(getattr(pool, method, None)):
+            yield _gauge(name, doc, getattr(pool, method)())
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+class OpsMetrics:
+    """One app's registry: its request latencies, its collector, and the process-wide counters."""
+
+    def __init__(self, services: Services) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.request_seconds = Histogram(
+            "athena_http_request_duration_seconds",
+            "HTTP request latency by route template (the path pattern, not the raw path).",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.registry.register(AppCollector(services))
+        for counter in PROCESS_COUNTERS:
+            self.registry.register(counter)
+        ProcessCollector(registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """Times HTTP requests (after routing, so the route template is known); sockets are not timed."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = "500"
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        try:
+            await app(scope, receive, send_and_note)
+        finally:
+            ops: OpsMetrics | None = scope["app"].state.get("ops_metrics")
+            if ops is not None:
+                route = scope.get("path_template") or "unmatched"
+                ops.request_seconds.labels(scope.get("method", ""), route, status).observe(
+                    time.perf_counter() - started
+                )
+
+    return middleware
+
+
+@get("/metrics", tags=["Operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    """Prometheus text format. Requires ``Authorization: Bearer <METRICS_TOKEN>``; 404 when unset."""
+    expected = state.services.settings.metrics_token
+    if not expected:
+        raise NotFoundException("metrics are disabled: set METRICS_TOKEN")
+    supplied = request.headers.get("authorization", "")
+    if not hmac.compare_digest(supplied.encode(), f"Bearer {expected}".encode()):
+        raise NotAuthorizedException("metrics need Authorization: Bearer <METRICS_TOKEN>")
+    return Response(state.ops_metrics.render(), media_type=CONTENT_TYPE_LATEST)
