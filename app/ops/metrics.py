@@ -114,7 +114,7 @@ class AppCollector(Collector):
         for kind in SOCKET_KINDS:
             sizes = [s.queue.qsize() for s in subs if s.kind == kind]
             open_sockets.add_metric([kind], len(sizes))
-            buckets = [(str(b), sum(1 for n in sizes if n <= b)) for b in QUEUE_BUCKETS]
+            buckets = [(str(float(b)), sum(1 for n in sizes if n <= b)) for b in QUEUE_BUCKETS]
             depth.add_metric([kind], [*buckets, ("+Inf", len(sizes))], sum(sizes))
         yield open_sockets
         yield depth
