@@ -25,7 +25,7 @@ from app.domain.executions.controllers import WorkflowExecutionController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
-from app.ops.wiring import OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
+from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
 from app.web.approvals import ApprovalPages
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[api, *OPS_ROUTES, *PAGES, static],
         middleware=OPS_MIDDLEWARE,
+        before_send=OPS_BEFORE_SEND,
         logging_config=ops_logging(settings),
         template_config=TemplateConfig(
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment

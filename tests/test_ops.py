@@ -119,6 +119,7 @@ async def test_metrics_parse_and_move_when_events_flow(
 
     created = await create_execution(client, actor, world.workflows["Invoice approval"], status="running")
     assert (await client.get(f"{EXECUTIONS}/{created['uuid']}", headers=actor.headers)).status_code == 200
+    assert (await client.get(EXECUTIONS)).status_code == 401  # answered by an exception handler
     after = await scrape(client)
 
     def moved(name: str, **labels: str) -> float:
@@ -143,6 +144,8 @@ async def test_metrics_parse_and_move_when_events_flow(
     get_one = ("GET", "/api/v1/workflow-executions/{execution_uuid}", "200")
     count = dict(zip(("method", "route", "status"), get_one, strict=True))
     assert value(after, "athena_http_request_duration_seconds_count", **count) == 1
+    unauthorized = {"method": "GET", "route": "/api/v1/workflow-executions", "status": "401"}
+    assert value(after, "athena_http_request_duration_seconds_count", **unauthorized) == 1
 
     sub.evict()  # a slow socket's eviction is counted
     evicted = await scrape(client)

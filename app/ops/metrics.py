@@ -163,33 +163,36 @@ class OpsMetrics:
         return generate_latest(self.registry)
 
 
+_STARTED = "athena_metrics_started"
+_STATUS = "athena_metrics_status"
+
+
 def metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """Times HTTP requests (after routing, so the route template is known); sockets are not timed."""
+    """Notes when an HTTP request reached its route; ``observe_response`` times it when it is sent."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = "500"
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = str(message["status"])
-            await send(message)
-
-        try:
-            await app(scope, receive, send_and_note)
-        finally:
-            ops: OpsMetrics | None = scope["app"].state.get("ops_metrics")
-            if ops is not None:
-                route = scope.get("path_template") or "unmatched"
-                ops.request_seconds.labels(scope.get("method", ""), route, status).observe(
-                    time.perf_counter() - started
-                )
+        if scope["type"] == "http":
+            scope[_STARTED] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
+        await app(scope, receive, send)
 
     return middleware
+
+
+async def observe_response(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: it also sees the answers the app's exception handlers send (a 401 from
+    the token middleware, a 422, a 503), which a middleware would only see as an exception."""
+    started = scope.get(_STARTED)
+    if started is None:
+        return  # a WebSocket, or a path no route matched
+    if message["type"] == "http.response.start":
+        scope[_STATUS] = str(message["status"])  # type: ignore[typeddict-unknown-key]
+    elif message["type"] == "http.response.body" and not message.get("more_body", False):
+        ops: OpsMetrics | None = scope["app"].state.get("ops_metrics")
+        if ops is not None:
+            route = scope.get("path_template") or "unmatched"
+            status = scope.get(_STATUS, "500")
+            ops.request_seconds.labels(scope.get("method", ""), route, status).observe(time.perf_counter() - started)
+        del scope[_STARTED]  # type: ignore[misc]
 
 
 @get("/metrics", tags=["Operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)

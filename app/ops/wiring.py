@@ -10,7 +10,7 @@ from litestar.types import Empty, EmptyType
 from app.config import Settings
 from app.ops.health import health, ready
 from app.ops.logs import configure_logging, request_id_middleware
-from app.ops.metrics import OpsMetrics, metrics, metrics_middleware
+from app.ops.metrics import OpsMetrics, metrics, metrics_middleware, observe_response
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 OPS_ROUTES = [health, ready, metrics]
 # Request id outermost, so the metrics middleware's own lines (and everything inside) carry it.
 OPS_MIDDLEWARE = [request_id_middleware, metrics_middleware]
+OPS_BEFORE_SEND = [observe_response]
 
 
 def ops_state(services: Services) -> dict[str, Any]:
