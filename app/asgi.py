@@ -23,6 +23,7 @@ from app.db.migrate import MIGRATIONS_DIR
 from app.domain.accounts.controllers import AuthController, UserController
 from app.domain.approvals.controllers import ApprovalController, CommandRoomController
 from app.domain.executions.controllers import WorkflowExecutionController
+from app.domain.metrics.controllers import MetricsController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
@@ -78,6 +79,7 @@ API_CONTROLLERS = [
     WorkflowExecutionController,
     ApprovalController,
     CommandRoomController,
+    MetricsController,
     api_events_socket,
 ]
 PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, executions_socket]
@@ -87,6 +89,7 @@ SERVICE_DEPENDENCIES = {
     "workflow_service": "workflows",
     "approval_service": "approvals",
     "dashboard_service": "dashboard",
+    "metrics_service": "metrics",
 }
 
 

@@ -1,0 +1,130 @@
+"""Aggregate queries: counts grouped in SQL, percentiles with ``percentile_cont`` on PostgreSQL or
+from one bounded column query on SQLite (which has no ordered-set aggregates).
+
+Every query filters ``workspace_id IN (...)`` and a ``created_at`` (or ``requested_at``) range and
+leaves soft-deleted executions out, so on PostgreSQL it reads the range of a workspace index and
+never scans the table (``tests/test_metrics_api.py`` checks the plans).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Workflow, WorkflowApproval, WorkflowExecution
+from app.domain.metrics.buckets import millis_between, percentile_cont
+
+E = WorkflowExecution
+A = WorkflowApproval
+FINISHED = ("completed", "failed", "cancelled")
+DECIDED = ("approved", "rejected")
+ALL = "__all__"  # the key of the whole range's percentiles
+
+
+@dataclass(frozen=True)
+class Spread:
+    """p50 / p95 of a set of durations in milliseconds, and how many there were."""
+
+    p50: float | None = None
+    p95: float | None = None
+    n: int = 0
+
+
+def execution_range(workspace_ids: Sequence[int], date_from: Any, date_to: Any) -> list[ColumnElement[bool]]:
+    return [
+        E.workspace_id.in_(list(workspace_ids)),
+        E.created_at >= date_from,
+        E.created_at <= date_to,
+        E.deleted_at.is_(None),
+    ]
+
+
+def approval_range(workspace_ids: Sequence[int], date_from: Any, date_to: Any) -> list[ColumnElement[bool]]:
+    return [
+        A.workspace_id.in_(list(workspace_ids)),
+        A.status.in_(DECIDED),
+        A.requested_at >= date_from,
+        A.requested_at <= date_to,
+        A.decided_at.is_not(None),
+    ]
+
+
+def duration(is_sqlite: bool) -> ColumnElement[Any]:
+    return millis_between(E.started_at, E.stopped_at, is_sqlite=is_sqlite)
+
+
+def finished_with_times() -> list[ColumnElement[bool]]:
+    return [E.status.in_(FINISHED), E.started_at.is_not(None), E.stopped_at.is_not(None)]
+
+
+async def counts_by(
+    session: AsyncSession, key: ColumnElement[Any], where: Sequence[ColumnElement[bool]]
+) -> dict[Hashable, dict[str, int]]:
+    """``{key: {status: count}}`` for the executions matching ``where``."""
+    rows = await session.execute(select(key, E.status, func.count()).where(*where).group_by(key, E.status))
+    out: dict[Hashable, dict[str, int]] = defaultdict(dict)
+    for k, status, n in rows:
+        out[k][status] = int(n)
+    return out
+
+
+async def spreads_by(
+    session: AsyncSession,
+    key: ColumnElement[Any],
+    value: ColumnElement[Any],
+    where: Sequence[ColumnElement[bool]],
+    *,
+    is_sqlite: bool,
+    overall: bool = False,
+) -> dict[Hashable, Spread]:
+    """p50/p95 of ``value`` per ``key`` (and over everything under ``ALL`` when ``overall``)."""
+    if not is_sqlite:
+        group = func.rollup(key) if overall else key
+        stmt = (
+            select(
+                key,
+                func.percentile_cont(0.5).within_group(value),
+                func.percentile_cont(0.95).within_group(value),
+                func.count(value),
+                func.grouping(key) if overall else func.count(value),
+            )
+            .where(*where)
+            .group_by(group)
+        )
+        result: dict[Hashable, Spread] = {}
+        for k, p50, p95, n, grouped in await session.execute(stmt):
+            result[ALL if overall and grouped == 1 else k] = Spread(p50, p95, int(n))
+        if overall:
+            result.setdefault(ALL, Spread())
+        return result
+    values: dict[Hashable, list[float]] = defaultdict(list)
+    for k, v in await session.execute(select(key, value).where(*where)):
+        if v is not None:
+            values[k].append(float(v))
+    if overall:
+        values[ALL] = [v for vs in list(values.values()) for v in vs]
+    return {k: _spread(sorted(vs)) for k, vs in values.items()}
+
+
+def _spread(ordered: list[float]) -> Spread:
+    return Spread(percentile_cont(ordered, 0.5), percentile_cont(ordered, 0.95), len(ordered))
+
+
+async def last_runs(session: AsyncSession, workflow_ids: Sequence[int]) -> dict[int, Any]:
+    """The newest execution of each workflow, at any time. A correlated ``max`` per workflow is one
+    backward probe of ``ix_wfe_wf_created`` each (a grouped max would read every execution)."""
+    if not workflow_ids:
+        return {}
+    newest = (
+        select(func.max(E.created_at))
+        .where(E.workflow_id == Workflow.id, E.deleted_at.is_(None))
+        .correlate(Workflow)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Workflow.id, newest).where(Workflow.id.in_(list(workflow_ids))))
+    return dict(rows.tuples().all())
