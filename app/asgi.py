@@ -34,6 +34,7 @@ from app.web.command_room import CommandRoomPages
 from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
+from app.web.insights import InsightsPages
 from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
@@ -82,7 +83,7 @@ API_CONTROLLERS = [
     MetricsController,
     api_events_socket,
 ]
-PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, executions_socket]
+PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",
