@@ -3,13 +3,15 @@ state in the URL, and its live part answers the current interval or asks for a r
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import httpx
 import pytest
 
+from app.domain.dashboard.views import ExecutionView
 from app.services import Services
-from tests.conftest import World
+from tests.conftest import World, create_execution, set_created_at
 from tests.metrics_seed import seed_metrics
 from tests.web_session import PageSession
 
@@ -76,3 +78,24 @@ async def test_scope_range_and_live_part(client: httpx.AsyncClient, world: World
 async def test_signed_out_goes_to_sign_in(client: httpx.AsyncClient) -> None:
     response = await client.get("/insights")
     assert response.status_code in (302, 303) and "/sign-in" in response.headers["location"]
+
+
+async def test_status_tiles_have_24_hour_sparklines(
+    client: httpx.AsyncClient, world: World, services: Services
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    inv = world.workflows["Invoice approval"]
+    for status, hours_ago in (("running", 0), ("running", 0), ("failed", 3), ("failed", 25)):
+        made = await create_execution(client, world.operator_a, inv, status=status)
+        if hours_ago:
+            await set_created_at(services, made["uuid"], now - dt.timedelta(hours=hours_ago))
+    user = await services.accounts.authenticate_token(world.viewer_a.token)
+    assert user is not None
+    tiles = await services.dashboard.tiles(ExecutionView.from_query(user, {"workspace": world.ws["A"]}))
+    assert tiles["failed"] == 2  # the tile counts everything; the sparkline only the last 24 hours
+    assert len(tiles["spark"]["running"]) == 24 and tiles["spark"]["running"][-1] == 2
+    assert tiles["spark"]["failed"][-4] == 1 and sum(tiles["spark"]["failed"]) == 1
+    assert sum(tiles["spark"]["completed"]) == 0
+    html = (await PageSession(client, world.viewer_a).get(f"/executions?workspace={world.ws['A']}")).text
+    assert html.count('<svg class="spark"') == 7
+    assert 'title="1 created in the last 24 hours are failed now' in html

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Workflow, WorkflowApproval, WorkflowExecution
-from app.domain.metrics.buckets import millis_between, percentile_cont
+from app.domain.metrics.buckets import bucket_expr, bucket_key, millis_between, percentile_cont
 
 E = WorkflowExecution
 A = WorkflowApproval
@@ -128,3 +128,18 @@ async def last_runs(session: AsyncSession, workflow_ids: Sequence[int]) -> dict[
     )
     rows = await session.execute(select(Workflow.id, newest).where(Workflow.id.in_(list(workflow_ids))))
     return dict(rows.tuples().all())
+
+
+async def hourly_by_status(
+    session: AsyncSession, where: Sequence[ColumnElement[bool]], start: Any, hours: int, *, is_sqlite: bool
+) -> dict[str, list[int]]:
+    """Counts per status for each of ``hours`` hours from ``start`` (oldest first): one grouped query."""
+    bucket = bucket_expr(E.created_at, "hour", is_sqlite=is_sqlite)
+    counts = await counts_by(session, bucket, [*where, E.created_at >= start])
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * hours)
+    for key, per_status in counts.items():
+        slot = int((bucket_key(key) - start).total_seconds() // 3600)
+        if 0 <= slot < hours:
+            for status, n in per_status.items():
+                series[status][slot] = n
+    return series
