@@ -10,9 +10,14 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 720, 220
+# Drawn about at their size on a 1400 px wide page, so the 11 px labels stay readable.
+WIDE, NARROW, HEIGHT = 1320, 440, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
-PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+PLOT_H = HEIGHT - TOP - BOTTOM
+
+
+def plot_width(width: int) -> int:
+    return width - LEFT - RIGHT
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,16 @@ def ms_label(value: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def ms_axis(value: float | None) -> str:
+    """Milliseconds, short enough for an axis label: 850 ms, 4.2 s, 3.3 min, 11.8 h."""
+    if value is None:
+        return "—"
+    for unit, size in (("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if value >= size:
+            return f"{value / size:.3g} {unit}"
+    return f"{value:.0f} ms"
+
+
 def percent_label(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -58,22 +73,28 @@ def count_label(value: float | None) -> str:
 
 
 def _frame(
-    title: str, summary: str, body: str, y_max: float, fmt: Callable[[float | None], str], labels: Sequence[str]
+    width: int,
+    title: str,
+    summary: str,
+    body: str,
+    y_max: float,
+    fmt: Callable[[float | None], str],
+    labels: Sequence[str],
 ) -> Markup:
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}: {escape(summary)}"'
+        f'<svg class="chart" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{escape(title)}: {escape(summary)}"'
         ' preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
     ]
     for fraction in (0, 0.5, 1):
         y = TOP + PLOT_H * (1 - fraction)
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(fmt(y_max * fraction))}</text>"
         )
     n = len(labels)
     for index in sorted({0, n // 2, n - 1}) if n else []:
-        x = LEFT + PLOT_W * (index + 0.5) / n
+        x = LEFT + plot_width(width) * (index + 0.5) / n
         anchor = "start" if index == 0 and n > 2 else ("end" if index == n - 1 and n > 2 else "middle")
         parts.append(
             f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">{escape(labels[index])}</text>'
@@ -96,7 +117,7 @@ def bar_group(
 
     With ``element_id`` the bar is its own nested ``<svg>`` in the chart's coordinates, so an htmx
     out-of-band swap can replace it (a bare ``<g>`` would not parse as SVG in a response)."""
-    slot = PLOT_W / count
+    slot = plot_width(WIDE) / count
     width = max(1.0, slot * 0.78)
     x = LEFT + slot * index + (slot - width) / 2
     base = TOP + PLOT_H
@@ -112,7 +133,7 @@ def bar_group(
     parts.append(f'<rect class="hit" x="{LEFT + slot * index:.1f}" y="{TOP}" width="{slot:.1f}" height="{PLOT_H}"/>')
     if element_id:
         return (
-            f'<svg id="{escape(element_id)}" class="bar" x="0" y="0" width="{WIDTH}" height="{HEIGHT}" '
+            f'<svg id="{escape(element_id)}" class="bar" x="0" y="0" width="{WIDE}" height="{HEIGHT}" '
             f'overflow="visible">{"".join(parts)}</svg>'
         )
     return f'<g class="bar">{"".join(parts)}</g>'
@@ -142,7 +163,7 @@ def stacked_bars(
     summary = (
         f"{count_label(sum(totals))} in {len(labels)} intervals, at most {count_label(max(totals, default=0))} in one"
     )
-    return _frame(title, summary, body, y_max, count_label, labels), y_max
+    return _frame(WIDE, title, summary, body, y_max, count_label, labels), y_max
 
 
 def lines(
@@ -152,6 +173,7 @@ def lines(
     fmt: Callable[[float | None], str],
     *,
     y_floor: float = 0,
+    axis: Callable[[float | None], str] | None = None,
 ) -> Markup:
     """One line per series; gaps where a value is missing (no data in that interval)."""
     values = [v for s in series for v in s.values if v is not None]
@@ -164,7 +186,7 @@ def lines(
             if value is None:
                 points.append([])
                 continue
-            x = LEFT + PLOT_W * (i + 0.5) / n
+            x = LEFT + plot_width(NARROW) * (i + 0.5) / n
             y = TOP + PLOT_H * (1 - min(value, y_max) / y_max)
             points[-1].append(f"{x:.1f},{y:.1f}")
             tip = escape(f"{labels[i]}: {s.label} {fmt(value)}")
@@ -174,7 +196,7 @@ def lines(
                 body.insert(0, f'<polyline class="line s-{s.key}" points="{" ".join(run)}"/>')
     present = [s for s in series if any(v is not None for v in s.values)]
     summary = "; ".join(f"{s.label} from {fmt(min(_known(s)))} to {fmt(max(_known(s)))}" for s in present) or "no data"
-    return _frame(title, summary, "".join(body), y_max, fmt, labels)
+    return _frame(NARROW, title, summary, "".join(body), y_max, axis or fmt, labels)
 
 
 def _known(series: Series) -> list[float]:

@@ -12,6 +12,7 @@ from app.web.charts import (
     bar_group,
     count_label,
     lines,
+    ms_axis,
     ms_label,
     percent_label,
     stack_at,
@@ -71,6 +72,7 @@ def build_insights(view: Any, executions: dict[str, Any], workflows: dict[str, A
             Series("p95", "p95", [_p(b, "duration_ms", "p95") for b in buckets]),
         ],
         ms_label,
+        axis=ms_axis,
     )
     waits = lines(
         "Time waiting for approval",
@@ -80,6 +82,7 @@ def build_insights(view: Any, executions: dict[str, Any], workflows: dict[str, A
             Series("p95", "p95", [_p(b, "approval_wait_ms", "p95") for b in buckets]),
         ],
         ms_label,
+        axis=ms_axis,
     )
     rows = [dict(b, label=label) for b, label in zip(buckets, labels, strict=True)]
     done = rows[:-1] if live else rows  # the live interval has its own panel

@@ -13,10 +13,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Workflow, WorkflowApproval, WorkflowExecution
+from app.domain.executions.state import STATUS_VALUES
 from app.domain.metrics.buckets import bucket_expr, bucket_key, millis_between, percentile_cont
 
 E = WorkflowExecution
@@ -109,6 +110,48 @@ async def spreads_by(
     if overall:
         values[ALL] = [v for vs in list(values.values()) for v in vs]
     return {k: _spread(sorted(vs)) for k, vs in values.items()}
+
+
+async def stats_by(
+    session: AsyncSession,
+    key: ColumnElement[Any],
+    where: Sequence[ColumnElement[bool]],
+    *,
+    is_sqlite: bool,
+    overall: bool = False,
+) -> tuple[dict[Hashable, dict[str, int]], dict[Hashable, Spread]]:
+    """Counts by status and the duration spread of finished executions, per ``key``.
+
+    PostgreSQL does it in one pass over the index (filtered counts and filtered ``percentile_cont``,
+    ``ROLLUP`` for the whole range); SQLite groups the counts and sorts durations in Python."""
+    if is_sqlite:
+        counts = await counts_by(session, key, where)
+        finished = [*where, *finished_with_times()]
+        return counts, await spreads_by(session, key, duration(True), finished, is_sqlite=True, overall=overall)
+    finished_cond = and_(*finished_with_times())
+    value = duration(False)
+    stmt = (
+        select(
+            key,
+            func.percentile_cont(0.5).within_group(value).filter(finished_cond),
+            func.percentile_cont(0.95).within_group(value).filter(finished_cond),
+            func.count(value).filter(finished_cond),
+            func.grouping(key) if overall else literal(0),
+            *(func.count().filter(E.status == status) for status in STATUS_VALUES),
+        )
+        .where(*where)
+        .group_by(func.rollup(key) if overall else key)
+    )
+    counts: dict[Hashable, dict[str, int]] = {}
+    spreads: dict[Hashable, Spread] = {ALL: Spread()} if overall else {}
+    for k, p50, p95, n, grouped, *per_status in await session.execute(stmt):
+        if overall and grouped == 1:
+            spreads[ALL] = Spread(p50, p95, int(n))
+            continue
+        counts[k] = {status: int(c) for status, c in zip(STATUS_VALUES, per_status, strict=True) if c}
+        if n:
+            spreads[k] = Spread(p50, p95, int(n))
+    return counts, spreads
 
 
 def _spread(ordered: list[float]) -> Spread:

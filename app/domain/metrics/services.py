@@ -110,11 +110,7 @@ class MetricsService:
         wait_bucket = bucket_expr(A.requested_at, scope.interval, is_sqlite=is_sqlite).label("bucket")
         wait = mq.millis_between(A.requested_at, A.decided_at, is_sqlite=is_sqlite)
         async with self.db.read() as session:
-            counts = await mq.counts_by(session, bucket, where)
-            durations = await mq.spreads_by(
-                session, bucket, mq.duration(is_sqlite), [*where, *mq.finished_with_times()],
-                is_sqlite=is_sqlite, overall=True,
-            )  # fmt: skip
+            counts, durations = await mq.stats_by(session, bucket, where, is_sqlite=is_sqlite, overall=True)
             waits = await mq.spreads_by(
                 session, wait_bucket, wait, mq.approval_range(scope.workspace_ids, scope.date_from, scope.date_to),
                 is_sqlite=is_sqlite, overall=True,
@@ -153,11 +149,7 @@ class MetricsService:
                     .where(Workflow.workspace_id.in_(scope.workspace_ids), Workflow.deleted_at.is_(None))
                 )
             ).all()
-            counts = await mq.counts_by(session, E.workflow_id, where)
-            durations = await mq.spreads_by(
-                session, E.workflow_id, mq.duration(is_sqlite), [*where, *mq.finished_with_times()],
-                is_sqlite=is_sqlite,
-            )  # fmt: skip
+            counts, durations = await mq.stats_by(session, E.workflow_id, where, is_sqlite=is_sqlite)
             last = await mq.last_runs(session, [w[0] for w in workflows])
             nodes, sampled = await node_metrics(session, where, node_sample)
             meta = await self._meta(session, scope)
