@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+from sqlalchemy import text
 
 from app.config import Settings
 from app.db.migrate import upgrade_to_head
@@ -93,6 +94,13 @@ async def build(services: Services, workspaces: int, executions: int) -> tuple[A
     return current, current.workspace_ids
 
 
+async def existing(services: Services) -> tuple[Any, list[int]]:
+    user_id = await services.accounts.check_password("bench@example.test", "bench-password")
+    current = await services.accounts.authenticate_token(await services.accounts.create_token(user_id, name="bench"))
+    assert current is not None
+    return current, current.workspace_ids
+
+
 async def timed(label: str, repeat: int, call: Any) -> None:
     times = []
     for _ in range(repeat):
@@ -109,18 +117,26 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--reuse", metavar="NAME", help="measure a database kept by an earlier --keep run")
     args = parser.parse_args()
     base = args.database_url.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"athena_bench_metrics_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"athena_bench_metrics_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(base)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    if not args.reuse:
+        await admin.execute(f'CREATE DATABASE "{name}"')
     url = args.database_url.rsplit("/", 1)[0] + f"/{name}"
     print(f"database {name}")
     try:
         os.environ["DATABASE_URL"] = url
         await asyncio.to_thread(upgrade_to_head)
         services = Services.build(Settings(database_url=url, redis_url=None, secret_key="bench"))
-        user, ws_ids = await build(services, args.workspaces, args.executions)
+        if args.reuse:
+            user, ws_ids = await existing(services)
+        else:
+            user, ws_ids = await build(services, args.workspaces, args.executions)
+        async with services.db.read() as session:
+            total = (await session.execute(text("SELECT count(*) FROM workflow_executions"))).scalar_one()
+        print(f"{total:,} executions, {len(ws_ids)} workspaces")
         first = user.access[ws_ids[0]].workspace_uuid
         now = dt.datetime.now(dt.UTC)
 
@@ -150,7 +166,7 @@ async def main() -> None:
             print("\n".join(r[0] for r in plan))
         await services.close()
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 

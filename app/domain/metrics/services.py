@@ -177,4 +177,5 @@ class MetricsService:
         data.sort(key=lambda row: (-row["total"], row["workflow_name"], row["workflow_uuid"]))
         for node in nodes:
             node["workflow_uuid"], node["workflow_name"] = names.get(node.pop("workflow_id"), ("", ""))
+        meta.pop("interval")  # no buckets here
         return {"data": data, "nodes": nodes, "meta": meta | {"nodes_sample": sampled}}
