@@ -13,7 +13,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select
+from sqlalchemy import ColumnElement, Float, and_, func, literal, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Workflow, WorkflowApproval, WorkflowExecution
@@ -63,6 +64,12 @@ def finished_with_times() -> list[ColumnElement[bool]]:
     return [E.status.in_(FINISHED), E.started_at.is_not(None), E.stopped_at.is_not(None)]
 
 
+def both_percentiles(value: ColumnElement[Any]) -> Any:
+    """``percentile_cont(ARRAY[0.5, 0.95])``: both percentiles from one sort (PostgreSQL)."""
+    fractions = postgresql.array([literal(0.5, Float), literal(0.95, Float)])
+    return func.percentile_cont(fractions).within_group(value)
+
+
 async def counts_by(
     session: AsyncSession, key: ColumnElement[Any], where: Sequence[ColumnElement[bool]]
 ) -> dict[Hashable, dict[str, int]]:
@@ -89,8 +96,7 @@ async def spreads_by(
         stmt = (
             select(
                 key,
-                func.percentile_cont(0.5).within_group(value),
-                func.percentile_cont(0.95).within_group(value),
+                both_percentiles(value),
                 func.count(value),
                 func.grouping(key) if overall else func.count(value),
             )
@@ -98,8 +104,8 @@ async def spreads_by(
             .group_by(group)
         )
         result: dict[Hashable, Spread] = {}
-        for k, p50, p95, n, grouped in await session.execute(stmt):
-            result[ALL if overall and grouped == 1 else k] = Spread(p50, p95, int(n))
+        for k, pair, n, grouped in await session.execute(stmt):
+            result[ALL if overall and grouped == 1 else k] = Spread(*(pair or (None, None)), int(n))
         if overall:
             result.setdefault(ALL, Spread())
         return result
@@ -133,8 +139,7 @@ async def stats_by(
     stmt = (
         select(
             key,
-            func.percentile_cont(0.5).within_group(value).filter(finished_cond),
-            func.percentile_cont(0.95).within_group(value).filter(finished_cond),
+            both_percentiles(value).filter(finished_cond),
             func.count(value).filter(finished_cond),
             func.grouping(key) if overall else literal(0),
             *(func.count().filter(E.status == status) for status in STATUS_VALUES),
@@ -144,13 +149,14 @@ async def stats_by(
     )
     counts: dict[Hashable, dict[str, int]] = {}
     spreads: dict[Hashable, Spread] = {ALL: Spread()} if overall else {}
-    for k, p50, p95, n, grouped, *per_status in await session.execute(stmt):
+    for k, pair, n, grouped, *per_status in await session.execute(stmt):
+        spread = Spread(*(pair or (None, None)), int(n))
         if overall and grouped == 1:
-            spreads[ALL] = Spread(p50, p95, int(n))
+            spreads[ALL] = spread
             continue
         counts[k] = {status: int(c) for status, c in zip(STATUS_VALUES, per_status, strict=True) if c}
         if n:
-            spreads[k] = Spread(p50, p95, int(n))
+            spreads[k] = spread
     return counts, spreads
 
 
