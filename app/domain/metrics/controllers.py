@@ -67,7 +67,7 @@ class MetricsController(Controller):
         date_to: DateToParam = None,
     ) -> dict[str, Any]:
         """Per workflow: executions in the range by status, failure rate, duration p50/p95 and the
-        last run; ``nodes``: runs, errors and duration percentiles per node, from the latest 2,000
+        last run; ``nodes``: runs, errors and duration percentiles per node, from the latest 1,000
         finished executions of the range. The default range is the last 30 days."""
         scope = MetricsScope.resolve(
             request.user,

@@ -90,6 +90,8 @@ def spread_json(spread: mq.Spread | None) -> dict[str, Any]:
 
 # Percentiles sort a month of durations (~5 MB at 125k executions): keep that sort in memory.
 PG_WORK_MEM = "64MB"
+# Node metrics read the node runs (JSON) of this many of the range's latest finished executions.
+NODE_SAMPLE = 1000
 
 
 class MetricsService:
@@ -149,7 +151,7 @@ class MetricsService:
         }
         return {"data": data, "summary": summary, "meta": meta | {"buckets": len(starts)}}
 
-    async def workflows(self, scope: MetricsScope, *, node_sample: int = 2000) -> dict[str, Any]:
+    async def workflows(self, scope: MetricsScope, *, node_sample: int = NODE_SAMPLE) -> dict[str, Any]:
         """Per workflow of the scope: totals by status, failure rate, duration p50/p95 in the range,
         and its last run at any time; ``nodes``: per node, runs, errors and duration p50/p95 in the
         latest ``node_sample`` finished executions of the range."""
