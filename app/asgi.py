@@ -22,6 +22,7 @@ from app.db.migrate import MIGRATIONS_DIR
 from app.domain.accounts.controllers import AuthController, UserController
 from app.domain.approvals.controllers import ApprovalController, CommandRoomController
 from app.domain.executions.controllers import WorkflowExecutionController
+from app.domain.metrics.controllers import MetricsController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
@@ -33,6 +34,7 @@ from app.web.command_room import CommandRoomPages
 from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
+from app.web.insights import InsightsPages
 from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
@@ -56,15 +58,17 @@ API_CONTROLLERS = [
     WorkflowExecutionController,
     ApprovalController,
     CommandRoomController,
+    MetricsController,
     api_events_socket,
 ]
-PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, executions_socket]
+PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",
     "workflow_service": "workflows",
     "approval_service": "approvals",
     "dashboard_service": "dashboard",
+    "metrics_service": "metrics",
 }
 
 

@@ -10,6 +10,7 @@ from app.domain.accounts.services import AccountService
 from app.domain.approvals.services import ApprovalService
 from app.domain.dashboard.services import DashboardService
 from app.domain.executions.services import ExecutionService
+from app.domain.metrics.services import MetricsService
 from app.domain.workflows.services import WorkflowService
 from app.realtime.hub import Hub
 from app.realtime.setup import build_hub
@@ -25,6 +26,7 @@ class Services:
     workflows: WorkflowService
     approvals: ApprovalService
     dashboard: DashboardService
+    metrics: MetricsService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -40,6 +42,7 @@ class Services:
             workflows=WorkflowService(db),
             approvals=ApprovalService(executions),
             dashboard=DashboardService(db),
+            metrics=MetricsService(db),
         )
 
     async def start(self) -> None:

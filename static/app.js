@@ -70,6 +70,26 @@
     }
   });
 
+  // Insights: the current interval polls (#now); the indicator says whether the last poll worked,
+  // and a failed poll keeps the last numbers instead of swapping an error page into the panel.
+  function setPolling(ok) {
+    setConn(ok ? "live" : "reconnecting");
+    var label = document.querySelector("#conn .conn-label");
+    if (ok && label) { label.textContent = "live · 10 s"; }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.getElementById("now")) { setPolling(true); }
+  });
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "now" && evt.detail.isError) {
+      evt.detail.shouldSwap = false;
+      setPolling(false);
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.id === "now") { setPolling(evt.detail.successful); }
+  });
+
   // Durations of running executions tick every second.
   function fmt(seconds) {
     seconds = Math.max(0, Math.floor(seconds));

@@ -49,7 +49,7 @@ class Fragments:
     def new_banner(self, view: ExecutionView, count: int) -> str:
         return self.env.get_template("executions/_new_banner.html").render(view=view, count=count, oob=True)
 
-    def tiles(self, view: ExecutionView, tiles: dict[str, int]) -> str:
+    def tiles(self, view: ExecutionView, tiles: dict[str, Any]) -> str:
         return self.env.get_template("executions/_tiles.html").render(view=view, tiles=tiles, oob=True)
 
     def resync(self, view: ExecutionView, detail_uuid: str | None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment
 
 from app.domain.executions.state import is_finished
+from app.web.charts import count_label, ms_label, percent_label, sparkline
 
 
 def parse_ts(value: str | dt.datetime | None) -> dt.datetime | None:
@@ -60,4 +61,5 @@ def configure_environment(engine: Any) -> None:
     env.filters.update(
         duration=duration, run_duration=run_duration, short_time=short_time, pretty_json=pretty_json, parse_ts=parse_ts
     )
+    env.filters.update(ms=ms_label, percent=percent_label, count=count_label, sparkline=sparkline)
     env.globals.update(is_finished=is_finished)

@@ -32,6 +32,14 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
     __tablename__ = "workflow_executions"
     __table_args__ = (
         _live_index("ix_wfe_ws_created", "workspace_id", "created_at", "id"),
+        # Metrics read these columns for a workspace's date range: index-only scans on PostgreSQL.
+        Index(
+            "ix_wfe_ws_created_metrics",
+            "workspace_id",
+            "created_at",
+            postgresql_include=["status", "workflow_id", "started_at", "stopped_at"],
+            postgresql_where=LIVE,
+        ).ddl_if(dialect="postgresql"),
         _live_index("ix_wfe_ws_updated", "workspace_id", "updated_at", "id"),
         _live_index("ix_wfe_ws_status_created", "workspace_id", "status", "created_at", "id"),
         _live_index("ix_wfe_wf_created", "workflow_id", "created_at", "id"),

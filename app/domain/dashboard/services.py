@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid as uuid_lib
 from dataclasses import dataclass, replace
 from typing import Any
@@ -12,12 +13,15 @@ from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
+from app.domain.metrics.buckets import truncate
+from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
 from app.realtime.messages import current_seqs
 
 E = q.E
+SPARK_HOURS = 24
 MAX_TREE = 200
 
 
@@ -25,7 +29,7 @@ MAX_TREE = 200
 class ExecutionPage:
     rows: list[dict[str, Any]]
     total: int
-    tiles: dict[str, int]
+    tiles: dict[str, Any]
     cursor: dict[str, int]
     workflows: list[dict[str, str]]
 
@@ -94,12 +98,13 @@ class DashboardService:
             workflows=workflows,
         )
 
-    async def tiles(self, view: ExecutionView) -> dict[str, int]:
+    async def tiles(self, view: ExecutionView) -> dict[str, Any]:
         async with self.db.read() as session:
             return await self._tiles(session, await self._filters(session, view))
 
-    async def _tiles(self, session: Any, filters: q.ExecutionFilters) -> dict[str, int]:
-        """Counts by status for the view's other filters (the tiles are themselves status filters)."""
+    async def _tiles(self, session: Any, filters: q.ExecutionFilters) -> dict[str, Any]:
+        """Counts by status for the view's other filters (the tiles are themselves status filters),
+        and ``spark``: per status, the hourly counts of the last 24 hours (one more query)."""
         base = replace(filters, statuses=None)
         rows = await session.execute(
             select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
@@ -111,7 +116,10 @@ class DashboardService:
         tiles["needs_review"] = (
             await session.execute(select(func.count()).select_from(E).where(*q.filter_conditions(review)))
         ).scalar_one()
-        return tiles
+        start = truncate(dt.datetime.now(dt.UTC), "hour") - dt.timedelta(hours=SPARK_HOURS - 1)
+        last_day = q.filter_conditions(replace(base, date_from=None, date_to=None))
+        spark = await hourly_by_status(session, last_day, start, SPARK_HOURS, is_sqlite=self.db.is_sqlite)
+        return tiles | {"spark": {s: spark[s] for s in tiles if s != "needs_review"}}
 
     async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
         rows = await session.execute(
