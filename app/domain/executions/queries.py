@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -23,6 +23,7 @@ from app.db.models import (
     WorkflowExecutionData,
     Workspace,
 )
+from app.domain.executions.search import SearchMatch
 from app.domain.executions.state import is_finished
 from app.lib.timefmt import iso
 
@@ -80,11 +81,6 @@ def summary_select() -> Select[Any]:
     )
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def filter_conditions(f: ExecutionFilters) -> list[Any]:
     conds: list[Any] = [E.deleted_at.is_(None), E.workspace_id.in_(f.workspace_ids)]
     if f.workflow_ids is not None:
@@ -115,11 +111,7 @@ def _search_condition(term: str, workspace_ids: list[int]) -> Any:
         return E.uuid == uuid_lib.UUID(term)
     except ValueError:
         pass
-    pattern = _like(term)
-    matching_workflows = select(Workflow.id).where(
-        Workflow.workspace_id.in_(workspace_ids), Workflow.name.ilike(pattern, escape="\\")
-    )
-    return or_(E.workflow_id.in_(matching_workflows), E.error.ilike(pattern, escape="\\"))
+    return SearchMatch(term, workspace_ids)
 
 
 def order_by(f: ExecutionFilters) -> list[Any]:
