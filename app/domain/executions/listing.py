@@ -80,8 +80,9 @@ class ExecutionPage:
     next_cursor: str | None
 
 
-async def capped_count(session: AsyncSession, conds: list[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None = None) -> tuple[int, bool]:
     """(count, capped): exact up to ``cap``; beyond it ``(cap, True)``. Reads at most cap + 1 index entries."""
+    cap = COUNT_CAP if cap is None else cap
     limited = select(E.id).where(*conds).limit(cap + 1).subquery()
     n = (await session.execute(select(func.count()).select_from(limited))).scalar_one()
     return (cap, True) if n > cap else (int(n), False)
