@@ -48,7 +48,7 @@ class DashboardService:
                 )
             )
             workflow_ids = [r[0] for r in rows] or [-1]
-        return q.ExecutionFilters(
+        filters = q.ExecutionFilters(
             workspace_ids=view.workspace_ids,
             workflow_ids=workflow_ids,
             statuses=view.statuses or None,
@@ -60,6 +60,7 @@ class DashboardService:
             sort_by="updated_at" if view.sort == "updated" else "created_at",
             sort_direction=view.direction,
         )
+        return await q.resolve_search(session, filters)
 
     async def execution_page(self, view: ExecutionView) -> ExecutionPage:
         async with self.db.read() as session:

@@ -107,7 +107,9 @@ async def list_page(
     offset: int,
     cursor: Cursor | None = None,
 ) -> ExecutionPage:
-    """Summary rows of one page (three queries whatever ``per_page`` or depth), plus the capped total."""
+    """Summary rows of one page (three queries whatever ``per_page`` or depth, four with a text
+    search), plus the capped total."""
+    filters = await q.resolve_search(session, filters)
     total, capped = await capped_count(session, q.filter_conditions(filters))
     ids, has_more = await page_ids(session, filters, per_page, offset, cursor)
     by_id = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuid_lib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, select
@@ -45,6 +45,8 @@ class ExecutionFilters:
     has_command_room_task: bool | None = None
     sort_by: str = "created_at"
     sort_direction: str = "desc"
+    # Workflows whose name matches ``search``, resolved by ``resolve_search`` (None: a subquery).
+    search_workflow_ids: list[int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,7 +96,7 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     if f.user_multiplai_id:
         conds.append(E.user_id.in_(select(User.id).where(User.multiplai_id == f.user_multiplai_id)))
     if f.search:
-        conds.append(_search_condition(f.search, f.workspace_ids))
+        conds.append(_search_condition(f.search, f.workspace_ids, f.search_workflow_ids))
     if f.requires_human_review is not None:
         pending = exists().where(A.execution_id == E.id, A.status == "pending")
         conds.append(pending if f.requires_human_review else ~pending)
@@ -104,14 +106,26 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     return conds
 
 
-def _search_condition(term: str, workspace_ids: list[int]) -> Any:
+def _search_condition(term: str, workspace_ids: list[int], workflow_ids: list[int] | None) -> Any:
     """Workflow name, execution uuid (whole) or error text; the term is always a bound parameter."""
     term = term.strip()
     try:
         return E.uuid == uuid_lib.UUID(term)
     except ValueError:
         pass
-    return SearchMatch(term, workspace_ids)
+    return SearchMatch(term, workspace_ids, workflow_ids)
+
+
+async def resolve_search(session: AsyncSession, f: ExecutionFilters) -> ExecutionFilters:
+    """The filters with the workflow-name arm of ``search`` resolved to ids (one small query), so the
+    planner estimates the search from real values; unchanged without a text search."""
+    if not f.search or f.search_workflow_ids is not None:
+        return f
+    condition = _search_condition(f.search, f.workspace_ids, None)
+    if not isinstance(condition, SearchMatch):
+        return f
+    ids = [r[0] for r in await session.execute(condition.matching_workflows())]
+    return replace(f, search_workflow_ids=ids)
 
 
 def order_by(f: ExecutionFilters) -> list[Any]:

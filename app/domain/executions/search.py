@@ -39,9 +39,13 @@ class SearchMatch(ColumnElement[bool]):
     _is_implicitly_boolean = True  # a predicate: no "= 1" appended on SQLite
     inherit_cache = False  # the term lives outside the cache key; such statements are not cached
 
-    def __init__(self, term: str, workspace_ids: list[int]) -> None:
+    def __init__(self, term: str, workspace_ids: list[int], workflow_ids: list[int] | None = None) -> None:
         self.term = term
         self.workspace_ids = list(workspace_ids)
+        # Resolved beforehand (``resolve_search``): the planner then sees real ids, or no workflow arm at
+        # all, and estimates the error arm alone; an unresolved subquery looks like ~20k rows to it and
+        # makes it walk the whole workspace in order for a term that matches nothing.
+        self.workflow_ids = workflow_ids
 
     def matching_workflows(self) -> Any:
         return select(Workflow.id).where(
@@ -52,17 +56,24 @@ class SearchMatch(ColumnElement[bool]):
 
 @compiles(SearchMatch)
 def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    workflows = E.workflow_id.in_(element.matching_workflows())
     if len(element.term) >= MIN_TRIGRAM:
         error = E.id.in_(select(FTS.c.rowid).where(FTS.c.executions_error_fts.match(fts_phrase(element.term))))
     else:
         error = E.error.ilike(like_pattern(element.term), escape="\\")
-    return "(" + compiler.process(workflows | error, **kw) + ")"
+    if element.workflow_ids is None:
+        return "(" + compiler.process(E.workflow_id.in_(element.matching_workflows()) | error, **kw) + ")"
+    if not element.workflow_ids:
+        return compiler.process(error, **kw)
+    return "(" + compiler.process(E.workflow_id.in_(element.workflow_ids) | error, **kw) + ")"
 
 
 @compiles(SearchMatch, "postgresql")
 def _compile_postgresql(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    subquery = compiler.process(element.matching_workflows(), asfrom=False, **kw)
     error = compiler.process(E.error.ilike(like_pattern(element.term), escape="\\"), **kw)
+    if element.workflow_ids is not None:
+        if not element.workflow_ids:
+            return error
+        return "(" + compiler.process(E.workflow_id.in_(element.workflow_ids), **kw) + f" OR {error})"
+    subquery = compiler.process(element.matching_workflows(), asfrom=False, **kw)
     workflow_id = compiler.process(E.workflow_id, **kw)
     return f"({workflow_id} = ANY(ARRAY({subquery})) OR {error})"

@@ -125,6 +125,7 @@ class ExecutionService:
         by_status = {s.value: 0 for s in ExecutionStatus}
         if filters.workspace_ids:
             async with self.db.read() as session:
+                filters = await q.resolve_search(session, filters)
                 rows = await session.execute(
                     select(E.status, func.count()).where(*q.filter_conditions(filters)).group_by(E.status)
                 )
