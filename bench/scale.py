@@ -3,7 +3,7 @@
 
     uv run python -m bench.seed                     # once: 1,000,000 executions into athena_bench
     uv run python -m bench.seed --executions 10000 --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/athena_bench_10k
-    uv run python -m bench.scale [--runs 5] [--reps 20] [--database-url ...] [--small-url ...] [--skip-stop]
+    uv run python -m bench.scale [--runs 5] [--reps 20] [--database-url ...] [--small-url ...] [--goals 4567]
 
 Server time is the service call measured in-process (what a request spends in the database and in
 Python, without HTTP and JSON encoding); the stop cascade is measured over HTTP and a WebSocket on a
@@ -241,14 +241,22 @@ async def goal6_search(ctx: Context, url: str, figures: Figures, reps: int) -> N
 
 
 async def one_run(args: argparse.Namespace, ctx: Context, small: Context | None, figures: Figures) -> None:
-    await goal4_lists(ctx, figures, args.reps)
-    await goal5_counts(ctx, small, figures, args.reps)
-    if not args.database_url.startswith("sqlite"):
+    if "4" in args.goals:
+        await goal4_lists(ctx, figures, args.reps)
+    if "5" in args.goals:
+        await goal5_counts(ctx, small, figures, args.reps)
+    if "6" in args.goals:
         await goal6_search(ctx, args.database_url, figures, args.reps)
+    if "7" in args.goals:
+        from bench.cascade import stop_cascade_run
+
+        await stop_cascade_run(args.database_url, ctx, figures)
 
 
 async def main_async(args: argparse.Namespace) -> None:
     args.database_url = normalize_database_url(args.database_url)
+    if args.database_url.startswith("sqlite"):
+        args.goals = args.goals.replace("6", "").replace("7", "")  # seq-scan switch and the server bench: PostgreSQL
     ctx = await context(args.database_url)
     small = await context(normalize_database_url(args.small_url)) if args.small_url else None
     figures = Figures()
@@ -265,13 +273,13 @@ async def main_async(args: argparse.Namespace) -> None:
     for run in range(args.runs):
         t0 = time.perf_counter()
         await one_run(args, ctx, small, figures)
-        if not args.skip_stop:
-            from bench.cascade import stop_cascade_run
-
-            await stop_cascade_run(args.database_url, ctx, figures)
         print(f"run {run + 1}/{args.runs} done in {time.perf_counter() - t0:.0f}s", flush=True)
     for name in figures.runs:
-        print(figures.line(name, "x" if "ratio" in name else "ms"))
+        print(figures.line(name, "" if "resyncs" in name else "x" if "ratio" in name else "ms"))
+    if "7" in args.goals:
+        from bench.cascade import stop_server
+
+        stop_server()
     await ctx.services.close()
     if small is not None:
         await small.services.close()
@@ -283,7 +291,7 @@ def main() -> None:
     parser.add_argument("--small-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/athena_bench_10k")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--skip-stop", action="store_true")
+    parser.add_argument("--goals", default="4567", help="which goals to measure, e.g. 46")
     asyncio.run(main_async(parser.parse_args()))
 
 

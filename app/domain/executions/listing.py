@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.executions import queries as q
 from app.lib.errors import FieldValidationError
+from app.lib.sql import any_of
 
 E = q.E
 COUNT_CAP = 10_000
@@ -114,7 +115,7 @@ async def list_page(
     ids, has_more = await page_ids(session, filters, per_page, offset, cursor)
     by_id = {}
     if ids:
-        found = await session.execute(q.summary_select().where(E.id.in_([r.id for r in ids])))
+        found = await session.execute(q.summary_select().where(any_of(session, E.id, [r.id for r in ids])))
         by_id = {r.id: r for r in found}
     rows = [by_id[r.id] for r in ids if r.id in by_id]
     next_cursor = None

@@ -25,6 +25,7 @@ from app.db.models import (
 )
 from app.domain.executions.search import SearchMatch
 from app.domain.executions.state import is_finished
+from app.lib.sql import any_of
 from app.lib.timefmt import iso
 
 E = WorkflowExecution
@@ -167,7 +168,7 @@ async def approval_counts(session: AsyncSession, execution_ids: Sequence[int]) -
         return {}
     rows = await session.execute(
         select(A.execution_id, func.count(), func.sum(case((A.status == "pending", 1), else_=0)))
-        .where(A.execution_id.in_(execution_ids))
+        .where(any_of(session, A.execution_id, execution_ids))
         .group_by(A.execution_id)
     )
     return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
@@ -178,7 +179,7 @@ async def command_room_flags(session: AsyncSession, execution_ids: Sequence[int]
         return set()
     rows = await session.execute(
         select(CommandRoomTask.execution_id)
-        .where(CommandRoomTask.execution_id.in_(execution_ids), CommandRoomTask.removed_at.is_(None))
+        .where(any_of(session, CommandRoomTask.execution_id, execution_ids), CommandRoomTask.removed_at.is_(None))
         .distinct()
     )
     return {r[0] for r in rows}
@@ -187,7 +188,7 @@ async def command_room_flags(session: AsyncSession, execution_ids: Sequence[int]
 async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Everything a dashboard row needs, for event payloads (three queries whatever the count)."""
     ids = list(execution_ids)
-    rows = (await session.execute(summary_select().where(E.id.in_(ids)))).all()
+    rows = (await session.execute(summary_select().where(any_of(session, E.id, ids)))).all()
     counts = await approval_counts(session, ids)
     flagged = await command_room_flags(session, ids)
     out: dict[int, dict[str, Any]] = {}
