@@ -12,7 +12,7 @@ from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
-from app.domain.executions.listing import capped_count, page_ids
+from app.domain.executions.listing import capped_count, count_cap, page_ids
 from app.lib.errors import NotFoundError
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
@@ -67,7 +67,7 @@ class DashboardService:
             # The cursor is read first: replaying from it covers anything newer than the rows below.
             seqs = await current_seqs(session, view.workspace_ids)
             filters = await self._filters(session, view)
-            total, capped = await capped_count(session, q.filter_conditions(filters))
+            total, capped = await capped_count(session, q.filter_conditions(filters), count_cap(filters))
             id_rows, has_more = await page_ids(session, filters, PER_PAGE, (view.page - 1) * PER_PAGE, None)
             ids = [r.id for r in id_rows]
             summaries = await q.event_summaries(session, ids)

@@ -28,6 +28,9 @@ from app.lib.sql import any_of
 
 E = q.E
 COUNT_CAP = 10_000
+# A text search counts its matches on the heap (trigram matches are rechecked row by row), so its
+# count stops sooner: a frequent term ("timeout") would otherwise read ~10,000 rows per page.
+SEARCH_COUNT_CAP = 1_000
 _SORT_CODES = {"created_at": "c", "updated_at": "u"}
 
 
@@ -81,6 +84,10 @@ class ExecutionPage:
     next_cursor: str | None
 
 
+def count_cap(filters: q.ExecutionFilters) -> int:
+    return SEARCH_COUNT_CAP if filters.search else COUNT_CAP
+
+
 async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None = None) -> tuple[int, bool]:
     """(count, capped): exact up to ``cap``; beyond it ``(cap, True)``. Reads at most cap + 1 index entries."""
     cap = COUNT_CAP if cap is None else cap
@@ -111,7 +118,7 @@ async def list_page(
     """Summary rows of one page (three queries whatever ``per_page`` or depth, four with a text
     search), plus the capped total."""
     filters = await q.resolve_search(session, filters)
-    total, capped = await capped_count(session, q.filter_conditions(filters))
+    total, capped = await capped_count(session, q.filter_conditions(filters), count_cap(filters))
     ids, has_more = await page_ids(session, filters, per_page, offset, cursor)
     by_id = {}
     if ids:
