@@ -18,6 +18,8 @@ import argparse
 import asyncio
 import datetime as dt
 import itertools
+import json
+import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -55,6 +57,44 @@ async def timed(call: Callable[[], Awaitable[Any]], reps: int) -> list[float]:
         await call()
         out.append((time.perf_counter() - t0) * 1000)
     return out
+
+
+async def db_times(
+    services: Services, call: Callable[[], Awaitable[Any]], reps: int, *, seq_scan: bool = False
+) -> list[float]:
+    """Database time of one call: its SELECTs captured once, then each run ``reps`` times under
+    EXPLAIN ANALYZE; a rep is the sum of their planning + execution times. Python, the driver and
+    the wire are left out, so on a shared machine this is the steadier figure."""
+    from sqlalchemy import event
+
+    if services.db.is_sqlite:
+        return [math.nan]  # SQLite runs in-process: its time is the service time above
+    statements: list[tuple[str, Any]] = []
+
+    def before(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, params))
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        await call()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    out = []
+    async with services.db.engine.connect() as conn:
+        if seq_scan:
+            await conn.exec_driver_sql("SET enable_indexscan = off")
+            await conn.exec_driver_sql("SET enable_bitmapscan = off")
+        for _ in range(reps + 1):
+            total = 0.0
+            for statement, params in statements:
+                raw = (await conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)).scalar()
+                plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+                total += plan["Planning Time"] + plan["Execution Time"]
+            out.append(total)
+        await conn.rollback()
+    return out[1:]  # the first one warms the buffers
 
 
 @dataclass
@@ -138,12 +178,17 @@ def filter_combinations(ctx: Context, ws: int) -> list[tuple[str, q.ExecutionFil
 
 async def goal4_lists(ctx: Context, figures: Figures, reps: int) -> None:
     svc = ctx.services.executions
-    page1_all = []
+    page1_all, page1_db = [], []
     for name, filters in filter_combinations(ctx, ctx.big_ws):
-        values = await timed(lambda f=filters: svc.page(ctx.user, f, PageRequest(1, PER_PAGE), Includes()), reps)
+        call = lambda f=filters: svc.page(ctx.user, f, PageRequest(1, PER_PAGE), Includes())  # noqa: E731
+        values = await timed(call, reps)
+        db = await db_times(ctx.services, call, reps // 2)
         page1_all.append(pct(values, 95))
+        page1_db.append(pct(db, 95))
         figures.add(f"4 page 1 p95 [{name}]", pct(values, 95))
+        figures.add(f"4 page 1 DB time p95 [{name}]", pct(db, 95))
     figures.add("4 page 1 p95, worst of the 16 combinations", max(page1_all))
+    figures.add("4 page 1 DB time p95, worst of the 16 combinations", max(page1_db))
 
     base = q.ExecutionFilters(workspace_ids=[ctx.big_ws])
     async with ctx.services.db.read() as session:
@@ -176,6 +221,21 @@ async def goal4_lists(ctx: Context, figures: Figures, reps: int) -> None:
             )
 
     naive = await timed(naive_offset, max(3, reps // 4))
+    db_page1 = await db_times(
+        ctx.services, lambda: svc.page(ctx.user, base, PageRequest(1, PER_PAGE), Includes()), reps // 2
+    )
+    db_keyset = await db_times(
+        ctx.services, lambda: svc.page(ctx.user, base, PageRequest(DEEP_PAGE, PER_PAGE), Includes(), cursor), reps // 2
+    )
+    db_offset = await db_times(
+        ctx.services, lambda: svc.page(ctx.user, base, PageRequest(DEEP_PAGE, PER_PAGE), Includes()), reps // 2
+    )
+    db_naive = await db_times(ctx.services, naive_offset, max(2, reps // 8))
+    figures.add("4 DB time: page 1 p95", pct(db_page1, 95))
+    figures.add(f"4 DB time: page {DEEP_PAGE} via cursor p95", pct(db_keyset, 95))
+    figures.add(f"4 DB time: page {DEEP_PAGE} via page= p95", pct(db_offset, 95))
+    figures.add(f"4 DB time: page {DEEP_PAGE} naive OFFSET p95", pct(db_naive, 95))
+    figures.add(f"4 DB time ratio page {DEEP_PAGE} cursor / page 1 (p95)", pct(db_keyset, 95) / pct(db_page1, 95))
     figures.add("4 unfiltered largest workspace: page 1 p95", pct(page1, 95))
     figures.add(f"4 page {DEEP_PAGE} via cursor (keyset) p95", pct(deep_keyset, 95))
     figures.add(f"4 page {DEEP_PAGE} via page= (ids-first OFFSET) p95", pct(deep_offset, 95))
@@ -194,21 +254,29 @@ async def count_times(
 
     total = await timed(list_total, reps)
     endpoint = await timed(lambda: services.executions.count(user, filters), reps)
-    return pct(total, 95), pct(endpoint, 95)
+    db_total = await db_times(services, list_total, reps // 2)
+    db_endpoint = await db_times(services, lambda: services.executions.count(user, filters), reps // 2)
+    return pct(total, 95), pct(endpoint, 95), pct(db_total, 95), pct(db_endpoint, 95)
 
 
 async def goal5_counts(ctx: Context, small: Context | None, figures: Figures, reps: int) -> None:
     for label, ws in (("largest", ctx.big_ws), ("median", ctx.mid_ws)):
-        total, endpoint = await count_times(ctx.services, ctx.user, ws, ctx.now, reps)
+        total, endpoint, db_total, db_endpoint = await count_times(ctx.services, ctx.user, ws, ctx.now, reps)
         figures.add(f"5 1M, {label} workspace, 30 days: list total p95", total)
         figures.add(f"5 1M, {label} workspace, 30 days: count endpoint p95", endpoint)
+        figures.add(f"5 1M, {label} workspace, 30 days: list total DB time p95", db_total)
+        figures.add(f"5 1M, {label} workspace, 30 days: count endpoint DB time p95", db_endpoint)
         if small is not None:
             s_ws = small.big_ws if label == "largest" else small.mid_ws
-            s_total, s_endpoint = await count_times(small.services, small.user, s_ws, small.now, reps)
+            s_total, s_endpoint, s_db_total, s_db_endpoint = await count_times(
+                small.services, small.user, s_ws, small.now, reps
+            )
             figures.add(f"5 10k, {label} workspace, 30 days: list total p95", s_total)
             figures.add(f"5 10k, {label} workspace, 30 days: count endpoint p95", s_endpoint)
             figures.add(f"5 ratio 1M/10k {label}: list total", total / s_total)
             figures.add(f"5 ratio 1M/10k {label}: count endpoint", endpoint / s_endpoint)
+            figures.add(f"5 DB time ratio 1M/10k {label}: list total", db_total / s_db_total)
+            figures.add(f"5 DB time ratio 1M/10k {label}: count endpoint", db_endpoint / s_db_endpoint)
 
 
 async def goal6_search(ctx: Context, url: str, figures: Figures, reps: int) -> None:
@@ -230,6 +298,15 @@ async def goal6_search(ctx: Context, url: str, figures: Figures, reps: int) -> N
             )
             scanned = await timed(
                 lambda f=filters: seq_svc.page(ctx.user, f, PageRequest(1, PER_PAGE), Includes()), max(3, reps // 4)
+            )
+            call = lambda f=filters: ctx.services.executions.page(ctx.user, f, PageRequest(1, PER_PAGE), Includes())  # noqa: E731
+            db_indexed = await db_times(ctx.services, call, reps // 2)
+            db_scan = await db_times(ctx.services, call, 2, seq_scan=True)
+            figures.add(f"6 search '{term}' DB time indexed p95", pct(db_indexed, 95))
+            figures.add(f"6 search '{term}' DB time seq scan p50", statistics.median(db_scan))
+            figures.add(
+                f"6 DB time ratio seq scan / indexed (p50) '{term}'",
+                statistics.median(db_scan) / statistics.median(db_indexed),
             )
             figures.add(f"6 search '{term}' page 1 + total, indexed p95", pct(indexed, 95))
             figures.add(f"6 search '{term}' sequential scan p50", statistics.median(scanned))
