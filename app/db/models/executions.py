@@ -41,6 +41,7 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
         _live_index("ix_wfe_created", "created_at", "id"),
         _live_index("ix_wfe_updated", "updated_at", "id"),
         _live_index("ix_wfe_ws_created_status", "workspace_id", "created_at", "status"),
+        _live_index("ix_wfe_wf_ws_created", "workflow_id", "workspace_id", "created_at", "id"),
         Index("ix_wfe_parent", "parent_execution_id"),
         Index("ix_wfe_user", "user_id"),
     )

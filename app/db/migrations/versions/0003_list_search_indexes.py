@@ -10,7 +10,9 @@ Create Date: 2026-11-29 08:45:00
   kept in step by triggers; a substring ``MATCH`` on it replaces the scan.
 - Both: org-wide ordering indexes ``(created_at, id)`` / ``(updated_at, id)`` so a list spanning
   several workspaces reads its first page in order instead of sorting every match, and
-  ``(workspace_id, created_at, status)`` so counts by status over a date range are index-only.
+  ``(workspace_id, created_at, status)`` so counts by status over a date range are index-only, and
+  ``(workflow_id, workspace_id, created_at, id)`` so a workflow filter (always combined with the
+  workspace scope) counts and pages without visiting the table.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def upgrade() -> None:
     _live_index("ix_wfe_created", "created_at", "id")
     _live_index("ix_wfe_updated", "updated_at", "id")
     _live_index("ix_wfe_ws_created_status", "workspace_id", "created_at", "status")
+    _live_index("ix_wfe_wf_ws_created", "workflow_id", "workspace_id", "created_at", "id")
     if bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute(
@@ -72,5 +75,5 @@ def downgrade() -> None:
         for trigger in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS trg_wfe_error_fts_{trigger}")
         op.execute("DROP TABLE IF EXISTS executions_error_fts")
-    for name in ("ix_wfe_ws_created_status", "ix_wfe_updated", "ix_wfe_created"):
+    for name in ("ix_wfe_wf_ws_created", "ix_wfe_ws_created_status", "ix_wfe_updated", "ix_wfe_created"):
         op.drop_index(name, table_name="workflow_executions")
