@@ -56,7 +56,8 @@ class SearchMatch(ColumnElement[bool]):
 
 @compiles(SearchMatch)
 def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    if len(element.term) >= MIN_TRIGRAM:
+    # FTS5's query parser ends a string at NUL ("unterminated string"): such terms take the LIKE path.
+    if len(element.term) >= MIN_TRIGRAM and "\x00" not in element.term:
         error = E.id.in_(select(FTS.c.rowid).where(FTS.c.executions_error_fts.match(fts_phrase(element.term))))
     else:
         error = E.error.ilike(like_pattern(element.term), escape="\\")
