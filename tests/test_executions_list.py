@@ -371,6 +371,7 @@ async def check_pagination_default_page_size_and_last_page(
         "to": 20,
         "total": 25,
         "path": "http://testserver.local/api/v1/workflow-executions",
+        "total_capped": False,
     }
     links = first["links"]
     assert links["prev"] is None

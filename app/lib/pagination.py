@@ -22,12 +22,27 @@ class PageRequest:
         return (self.page - 1) * self.per_page
 
 
-def paginated(request: Request[Any, Any, Any], data: list[Any], total: int, page: PageRequest) -> dict[str, Any]:
+def paginated(
+    request: Request[Any, Any, Any],
+    data: list[Any],
+    total: int,
+    page: PageRequest,
+    *,
+    capped: bool | None = None,
+    next_cursor: str | None = None,
+) -> dict[str, Any]:
+    """The envelope. Lists with a capped total pass ``capped`` (then ``meta.total_capped`` is
+    present, and ``total``/``last_page`` are lower bounds when it is true) and the keyset cursor of
+    the next page, which ``links.next`` carries along with its page number."""
     last_page = max(1, math.ceil(total / page.per_page))
+    if capped:
+        last_page = max(last_page, page.page + (1 if next_cursor else 0))
     path = str(request.url.with_replacements(query=""))
 
-    def link(number: int) -> str:
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    def link(number: int, cursor: str | None = None) -> str:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "cursor")]
+        if cursor:
+            params.append(("cursor", cursor))
         params.append(("page", str(number)))
         return str(request.url.with_replacements(query=_encode(params)))
 
@@ -42,12 +57,13 @@ def paginated(request: Request[Any, Any, Any], data: list[Any], total: int, page
             "to": page.offset + len(data) if data else None,
             "total": total,
             "path": path,
+            **({} if capped is None else {"total_capped": capped}),
         },
         "links": {
             "first": link(1),
             "last": link(last_page),
             "prev": link(page.page - 1) if page.page > 1 else None,
-            "next": link(page.page + 1) if page.page < last_page else None,
+            "next": link(page.page + 1, next_cursor) if page.page < last_page else None,
         },
     }
 

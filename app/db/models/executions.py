@@ -44,6 +44,12 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
         _live_index("ix_wfe_ws_status_created", "workspace_id", "status", "created_at", "id"),
         _live_index("ix_wfe_wf_created", "workflow_id", "created_at", "id"),
         _live_index("ix_wfe_wf_status", "workflow_id", "status"),
+        # 0003: org-wide ordering and index-only counts by status over a date range. The trigram
+        # search indexes (GIN on PostgreSQL, FTS5 table on SQLite) live in the migration only.
+        _live_index("ix_wfe_created", "created_at", "id"),
+        _live_index("ix_wfe_updated", "updated_at", "id"),
+        _live_index("ix_wfe_ws_created_status", "workspace_id", "created_at", "status"),
+        _live_index("ix_wfe_wf_ws_created", "workflow_id", "workspace_id", "created_at", "id"),
         Index("ix_wfe_parent", "parent_execution_id"),
         Index("ix_wfe_user", "user_id"),
     )

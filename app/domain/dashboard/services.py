@@ -13,6 +13,7 @@ from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
+from app.domain.executions.listing import capped_count, count_cap, page_ids
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -32,6 +33,9 @@ class ExecutionPage:
     tiles: dict[str, Any]
     cursor: dict[str, int]
     workflows: list[dict[str, str]]
+    # The total is exact up to 10,000; beyond, it is 10,000 and shown as "10,000+".
+    total_capped: bool = False
+    has_more: bool = False
 
 
 class DashboardService:
@@ -48,7 +52,7 @@ class DashboardService:
                 )
             )
             workflow_ids = [r[0] for r in rows] or [-1]
-        return q.ExecutionFilters(
+        filters = q.ExecutionFilters(
             workspace_ids=view.workspace_ids,
             workflow_ids=workflow_ids,
             statuses=view.statuses or None,
@@ -60,24 +64,16 @@ class DashboardService:
             sort_by="updated_at" if view.sort == "updated" else "created_at",
             sort_direction=view.direction,
         )
+        return await q.resolve_search(session, filters)
 
     async def execution_page(self, view: ExecutionView) -> ExecutionPage:
         async with self.db.read() as session:
             # The cursor is read first: replaying from it covers anything newer than the rows below.
             seqs = await current_seqs(session, view.workspace_ids)
             filters = await self._filters(session, view)
-            conds = q.filter_conditions(filters)
-            total = (await session.execute(select(func.count()).select_from(E).where(*conds))).scalar_one()
-            ids = [
-                r[0]
-                for r in await session.execute(
-                    select(E.id)
-                    .where(*conds)
-                    .order_by(*q.order_by(filters))
-                    .limit(PER_PAGE)
-                    .offset((view.page - 1) * PER_PAGE)
-                )
-            ]
+            total, capped = await capped_count(session, q.filter_conditions(filters), count_cap(filters))
+            id_rows, has_more = await page_ids(session, filters, PER_PAGE, (view.page - 1) * PER_PAGE, None)
+            ids = [r.id for r in id_rows]
             summaries = await q.event_summaries(session, ids)
             tiles = await self._tiles(session, filters)
             uuids = dict(
@@ -96,6 +92,8 @@ class DashboardService:
             tiles=tiles,
             cursor={str(uuids[ws]): seq for ws, seq in seqs.items()},
             workflows=workflows,
+            total_capped=capped,
+            has_more=has_more,
         )
 
     async def tiles(self, view: ExecutionView) -> dict[str, Any]:

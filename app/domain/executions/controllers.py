@@ -91,10 +91,17 @@ class WorkflowExecutionController(Controller):
         sort_direction: Annotated[Literal["asc", "desc"], QueryParameter(name="sort_direction")] = "desc",
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, QueryParameter(name="per_page", ge=1, le=MAX_PER_PAGE)] = 20,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(name="cursor", max_length=200, description="Keyset cursor from links.next (deep pages)"),
+        ] = None,
         with_: WithParam = None,
         with_count: WithCountParam = None,
     ) -> dict[str, Any]:
         """Paginated executions of the workspaces you belong to.
+
+        ``meta.total`` is exact up to 10,000; beyond, it is 10,000 with ``meta.total_capped: true``.
+        ``links.next`` carries a keyset ``cursor`` so following it stays fast at any depth.
 
         At least one of ``workspace_uuid``, ``organization_multiplai_id`` or ``workflow_uuid(s)`` is
         required; ``workspace_uuid`` wins over ``organization_multiplai_id``.
@@ -123,8 +130,10 @@ class WorkflowExecutionController(Controller):
         if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
             raise FieldValidationError("date_to", "The date_to field must be a date after or equal to date_from.")
         page_req = PageRequest(page=page, per_page=per_page)
-        items, total = await execution_service.list(user, filters, page_req, includes)
-        return paginated(request, items, total, page_req)
+        items, result = await execution_service.page(user, filters, page_req, includes, cursor)
+        return paginated(
+            request, items, result.total, page_req, capped=result.total_capped, next_cursor=result.next_cursor
+        )
 
     @get("/count", summary="Count workflow executions")
     async def count_executions(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuid_lib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -23,7 +23,9 @@ from app.db.models import (
     WorkflowExecutionData,
     Workspace,
 )
+from app.domain.executions.search import SearchMatch
 from app.domain.executions.state import is_finished
+from app.lib.sql import any_of
 from app.lib.timefmt import iso
 
 E = WorkflowExecution
@@ -44,6 +46,8 @@ class ExecutionFilters:
     has_command_room_task: bool | None = None
     sort_by: str = "created_at"
     sort_direction: str = "desc"
+    # Workflows whose name matches ``search``, resolved by ``resolve_search`` (None: a subquery).
+    search_workflow_ids: list[int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -80,11 +84,6 @@ def summary_select() -> Select[Any]:
     )
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def filter_conditions(f: ExecutionFilters) -> list[Any]:
     conds: list[Any] = [E.deleted_at.is_(None), E.workspace_id.in_(f.workspace_ids)]
     if f.workflow_ids is not None:
@@ -98,7 +97,7 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     if f.user_multiplai_id:
         conds.append(E.user_id.in_(select(User.id).where(User.multiplai_id == f.user_multiplai_id)))
     if f.search:
-        conds.append(_search_condition(f.search, f.workspace_ids))
+        conds.append(_search_condition(f.search, f.workspace_ids, f.search_workflow_ids))
     if f.requires_human_review is not None:
         pending = exists().where(A.execution_id == E.id, A.status == "pending")
         conds.append(pending if f.requires_human_review else ~pending)
@@ -108,18 +107,26 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     return conds
 
 
-def _search_condition(term: str, workspace_ids: list[int]) -> Any:
+def _search_condition(term: str, workspace_ids: list[int], workflow_ids: list[int] | None) -> Any:
     """Workflow name, execution uuid (whole) or error text; the term is always a bound parameter."""
     term = term.strip()
     try:
         return E.uuid == uuid_lib.UUID(term)
     except ValueError:
         pass
-    pattern = _like(term)
-    matching_workflows = select(Workflow.id).where(
-        Workflow.workspace_id.in_(workspace_ids), Workflow.name.ilike(pattern, escape="\\")
-    )
-    return or_(E.workflow_id.in_(matching_workflows), E.error.ilike(pattern, escape="\\"))
+    return SearchMatch(term, workspace_ids, workflow_ids)
+
+
+async def resolve_search(session: AsyncSession, f: ExecutionFilters) -> ExecutionFilters:
+    """The filters with the workflow-name arm of ``search`` resolved to ids (one small query), so the
+    planner estimates the search from real values; unchanged without a text search."""
+    if not f.search or f.search_workflow_ids is not None:
+        return f
+    condition = _search_condition(f.search, f.workspace_ids, None)
+    if not isinstance(condition, SearchMatch):
+        return f
+    ids = [r[0] for r in await session.execute(condition.matching_workflows())]
+    return replace(f, search_workflow_ids=ids)
 
 
 def order_by(f: ExecutionFilters) -> list[Any]:
@@ -161,7 +168,7 @@ async def approval_counts(session: AsyncSession, execution_ids: Sequence[int]) -
         return {}
     rows = await session.execute(
         select(A.execution_id, func.count(), func.sum(case((A.status == "pending", 1), else_=0)))
-        .where(A.execution_id.in_(execution_ids))
+        .where(any_of(session, A.execution_id, execution_ids))
         .group_by(A.execution_id)
     )
     return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
@@ -172,7 +179,7 @@ async def command_room_flags(session: AsyncSession, execution_ids: Sequence[int]
         return set()
     rows = await session.execute(
         select(CommandRoomTask.execution_id)
-        .where(CommandRoomTask.execution_id.in_(execution_ids), CommandRoomTask.removed_at.is_(None))
+        .where(any_of(session, CommandRoomTask.execution_id, execution_ids), CommandRoomTask.removed_at.is_(None))
         .distinct()
     )
     return {r[0] for r in rows}
@@ -181,7 +188,7 @@ async def command_room_flags(session: AsyncSession, execution_ids: Sequence[int]
 async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Everything a dashboard row needs, for event payloads (three queries whatever the count)."""
     ids = list(execution_ids)
-    rows = (await session.execute(summary_select().where(E.id.in_(ids)))).all()
+    rows = (await session.execute(summary_select().where(any_of(session, E.id, ids)))).all()
     counts = await approval_counts(session, ids)
     flagged = await command_room_flags(session, ids)
     out: dict[int, dict[str, Any]] = {}

@@ -23,6 +23,7 @@ from app.db.models.base import new_uuid, utcnow
 from app.domain.events.broker import EventPublisher, publish_safely
 from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
 from app.domain.executions import queries as q
+from app.domain.executions.listing import Cursor, ExecutionPage, list_page
 from app.domain.executions.progress import derived_fields, merged_data
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.state import TERMINAL, check_transition
@@ -100,27 +101,31 @@ class ExecutionService:
     async def list(
         self, user: CurrentUser, filters: q.ExecutionFilters, page: PageRequest, includes: Includes
     ) -> tuple[list[dict[str, Any]], int]:
+        items, result = await self.page(user, filters, page, includes)
+        return items, result.total
+
+    async def page(
+        self,
+        user: CurrentUser,
+        filters: q.ExecutionFilters,
+        page: PageRequest,
+        includes: Includes,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], ExecutionPage]:
+        """One page (by number, or after ``cursor`` from ``links.next``) with its total capped at 10,000."""
         if not filters.workspace_ids:
-            return [], 0
-        conds = q.filter_conditions(filters)
+            return [], ExecutionPage([], 0, False, False, None)
+        after = Cursor.decode(cursor, filters) if cursor else None
         async with self.db.read() as session:
-            total = (await session.execute(select(func.count()).select_from(E).where(*conds))).scalar_one()
-            rows = (
-                await session.execute(
-                    q.summary_select()
-                    .where(*conds)
-                    .order_by(*q.order_by(filters))
-                    .limit(page.per_page)
-                    .offset(page.offset)
-                )
-            ).all()
-            items = await self._decorate(session, user, rows, includes)
-        return items, total
+            result = await list_page(session, filters, page.per_page, page.offset, after)
+            items = await self._decorate(session, user, result.rows, includes)
+        return items, result
 
     async def count(self, user: CurrentUser, filters: q.ExecutionFilters) -> dict[str, Any]:
         by_status = {s.value: 0 for s in ExecutionStatus}
         if filters.workspace_ids:
             async with self.db.read() as session:
+                filters = await q.resolve_search(session, filters)
                 rows = await session.execute(
                     select(E.status, func.count()).where(*q.filter_conditions(filters)).group_by(E.status)
                 )

@@ -17,6 +17,7 @@ from app.domain.executions.cascade import StopPlan, plan_stop
 from app.domain.executions.state import STOPPABLE, TERMINAL
 from app.lib.errors import ConflictError
 from app.lib.identity import CurrentUser
+from app.lib.sql import any_of
 
 if TYPE_CHECKING:
     from app.domain.executions.services import ExecutionService, StopResult
@@ -99,7 +100,7 @@ async def preview_stop(svc: ExecutionService, user: CurrentUser, execution_uuid:
 async def _lock(session: AsyncSession, ids: list[int]) -> None:
     """PostgreSQL only (SQLite write transactions are exclusive). Lock in id order so two overlapping
     cascades queue up instead of deadlocking."""
-    await session.execute(select(E.id).where(E.id.in_(ids)).order_by(E.id).with_for_update())
+    await session.execute(select(E.id).where(any_of(session, E.id, ids)).order_by(E.id).with_for_update())
 
 
 async def _cancel(session: AsyncSession, plan: StopPlan, actor_id: int | None) -> list[int]:
@@ -107,7 +108,7 @@ async def _cancel(session: AsyncSession, plan: StopPlan, actor_id: int | None) -
     now = utcnow()
     rows = await session.execute(
         update(E)
-        .where(E.id.in_(ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
+        .where(any_of(session, E.id, ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
         .values(
             status=ExecutionStatus.CANCELLED.value,
             stopped_at=now,
@@ -132,7 +133,7 @@ async def cancel_pending_approvals(
     comment = f"Cancelled because {why}."
     rows = await session.execute(
         update(WorkflowApproval)
-        .where(WorkflowApproval.execution_id.in_(execution_ids), WorkflowApproval.status == "pending")
+        .where(any_of(session, WorkflowApproval.execution_id, execution_ids), WorkflowApproval.status == "pending")
         .values(status="cancelled", decided_at=now, decided_by_id=actor_id, comment=comment, updated_at=now)
         .returning(WorkflowApproval.id, WorkflowApproval.execution_id, WorkflowApproval.workspace_id)
     )

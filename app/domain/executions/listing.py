@@ -1,0 +1,132 @@
+"""One page of executions at any depth, and its capped total.
+
+- **Keyset.** A ``cursor`` (opaque; ``links.next`` carries it) holds the sort value and id of the
+  previous page's last row, so the next page is an index range read of ``per_page`` rows whatever
+  its depth: ``(created_at, id) < (:v, :id)``.
+- **Page numbers.** ``page=N`` without a cursor still works: the OFFSET part reads ids only (an
+  index-only scan on PostgreSQL once the table is vacuumed), then the page's rows are loaded by id.
+- **Capped total.** Counting every match of a broad view costs as much as reading it, so the total
+  is exact up to ``COUNT_CAP`` and flagged ``total_capped`` beyond (shown as "10,000+"). It is never
+  an estimate from table statistics, which is wrong for filtered views.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.executions import queries as q
+from app.lib.errors import FieldValidationError
+from app.lib.sql import any_of
+
+E = q.E
+COUNT_CAP = 10_000
+# A text search counts its matches on the heap (trigram matches are rechecked row by row), so its
+# count stops sooner: a frequent term ("timeout") would otherwise read ~10,000 rows per page.
+SEARCH_COUNT_CAP = 1_000
+_SORT_CODES = {"created_at": "c", "updated_at": "u"}
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the row ``(value, id)`` in the order ``sort_by`` / ``direction``."""
+
+    sort_by: str
+    direction: str
+    value: dt.datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = json.dumps([_SORT_CODES[self.sort_by], self.direction[0], self.value.isoformat(), self.id])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, filters: q.ExecutionFilters) -> Cursor:
+        """A cursor from another sort order, or not one of ours, answers 422 under ``cursor``."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            code, direction, value, row_id = json.loads(raw)
+            cursor = cls(
+                sort_by={v: k for k, v in _SORT_CODES.items()}[code],
+                direction={"d": "desc", "a": "asc"}[direction],
+                value=dt.datetime.fromisoformat(value),
+                id=int(row_id),
+            )
+        except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError) as exc:
+            raise FieldValidationError("cursor", "The cursor is not valid; follow links.next.") from exc
+        same_order = (cursor.sort_by, cursor.direction) == (filters.sort_by, filters.sort_direction)
+        if cursor.value.tzinfo is None or not same_order:
+            raise FieldValidationError("cursor", "The cursor belongs to another sort order; follow links.next.")
+        return cursor
+
+    def condition(self) -> Any:
+        key = tuple_(sort_column(self.sort_by), E.id)
+        return key < (self.value, self.id) if self.direction == "desc" else key > (self.value, self.id)
+
+
+def sort_column(sort_by: str) -> Any:
+    return E.updated_at if sort_by == "updated_at" else E.created_at
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    rows: list[Any]
+    total: int
+    total_capped: bool
+    has_more: bool
+    next_cursor: str | None
+
+
+def count_cap(filters: q.ExecutionFilters) -> int:
+    return SEARCH_COUNT_CAP if filters.search else COUNT_CAP
+
+
+async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None = None) -> tuple[int, bool]:
+    """(count, capped): exact up to ``cap``; beyond it ``(cap, True)``. Reads at most cap + 1 index entries."""
+    cap = COUNT_CAP if cap is None else cap
+    limited = select(E.id).where(*conds).limit(cap + 1).subquery()
+    n = (await session.execute(select(func.count()).select_from(limited))).scalar_one()
+    return (cap, True) if n > cap else (int(n), False)
+
+
+async def page_ids(
+    session: AsyncSession, filters: q.ExecutionFilters, per_page: int, offset: int, cursor: Cursor | None
+) -> tuple[list[Any], bool]:
+    """The page's (id, sort value) rows in order, and whether another row follows."""
+    conds = q.filter_conditions(filters)
+    column = sort_column(filters.sort_by)
+    stmt = select(E.id, column.label("sort_value")).where(*conds)
+    stmt = stmt.where(cursor.condition()) if cursor is not None else stmt.offset(offset)
+    rows = (await session.execute(stmt.order_by(*q.order_by(filters)).limit(per_page + 1))).all()
+    return rows[:per_page], len(rows) > per_page
+
+
+async def list_page(
+    session: AsyncSession,
+    filters: q.ExecutionFilters,
+    per_page: int,
+    offset: int,
+    cursor: Cursor | None = None,
+) -> ExecutionPage:
+    """Summary rows of one page (three queries whatever ``per_page`` or depth, four with a text
+    search), plus the capped total."""
+    filters = await q.resolve_search(session, filters)
+    total, capped = await capped_count(session, q.filter_conditions(filters), count_cap(filters))
+    ids, has_more = await page_ids(session, filters, per_page, offset, cursor)
+    by_id = {}
+    if ids:
+        found = await session.execute(q.summary_select().where(any_of(session, E.id, [r.id for r in ids])))
+        by_id = {r.id: r for r in found}
+    rows = [by_id[r.id] for r in ids if r.id in by_id]
+    next_cursor = None
+    if has_more and ids:
+        last = ids[-1]
+        next_cursor = Cursor(filters.sort_by, filters.sort_direction, last.sort_value, last.id).encode()
+    return ExecutionPage(rows, total, capped, has_more, next_cursor)

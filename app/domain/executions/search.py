@@ -1,0 +1,80 @@
+"""Substring search over executions (workflow name or error text), compiled per database.
+
+- PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error ILIKE '%term%'``. The
+  ``ARRAY(subquery)`` is an init-plan evaluated once, so both arms are index conditions (btree on
+  ``workflow_id``, trigram GIN on ``error``) and the planner can BitmapOr them; a plain
+  ``workflow_id IN (subquery) OR ...`` cannot use an index for the OR and filters row by row.
+- SQLite: the error arm is a lookup in the FTS5 trigram table ``executions_error_fts`` (migration
+  0003) for terms of 3+ characters; shorter terms fall back to ``LIKE`` (trigrams need 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, column, select, table
+from sqlalchemy.ext.compiler import compiles
+
+from app.db.models import Workflow, WorkflowExecution
+
+E = WorkflowExecution
+FTS = table("executions_error_fts", column("rowid"), column("executions_error_fts"))
+MIN_TRIGRAM = 3
+
+
+def like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fts_phrase(term: str) -> str:
+    """One FTS5 phrase: the term matched as a literal substring (quotes doubled, no operators)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+class SearchMatch(ColumnElement[bool]):
+    """True where the workflow's name or the execution's error contains ``term`` (case-insensitive)."""
+
+    type = Boolean()
+    _is_implicitly_boolean = True  # a predicate: no "= 1" appended on SQLite
+    inherit_cache = False  # the term lives outside the cache key; such statements are not cached
+
+    def __init__(self, term: str, workspace_ids: list[int], workflow_ids: list[int] | None = None) -> None:
+        self.term = term
+        self.workspace_ids = list(workspace_ids)
+        # Resolved beforehand (``resolve_search``): the planner then sees real ids, or no workflow arm at
+        # all, and estimates the error arm alone; an unresolved subquery looks like ~20k rows to it and
+        # makes it walk the whole workspace in order for a term that matches nothing.
+        self.workflow_ids = workflow_ids
+
+    def matching_workflows(self) -> Any:
+        return select(Workflow.id).where(
+            Workflow.workspace_id.in_(self.workspace_ids),
+            Workflow.name.ilike(like_pattern(self.term), escape="\\"),
+        )
+
+
+@compiles(SearchMatch)
+def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
+    # FTS5's query parser ends a string at NUL ("unterminated string"): such terms take the LIKE path.
+    if len(element.term) >= MIN_TRIGRAM and "\x00" not in element.term:
+        error = E.id.in_(select(FTS.c.rowid).where(FTS.c.executions_error_fts.match(fts_phrase(element.term))))
+    else:
+        error = E.error.ilike(like_pattern(element.term), escape="\\")
+    if element.workflow_ids is None:
+        return "(" + compiler.process(E.workflow_id.in_(element.matching_workflows()) | error, **kw) + ")"
+    if not element.workflow_ids:
+        return compiler.process(error, **kw)
+    return "(" + compiler.process(E.workflow_id.in_(element.workflow_ids) | error, **kw) + ")"
+
+
+@compiles(SearchMatch, "postgresql")
+def _compile_postgresql(element: SearchMatch, compiler: Any, **kw: Any) -> str:
+    error = compiler.process(E.error.ilike(like_pattern(element.term), escape="\\"), **kw)
+    if element.workflow_ids is not None:
+        if not element.workflow_ids:
+            return error
+        return "(" + compiler.process(E.workflow_id.in_(element.workflow_ids), **kw) + f" OR {error})"
+    subquery = compiler.process(element.matching_workflows(), asfrom=False, **kw)
+    workflow_id = compiler.process(E.workflow_id, **kw)
+    return f"({workflow_id} = ANY(ARRAY({subquery})) OR {error})"

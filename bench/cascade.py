@@ -1,0 +1,130 @@
+"""Goal 7: stop a 1,000-descendant tree through the API of a real server process; time the answer
+and the moment each of several WebSocket clients (``/api/v1/ws``) has seen every execution of the
+tree cancelled. Used by ``bench.scale`` (PostgreSQL); needs no Redis (one instance)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import websockets
+from sqlalchemy import insert, select, text
+
+from app.db.models import Workflow, Workspace
+from app.db.models.base import new_uuid, utcnow
+from tests.servers import AppServer
+
+if TYPE_CHECKING:
+    from bench.scale import Context, Figures
+
+DESCENDANTS = 1000
+CLIENTS = 5
+_server: AppServer | None = None
+
+
+def server(database_url: str) -> AppServer:
+    global _server
+    if _server is None:
+        _server = AppServer(database_url, None, Path(tempfile.mkdtemp()))
+        _server.start()
+    return _server
+
+
+async def build_tree(ctx: Context) -> tuple[str, str, set[str]]:
+    """A running root with 1,000 running descendants (random parents: depth and breadth), in one insert."""
+    rng = random.Random()
+    async with ctx.services.db.write() as session:
+        ws_uuid = (await session.execute(select(Workspace.uuid).where(Workspace.id == ctx.mid_ws))).scalar_one()
+        wf_id = (
+            await session.execute(select(Workflow.id).where(Workflow.workspace_id == ctx.mid_ws).limit(1))
+        ).scalar_one()
+        ids = [
+            r[0]
+            for r in await session.execute(
+                text("SELECT nextval('workflow_executions_id_seq') FROM generate_series(1, :n)"), {"n": DESCENDANTS + 1}
+            )
+        ]
+        now = utcnow()
+        rows = []
+        for i, eid in enumerate(ids):
+            rows.append(
+                {
+                    "id": eid,
+                    "uuid": new_uuid(),
+                    "workspace_id": ctx.mid_ws,
+                    "workflow_id": wf_id,
+                    "user_id": ctx.user.id,
+                    "parent_execution_id": ids[rng.randrange(i)] if i else None,
+                    "status": "running",
+                    "started_at": now,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        await session.execute(insert(Workflow.metadata.tables["workflow_executions"]), rows)
+    return str(ws_uuid), str(rows[0]["uuid"]), {str(r["uuid"]) for r in rows}
+
+
+async def stop_cascade_run(database_url: str, ctx: Context, figures: Figures) -> None:
+    app = server(database_url)
+    token = await ctx.services.accounts.create_token(ctx.user.id, name="bench")
+    headers = {"Authorization": f"Bearer {token}"}
+    ws_uuid, root, tree = await build_tree(ctx)
+    seen: list[set[str]] = [set() for _ in range(CLIENTS)]
+    done_at: list[float] = [0.0] * CLIENTS
+    resyncs = 0
+
+    async def reader(i: int, http: httpx.AsyncClient) -> None:
+        """A client that follows the protocol: on 1013 it reconnects with ``since``; on a resync frame
+        it re-fetches the list over REST (the state is final once that answers)."""
+        nonlocal resyncs
+        sock = socks[i]
+        last_seq = 0
+        while len(seen[i]) < len(tree):
+            try:
+                msg = json.loads(await asyncio.wait_for(sock.recv(), 30))
+            except websockets.ConnectionClosed as closed:
+                if closed.rcvd is None or closed.rcvd.code != 1013:
+                    raise
+                resyncs += 1
+                sock = socks[i] = await websockets.connect(f"{url}&since={last_seq}", additional_headers=headers)
+                continue
+            if msg.get("type") == "resync":
+                resyncs += 1
+                await http.get("/api/v1/workflow-executions", params={"workspace_uuid": ws_uuid, "per_page": 50})
+                seen[i] = set(tree)
+                break
+            last_seq = max(last_seq, int(msg.get("seq") or 0))
+            if msg.get("execution_uuid") in tree and msg.get("status") == "cancelled":
+                seen[i].add(msg["execution_uuid"])
+        done_at[i] = time.perf_counter()
+
+    url = f"{app.ws_url}/api/v1/ws?workspace_uuid={ws_uuid}"
+    socks = [await websockets.connect(url, additional_headers=headers, max_size=2**24) for _ in range(CLIENTS)]
+    await asyncio.sleep(0.2)
+    async with httpx.AsyncClient(base_url=app.base_url, headers=headers, timeout=30) as http:
+        readers = [asyncio.create_task(reader(i, http)) for i in range(CLIENTS)]
+        t0 = time.perf_counter()
+        response = await http.post(f"/api/v1/workflow-executions/{root}/stop")
+        api_ms = (time.perf_counter() - t0) * 1000
+        assert response.status_code == 200, response.text
+        assert len(response.json()["meta"]["cascade_cancelled"]) == DESCENDANTS
+        await asyncio.wait_for(asyncio.gather(*readers), 60)
+    for s in socks:
+        await s.close()
+    finals = [(t - t0) * 1000 for t in done_at]
+    figures.add("7 stop 1,000-descendant tree: API answer", api_ms)
+    figures.add(f"7 stop: last of {CLIENTS} WS clients sees the final state", max(finals))
+    figures.add(f"7 stop: evictions + resyncs over {CLIENTS} WS clients", float(resyncs))
+
+
+def stop_server() -> None:
+    if _server is not None:
+        _server.stop()

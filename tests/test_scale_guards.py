@@ -1,0 +1,336 @@
+"""Regression guards for lists, counts and search at scale (issue 6, goals 4-7). Not timed:
+
+- every list, count and page query, for every supported filter combination, is planned without a
+  sequential scan of ``workflow_executions`` (EXPLAIN on PostgreSQL with ``enable_seqscan`` off, so
+  a Seq Scan means no index can serve it; EXPLAIN QUERY PLAN on SQLite, no bare ``SCAN``);
+- the number of statements per list page, page of the dashboard and stop cascade does not grow
+  with the page size or the tree size (no N+1);
+- keyset cursors walk every row once, ties included, and the total is capped, flagged, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, update
+
+from app.db.models import WorkflowExecution
+from app.domain.dashboard.views import ExecutionView
+from app.domain.executions import listing
+from app.domain.executions.queries import ExecutionFilters
+from app.domain.executions.services import Includes
+from app.lib.pagination import PageRequest
+from app.services import Services
+from tests.conftest import EXECUTIONS, IS_POSTGRES, World, create_execution, list_executions, stop_execution
+
+SEQ_SCAN_PG = re.compile(r"Seq Scan on workflow_executions")
+SCAN_SQLITE = re.compile(r"^SCAN (workflow_executions|parent_execution)\b(?! USING)")
+
+
+@contextmanager
+def captured(services: Services) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement the app sends to the database meanwhile, with its parameters."""
+    statements: list[tuple[str, Any]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def data_statements(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The SELECTs, each distinct (statement, parameters) pair once."""
+    unique = {(s, repr(p)): (s, p) for s, p in statements if s.lstrip().upper().startswith("SELECT")}
+    return list(unique.values())
+
+
+async def scans_of_executions(services: Services, statements: list[tuple[str, Any]]) -> list[str]:
+    """Plans (as text) of the statements that read workflow_executions with a sequential scan."""
+    bad = []
+    async with services.db.engine.connect() as conn:
+        if IS_POSTGRES:
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, params in statements:
+            if "workflow_executions" not in statement:
+                continue
+            prefix = "EXPLAIN " if IS_POSTGRES else "EXPLAIN QUERY PLAN "
+            rows = (await conn.exec_driver_sql(prefix + statement, params)).all()
+            lines = [r[0] for r in rows] if IS_POSTGRES else [r[-1] for r in rows]
+            if any(SEQ_SCAN_PG.search(line) if IS_POSTGRES else SCAN_SQLITE.match(line) for line in lines):
+                bad.append(statement + "\n  " + "\n  ".join(lines))
+        await conn.rollback()
+    return bad
+
+
+async def seed_rows(client: httpx.AsyncClient, world: World, n: int) -> list[str]:
+    wf = world.workflows["Invoice approval"]
+    statuses = ["running", "failed", "completed", "waiting"]
+    return [
+        (
+            await create_execution(
+                client,
+                world.operator_a,
+                wf,
+                status=statuses[i % 4],
+                **({"error": f"fetch: HTTP 503 from crm{i}.example.com"} if statuses[i % 4] == "failed" else {}),
+            )
+        )["uuid"]
+        for i in range(n)
+    ]
+
+
+FILTER_AXES: dict[str, list[dict[str, Any]]] = {
+    "workflow": [{}, {"workflow": True}],
+    "status": [{}, {"statuses": ["failed", "running"]}],
+    "dates": [{}, {"date_from": True, "date_to": True}],
+    "search": [{}, {"search": "crm1.example"}, {"search": "ab"}, {"search": "uuid"}],
+    "review": [{}, {"requires_human_review": True}, {"has_command_room_task": False}],
+    "sort": [
+        {"sort_by": "created_at", "sort_direction": "desc"},
+        {"sort_by": "updated_at", "sort_direction": "asc"},
+    ],
+}
+
+
+def combinations(world_ids: dict[str, Any], axes: dict[str, list[dict[str, Any]]]) -> Iterator[ExecutionFilters]:
+    now = dt.datetime.now(dt.UTC)
+    for parts in itertools.product(*axes.values()):
+        spec: dict[str, Any] = {}
+        for part in parts:
+            spec |= part
+        yield ExecutionFilters(
+            workspace_ids=world_ids["workspaces"],
+            workflow_ids=world_ids["workflows"] if spec.get("workflow") else None,
+            statuses=spec.get("statuses"),
+            date_from=now - dt.timedelta(days=30) if spec.get("date_from") else None,
+            date_to=now if spec.get("date_to") else None,
+            search=world_ids["uuid"] if spec.get("search") == "uuid" else spec.get("search"),
+            requires_human_review=spec.get("requires_human_review"),
+            has_command_room_task=spec.get("has_command_room_task"),
+            sort_by=spec["sort_by"],
+            sort_direction=spec["sort_direction"],
+        )
+
+
+async def test_no_sequential_scan_of_executions_for_any_filter_combination(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    uuids = await seed_rows(client, world, 8)
+    user = await services.accounts.authenticate_token(world.multi.token)
+    assert user is not None
+    a = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
+    b = user.workspace_by_uuid(uuid.UUID(world.ws["B"])).workspace_id
+    _, wf_ids = await services.executions.resolve_scope(
+        user, None, None, [uuid.UUID(world.workflows["Invoice approval"])]
+    )
+    first_page, _ = await services.executions.page(
+        user, ExecutionFilters(workspace_ids=[a]), PageRequest(1, 2), Includes()
+    )
+    checked = 0
+    # Every combination in one workspace; across workspaces (organization scope) search x sort.
+    few = {"search": FILTER_AXES["search"], "sort": FILTER_AXES["sort"]}
+    for scope, axes in (([a], FILTER_AXES), ([a, b], few)):
+        ids = {"workspaces": scope, "workflows": wf_ids, "uuid": uuids[0]}
+        with captured(services) as statements:
+            for filters in combinations(ids, axes):
+                await services.executions.page(user, filters, PageRequest(page=3, per_page=2), Includes())
+                if filters.sort_by == "created_at":
+                    await services.executions.count(user, filters)
+        # The keyset path (cursor) too, once per sort order.
+        with captured(services) as keyset:
+            for sort_by, direction in (("created_at", "desc"), ("updated_at", "asc")):
+                f = ExecutionFilters(workspace_ids=scope, sort_by=sort_by, sort_direction=direction)
+                _, page = await services.executions.page(user, f, PageRequest(1, 2), Includes())
+                assert page.next_cursor
+                await services.executions.page(user, f, PageRequest(2, 2), Includes(), page.next_cursor)
+        to_check = data_statements(statements + keyset)
+        checked += len(to_check)
+        assert await scans_of_executions(services, to_check) == []
+    assert checked > 300 and first_page  # the products above really ran (192 + 8 combinations)
+    # The guard itself can fail: a filter no index serves is reported.
+    unindexed = "SELECT id FROM workflow_executions WHERE mode = 'manual'"
+    assert len(await scans_of_executions(services, [(unindexed, ())])) == 1
+
+
+async def test_dashboard_page_queries_use_indexes(client: httpx.AsyncClient, services: Services, world: World) -> None:
+    await seed_rows(client, world, 4)
+    user = await services.accounts.authenticate_token(world.multi.token)
+    assert user is not None
+    queries = [
+        {},
+        {"status": "failed", "search": "crm1.example"},
+        {"review": "1", "from": "2020-01-01", "sort": "updated", "dir": "asc"},
+        {"page": "3"},
+    ]
+    with captured(services) as statements:
+        for params in queries:
+            await services.dashboard.execution_page(ExecutionView.from_query(user, params))
+    assert await scans_of_executions(services, data_statements(statements)) == []
+
+
+async def count_list_statements(client: httpx.AsyncClient, services: Services, world: World, **params: Any) -> int:
+    # Warm-up: the first request of a token also stamps its last_used_at.
+    await list_executions(client, world.viewer_a, workspace_uuid=world.ws["A"], **params)
+    with captured(services) as statements:
+        body = await list_executions(client, world.viewer_a, workspace_uuid=world.ws["A"], **params)
+    assert body["data"]
+    return len(statements)
+
+
+async def test_statements_per_list_page_do_not_grow_with_page_size(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    await seed_rows(client, world, 24)
+    full = {"with": "workflow,workflowExecutionData", "with_count": "workflowApprovals"}
+    small = await count_list_statements(client, services, world, per_page=2, **full)
+    large = await count_list_statements(client, services, world, per_page=24, **full)
+    deep = await count_list_statements(client, services, world, per_page=2, page=7, **full)
+    assert small == large == deep
+    bare = await count_list_statements(client, services, world, per_page=24)
+    assert bare < small  # each include adds a fixed number of batch queries, not one per row
+
+    # The HTML page: the same number of statements for 2 rows as for 24.
+    cookies = {"Cookie": f"athena_session={world.viewer_a.token}"}
+    page_counts = []
+    for status in ("waiting", None):
+        await client.get("/executions", params={"workspace": world.ws["A"]}, headers=cookies)
+        with captured(services) as statements:
+            query = {"workspace": world.ws["A"], **({"status": status} if status else {})}
+            response = await client.get("/executions", params=query, headers=cookies)
+        assert response.status_code == 200, response.text
+        page_counts.append(len(statements))
+    assert page_counts[0] == page_counts[1]
+
+
+async def test_stop_cascade_statements_do_not_grow_with_the_tree(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    wf = world.workflows["Invoice approval"]
+
+    async def tree(children: int) -> str:
+        root = (await create_execution(client, world.operator_a, wf, status="running"))["uuid"]
+        parent = root
+        for i in range(children):
+            child = await create_execution(client, world.operator_a, wf, status="running", parent_execution_uuid=parent)
+            parent = child["uuid"] if i % 2 else parent  # a mix of depth and breadth
+        return root
+
+    counts = []
+    for size in (2, 12):
+        root = await tree(size)
+        with captured(services) as statements:
+            response = await stop_execution(client, world.operator_a, root)
+        assert response.status_code == 200 and len(response.json()["meta"]["cascade_cancelled"]) == size
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+
+
+async def test_cursor_walks_every_row_once_in_order_with_ties(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    uuids = await seed_rows(client, world, 9)
+    # Three rows share one timestamp: the id breaks the tie, in the sort's direction.
+    same = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+    async with services.db.write() as session:
+        await session.execute(
+            update(WorkflowExecution)
+            .where(WorkflowExecution.uuid.in_([uuid.UUID(u) for u in uuids[2:5]]))
+            .values(created_at=same, updated_at=same)
+        )
+    for direction in ("desc", "asc"):
+        expected = [
+            e["uuid"]
+            for e in (
+                await list_executions(
+                    client, world.viewer_a, workspace_uuid=world.ws["A"], per_page=100, sort_direction=direction
+                )
+            )["data"]
+        ]
+        body = await list_executions(
+            client, world.viewer_a, workspace_uuid=world.ws["A"], per_page=2, sort_direction=direction
+        )
+        seen = [e["uuid"] for e in body["data"]]
+        pages = 1
+        while body["links"]["next"]:
+            assert "cursor=" in body["links"]["next"]
+            response = await client.get(body["links"]["next"], headers=world.viewer_a.headers)
+            body = response.json()
+            pages += 1
+            assert body["meta"]["current_page"] == pages
+            assert body["meta"]["from"] == (pages - 1) * 2 + 1
+            seen += [e["uuid"] for e in body["data"]]
+        assert seen == expected and sorted(seen) == sorted(uuids)
+
+
+async def test_bad_cursor_answers_422(client: httpx.AsyncClient, world: World) -> None:
+    await seed_rows(client, world, 3)
+    body = await list_executions(client, world.viewer_a, workspace_uuid=world.ws["A"], per_page=1)
+    cursor = httpx.URL(body["links"]["next"]).params["cursor"]
+    for bad, params in (
+        ("not-a-cursor", {}),
+        (cursor, {"sort_by": "updated_at"}),
+        (cursor, {"sort_direction": "asc"}),
+        ("W10", {}),
+    ):
+        response = await client.get(
+            EXECUTIONS,
+            params={"workspace_uuid": world.ws["A"], "cursor": bad, **params},
+            headers=world.viewer_a.headers,
+        )
+        assert response.status_code == 422, (bad, params, response.text)
+        assert "cursor" in response.json()["errors"]
+
+
+async def test_total_is_capped_and_flagged_never_estimated(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_rows(client, world, 7)
+    monkeypatch.setattr(listing, "COUNT_CAP", 5)
+    body = await list_executions(client, world.viewer_a, workspace_uuid=world.ws["A"], per_page=2, page=3)
+    meta = body["meta"]
+    assert meta["total"] == 5 and meta["total_capped"] is True
+    assert len(body["data"]) == 2 and body["links"]["next"] is not None and meta["last_page"] >= 4
+    last = await client.get(body["links"]["next"], headers=world.viewer_a.headers)
+    assert len(last.json()["data"]) == 1 and last.json()["links"]["next"] is None
+    # A narrower view below the cap is exact: 7 rows, 2 failed (one of every four is failed).
+    narrow = await list_executions(client, world.viewer_a, workspace_uuid=world.ws["A"], status="failed")
+    assert narrow["meta"]["total"] == 2 and narrow["meta"]["total_capped"] is False
+    # The page says so.
+    response = await client.get(
+        "/executions", params={"workspace": world.ws["A"]}, headers={"Cookie": f"athena_session={world.viewer_a.token}"}
+    )
+    assert "5+ executions" in response.text
+
+
+async def test_search_follows_error_changes(client: httpx.AsyncClient, world: World) -> None:
+    """The search index (FTS5 table on SQLite, GIN on PostgreSQL) follows writes to the error text."""
+    wf = world.workflows["Invoice approval"]
+    e = await create_execution(client, world.operator_a, wf, status="running", error="quota exceeded on acme-7")
+    a = world.ws["A"]
+
+    async def found(term: str) -> list[str]:
+        return [
+            x["uuid"] for x in (await list_executions(client, world.viewer_a, workspace_uuid=a, search=term))["data"]
+        ]
+
+    assert await found("ACME-7") == [e["uuid"]]
+    response = await client.patch(
+        f"{EXECUTIONS}/{e['uuid']}", json={"error": "disk full"}, headers=world.operator_a.headers
+    )
+    assert response.status_code == 200, response.text
+    assert await found("acme-7") == []
+    assert await found("isk fu") == [e["uuid"]]
+    assert await found('"quoted" OR x') == []  # FTS syntax in a term is matched literally
