@@ -1,0 +1,249 @@
+"""Fault injection on real server processes (docs/reliability.md, items 1, 2, 4, 5, 7).
+
+Two instances share the test database and a private Redis; writes go through A, clients follow
+on B (so every event crosses Redis), and the tests cut clients, stop reading, kill and pause Redis.
+CI-sized: the full-length runs are bench/chaos.py and bench/soak.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import World
+from tests.realtime.live_clients import DeafSocket, Follower, database_seq, database_state
+from tests.servers import AppServer, RedisServer, free_port, wait_until
+
+QUEUE = 32  # per-socket queue on the instances: small, so a deaf client is evicted quickly
+
+
+@pytest.fixture
+def pair(
+    database_url: str, redis_server: RedisServer, tmp_path: Path, world: World
+) -> Iterator[tuple[AppServer, AppServer]]:
+    servers = tuple(AppServer(database_url, redis_server.url, tmp_path, WS_QUEUE_SIZE=str(QUEUE)) for _ in range(2))
+    try:
+        for s in servers:
+            s.launch()
+        for s in servers:
+            s.wait_ready()
+        yield servers  # type: ignore[misc]
+    finally:
+        for s in servers:
+            s.stop()
+
+
+async def get(url: str, **kwargs: Any) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as c:
+        return await c.get(url, **kwargs)
+
+
+class Writer:
+    """Writes through one instance and counts what committed (each write is one event in workspace A)."""
+
+    def __init__(self, base_url: str, world: World) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, headers=world.operator_a.headers, timeout=30)
+        self.workflow = world.workflows["Invoice approval"]
+        self.committed = 0
+        self.errors: list[str] = []
+        self.uuids: list[str] = []
+
+    async def create(self, **body: Any) -> str:
+        r = await self.http.post("/api/v1/workflow-executions", json={"workflow_uuid": self.workflow, **body})
+        return self._count(r, 201)["uuid"] if r.status_code == 201 else ""
+
+    async def patch(self, uuid: str, **body: Any) -> None:
+        self._count(await self.http.patch(f"/api/v1/workflow-executions/{uuid}", json=body), 200)
+
+    def _count(self, r: httpx.Response, expected: int) -> dict[str, Any]:
+        if r.status_code != expected:
+            self.errors.append(f"{r.status_code} {r.text[:200]}")
+            return {}
+        self.committed += 1
+        return r.json()["data"]
+
+    async def churn(self, events: int, executions: int = 10, concurrency: int = 4) -> None:
+        """``events`` writes: creations first, then running_node updates spread over them."""
+        self.uuids += [await self.create(status="running") for _ in range(executions)]
+        rng = random.Random(7)
+
+        async def lane(n: int) -> None:
+            for _ in range(n):
+                await self.patch(rng.choice(self.uuids), running_node=f"n{rng.randrange(10**6)}")
+
+        rest = events - executions
+        await asyncio.gather(*(lane(rest // concurrency + (i < rest % concurrency)) for i in range(concurrency)))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def _cut_and_rejoin(f: Follower, writer: Writer, cuts: int, rng: random.Random) -> None:
+    """Follow; ``cuts`` times drop the connection for 0.5-1.5 s and rejoin with ``since``."""
+    for _ in range(cuts):
+        deadline = time.monotonic() + rng.uniform(0.2, 1.0)
+        while time.monotonic() < deadline:
+            try:
+                f.apply(__import__("json").loads(await asyncio.wait_for(f.sock.recv(), deadline - time.monotonic())))
+            except TimeoutError:
+                break
+        await f.close()
+        await asyncio.sleep(rng.uniform(0.5, 1.5))
+        target, started = writer.committed, time.monotonic()
+        await f.connect()
+        f.reconnects += 1
+        await f.read_until(target)
+        f.catch_up_times.append(time.monotonic() - started)
+
+
+async def check_reconnecting_clients_converge(a: AppServer, b: AppServer, world: World) -> None:
+    """Item 1 (CI size): 20 clients on B, 200 writes on A, every client cut twice."""
+    headers, ws = world.viewer_a.headers, world.ws["A"]
+    start = await database_seq(b.base_url, headers, ws)
+    followers = [Follower(b.ws_url, ws, headers, last_seq=start) for _ in range(20)]
+    await asyncio.gather(*(f.connect() for f in followers))
+    writer = Writer(a.base_url, world)
+    rng = random.Random(1)
+    writing = asyncio.create_task(writer.churn(200))
+    await asyncio.gather(*(_cut_and_rejoin(f, writer, 2, random.Random(rng.random())) for f in followers))
+    await writing
+    await writer.aclose()
+    assert writer.errors == []
+    final = start + writer.committed
+    await asyncio.gather(*(f.read_until(final) for f in followers))
+    truth = await database_state(b.base_url, headers, ws)
+    for f in followers:
+        assert (f.stale, f.out_of_order) == (0, 0)
+        assert f.seqs == list(range(start + 1, final + 1))  # each event once, in order, across cuts
+        assert f.state == truth
+        await f.close()
+    worst = max(t for f in followers for t in f.catch_up_times)
+    assert worst < 10, f"a rejoining client took {worst:.1f}s to catch up"  # hang guard; figures in bench/soak.py
+
+
+async def check_render_to_connect_gap(a: AppServer, b: AppServer, world: World) -> None:
+    """Item 2: the page renders at seq N, 200 events commit before and while its socket connects:
+    the socket replays from N and delivers each of them once."""
+    cookie = {"Cookie": f"athena_session={world.viewer_a.token}"}
+    ws = world.ws["A"]
+    page = await get(f"{b.base_url}/executions", params={"workspace": ws}, headers=cookie, timeout=30)
+    assert page.status_code == 200
+    rendered = int(re.search(rf'id="seq-{ws}"[^>]*data-seq="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
+    writer = Writer(a.base_url, world)
+    created: list[str] = []
+
+    async def write() -> None:
+        for _ in range(40):
+            created.extend(await asyncio.gather(*(writer.create() for _ in range(5))))
+
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.5)  # the browser is slow to open its socket
+    url = f"{b.ws_url}/ws/executions?workspace={ws}&since={ws}:{rendered}"
+    frames: list[str] = []
+    cursor = rendered
+    async with websockets.connect(url, additional_headers={**cookie, "Origin": b.base_url}, open_timeout=30) as sock:
+        await writing
+        final = rendered + writer.committed
+        while cursor < final:
+            frame = await asyncio.wait_for(sock.recv(), 30)
+            frames.append(str(frame))
+            cursor = max([cursor, *(int(s) for s in re.findall(r'class="live-seq"[^>]*data-seq="(\d+)"', str(frame)))])
+    await writer.aclose()
+    assert writer.errors == [] and writer.committed == 200
+    seqs = [int(s) for f in frames for s in re.findall(r'class="live-seq"[^>]*data-seq="(\d+)"', f)]
+    assert seqs == list(range(rendered + 1, final + 1))
+    text = "".join(frames)
+    for uuid in created:
+        assert text.count(f'<tr id="row-{uuid}"') == 1, uuid
+
+
+async def check_deaf_client_is_evicted_and_resyncs(a: AppServer, b: AppServer, world: World) -> None:
+    """Item 7: a socket that stops reading is evicted (the others are not) and catches up after."""
+    headers, ws = world.viewer_a.headers, world.ws["A"]
+    start = await database_seq(b.base_url, headers, ws)
+    healthy = Follower(b.ws_url, ws, headers, last_seq=start)
+    await healthy.connect()
+    deaf = DeafSocket(b.port, f"/api/v1/ws?workspace_uuid={ws}&since={start}", headers)
+    evicted_before = (await get(f"{b.base_url}/ready", timeout=10)).json()["events"]["evicted"]
+    writer = Writer(a.base_url, world)
+    target = await writer.create(status="running")
+    blob = "x" * 60_000  # big events fill the deaf client's buffers quickly
+    reading = asyncio.create_task(healthy.read_until(start + 1 + QUEUE * 4, within=60))
+    for i in range(QUEUE * 4):
+        await writer.patch(target, error=f"{i} {blob}")
+    await reading
+    await writer.aclose()
+    assert writer.errors == []
+    final = start + writer.committed
+
+    def evicted() -> bool:
+        return httpx.get(f"{b.base_url}/ready", timeout=10).json()["events"]["evicted"] > evicted_before
+
+    assert await asyncio.to_thread(wait_until, evicted, 20)
+    messages, code = await asyncio.to_thread(deaf.read_all)
+    deaf.close()
+    assert code in (1013, None)  # told to come back (or cut, when the close frame could not get through)
+    seen = [m["seq"] for m in messages]
+    assert seen == list(range(start + 1, start + 1 + len(seen))) and len(seen) < writer.committed
+    rejoined = Follower(b.ws_url, ws, headers, last_seq=seen[-1] if seen else start)
+    await rejoined.connect()
+    await rejoined.read_until(final)
+    assert (
+        rejoined.seqs == list(range(rejoined.seqs[0], final + 1))
+        and rejoined.seqs[0] == (seen[-1] if seen else start) + 1
+    )
+    assert healthy.closes == [] and healthy.seqs == list(range(start + 1, final + 1))
+    await rejoined.close()
+    await healthy.close()
+
+
+async def test_clients_survive_cuts_gaps_and_a_deaf_neighbour(pair: tuple[AppServer, AppServer], world: World) -> None:
+    """Items 1, 2 and 7 on one pair of instances (three boots of two servers would cost more than the checks)."""
+    a, b = pair
+    await check_reconnecting_clients_converge(a, b, world)
+    await check_render_to_connect_gap(a, b, world)
+    await check_deaf_client_is_evicted_and_resyncs(a, b, world)
+
+
+async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
+    database_url: str, tmp_path: Path, world: World
+) -> None:
+    """Item 5 (CI size): nothing listens on REDIS_URL at boot. Pages and the API serve, writes
+    succeed, readiness says degraded, and the publish queue never exceeds its bound."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    server = AppServer(database_url, dead, tmp_path, REDIS_PUBLISH_QUEUE="50")
+    server.start()
+    try:
+        ready = await get(f"{server.base_url}/ready", timeout=10)
+        assert ready.status_code == 503 and ready.json()["events"]["connected"] is False
+        cookie = {"Cookie": f"athena_session={world.viewer_a.token}"}
+        page = await get(
+            f"{server.base_url}/executions", params={"workspace": world.ws["A"]}, headers=cookie, timeout=30
+        )
+        assert page.status_code == 200
+        writer = Writer(server.base_url, world)
+        sizes = []
+        for _ in range(6):
+            await asyncio.gather(*(writer.create() for _ in range(50)))
+            sizes.append((await get(f"{server.base_url}/ready", timeout=10)).json()["events"]["publish_queue"])
+        await writer.aclose()
+        assert writer.errors == [] and writer.committed == 300
+        assert max(sizes) <= 50, sizes
+        listed = await get(
+            f"{server.base_url}/api/v1/workflow-executions",
+            params={"workspace_uuid": world.ws["A"], "per_page": 1},
+            headers=world.viewer_a.headers,
+            timeout=30,
+        )
+        assert listed.status_code == 200 and listed.json()["meta"]["total"] == 300
+    finally:
+        server.stop()
