@@ -8,6 +8,7 @@ CI-sized: the full-length runs are bench/chaos.py and bench/soak.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import time
@@ -247,3 +248,96 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
         assert listed.status_code == 200 and listed.json()["meta"]["total"] == 300
     finally:
         server.stop()
+
+
+async def _until_all(servers: tuple[AppServer, ...], status: int, within: float) -> list[float]:
+    """Seconds until each server's /ready answers ``status`` (fails after ``within``)."""
+    started = time.monotonic()
+    pending = set(range(len(servers)))
+    took = [0.0] * len(servers)
+    async with httpx.AsyncClient(timeout=5) as c:
+        while pending:
+            assert time.monotonic() - started < within, f"/ready never answered {status}"
+            for i in list(pending):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await c.get(f"{servers[i].base_url}/ready")).status_code == status:
+                        took[i] = time.monotonic() - started
+                        pending.discard(i)
+            await asyncio.sleep(0.1)
+    return took
+
+
+async def _decide_during_outage(
+    a: AppServer, b: AppServer, world: World, approvals: list[tuple[str, str]]
+) -> list[int]:
+    """Approve two pending approvals through B and stop one waiting execution through A."""
+    codes = []
+    async with httpx.AsyncClient(base_url=b.base_url, headers=world.approver_a.headers, timeout=30) as c:
+        for _, approval in approvals[:2]:
+            codes.append((await c.post(f"/api/v1/workflow-approvals/{approval}/approve", json={})).status_code)
+    async with httpx.AsyncClient(base_url=a.base_url, headers=world.operator_a.headers, timeout=30) as c:
+        execution, _ = approvals[2]
+        codes.append((await c.post(f"/api/v1/workflow-executions/{execution}/stop")).status_code)
+    del approvals[:3]
+    return codes
+
+
+async def test_redis_killed_and_paused_under_traffic(
+    pair: tuple[AppServer, AppServer], world: World, redis_server: RedisServer
+) -> None:
+    """Item 4 (CI size: killed 5 s, SIGSTOP 5 s; 60 s and 30 s in bench/chaos.py). Clients on both
+    instances, events flowing: readiness degrades, each instance resubscribes within 10 s of Redis'
+    return, stop/approve never fail, and every client ends identical to the database."""
+    a, b = pair
+    headers, ws = world.viewer_a.headers, world.ws["A"]
+    writer = Writer(a.base_url, world)
+    approvals: list[tuple[str, str]] = []
+    async with httpx.AsyncClient(base_url=a.base_url, headers=world.operator_a.headers, timeout=30) as c:
+        for _ in range(6):
+            execution = await writer.create(status="running")
+            await writer.patch(execution, status="waiting")
+            body = {"execution_uuid": execution, "node_id": "review", "title": "Check"}
+            r = await c.post("/api/v1/workflow-approvals", json=body)
+            assert r.status_code == 201, r.text
+            writer.committed += 1
+            approvals.append((execution, r.json()["data"]["uuid"]))
+    start = await database_seq(b.base_url, headers, ws)
+    before = writer.committed
+    followers = [Follower(s.ws_url, ws, headers, last_seq=start) for s in (a, b, a, b)]
+    await asyncio.gather(*(f.connect() for f in followers))
+    writer.uuids = [await writer.create(status="running") for _ in range(4)]
+    flowing = True
+
+    async def flow() -> None:
+        rng = random.Random(3)
+        while flowing:
+            await writer.patch(rng.choice(writer.uuids), running_node=f"n{rng.randrange(10**6)}")
+            await asyncio.sleep(0.05)
+
+    writing = asyncio.create_task(flow())
+    following = [asyncio.create_task(f.read_until(10**12, within=3600)) for f in followers]
+    decisions: list[int] = []
+    recovered: list[float] = []
+    for fault in ("kill", "pause"):
+        began = time.monotonic()
+        redis_server.kill() if fault == "kill" else redis_server.pause()
+        await _until_all(pair, 503, 10)  # readiness says degraded meanwhile
+        decisions += await _decide_during_outage(a, b, world, approvals)
+        await asyncio.sleep(max(0.0, 5 - (time.monotonic() - began)))
+        redis_server.start() if fault == "kill" else redis_server.resume()
+        recovered += await _until_all(pair, 200, 10)
+    flowing = False
+    await writing
+    for task in following:  # cancelling recv() loses nothing (websockets documents it as safe)
+        task.cancel()
+    await asyncio.gather(*following, return_exceptions=True)
+    final = start + writer.committed - before + len(decisions)  # decisions are one event each
+    await asyncio.gather(*(f.read_until(final) for f in followers))
+    truth = await database_state(b.base_url, headers, ws)
+    await writer.aclose()
+    assert decisions == [200] * 6 and writer.errors == []
+    assert max(recovered) <= 10
+    for f in followers:
+        assert (f.stale, f.out_of_order) == (0, 0) and f.seqs == list(range(start + 1, final + 1))
+        assert f.state == {k: v for k, v in truth.items() if k in f.state} and set(f.state) >= set(writer.uuids)
+        await f.close()
