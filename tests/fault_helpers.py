@@ -4,6 +4,7 @@ and a lock that parks a stop cascade in the middle of its transaction (PostgreSQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -153,7 +154,8 @@ class WorkspaceCounterLock:
         raise AssertionError(f"no writer blocked on the workspace counter: {[dict(r) for r in activity]}")
 
     async def __aexit__(self, *exc: object) -> None:
-        try:
+        # The server may have been crashed under us: a dead connection has nothing left to release.
+        with contextlib.suppress(Exception):
             await self.tx.rollback()
-        finally:
+        with contextlib.suppress(Exception):
             await self.conn.close()
