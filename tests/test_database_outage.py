@@ -92,4 +92,6 @@ async def test_postgres_restart_answers_503_then_recovers_without_half_writes(
     retried = await client.post(f"{EXECUTIONS}/{tree.leaf_uuid}/stop", headers=world.operator_a.headers)
     assert retried.status_code == 200 and len(retried.json()["meta"]["cascade_cancelled"]) == len(tree.ids) - 1
     after = await snapshot(services, tree.workspace_id)
-    assert after.statuses == {"cancelled": len(tree.ids), "running": 1} and after.events == before.events + len(tree.ids)
+    assert after.statuses == {"cancelled": len(tree.ids), "running": 1} and after.events == before.events + len(
+        tree.ids
+    )
