@@ -109,8 +109,8 @@ class AppServer:
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
-    def wait_ready(self) -> None:
-        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, 60)
+    def wait_ready(self, within: float = 120) -> None:
+        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, within)
         assert ok, f"server did not start: {self.log.read_text()[-2000:]}"
 
     def ready_status(self) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
+import random
 import socket
 import struct
 import time
@@ -15,6 +17,8 @@ from typing import Any
 
 import httpx
 import websockets
+
+from tests.servers import AppServer
 
 
 @dataclass
@@ -155,3 +159,83 @@ class DeafSocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+async def get(url: str, **kwargs: Any) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as c:
+        return await c.get(url, **kwargs)
+
+
+class Writer:
+    """Writes through one instance and counts what committed (each write is one event in the workspace)."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], workflow_uuid: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
+        self.workflow = workflow_uuid
+        self.committed = 0
+        self.errors: list[str] = []
+        self.uuids: list[str] = []
+
+    async def create(self, **body: Any) -> str:
+        r = await self.http.post("/api/v1/workflow-executions", json={"workflow_uuid": self.workflow, **body})
+        return self._count(r, 201)["uuid"] if r.status_code == 201 else ""
+
+    async def patch(self, uuid: str, **body: Any) -> None:
+        self._count(await self.http.patch(f"/api/v1/workflow-executions/{uuid}", json=body), 200)
+
+    def _count(self, r: httpx.Response, expected: int) -> dict[str, Any]:
+        if r.status_code != expected:
+            self.errors.append(f"{r.status_code} {r.text[:200]}")
+            return {}
+        self.committed += 1
+        return r.json()["data"]
+
+    async def churn(self, events: int, executions: int = 10, concurrency: int = 4) -> None:
+        """``events`` writes: creations first, then running_node updates spread over them."""
+        self.uuids += [await self.create(status="running") for _ in range(executions)]
+        rng = random.Random(7)
+
+        async def lane(n: int) -> None:
+            for _ in range(n):
+                await self.patch(rng.choice(self.uuids), running_node=f"n{rng.randrange(10**6)}")
+
+        rest = events - executions
+        await asyncio.gather(*(lane(rest // concurrency + (i < rest % concurrency)) for i in range(concurrency)))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def until_ready_is(servers: tuple[AppServer, ...], status: int, within: float) -> list[float]:
+    """Seconds until each server's /ready answers ``status`` (fails after ``within``)."""
+    started = time.monotonic()
+    pending = set(range(len(servers)))
+    took = [0.0] * len(servers)
+    async with httpx.AsyncClient(timeout=5) as c:
+        while pending:
+            assert time.monotonic() - started < within, f"/ready never answered {status}"
+            for i in list(pending):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await c.get(f"{servers[i].base_url}/ready")).status_code == status:
+                        took[i] = time.monotonic() - started
+                        pending.discard(i)
+            await asyncio.sleep(0.1)
+    return took
+
+
+async def cut_and_rejoin(f: Follower, writer: Writer, cuts: int, rng: random.Random, down: tuple[float, float]) -> None:
+    """Follow; ``cuts`` times drop the connection for ``down`` seconds (uniform) and rejoin with ``since``."""
+    for _ in range(cuts):
+        deadline = time.monotonic() + rng.uniform(0.2, 1.0)
+        while time.monotonic() < deadline:
+            try:
+                f.apply(json.loads(await asyncio.wait_for(f.sock.recv(), deadline - time.monotonic())))
+            except TimeoutError:
+                break
+        await f.close()
+        await asyncio.sleep(rng.uniform(*down))
+        target, started = writer.committed, time.monotonic()
+        await f.connect()
+        f.reconnects += 1
+        await f.read_until(target)
+        f.catch_up_times.append(time.monotonic() - started)

@@ -8,20 +8,27 @@ CI-sized: the full-length runs are bench/chaos.py and bench/soak.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import websockets
 
 from tests.conftest import World
-from tests.realtime.live_clients import DeafSocket, Follower, database_seq, database_state
+from tests.realtime.live_clients import (
+    DeafSocket,
+    Follower,
+    Writer,
+    cut_and_rejoin,
+    database_seq,
+    database_state,
+    get,
+    until_ready_is,
+)
 from tests.servers import AppServer, RedisServer, free_port, wait_until
 
 QUEUE = 32  # per-socket queue on the instances: small, so a deaf client is evicted quickly
@@ -43,79 +50,16 @@ def pair(
             s.stop()
 
 
-async def get(url: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as c:
-        return await c.get(url, **kwargs)
-
-
-class Writer:
-    """Writes through one instance and counts what committed (each write is one event in workspace A)."""
-
-    def __init__(self, base_url: str, world: World) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, headers=world.operator_a.headers, timeout=30)
-        self.workflow = world.workflows["Invoice approval"]
-        self.committed = 0
-        self.errors: list[str] = []
-        self.uuids: list[str] = []
-
-    async def create(self, **body: Any) -> str:
-        r = await self.http.post("/api/v1/workflow-executions", json={"workflow_uuid": self.workflow, **body})
-        return self._count(r, 201)["uuid"] if r.status_code == 201 else ""
-
-    async def patch(self, uuid: str, **body: Any) -> None:
-        self._count(await self.http.patch(f"/api/v1/workflow-executions/{uuid}", json=body), 200)
-
-    def _count(self, r: httpx.Response, expected: int) -> dict[str, Any]:
-        if r.status_code != expected:
-            self.errors.append(f"{r.status_code} {r.text[:200]}")
-            return {}
-        self.committed += 1
-        return r.json()["data"]
-
-    async def churn(self, events: int, executions: int = 10, concurrency: int = 4) -> None:
-        """``events`` writes: creations first, then running_node updates spread over them."""
-        self.uuids += [await self.create(status="running") for _ in range(executions)]
-        rng = random.Random(7)
-
-        async def lane(n: int) -> None:
-            for _ in range(n):
-                await self.patch(rng.choice(self.uuids), running_node=f"n{rng.randrange(10**6)}")
-
-        rest = events - executions
-        await asyncio.gather(*(lane(rest // concurrency + (i < rest % concurrency)) for i in range(concurrency)))
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-
-async def _cut_and_rejoin(f: Follower, writer: Writer, cuts: int, rng: random.Random) -> None:
-    """Follow; ``cuts`` times drop the connection for 0.5-1.5 s and rejoin with ``since``."""
-    for _ in range(cuts):
-        deadline = time.monotonic() + rng.uniform(0.2, 1.0)
-        while time.monotonic() < deadline:
-            try:
-                f.apply(__import__("json").loads(await asyncio.wait_for(f.sock.recv(), deadline - time.monotonic())))
-            except TimeoutError:
-                break
-        await f.close()
-        await asyncio.sleep(rng.uniform(0.5, 1.5))
-        target, started = writer.committed, time.monotonic()
-        await f.connect()
-        f.reconnects += 1
-        await f.read_until(target)
-        f.catch_up_times.append(time.monotonic() - started)
-
-
 async def check_reconnecting_clients_converge(a: AppServer, b: AppServer, world: World) -> None:
     """Item 1 (CI size): 20 clients on B, 200 writes on A, every client cut twice."""
     headers, ws = world.viewer_a.headers, world.ws["A"]
     start = await database_seq(b.base_url, headers, ws)
     followers = [Follower(b.ws_url, ws, headers, last_seq=start) for _ in range(20)]
     await asyncio.gather(*(f.connect() for f in followers))
-    writer = Writer(a.base_url, world)
+    writer = Writer(a.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
     rng = random.Random(1)
     writing = asyncio.create_task(writer.churn(200))
-    await asyncio.gather(*(_cut_and_rejoin(f, writer, 2, random.Random(rng.random())) for f in followers))
+    await asyncio.gather(*(cut_and_rejoin(f, writer, 2, random.Random(rng.random()), (0.5, 1.5)) for f in followers))
     await writing
     await writer.aclose()
     assert writer.errors == []
@@ -139,7 +83,7 @@ async def check_render_to_connect_gap(a: AppServer, b: AppServer, world: World) 
     page = await get(f"{b.base_url}/executions", params={"workspace": ws}, headers=cookie, timeout=30)
     assert page.status_code == 200
     rendered = int(re.search(rf'id="seq-{ws}"[^>]*data-seq="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
-    writer = Writer(a.base_url, world)
+    writer = Writer(a.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
     created: list[str] = []
 
     async def write() -> None:
@@ -175,7 +119,7 @@ async def check_deaf_client_is_evicted_and_resyncs(a: AppServer, b: AppServer, w
     await healthy.connect()
     deaf = DeafSocket(b.port, f"/api/v1/ws?workspace_uuid={ws}&since={start}", headers)
     evicted_before = (await get(f"{b.base_url}/ready", timeout=10)).json()["events"]["evicted"]
-    writer = Writer(a.base_url, world)
+    writer = Writer(a.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
     target = await writer.create(status="running")
     blob = "x" * 60_000  # big events fill the deaf client's buffers quickly
     reading = asyncio.create_task(healthy.read_until(start + 1 + QUEUE * 4, within=60))
@@ -231,7 +175,7 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
             f"{server.base_url}/executions", params={"workspace": world.ws["A"]}, headers=cookie, timeout=30
         )
         assert page.status_code == 200
-        writer = Writer(server.base_url, world)
+        writer = Writer(server.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
         sizes = []
         for _ in range(6):
             await asyncio.gather(*(writer.create() for _ in range(50)))
@@ -248,23 +192,6 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
         assert listed.status_code == 200 and listed.json()["meta"]["total"] == 300
     finally:
         server.stop()
-
-
-async def _until_all(servers: tuple[AppServer, ...], status: int, within: float) -> list[float]:
-    """Seconds until each server's /ready answers ``status`` (fails after ``within``)."""
-    started = time.monotonic()
-    pending = set(range(len(servers)))
-    took = [0.0] * len(servers)
-    async with httpx.AsyncClient(timeout=5) as c:
-        while pending:
-            assert time.monotonic() - started < within, f"/ready never answered {status}"
-            for i in list(pending):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await c.get(f"{servers[i].base_url}/ready")).status_code == status:
-                        took[i] = time.monotonic() - started
-                        pending.discard(i)
-            await asyncio.sleep(0.1)
-    return took
 
 
 async def _decide_during_outage(
@@ -290,7 +217,7 @@ async def test_redis_killed_and_paused_under_traffic(
     return, stop/approve never fail, and every client ends identical to the database."""
     a, b = pair
     headers, ws = world.viewer_a.headers, world.ws["A"]
-    writer = Writer(a.base_url, world)
+    writer = Writer(a.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
     approvals: list[tuple[str, str]] = []
     async with httpx.AsyncClient(base_url=a.base_url, headers=world.operator_a.headers, timeout=30) as c:
         for _ in range(6):
@@ -321,11 +248,11 @@ async def test_redis_killed_and_paused_under_traffic(
     for fault in ("kill", "pause"):
         began = time.monotonic()
         redis_server.kill() if fault == "kill" else redis_server.pause()
-        await _until_all(pair, 503, 10)  # readiness says degraded meanwhile
+        await until_ready_is(pair, 503, 10)  # readiness says degraded meanwhile
         decisions += await _decide_during_outage(a, b, world, approvals)
         await asyncio.sleep(max(0.0, 5 - (time.monotonic() - began)))
         redis_server.start() if fault == "kill" else redis_server.resume()
-        recovered += await _until_all(pair, 200, 10)
+        recovered += await until_ready_is(pair, 200, 10)
     flowing = False
     await writing
     for task in following:  # cancelling recv() loses nothing (websockets documents it as safe)
