@@ -152,14 +152,16 @@ async def chaos(args: argparse.Namespace) -> None:
             writer = Writer(a.base_url, s.operator, s.workflow)
             approvals: list[str] = []
             waiting: list[str] = []
-            for _ in range(40):
+            for i in range(80):
                 e = await writer.create(status="running")
                 await writer.patch(e, status="waiting")
-                r = await writer.http.post(
-                    "/api/v1/workflow-approvals", json={"execution_uuid": e, "node_id": "r", "title": "t"}
-                )
-                approvals.append(r.json()["data"]["uuid"])
-                waiting.append(e)
+                body = {"execution_uuid": e, "node_id": "r", "title": "t"}
+                r = await writer.http.post("/api/v1/workflow-approvals", json=body)
+                # Half are approved, the other half stopped: disjoint, so neither call has a reason to fail.
+                if i % 2:
+                    approvals.append(r.json()["data"]["uuid"])
+                else:
+                    waiting.append(e)
             start = await database_seq(b.base_url, s.operator, s.workspace)
             followers = [Follower(x.ws_url, s.workspace, s.operator, last_seq=start) for x in (a, b) * args.clients]
             await asyncio.gather(*(f.connect() for f in followers))
