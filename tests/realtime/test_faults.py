@@ -165,7 +165,7 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
     """Item 5 (CI size): nothing listens on REDIS_URL at boot. Pages and the API serve, writes
     succeed, readiness says degraded, and the publish queue never exceeds its bound."""
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    server = AppServer(database_url, dead, tmp_path, REDIS_PUBLISH_QUEUE="50")
+    server = AppServer(database_url, dead, tmp_path, REDIS_PUBLISH_QUEUE="20")
     server.start()
     try:
         ready = await get(f"{server.base_url}/ready", timeout=10)
@@ -178,18 +178,18 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
         writer = Writer(server.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
         sizes = []
         for _ in range(6):
-            await asyncio.gather(*(writer.create() for _ in range(50)))
+            await asyncio.gather(*(writer.create() for _ in range(20)))
             sizes.append((await get(f"{server.base_url}/ready", timeout=10)).json()["events"]["publish_queue"])
         await writer.aclose()
-        assert writer.errors == [] and writer.committed == 300
-        assert max(sizes) <= 50, sizes
+        assert writer.errors == [] and writer.committed == 120
+        assert max(sizes) <= 20, sizes
         listed = await get(
             f"{server.base_url}/api/v1/workflow-executions",
             params={"workspace_uuid": world.ws["A"], "per_page": 1},
             headers=world.viewer_a.headers,
             timeout=30,
         )
-        assert listed.status_code == 200 and listed.json()["meta"]["total"] == 300
+        assert listed.status_code == 200 and listed.json()["meta"]["total"] == 120
     finally:
         server.stop()
 

@@ -81,7 +81,7 @@ PLANS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=PLANS)
 async def test_replay_racing_live_events_delivers_each_once_in_order(
     services: Services, world: World, plan: dict[str, Any]
