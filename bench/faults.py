@@ -129,6 +129,11 @@ async def reconnects(args: argparse.Namespace) -> None:
             final = start + writer.committed
             mismatched, stale, disorder = await converge(followers, final, b.base_url, s)
             exact = sum(f.seqs == list(range(start + 1, final + 1)) for f in followers)
+            for f in followers[:3]:
+                print(
+                    f"  seqs {len(f.seqs)} from {f.seqs[:1]} to {f.seqs[-1:]}, expected {start + 1}..{final}; "
+                    f"resyncs {f.resyncs}, server closes {f.closes}"
+                )
             print(f"clients={args.clients} events={writer.committed} cuts/client={args.cuts} (0.5-5 s each)")
             print(spread("reconnect -> caught up", [t for f in followers for t in f.catch_up_times]))
             print(
