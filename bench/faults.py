@@ -123,9 +123,19 @@ async def reconnects(args: argparse.Namespace) -> None:
             writer = Writer(a.base_url, s.operator, s.workflow)
             rng = random.Random(1)
             writing = asyncio.create_task(writer.churn(args.events, executions=50))
-            cutting = [cut_and_rejoin(f, writer, args.cuts, random.Random(rng.random()), (0.5, 5.0)) for f in followers]
-            await asyncio.gather(*cutting)
+
+            async def client(f: Follower, seed: float) -> None:
+                # Cuts first, then keep reading: a client that stops reading is item 7's slow client.
+                await cut_and_rejoin(f, writer, args.cuts, random.Random(seed), (0.5, 5.0))
+                await f.read_until(10**12, within=3600)
+
+            following = [asyncio.create_task(client(f, rng.random())) for f in followers]
             await writing
+            while min(len(f.catch_up_times) for f in followers) < args.cuts:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            for task in following:
+                task.cancel()
+            await asyncio.gather(*following, return_exceptions=True)
             final = start + writer.committed
             mismatched, stale, disorder = await converge(followers, final, b.base_url, s)
             exact = sum(f.seqs == list(range(start + 1, final + 1)) for f in followers)

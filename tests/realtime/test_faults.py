@@ -59,8 +59,18 @@ async def check_reconnecting_clients_converge(a: AppServer, b: AppServer, world:
     writer = Writer(a.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
     rng = random.Random(1)
     writing = asyncio.create_task(writer.churn(200))
-    await asyncio.gather(*(cut_and_rejoin(f, writer, 2, random.Random(rng.random()), (0.5, 1.5)) for f in followers))
+
+    async def client(f: Follower, seed: float) -> None:
+        await cut_and_rejoin(f, writer, 2, random.Random(seed), (0.5, 1.5))
+        await f.read_until(10**12, within=3600)  # keep reading while the writes go on
+
+    following = [asyncio.create_task(client(f, rng.random())) for f in followers]
     await writing
+    while min(len(f.catch_up_times) for f in followers) < 2:  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    for task in following:
+        task.cancel()
+    await asyncio.gather(*following, return_exceptions=True)
     await writer.aclose()
     assert writer.errors == []
     final = start + writer.committed
@@ -96,12 +106,16 @@ async def check_render_to_connect_gap(a: AppServer, b: AppServer, world: World) 
     frames: list[str] = []
     cursor = rendered
     async with websockets.connect(url, additional_headers={**cookie, "Origin": b.base_url}, open_timeout=30) as sock:
-        await writing
-        final = rendered + writer.committed
-        while cursor < final:
-            frame = await asyncio.wait_for(sock.recv(), 30)
+        # Read while the writes go on (a socket left unread would miss its keepalive pongs).
+        while not writing.done() or cursor < rendered + writer.committed:
+            try:
+                frame = await asyncio.wait_for(sock.recv(), 1)
+            except TimeoutError:
+                continue
             frames.append(str(frame))
             cursor = max([cursor, *(int(s) for s in re.findall(r'class="live-seq"[^>]*data-seq="(\d+)"', str(frame)))])
+        await writing
+        final = rendered + writer.committed
     await writer.aclose()
     assert writer.errors == [] and writer.committed == 200
     seqs = [int(s) for f in frames for s in re.findall(r'class="live-seq"[^>]*data-seq="(\d+)"', f)]
