@@ -131,7 +131,10 @@ async def reconnects(args: argparse.Namespace) -> None:
 
             following = [asyncio.create_task(client(f, rng.random())) for f in followers]
             await writing
-            while min(len(f.catch_up_times) for f in followers) < args.cuts:  # noqa: ASYNC110
+            while min(len(f.catch_up_times) for f in followers) < args.cuts:
+                for task in following:
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
                 await asyncio.sleep(0.5)
             for task in following:
                 task.cancel()

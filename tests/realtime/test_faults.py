@@ -66,7 +66,10 @@ async def check_reconnecting_clients_converge(a: AppServer, b: AppServer, world:
 
     following = [asyncio.create_task(client(f, rng.random())) for f in followers]
     await writing
-    while min(len(f.catch_up_times) for f in followers) < 2:  # noqa: ASYNC110
+    while min(len(f.catch_up_times) for f in followers) < 2:
+        for task in following:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
         await asyncio.sleep(0.2)
     for task in following:
         task.cancel()
