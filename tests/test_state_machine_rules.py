@@ -224,5 +224,5 @@ def test_random_lifecycles_keep_the_state_machine(settings: Settings) -> None:
 
 # CI-sized; ATHENA_SM_EXAMPLES=200 for the documented long run (docs/reliability.md).
 settings_profile = hypothesis_settings(
-    max_examples=int(os.environ.get("ATHENA_SM_EXAMPLES", "15")), stateful_step_count=30, deadline=None
+    max_examples=int(os.environ.get("ATHENA_SM_EXAMPLES", "8")), stateful_step_count=20, deadline=None
 )
