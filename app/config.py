@@ -51,6 +51,7 @@ class Settings:
         default_factory=lambda: os.environ.get("SESSION_COOKIE_SECURE", "1") not in {"0", "false", "no"}
     )
     ws_queue_size: int = field(default_factory=lambda: int(os.environ.get("WS_QUEUE_SIZE", "1000")))
+    redis_publish_queue: int = field(default_factory=lambda: int(os.environ.get("REDIS_PUBLISH_QUEUE", "10000")))
     db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DATABASE_POOL_SIZE", "10")))
     # None: leave logging as the host process set it up (tests, uvicorn's defaults).
     log_format: str | None = field(default_factory=lambda: _log_format(os.environ.get("LOG_FORMAT")))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -106,12 +109,19 @@ class AppServer:
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
-    def wait_ready(self) -> None:
-        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, 30)
+    def wait_ready(self, within: float = 120) -> None:
+        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, within)
         assert ok, f"server did not start: {self.log.read_text()[-2000:]}"
 
     def ready_status(self) -> int:
         return httpx.get(self.base_url + "/ready", timeout=5).status_code
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no shutdown hook runs and open transactions die with their connections."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -121,3 +131,66 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self.proc = None
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster on a free port, which a test may stop and restart at will.
+
+    PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` user and
+    its commands run through ``runuser``. The directory is a fresh ``mkdtemp`` (pytest's own temp
+    directories are private to root)."""
+
+    BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="athena-pg-"))
+        self.data = self.dir / "data"
+        self.as_root = os.geteuid() == 0
+
+    @classmethod
+    def available(cls) -> str | None:
+        """None when a cluster can be started here, else why not."""
+        if not (cls.BIN / "initdb").exists():
+            return f"no initdb in {cls.BIN}"
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                return "running as root and there is no postgres user"
+        return None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.BIN / args[0]), *args[1:]]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+    def init(self) -> None:
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self.init()
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` rolls back and closes every session; ``immediate`` is a crash (recovery on start)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self, down_for: float = 0.0, mode: str = "fast") -> None:
+        self.stop(mode)
+        time.sleep(down_for)
+        self.start()
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)

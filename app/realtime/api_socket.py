@@ -73,7 +73,8 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
             await socket.close(code=CLOSE_NOT_FOUND, reason=f"workspace {raw} not found")
             return
     uuid_of = {a.workspace_id: str(a.workspace_uuid) for a in accesses}
-    sub = Subscriber(user_id=user.id, workspace_ids=frozenset(uuid_of))
+    queue_size = socket.app.state.services.settings.ws_queue_size
+    sub = Subscriber(user_id=user.id, workspace_ids=frozenset(uuid_of), queue_size=queue_size)
     baseline = await hub.register(sub)
     await run_socket(
         socket,

@@ -75,9 +75,12 @@ class Subscriber:
     queue_size: int = 1000
     queue: asyncio.Queue[Any] = field(init=False)
     evicted: bool = False
+    gone: asyncio.Event = field(init=False)  # set on eviction: wakes a socket stuck in a blocked send
+    evictions = 0  # class-wide count, reported by /ready
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.queue_size)
+        self.gone = asyncio.Event()
 
     def offer(self, item: Any) -> None:
         if self.evicted:
@@ -91,9 +94,11 @@ class Subscriber:
         """Drop everything queued and leave only the eviction notice: memory stays bounded."""
         self.evicted = True
         ops_metrics.record_eviction(self.kind)
+        Subscriber.evictions += 1
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(EVICTED)
+        self.gone.set()
 
 
 class Hub:
@@ -239,4 +244,5 @@ class Hub:
             "delivered": self.delivered,
             "filled_from_database": self.filled,
             "resyncs": self.resyncs,
+            "evicted": Subscriber.evictions,
         }

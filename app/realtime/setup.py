@@ -7,5 +7,7 @@ from app.realtime.hub import Hub
 
 
 def build_hub(settings: Settings, db: Database) -> Hub:
-    bus: MemoryBus | RedisBus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+    bus: MemoryBus | RedisBus = (
+        RedisBus(settings.redis_url, publish_queue=settings.redis_publish_queue) if settings.redis_url else MemoryBus()
+    )
     return Hub(db, bus)

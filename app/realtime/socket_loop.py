@@ -28,18 +28,22 @@ async def run_socket(
 ) -> None:
     """``sub`` must already be registered with ``hub`` (subscribe first, then replay: nothing is missed)."""
     receiver = asyncio.create_task(_drain_incoming(socket))
+    evicted = asyncio.create_task(sub.gone.wait())
     try:
         last_sent = await replay()
         sender = asyncio.create_task(send_live(last_sent))
-        done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        # Eviction wins even when the sender is stuck in a send to a client that stopped reading.
+        done, _ = await asyncio.wait({receiver, sender, evicted}, return_when=asyncio.FIRST_COMPLETED)
         for task in (receiver, sender):
             task.cancel()
-        if sender in done and not sender.cancelled() and sender.exception() is None and sender.result() == EVICTED:
+        sent_all = sender in done and not sender.cancelled() and sender.exception() is None
+        if evicted in done or (sent_all and sender.result() == EVICTED):
             await socket.close(code=CLOSE_TRY_AGAIN, reason=evicted_reason)
     except WebSocketDisconnect:
         pass
     finally:
         receiver.cancel()
+        evicted.cancel()
         if on_exit is not None:
             on_exit()
         hub.unregister(sub)
