@@ -10,6 +10,7 @@ from litestar import Litestar, Response, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -26,6 +27,7 @@ from app.domain.executions.controllers import WorkflowExecutionController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
+from app.lib.headers import PageOriginMiddleware, security_headers_hook
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
 from app.web.approvals import ApprovalPages
@@ -162,6 +164,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
         csrf_config=_csrf(settings),
+        middleware=[DefineMiddleware(PageOriginMiddleware, settings=settings)],
+        before_send=[security_headers_hook(settings)],
         state=State({"services": services}),
         dependencies={key: _provider(name) for key, name in SERVICE_DEPENDENCIES.items()},
         exception_handlers={
