@@ -112,6 +112,7 @@ def _csrf(settings: Settings) -> CSRFConfig:
         header_name="x-csrftoken",
         cookie_secure=settings.session_cookie_secure,
         cookie_samesite="strict",
+        cookie_httponly=True,  # pages carry the token in their markup; no script needs the cookie
         exclude=["/api/"],
     )
 
