@@ -28,6 +28,7 @@ from app.domain.workflows.controllers import WorkflowController, WorkspaceContro
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.lib.headers import PageOriginMiddleware, security_headers_hook
+from app.lib.openapi_errors import document_errors
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
 from app.web.approvals import ApprovalPages
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
     start_services, close_services = _lifecycle(services)
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, health, ready, *PAGES, static],
         template_config=TemplateConfig(
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
@@ -179,3 +180,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=_openapi(),
         debug=settings.debug,
     )
+    document_errors(app.plugins.get("OpenAPIPlugin").provide_openapi())  # type: ignore[attr-defined]
+    return app

@@ -42,7 +42,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["Authentication"]
 
-    @post("/sign-in", summary="Sign in", status_code=HTTP_200_OK, opt={"exclude_from_auth": True})
+    @post("/sign-in", summary="Sign in", status_code=HTTP_200_OK, opt={"exclude_from_auth": True}, security=[{}])
     async def sign_in(
         self, request: Request[Any, Any, Any], account_service: NamedDependency[AccountService], data: JSONBody[SignIn]
     ) -> dict[str, Any]:
