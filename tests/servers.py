@@ -107,7 +107,8 @@ class AppServer:
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
     def wait_ready(self) -> None:
-        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, 30)
+        # 60 s: on a loaded CI machine importing the app alone has taken over 30 s.
+        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, 60)
         assert ok, f"server did not start: {self.log.read_text()[-2000:]}"
 
     def ready_status(self) -> int:
