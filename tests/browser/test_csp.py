@@ -15,7 +15,7 @@ import httpx
 from tests.conftest import World
 from tests.servers import AppServer
 
-LIVE = "document.querySelector('#conn').dataset.state === 'live'"
+LIVE = "() => document.querySelector('#conn').dataset.state === 'live'"
 RECORD_VIOLATIONS = """
 document.addEventListener('securitypolicyviolation', (e) => {
   window.reportCspViolation(location.pathname + ': ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
@@ -30,24 +30,19 @@ async def test_main_pages_report_no_csp_violation(signed_in_page: Any, server: A
     violations: list[str] = []
     await page.expose_function("reportCspViolation", lambda v: violations.append(v))
     await page.add_init_script(RECORD_VIOLATIONS)
-    now = dt.datetime.now(dt.UTC)
-    runs = [
-        {"node_id": "start", "status": "success", "started_at": (now - dt.timedelta(seconds=60)).isoformat(),
-         "stopped_at": (now - dt.timedelta(seconds=40)).isoformat()},
-        {"node_id": "review", "status": "running", "started_at": (now - dt.timedelta(seconds=30)).isoformat()},
-    ]  # fmt: skip
     async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
-        created = await c.post(
-            "/api/v1/workflow-executions",
-            json={
-                "workflow_uuid": world.workflows["Invoice approval"],
-                "status": "running",
-                "started_at": (now - dt.timedelta(seconds=90)).isoformat(),
-                "execution_data": {"workflow_data": runs},
-            },
-        )
+        wf = world.workflows["Invoice approval"]
+        created = await c.post("/api/v1/workflow-executions", json={"workflow_uuid": wf, "status": "running"})
         assert created.status_code == 201, created.text
-    execution = created.json()["data"]
+        execution = created.json()["data"]
+        t0 = dt.datetime.fromisoformat(execution["created_at"])
+        runs = [
+            {"node_id": "start", "status": "success", "started_at": (t0 + dt.timedelta(milliseconds=100)).isoformat(),
+             "stopped_at": (t0 + dt.timedelta(milliseconds=400)).isoformat()},
+            {"node_id": "review", "status": "running", "started_at": (t0 + dt.timedelta(milliseconds=500)).isoformat()},
+        ]  # fmt: skip
+        patched = await c.patch(f"/api/v1/workflow-executions/{execution['uuid']}", json={"node_runs": runs})
+        assert patched.status_code == 200, patched.text
 
     response = await page.goto(f"{server.base_url}/executions")
     csp = response.headers["content-security-policy"]
@@ -61,9 +56,10 @@ async def test_main_pages_report_no_csp_violation(signed_in_page: Any, server: A
     # app.js placed the bars from their data attributes (no style="" in the markup).
     widths = await page.eval_on_selector_all(".tl-bar", "bars => bars.map(b => b.style.width)")
     assert len(widths) == 2 and all(w.endswith("%") and float(w[:-1]) > 0 for w in widths), widths
-    for path in ("/command-room", "/approvals"):
-        await page.goto(f"{server.base_url}{path}")
-        await page.wait_for_function(LIVE, timeout=10000)
+    await page.goto(f"{server.base_url}/command-room")
+    await page.wait_for_function(LIVE, timeout=10000)
+    await page.goto(f"{server.base_url}/approvals")  # an operator is told this page is not for them
+    await page.wait_for_load_state("load")
     await page.goto(f"{server.base_url}/executions?status=running&range=24h")
     await page.wait_for_function(LIVE, timeout=10000)
     assert violations == [], violations

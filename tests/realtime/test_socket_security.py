@@ -110,6 +110,14 @@ async def check_origin_matrix_and_credentials_at_the_handshake(
     )
     revoked = await services.accounts.create_token(user_id, name="gone")
     await services.accounts.revoke_tokens(user_id, await token_uuid(services, user_id, "gone"))
+    # Forged channel requests: another workspace (same or other organization), a random one, or
+    # one's own plus a foreign one: the socket is closed with 4404 before any event.
+    forged = [world.ws["B"], world.ws["C"], str(uuid.uuid4()), f"{ws_a}&workspace_uuid={world.ws['B']}"]
+    for target in forged:
+        async with api_socket(server, world.viewer_a.token, target) as sock:
+            code, _ = await closed_within(sock, 5)
+            assert code == 4404, target
+    FIGURES["forged channel requests refused"] = f"{len(forged)}/{len(forged)}"
     for bad in (expired, revoked, "ath_unknown", ""):
         assert await handshake_status(page_socket(server, bad, f"workspace={ws_a}")) == 403, bad
         assert await handshake_status(api_socket(server, bad, ws_a)) == 403, bad
