@@ -37,8 +37,8 @@ async def run_socket(
     receiver = asyncio.create_task(_drain_incoming(socket, max_message_bytes))
     guard: asyncio.Future[Any] = tracked.closing if tracked is not None else asyncio.get_running_loop().create_future()
     sender: asyncio.Task[str] | None = None
+    replaying = asyncio.create_task(replay())
     try:
-        replaying = asyncio.create_task(replay())
         await asyncio.wait({replaying, receiver, guard}, return_when=asyncio.FIRST_COMPLETED)
         if replaying.done():
             sender = asyncio.create_task(send_live(replaying.result()))
@@ -50,7 +50,11 @@ async def run_socket(
     except WebSocketDisconnect:
         pass
     finally:
-        receiver.cancel()
+        for task in (replaying, receiver, sender):
+            if task is not None:
+                task.cancel()
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a client that left mid-send is not an error to log
         if on_exit is not None:
             on_exit()
         hub.unregister(sub)
