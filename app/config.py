@@ -53,7 +53,7 @@ class Settings:
     sign_in_limit_per_account: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ACCOUNT", 10))
     sign_in_limit_per_address: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ADDRESS", 50))
     sign_in_window_seconds: int = field(default_factory=lambda: _env_int("SIGN_IN_WINDOW_SECONDS", 900))
-    api_rate_limit: int = field(default_factory=lambda: _env_int("API_RATE_LIMIT", 1200))
+    api_rate_limit: int = field(default_factory=lambda: _env_int("API_RATE_LIMIT", 3000))
     api_rate_window_seconds: int = field(default_factory=lambda: _env_int("API_RATE_WINDOW_SECONDS", 60))
     # WebSockets: open sockets per user on one instance, largest inbound frame, and how often open
     # sockets re-check their token/session and memberships (revocations take effect within that).
