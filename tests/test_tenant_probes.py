@@ -70,7 +70,7 @@ UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 RANDOM = 3
 OPERATES = {"operator_a": "A", "admin_a": "A", "operator_b": "B", "multi": "B"}  # a workspace where each creates
 INCLUDES = "workflow,workflowExecutionData"
-EXECUTIONS_PER_WORKSPACE = 7
+EXECUTIONS_PER_WORKSPACE = 5
 
 
 @pytest.fixture
