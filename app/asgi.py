@@ -10,6 +10,7 @@ from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -26,6 +27,8 @@ from app.domain.metrics.controllers import MetricsController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
+from app.lib.headers import PageOriginMiddleware, security_headers_hook
+from app.lib.openapi_errors import document_errors
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.services import Services
@@ -92,6 +95,7 @@ def _csrf(settings: Settings) -> CSRFConfig:
         header_name="x-csrftoken",
         cookie_secure=settings.session_cookie_secure,
         cookie_samesite="strict",
+        cookie_httponly=True,  # pages carry the token in their markup; no script needs the cookie
         exclude=["/api/"],
     )
 
@@ -138,10 +142,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
     start_services, close_services = _lifecycle(services)
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, *OPS_ROUTES, *PAGES, static],
-        middleware=OPS_MIDDLEWARE,
-        before_send=OPS_BEFORE_SEND,
+        # Request id outermost (every log line carries it), then metrics, then the pages' Origin check.
+        middleware=[*OPS_MIDDLEWARE, DefineMiddleware(PageOriginMiddleware, settings=settings)],
+        before_send=[*OPS_BEFORE_SEND, security_headers_hook(settings)],
         logging_config=ops_logging(settings),
         template_config=TemplateConfig(
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
@@ -159,3 +164,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=_openapi(),
         debug=settings.debug,
     )
+    document_errors(app.plugins.get("OpenAPIPlugin").provide_openapi())  # type: ignore[attr-defined]
+    return app

@@ -110,6 +110,45 @@ def tokens_create(email: str, name: str) -> None:
     click.echo("Store it now: it is not shown again.", err=True)
 
 
+@users.command(name="remove-membership")
+@click.argument("email")
+@click.option("--workspace", required=True, help="Workspace uuid or name.")
+def users_remove_membership(email: str, workspace: str) -> None:
+    _run(lambda s: s.accounts.remove_membership_of(email, workspace))
+    click.echo(f"{email} is no longer a member of {workspace}")
+
+
+@tokens.command(name="list")
+@click.argument("email")
+def tokens_list(email: str) -> None:
+    async def make(s):  # type: ignore[no-untyped-def]
+        return await s.accounts.list_tokens(await s.accounts.user_id_by_email(email))
+
+    for t in _run(make):
+        state = "revoked" if t["revoked_at"] else "active"
+        click.echo(f"{t['uuid']}  {state:7}  {t['name']}  created {t['created_at']:%Y-%m-%d %H:%M}")
+
+
+@tokens.command(name="revoke")
+@click.argument("email")
+@click.option("--token", "token_uuid", default=None, help="The token's uuid (from `tokens list`).")
+@click.option("--all", "revoke_all", is_flag=True, help="Every token and dashboard session of the user.")
+def tokens_revoke(email: str, token_uuid: str | None, revoke_all: bool) -> None:
+    import uuid
+
+    if bool(token_uuid) == revoke_all:
+        raise click.UsageError("Give either --token UUID or --all.")
+    try:
+        target = uuid.UUID(token_uuid) if token_uuid else None
+    except ValueError:
+        raise click.UsageError("--token must be a token uuid (see `athena tokens list`).") from None
+
+    async def make(s):  # type: ignore[no-untyped-def]
+        return await s.accounts.revoke_tokens(await s.accounts.user_id_by_email(email), target)
+
+    click.echo(f"revoked {_run(make)} token(s) of {email}")
+
+
 class AthenaCLIPlugin(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
         from app.demo.cli import DEMO_COMMANDS  # lazy: app.demo imports app.asgi, which imports us

@@ -13,6 +13,10 @@ def _env_list(name: str, default: str) -> list[str]:
     return [item.strip().rstrip("/") for item in raw.split(",") if item.strip()]
 
 
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd() / 'athena.db'}"
 
@@ -57,6 +61,20 @@ class Settings:
     log_format: str | None = field(default_factory=lambda: _log_format(os.environ.get("LOG_FORMAT")))
     log_level: str = field(default_factory=lambda: os.environ.get("LOG_LEVEL", "info").lower())
     metrics_token: str | None = field(default_factory=lambda: os.environ.get("METRICS_TOKEN") or None)
+    # Abuse limits (see README): sign-in attempts per account and per client address per window,
+    # API requests per user per window (0 turns a limit off). Shared through Redis when REDIS_URL is set.
+    sign_in_limit_per_account: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ACCOUNT", 10))
+    sign_in_limit_per_address: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ADDRESS", 50))
+    sign_in_window_seconds: int = field(default_factory=lambda: _env_int("SIGN_IN_WINDOW_SECONDS", 900))
+    api_rate_limit: int = field(default_factory=lambda: _env_int("API_RATE_LIMIT", 3000))
+    api_rate_window_seconds: int = field(default_factory=lambda: _env_int("API_RATE_WINDOW_SECONDS", 60))
+    # WebSockets: open sockets per user on one instance, largest inbound frame, and how often open
+    # sockets re-check their token/session and memberships (revocations take effect within that).
+    ws_max_connections_per_user: int = field(default_factory=lambda: _env_int("WS_MAX_CONNECTIONS_PER_USER", 20))
+    ws_max_message_bytes: int = field(default_factory=lambda: _env_int("WS_MAX_MESSAGE_BYTES", 4096))
+    ws_auth_recheck_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("WS_AUTH_RECHECK_SECONDS", "2"))
+    )
 
     @property
     def is_sqlite(self) -> bool:

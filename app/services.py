@@ -12,6 +12,8 @@ from app.domain.dashboard.services import DashboardService
 from app.domain.executions.services import ExecutionService
 from app.domain.metrics.services import MetricsService
 from app.domain.workflows.services import WorkflowService
+from app.lib.ratelimit import ApiRateLimit, RateLimiter, SignInGuard
+from app.realtime.guard import SocketGuard
 from app.realtime.hub import Hub
 from app.realtime.setup import build_hub
 
@@ -27,12 +29,17 @@ class Services:
     approvals: ApprovalService
     dashboard: DashboardService
     metrics: MetricsService
+    limiter: RateLimiter
+    sign_in_guard: SignInGuard
+    api_rate_limit: ApiRateLimit
+    sockets: SocketGuard
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database.from_settings(settings)
         hub = build_hub(settings, db)
         executions = ExecutionService(db, hub)
+        limiter = RateLimiter(settings.redis_url)
         return cls(
             settings=settings,
             db=db,
@@ -43,11 +50,18 @@ class Services:
             approvals=ApprovalService(executions),
             dashboard=DashboardService(db),
             metrics=MetricsService(db),
+            limiter=limiter,
+            sign_in_guard=SignInGuard(limiter, settings),
+            api_rate_limit=ApiRateLimit(limiter, settings),
+            sockets=SocketGuard(db, settings),
         )
 
     async def start(self) -> None:
         await self.hub.start()
+        self.sockets.start()
 
     async def close(self) -> None:
+        await self.sockets.stop()
         await self.hub.stop()
+        await self.limiter.close()
         await self.db.dispose()

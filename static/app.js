@@ -229,7 +229,17 @@
     if (evt.target.matches("input[type=checkbox].autosubmit")) { evt.target.form.submit(); }
   });
 
-  function init() { patchWebSocketFactory(); pruneActions(); }
+  // Timeline bars are placed from data attributes: the CSP forbids style="" in the markup, but
+  // setting element.style from our own script is allowed.
+  function placeBars(root) {
+    (root || document).querySelectorAll(".tl-bar[data-left]").forEach(function (bar) {
+      bar.style.marginLeft = parseFloat(bar.dataset.left) + "%";
+      bar.style.width = parseFloat(bar.dataset.width) + "%";
+    });
+  }
+  document.addEventListener("htmx:load", function (evt) { placeBars(evt.detail.elt); });
+
+  function init() { patchWebSocketFactory(); pruneActions(); placeBars(document); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {

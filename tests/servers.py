@@ -110,6 +110,7 @@ class AppServer:
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, within: float = 120) -> None:
+        # Generous: on a loaded machine importing the app alone has taken over 30 s.
         ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=1).status_code == 200, within)
         assert ok, f"server did not start: {self.log.read_text()[-2000:]}"
 

@@ -94,5 +94,24 @@ async def test_workspace_user_and_token_commands(tmp_path: Path) -> None:
                 "/api/v1/auth/sign-in", json={"email": "ops@example.test", "password": "s3cret pass"}
             )
             assert signed_in.status_code == 200
+
+            outputs, _ = athena(
+                ["tokens", "list", "ops@example.test"],
+                ["users", "remove-membership", "ops@example.test", "--workspace", "Ops Team"],
+                ["tokens", "revoke", "ops@example.test", "--all"],
+                env=env,
+                cwd=tmp_path,
+            )
+            listed, removed, revoked = (out.strip() for out in outputs)
+            assert [line.split()[1:3] for line in listed.splitlines()] == [["active", "sign-in"], ["active", "ci"]]
+            assert secret not in listed  # secrets are never shown again
+            assert removed == "ops@example.test is no longer a member of Ops Team"
+            assert revoked == "revoked 2 token(s) of ops@example.test"
+            for old in (secret, signed_in.json()["data"]["token"]):
+                assert (await client.get("/api/v1/user", headers={"Authorization": f"Bearer {old}"})).status_code == 401
+            again = await client.post(
+                "/api/v1/auth/sign-in", json={"email": "ops@example.test", "password": "s3cret pass"}
+            )
+            assert again.json()["data"]["user"]["workspaces"] == []
     finally:
         await app.state.services.close()

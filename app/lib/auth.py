@@ -29,8 +29,9 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         token = bearer_token(connection)
         if token is None:
             raise NotAuthorizedException("Authentication required: send 'Authorization: Bearer <token>'.")
-        accounts = connection.app.state.services.accounts
-        user: CurrentUser | None = await accounts.authenticate_token(token)
+        services = connection.app.state.services
+        user: CurrentUser | None = await services.accounts.authenticate_token(token)
         if user is None:
             raise NotAuthorizedException("The token is invalid, expired or revoked.")
+        await services.api_rate_limit.check(user.id)  # 429 with Retry-After past API_RATE_LIMIT
         return AuthenticationResult(user=user, auth=token)

@@ -68,7 +68,7 @@ def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = No
 
 
 def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
-    return _json(exc.body(), exc.status_code)
+    return _json(exc.body(), exc.status_code, getattr(exc, "headers", None))
 
 
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")

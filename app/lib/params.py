@@ -18,3 +18,13 @@ def parse_bool(field: str, raw: str | None) -> bool | None:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise FieldValidationError(field, f"The {field} field must be true or false.")
+
+
+def search_term(raw: str | None, field: str = "search") -> str | None:
+    """A trimmed search term, or None. A NUL character is refused: SQLite ends the LIKE pattern
+    there (so it would match everything) and PostgreSQL cannot store it in text."""
+    if raw is None:
+        return None
+    if "\x00" in raw:
+        raise FieldValidationError(field, f"The {field} field must not contain NUL characters.")
+    return raw.strip() or None

@@ -8,7 +8,9 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# argon2-cffi's defaults (RFC 9106 "low memory" profile: argon2id, t=3, m=64 MiB, p=4): ~50-100 ms a hash.
+PASSWORD_HASHER = PasswordHasher()
+_hasher = PASSWORD_HASHER
 TOKEN_PREFIX = "ath_"
 
 

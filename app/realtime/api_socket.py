@@ -11,6 +11,7 @@ from litestar import WebSocket, websocket
 
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
+from app.realtime.guard import CLOSE_FORBIDDEN
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import run_socket
@@ -55,8 +56,14 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     Frames are the event messages of docs/events.md, or ``{"type": "resync", ...}`` when the gap
     since ``since`` is larger than the replay window (re-fetch over REST, then reconnect).
     """
+    services = socket.app.state.services
+    origin = socket.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in services.settings.allowed_origins:
+        # Programs send no Origin; a browser page may connect only from an allowed origin.
+        await socket.close(code=4403, reason="origin not allowed")  # before accept: handshake refused
+        return
     user: CurrentUser = socket.user
-    hub: Hub = socket.app.state.services.hub
+    hub: Hub = services.hub
     raw_uuids, since = _parse_query(socket)
     await socket.accept()
     if isinstance(since, int) and len(set(raw_uuids)) > 1:
@@ -73,17 +80,25 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
             await socket.close(code=CLOSE_NOT_FOUND, reason=f"workspace {raw} not found")
             return
     uuid_of = {a.workspace_id: str(a.workspace_uuid) for a in accesses}
-    queue_size = socket.app.state.services.settings.ws_queue_size
-    sub = Subscriber(user_id=user.id, workspace_ids=frozenset(uuid_of), queue_size=queue_size)
-    baseline = await hub.register(sub)
-    await run_socket(
-        socket,
-        hub,
-        sub,
-        lambda: _replay(socket, hub, uuid_of, baseline, since),
-        lambda last_sent: _send_live(socket, sub, uuid_of, last_sent),
-        evicted_reason="resync: client too slow, reconnect with since",
-    )
+    sub = Subscriber(user_id=user.id, workspace_ids=frozenset(uuid_of), queue_size=services.settings.ws_queue_size)
+    tracked = services.sockets.admit(sub, user.token_id, on_membership_lost=CLOSE_FORBIDDEN)
+    if tracked is None:
+        await socket.close(code=CLOSE_POLICY, reason="too many open connections for this user")
+        return
+    try:
+        baseline = await hub.register(sub)
+        await run_socket(
+            socket,
+            hub,
+            sub,
+            lambda: _replay(socket, hub, uuid_of, baseline, since),
+            lambda last_sent: _send_live(socket, sub, uuid_of, last_sent),
+            evicted_reason="resync: client too slow, reconnect with since",
+            tracked=tracked,
+            max_message_bytes=services.sockets.max_message_bytes,
+        )
+    finally:
+        services.sockets.release(tracked)
 
 
 async def _replay(

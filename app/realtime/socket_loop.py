@@ -1,5 +1,6 @@
 """The life of one WebSocket after its handshake, shared by the API and page sockets:
-replay from the database, then stream live items, until the client leaves or is evicted."""
+replay from the database, then stream live items, until the client leaves, is evicted, sends a
+frame over the size limit, or the socket guard closes it (credentials or membership gone)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from typing import Any
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
+from app.realtime.guard import Tracked
 from app.realtime.hub import EVICTED, Hub, Subscriber
 
 CLOSE_TRY_AGAIN = 1013  # clients (and htmx's ws extension) reconnect after it
+CLOSE_TOO_BIG = 1009
+CLOSE_POLICY = 1008
+TOO_BIG = "too big"
 
 
 async def run_socket(
@@ -25,25 +30,34 @@ async def run_socket(
     *,
     evicted_reason: str,
     on_exit: Callable[[], None] | None = None,
+    tracked: Tracked | None = None,
+    max_message_bytes: int = 0,
 ) -> None:
     """``sub`` must already be registered with ``hub`` (subscribe first, then replay: nothing is missed)."""
-    receiver = asyncio.create_task(_drain_incoming(socket))
+    receiver = asyncio.create_task(_drain_incoming(socket, max_message_bytes))
+    guard: asyncio.Future[Any] = tracked.closing if tracked is not None else asyncio.get_running_loop().create_future()
+    sender: asyncio.Task[str] | None = None
+    # Eviction wins even when the sender is stuck in a send to a client that stopped reading.
     evicted = asyncio.create_task(sub.gone.wait())
+    replaying = asyncio.create_task(replay())
     try:
-        last_sent = await replay()
-        sender = asyncio.create_task(send_live(last_sent))
-        # Eviction wins even when the sender is stuck in a send to a client that stopped reading.
-        done, _ = await asyncio.wait({receiver, sender, evicted}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (receiver, sender):
-            task.cancel()
-        sent_all = sender in done and not sender.cancelled() and sender.exception() is None
-        if evicted in done or (sent_all and sender.result() == EVICTED):
-            await socket.close(code=CLOSE_TRY_AGAIN, reason=evicted_reason)
+        await asyncio.wait({replaying, receiver, guard, evicted}, return_when=asyncio.FIRST_COMPLETED)
+        if replaying.done() and not evicted.done():
+            sender = asyncio.create_task(send_live(replaying.result()))
+            await asyncio.wait({receiver, sender, guard, evicted}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (replaying, receiver, sender):
+            if task is not None:
+                task.cancel()
+        await _close_for(socket, receiver, sender, guard, evicted, evicted_reason)
     except WebSocketDisconnect:
         pass
     finally:
-        receiver.cancel()
         evicted.cancel()
+        for task in (replaying, receiver, sender):
+            if task is not None:
+                task.cancel()
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a client that left mid-send is not an error to log
         if on_exit is not None:
             on_exit()
         hub.unregister(sub)
@@ -51,8 +65,42 @@ async def run_socket(
             await socket.close()
 
 
-async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
-    """Clients have nothing to say; reading tells us when they leave."""
+async def _close_for(
+    socket: WebSocket[Any, Any, Any],
+    receiver: asyncio.Task[str | None],
+    sender: asyncio.Task[str] | None,
+    guard: asyncio.Future[Any],
+    evicted: asyncio.Task[Any],
+    evicted_reason: str,
+) -> None:
+    if guard.done() and not guard.cancelled():
+        code, reason = guard.result()
+        await socket.close(code=code, reason=reason)
+    elif _finished_with(receiver, TOO_BIG):
+        await socket.close(code=CLOSE_TOO_BIG, reason="message too big")
+    elif evicted.done() or _finished_with(sender, EVICTED):
+        await socket.close(code=CLOSE_TRY_AGAIN, reason=evicted_reason)
+
+
+def _finished_with(task: asyncio.Task[Any] | None, value: str) -> bool:
+    return (
+        task is not None
+        and task.done()
+        and not task.cancelled()
+        and task.exception() is None
+        and task.result() == value
+    )
+
+
+async def _drain_incoming(socket: WebSocket[Any, Any, Any], max_bytes: int) -> str | None:
+    """Clients have nothing to say; reading tells us when they leave, or send more than allowed."""
     with contextlib.suppress(WebSocketDisconnect):
         while True:
-            await socket.receive_data(mode="text")
+            event = await socket.receive()
+            if event["type"] == "websocket.disconnect":
+                return None
+            data = event.get("bytes") or event.get("text") or b""
+            size = len(data.encode()) if isinstance(data, str) else len(data)
+            if max_bytes and size > max_bytes:
+                return TOO_BIG
+    return None

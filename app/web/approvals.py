@@ -81,7 +81,7 @@ class InboxView:
             workflow_uuid=_uuid(params.get("workflow")),
             assigned_to_me=params.get("mine") == "1",
             overdue=tab == "pending" and params.get("overdue") == "1",
-            search=(params.get("q") or "").strip()[:200],
+            search=(params.get("q") or "").replace("\x00", "").strip()[:200],
             sort="due" if params.get("sort") == "due" else "requested",
             page=page,
         )

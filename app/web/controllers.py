@@ -17,6 +17,7 @@ from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
 from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
+from app.lib.ratelimit import RateLimited
 from app.web.errors import error_toast, toast
 from app.web.graph import layout_graph
 from app.web.session import (
@@ -82,11 +83,18 @@ class AuthPages(Controller):
     async def sign_in(self, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Any:
         services = request.app.state.services
         target = safe_next(data.get("next"))
+        email, address = data.get("email", ""), request.client.host if request.client else None
         try:
-            user_id = await services.accounts.check_password(data.get("email", ""), data.get("password", ""))
+            await services.sign_in_guard.attempt(email, address)
+        except RateLimited as exc:
+            context = {"next": target, "error": exc.message, "email": email}
+            return Template("sign_in.html", context=context, status_code=429, headers=exc.headers)
+        try:
+            user_id = await services.accounts.check_password(email, data.get("password", ""))
         except AppError:
-            context = {"next": target, "error": "Wrong email or password.", "email": data.get("email", "")}
+            context = {"next": target, "error": "Wrong email or password.", "email": email}
             return Template("sign_in.html", context=context, status_code=422)
+        await services.sign_in_guard.succeeded(email, address)
         token = await services.accounts.create_token(
             user_id, name="web session", expires_at=dt.datetime.now(dt.UTC) + SESSION_LIFETIME
         )

@@ -21,9 +21,10 @@ from app.domain.dashboard.views import ExecutionView
 from app.domain.executions.state import TERMINAL
 from app.lib.identity import APPROVE_ROLES
 from app.ops import metrics as ops_metrics
+from app.realtime.guard import CLOSE_RECONNECT
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
 from app.realtime.messages import current_seqs, load_events
-from app.realtime.socket_loop import run_socket
+from app.realtime.socket_loop import CLOSE_POLICY, run_socket
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.session import session_user
@@ -125,19 +126,28 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
         queue_size=services.settings.ws_queue_size,
     )
     await socket.accept()
-    baseline = await hub.register(sub)
-    if listing:
-        ticker.add(sub)
-    cursor = parse_cursor(socket.query_params.get("since"))
-    await run_socket(
-        socket,
-        hub,
-        sub,
-        lambda: _replay(socket, hub, fragments, state, baseline, cursor),
-        lambda last_sent: _send_live(socket, sub, fragments, state, last_sent),
-        evicted_reason="resync: client too slow",
-        on_exit=lambda: ticker.remove(sub),
-    )
+    tracked = services.sockets.admit(sub, user.token_id, on_membership_lost=CLOSE_RECONNECT)
+    if tracked is None:
+        await socket.close(code=CLOSE_POLICY, reason="too many open connections for this user")
+        return
+    try:
+        baseline = await hub.register(sub)
+        if listing:
+            ticker.add(sub)
+        cursor = parse_cursor(socket.query_params.get("since"))
+        await run_socket(
+            socket,
+            hub,
+            sub,
+            lambda: _replay(socket, hub, fragments, state, baseline, cursor),
+            lambda last_sent: _send_live(socket, sub, fragments, state, last_sent),
+            evicted_reason="resync: client too slow",
+            on_exit=lambda: ticker.remove(sub),
+            tracked=tracked,
+            max_message_bytes=services.sockets.max_message_bytes,
+        )
+    finally:
+        services.sockets.release(tracked)
 
 
 async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:

@@ -10,7 +10,8 @@ import httpx
 from tests.conftest import Actor, World
 from tests.servers import AppServer
 
-LIVE = "document.querySelector('#conn').dataset.state === 'live'"
+# Function predicates: Playwright evaluates a string predicate with eval(), which the CSP forbids.
+LIVE = "() => document.querySelector('#conn').dataset.state === 'live'"
 BADGE = "#approvals-badge"
 
 
@@ -51,9 +52,9 @@ async def sign_in(browser: Any, server: AppServer, actor: Actor, path: str = "/a
 
 async def badge_shows(page: Any, count: int) -> None:
     if count:
-        script = f"(b => b && !b.hidden && b.textContent.trim() === '{count}')(document.querySelector('{BADGE}'))"
+        script = f"() => (b => b && !b.hidden && b.textContent.trim() === '{count}')(document.querySelector('{BADGE}'))"
     else:
-        script = f"(b => b && b.hidden)(document.querySelector('{BADGE}'))"
+        script = f"() => (b => b && b.hidden)(document.querySelector('{BADGE}'))"
     await page.wait_for_function(script, timeout=5000)
 
 

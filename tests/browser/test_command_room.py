@@ -9,7 +9,8 @@ import httpx
 from tests.conftest import World
 from tests.servers import AppServer
 
-LIVE = "document.querySelector('#conn').dataset.state === 'live'"
+# Function predicates: Playwright evaluates a string predicate with eval(), which the CSP forbids.
+LIVE = "() => document.querySelector('#conn').dataset.state === 'live'"
 
 
 async def api(server: AppServer, world: World, method: str, path: str, **kw: Any) -> dict[str, Any]:

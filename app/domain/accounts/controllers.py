@@ -42,10 +42,18 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["Authentication"]
 
-    @post("/sign-in", summary="Sign in", status_code=HTTP_200_OK, opt={"exclude_from_auth": True})
-    async def sign_in(self, account_service: NamedDependency[AccountService], data: JSONBody[SignIn]) -> dict[str, Any]:
-        """Exchange email and password for a bearer token (shown once; store it)."""
+    @post("/sign-in", summary="Sign in", status_code=HTTP_200_OK, opt={"exclude_from_auth": True}, security=[{}])
+    async def sign_in(
+        self, request: Request[Any, Any, Any], account_service: NamedDependency[AccountService], data: JSONBody[SignIn]
+    ) -> dict[str, Any]:
+        """Exchange email and password for a bearer token (shown once; store it).
+
+        Attempts are limited per account and per client address (429 with ``Retry-After``)."""
+        guard = request.app.state.services.sign_in_guard
+        address = request.client.host if request.client else None
+        await guard.attempt(data.email, address)
         token, user = await account_service.sign_in(data.email, data.password)
+        await guard.succeeded(data.email, address)
         return {"data": {"token": token, "token_type": "Bearer", "user": user_payload(user)}}
 
     @post("/logout", summary="Logout", status_code=HTTP_200_OK)

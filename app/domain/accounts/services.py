@@ -102,6 +102,36 @@ class AccountService:
                 .values(revoked_at=utcnow())
             )
 
+    async def list_tokens(self, user_id: int) -> list[dict[str, object]]:
+        """The user's tokens (never their secrets), newest first."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(ApiToken.uuid, ApiToken.name, ApiToken.created_at, ApiToken.expires_at, ApiToken.revoked_at)
+                .where(ApiToken.user_id == user_id)
+                .order_by(ApiToken.id.desc())
+            )
+            return [dict(r._mapping) for r in rows]
+
+    async def revoke_tokens(self, user_id: int, token_uuid: uuid_lib.UUID | None = None) -> int:
+        """Revoke one token of the user (by uuid), or all of them (API tokens and dashboard sessions).
+        Open WebSockets using them are closed within WS_AUTH_RECHECK_SECONDS. Returns the count."""
+        conditions = [ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)]
+        if token_uuid is not None:
+            conditions.append(ApiToken.uuid == token_uuid)
+        async with self.db.write() as session:
+            result = await session.execute(update(ApiToken).where(*conditions).values(revoked_at=utcnow()))
+        if token_uuid is not None and result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFoundError("Active token")
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def remove_membership_of(self, email: str, workspace: str) -> None:
+        """Take a user out of a workspace (uuid or unique name): at once for requests, and within
+        WS_AUTH_RECHECK_SECONDS for open WebSockets."""
+        user_id = await self.user_id_by_email(email)
+        async with self.db.read() as session:
+            ws = await self._find_workspace(session, workspace)
+        await self.remove_membership(user_id, ws.id)
+
     async def create_workspace(self, name: str, organization_multiplai_id: str) -> Workspace:
         """Create a workspace, creating its organization on first use."""
         async with self.db.write() as session:

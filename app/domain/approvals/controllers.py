@@ -17,7 +17,7 @@ from app.domain.executions.services import ExecutionService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import comma_list, parse_bool
+from app.lib.params import comma_list, parse_bool, search_term
 
 APPROVAL_STATUSES = {"pending", "approved", "rejected", "cancelled"}
 
@@ -82,7 +82,7 @@ class ApprovalController(Controller):
             assigned_to_me=_me_flag("assigned", assigned),
             decided_by_me=_me_flag("decided_by", decided_by),
             overdue=bool(parse_bool("overdue", overdue)),
-            search=search.strip() or None if search else None,
+            search=search_term(search),
             sort_by=sort_by,
         )
         page_req = PageRequest(page, per_page)

@@ -91,7 +91,7 @@ class ExecutionView:
             organization=organization,
             workflow_uuids=[str(u) for raw in getall("workflow", []) if (u := _uuid(raw))],
             statuses=sorted(set(statuses)),
-            search=(params.get("q") or "").strip()[:200],
+            search=(params.get("q") or "").replace("\x00", "").strip()[:200],
             range=range_key if range_key in QUICK_RANGES else "",
             date_from=date_from,
             date_to=None if range_key in QUICK_RANGES else _date(params.get("to"), end=True),

@@ -17,7 +17,7 @@ from app.domain.executions.state import STATUS_VALUES
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import comma_list, parse_bool
+from app.lib.params import comma_list, parse_bool, search_term
 from app.lib.timefmt import parse_date_param
 
 WITH_OPTIONS = {"workflow", "workflowExecutionData"}
@@ -122,7 +122,7 @@ class WorkflowExecutionController(Controller):
             statuses=parse_statuses(status),
             date_from=parse_date_param("date_from", date_from) if date_from else None,
             date_to=parse_date_param("date_to", date_to, end_of_day=True) if date_to else None,
-            search=search.strip() or None if search else None,
+            search=search_term(search),
             user_multiplai_id=user_multiplai_id or None,
             sort_by=sort_by,
             sort_direction=sort_direction,

@@ -14,6 +14,7 @@ from app.domain.workflows.schemas import WorkflowCreate
 from app.domain.workflows.services import WorkflowService
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
+from app.lib.params import search_term
 
 
 class WorkspaceController(Controller):
@@ -54,7 +55,9 @@ class WorkflowController(Controller):
     ) -> dict[str, Any]:
         """Workflows of one workspace, or of all yours, with execution counters."""
         page_req = PageRequest(page, per_page)
-        items, total = await workflow_service.list_workflows(request.user, workspace_uuid, search, page_req)
+        items, total = await workflow_service.list_workflows(
+            request.user, workspace_uuid, search_term(search), page_req
+        )
         return paginated(request, items, total, page_req)
 
     @get("/{workflow_uuid:uuid}", summary="Retrieve a workflow")
