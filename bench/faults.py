@@ -257,7 +257,7 @@ async def redis_down(args: argparse.Namespace) -> None:
             t0 = time.monotonic()
             await writer.create()
             if elapsed >= next_sample:
-                status = (await writer.http.get("/ready")).json()["events"]
+                status = (await writer.http.get("/ready")).json()["checks"]["subscriber"]
                 samples.append((elapsed, rss_kib(app.proc.pid), status["publish_queue"]))
                 next_sample += 10
             await asyncio.sleep(max(0.0, 1 / args.rate - (time.monotonic() - t0)))
@@ -303,7 +303,7 @@ async def latency_run(s: Seeded, app: AppServer, clients: int, events: int, deaf
 
     await asyncio.gather(*(lane(events // 4) for _ in range(4)))
     await asyncio.gather(*readers)
-    evicted = (await writer.http.get("/ready")).json()["events"]["evicted"]
+    evicted = (await writer.http.get("/ready")).json()["checks"]["subscriber"]["evicted"]
     await writer.aclose()
     for x in socks:
         await x.close()

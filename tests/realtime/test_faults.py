@@ -135,7 +135,7 @@ async def check_deaf_client_is_evicted_and_resyncs(a: AppServer, b: AppServer, w
     healthy = Follower(b.ws_url, ws, headers, last_seq=start)
     await healthy.connect()
     deaf = DeafSocket(b.port, f"/api/v1/ws?workspace_uuid={ws}&since={start}", headers)
-    evicted_before = (await get(f"{b.base_url}/ready", timeout=10)).json()["events"]["evicted"]
+    evicted_before = (await get(f"{b.base_url}/ready", timeout=10)).json()["checks"]["subscriber"]["evicted"]
     writer = Writer(a.base_url, world.operator_a.headers, world.workflows["Invoice approval"])
     target = await writer.create(status="running")
     blob = "x" * 60_000  # big events fill the deaf client's buffers quickly
@@ -148,7 +148,7 @@ async def check_deaf_client_is_evicted_and_resyncs(a: AppServer, b: AppServer, w
     final = start + writer.committed
 
     def evicted() -> bool:
-        return httpx.get(f"{b.base_url}/ready", timeout=10).json()["events"]["evicted"] > evicted_before
+        return httpx.get(f"{b.base_url}/ready", timeout=10).json()["checks"]["subscriber"]["evicted"] > evicted_before
 
     assert await asyncio.to_thread(wait_until, evicted, 20)
     messages, code = await asyncio.to_thread(deaf.read_all)
@@ -186,7 +186,7 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
     server.start()
     try:
         ready = await get(f"{server.base_url}/ready", timeout=10)
-        assert ready.status_code == 503 and ready.json()["events"]["connected"] is False
+        assert ready.status_code == 503 and ready.json()["checks"]["subscriber"]["connected"] is False
         cookie = {"Cookie": f"athena_session={world.viewer_a.token}"}
         page = await get(
             f"{server.base_url}/executions", params={"workspace": world.ws["A"]}, headers=cookie, timeout=30
@@ -196,7 +196,7 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
         sizes = []
         for _ in range(6):
             await asyncio.gather(*(writer.create() for _ in range(20)))
-            sizes.append((await get(f"{server.base_url}/ready", timeout=10)).json()["events"]["publish_queue"])
+            sizes.append((await get(f"{server.base_url}/ready", timeout=10)).json()["checks"]["subscriber"]["publish_queue"])
         await writer.aclose()
         assert writer.errors == [] and writer.committed == 120
         assert max(sizes) <= 20, sizes
