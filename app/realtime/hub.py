@@ -47,6 +47,7 @@ class PreparedEvent:
     @property
     def json(self) -> str:
         if "json" not in self._cache:
+            PreparedEvent.renders_by_kind["json"] += 1
             self._cache["json"] = json.dumps(self.message, separators=(",", ":"))
         return self._cache["json"]
 
