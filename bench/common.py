@@ -72,6 +72,27 @@ async def seed(database_url: str) -> Seeded:
     return Seeded(str(ws.uuid), int(ws.id), wf["uuid"], token)
 
 
+class TunedServer(AppServer):
+    """One of our instances with a chosen WebSocket implementation, deflate setting and worker count."""
+
+    def __init__(self, *args: Any, ws: str = "auto", deflate: bool = False, workers: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ws, self.deflate, self.workers = ws, deflate, workers
+
+    def launch(self) -> None:
+        cmd = [
+            sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(self.port), "--ws", self.ws, "--ws-per-message-deflate", str(self.deflate).lower(),
+            "--workers", str(self.workers), "--log-level", "warning",
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        # A loaded shared machine can take a while to boot two workers.
+        ok = wait_until(lambda: httpx.get(self.base_url + "/health", timeout=2).status_code == 200, 120)
+        assert ok, f"server did not start: {self.log.read_text()[-2000:]}"
+
+
 class PeerServer:
     """bench/peers/socketio_app.py under uvicorn, one worker, like one of our instances."""
 
@@ -101,11 +122,14 @@ class PeerServer:
 class Stack:
     """Private Redis, a fresh database with one workspace, and instances A and B (and the peer)."""
 
-    def __init__(self, database_url: str, *, peer: bool = False, instances: int = 2, **env: str) -> None:
+    def __init__(
+        self, database_url: str, *, peer: bool = False, instances: int = 2, b_workers: int = 1, **env: str
+    ) -> None:
         self.base_database_url = database_url
         self.want_peer = peer
         self.instances = instances
         self.env = env
+        self.b_workers = b_workers
         self.workdir = Path(tempfile.mkdtemp(prefix="athena-bench-"))
         self.redis = RedisServer(self.workdir)
         self.servers: list[AppServer] = []
@@ -118,7 +142,8 @@ class Stack:
         self.database_url = await fresh_database(self.base_database_url)
         self.seeded = await seed(self.database_url)
         self.servers = [
-            AppServer(self.database_url, self.redis.url, self.workdir, **self.env) for _ in range(self.instances)
+            TunedServer(self.database_url, self.redis.url, self.workdir, workers=self.b_workers if i else 1, **self.env)
+            for i in range(self.instances)
         ]
         for server in self.servers:
             server.launch()

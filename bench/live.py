@@ -52,53 +52,58 @@ def hub_status(stack: Stack, server: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------- goal 1
 async def latency(args: argparse.Namespace) -> dict[str, Any]:
     async with Stack(args.database_url) as stack:
-        assert stack.seeded is not None
-        floor_conn, child = CTX.Pipe()
-        floor = CTX.Process(target=floor_process, args=(stack.redis.url, child))
-        floor.start()
-        floor_conn.recv()
-        url = f"{stack.b.ws_url}/api/v1/ws?workspace_uuid={stack.seeded.workspace_uuid}"
-        fleet = ClientFleet(ClientSpec(url, stack.headers, "api", args.clients), args.client_processes)
-        try:
-            opened = fleet.wait_ready()
-            load_before = machine_load()
-            b_cpu = cpu_seconds(stack.b.proc.pid)  # type: ignore[union-attr]
-            started = time.monotonic()
-            errors = await _write(stack, args.events, args.rate)
-            await _wait_for(fleet, args.events * opened, 15)
-            elapsed = time.monotonic() - started
-            tally = fleet.report()
-            b_busy = (cpu_seconds(stack.b.proc.pid) - b_cpu) / elapsed  # type: ignore[union-attr]
-            floor_conn.send("stop")
-            floor_hist = floor_conn.recv()
-        finally:
-            fleet.close()
-            floor.join(5)
-        floor_tally = Tally(latency=floor_hist)
-        lost = args.events * opened - tally.events
-        result = {
-            "clients": opened,
-            "events": args.events,
-            "rate": args.rate,
-            "write_errors": errors,
-            "p50": percentile(tally.latency, 50),
-            "p99": percentile(tally.latency, 99),
-            "max": percentile(tally.latency, 100),
-            "floor_p50": percentile(floor_hist, 50),
-            "floor_p99": percentile(floor_hist, 99),
-            "lost": lost,
-            "out_of_order": tally.out_of_order,
-            "load": f"{load_before} -> {machine_load()}",
-        }
-        print(f"goal 1 · {opened} clients on B · {args.events} writes on A at {args.rate}/s · load {result['load']}")
-        print(figures("commit -> client (ours)", tally))
-        print(figures("commit -> bare redis sub", floor_tally))
-        print(
-            f"ours - floor: p50 {result['p50'] - result['floor_p50']:.1f} ms, "
-            f"p99 {result['p99'] - result['floor_p99']:.1f} ms · lost {lost} · out of order {tally.out_of_order} "
-            f"· write errors {errors} · B cpu {b_busy:.0%} · clients cpu {tally.cpu_seconds / elapsed:.0%}"
-        )
-        return result
+        return await measure_latency(stack, args.clients, args.events, args.rate, args.client_processes)
+
+
+async def measure_latency(stack: Stack, clients: int, events: int, rate: float, processes: int = 2) -> dict[str, Any]:
+    """Goal 1 on a running stack: API writes on A, ``clients`` API sockets on B, the bare Redis floor."""
+    assert stack.seeded is not None
+    floor_conn, child = CTX.Pipe()
+    floor = CTX.Process(target=floor_process, args=(stack.redis.url, child))
+    floor.start()
+    floor_conn.recv()
+    url = f"{stack.b.ws_url}/api/v1/ws?workspace_uuid={stack.seeded.workspace_uuid}"
+    fleet = ClientFleet(ClientSpec(url, stack.headers, "api", clients), processes)
+    try:
+        opened = fleet.wait_ready()
+        load_before = machine_load()
+        b_cpu = cpu_seconds(stack.b.proc.pid)  # type: ignore[union-attr]
+        started = time.monotonic()
+        errors = await _write(stack, events, rate)
+        await _wait_for(fleet, events * opened, 15)
+        elapsed = time.monotonic() - started
+        tally = fleet.report()
+        b_busy = (cpu_seconds(stack.b.proc.pid) - b_cpu) / elapsed  # type: ignore[union-attr]
+        floor_conn.send("stop")
+        floor_hist = floor_conn.recv()
+    finally:
+        fleet.close()
+        floor.join(5)
+    floor_tally = Tally(latency=floor_hist)
+    lost = events * opened - tally.events
+    result = {
+        "clients": opened,
+        "events": events,
+        "rate": rate,
+        "write_errors": errors,
+        "p50": percentile(tally.latency, 50),
+        "p99": percentile(tally.latency, 99),
+        "max": percentile(tally.latency, 100),
+        "floor_p50": percentile(floor_hist, 50),
+        "floor_p99": percentile(floor_hist, 99),
+        "lost": lost,
+        "out_of_order": tally.out_of_order,
+        "load": f"{load_before} -> {machine_load()}",
+    }
+    print(f"goal 1 · {opened} clients on B · {events} writes on A at {rate}/s · load {result['load']}")
+    print(figures("commit -> client (ours)", tally))
+    print(figures("commit -> bare redis sub", floor_tally))
+    print(
+        f"ours - floor: p50 {result['p50'] - result['floor_p50']:.1f} ms, "
+        f"p99 {result['p99'] - result['floor_p99']:.1f} ms · lost {lost} · out of order {tally.out_of_order} "
+        f"· write errors {errors} · B cpu {b_busy:.0%} · clients cpu {tally.cpu_seconds / elapsed:.0%}"
+    )
+    return result
 
 
 async def _write(stack: Stack, events: int, rate: float) -> int:

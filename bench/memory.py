@@ -14,29 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
-from typing import Any
 
-from bench.common import Stack, machine_load, pid_rss_kib
+from bench.common import Stack, TunedServer, machine_load, pid_rss_kib
 from bench.wsclient import ClientFleet, ClientSpec
-from tests.servers import AppServer
 
 DEFLATE_OFFER = {"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}
-
-
-class TunedServer(AppServer):
-    def __init__(self, *args: Any, ws: str = "auto", deflate: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.ws, self.deflate = ws, deflate
-
-    def launch(self) -> None:
-        cmd = [
-            sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory", "--host", "127.0.0.1",
-            "--port", str(self.port), "--ws", self.ws, "--ws-per-message-deflate", str(self.deflate).lower(),
-            "--log-level", "warning",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
 
 def _open(url: str, headers: dict[str, str], kind: str, count: int) -> ClientFleet:
