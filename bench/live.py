@@ -157,16 +157,29 @@ async def fanout(args: argparse.Namespace) -> None:
             ),
         }
         ceilings: dict[str, float] = {}
+        costs: dict[str, dict[float, float]] = {}
         for name in args.targets.split(","):
             url, dialect = targets[name]
             headers = stack.headers if dialect == "api" else {}
             if dialect == "page":
                 headers = {"Cookie": f"athena_session={stack.seeded.token}", "Origin": stack.b.base_url}
-            ceilings[name] = await _ramp(stack, name, url, dialect, headers, template, args)
+            costs[name] = {}
+            ceilings[name] = await _ramp(stack, name, url, dialect, headers, template, args, costs[name])
         peer = ceilings.get("python-socketio")
         for name, ceiling in ceilings.items():
             ratio = f" = {ceiling / peer:.2f}x python-socketio" if peer and name != "python-socketio" else ""
             print(f"ceiling {name:<16} {ceiling:>9,.0f} frames/s{ratio}")
+        # CPU per frame at the highest rate every target ran: less sensitive to the machine's other load.
+        common = max(set.intersection(*(set(c) for c in costs.values())), default=None)
+        if common is not None:
+            base = costs.get("python-socketio", {}).get(common)
+            for name, cost in costs.items():
+                versus = (
+                    f" (python-socketio / this = {base / cost[common]:.2f})"
+                    if base and name != "python-socketio"
+                    else ""
+                )
+                print(f"server cpu per frame at {common:.0f} ev/s, {name:<16} {cost[common]:6.1f} us{versus}")
 
 
 async def _template(stack: Stack) -> dict[str, Any]:
@@ -190,11 +203,18 @@ async def _template(stack: Stack) -> dict[str, Any]:
     return message
 
 
-RATES = [25 * 2 ** (i / 2) for i in range(20)]  # 25, 35, 50, 71, 100, … events/s
+RATES = [5 * 2 ** (i / 2) for i in range(24)]  # 5, 7, 10, 14, 20, 28, 40, 57, 80, … events/s
 
 
 async def _ramp(
-    stack: Stack, name: str, url: str, dialect: str, headers: dict[str, str], template: dict[str, Any], args: Any
+    stack: Stack,
+    name: str,
+    url: str,
+    dialect: str,
+    headers: dict[str, str],
+    template: dict[str, Any],
+    args: Any,
+    cost: dict[float, float],
 ) -> float:
     assert stack.seeded is not None
     writer_conn, child = CTX.Pipe()
@@ -226,10 +246,12 @@ async def _ramp(
                 p99 = percentile(tally.latency, 99)
                 delivered = tally.frames / took
                 ok = lost == 0 and tally.out_of_order == 0 and p99 <= 100
+                cpu = cpu_seconds(pid) - cpu0
+                cost[rate] = cpu / max(tally.frames, 1) * 1e6
                 print(
                     f"  {rate:7.0f} ev/s: {delivered:>9,.0f} frames/s ({tally.frames} frames, {tally.events} events) "
                     f"p50={percentile(tally.latency, 50):6.1f} p99={p99:7.1f} ms lost={lost} ooo={tally.out_of_order} "
-                    f"server cpu={(cpu_seconds(pid) - cpu0) / took:.0%} load={machine_load()} "
+                    f"server cpu={cpu / took:.0%} ({cost[rate]:.1f} us/frame) load={machine_load()} "
                     f"{'ok' if ok else 'ceiling passed' if attempt == 2 or lost else 'failed once, retrying'}"
                 )
                 if ok or lost:
