@@ -22,9 +22,11 @@ SOCKETS = 12
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, world: World) -> Iterator[AppServer]:
     app_server = AppServer(database_url, None, tmp_path)
-    app_server.start()
-    yield app_server
-    app_server.stop()
+    try:
+        app_server.start()
+        yield app_server
+    finally:
+        app_server.stop()  # also when it failed to start in time: no orphan process
 
 
 def renders(server: AppServer) -> dict[str, int]:
