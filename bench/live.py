@@ -80,10 +80,13 @@ async def measure_latency(stack: Stack, clients: int, events: int, rate: float, 
         fleet.close()
         floor.join(5)
     floor_tally = Tally(latency=floor_hist)
-    lost = events * opened - tally.events
+    # What was committed is what the bare subscriber saw (a timed-out write may or may not have been).
+    committed = sum(floor_hist.values())
+    lost = committed * opened - tally.events
     result = {
         "clients": opened,
         "events": events,
+        "committed": committed,
         "rate": rate,
         "write_errors": errors,
         "p50": percentile(tally.latency, 50),
