@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +34,7 @@ class PreparedEvent:
 
     __slots__ = ("_cache", "message", "workspace_id")
     renders = 0  # class-wide counter of page renders, for tests and benchmarks
+    renders_by_kind: Counter[str] = Counter()  # the same, by fragment ("row", "cursor", ...): /ready shows it
 
     def __init__(self, workspace_id: int, message: dict[str, Any]) -> None:
         self.workspace_id = workspace_id
@@ -47,12 +48,14 @@ class PreparedEvent:
     @property
     def json(self) -> str:
         if "json" not in self._cache:
+            PreparedEvent.renders_by_kind["json"] += 1
             self._cache["json"] = json.dumps(self.message, separators=(",", ":"))
         return self._cache["json"]
 
     def rendered(self, key: str, render: Callable[[dict[str, Any]], Any]) -> Any:
         if key not in self._cache:
             PreparedEvent.renders += 1
+            PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1
             self._cache[key] = render(self.message)
         return self._cache[key]
 
@@ -121,6 +124,7 @@ class Hub:
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tail_task: asyncio.Task[None] | None = None
         self.delivered = 0
+        self.dispatched = 0  # distinct events handed to local sockets (each rendered at most once)
         self.filled = 0
         self.resyncs = 0
         self.link_listeners: list[Callable[[bool], None]] = []
@@ -217,6 +221,7 @@ class Hub:
     def _deliver(self, prepared: PreparedEvent) -> None:
         ws = prepared.workspace_id
         self.last_seq[ws] = max(self.last_seq.get(ws, 0), prepared.seq)
+        self.dispatched += 1
         for sub in list(self.subscribers.get(ws, ())):
             sub.offer(prepared)
             self.delivered += 1
@@ -242,6 +247,8 @@ class Hub:
             "watched_workspaces": len(self.subscribers),
             "sockets": len({id(s) for subs in self.subscribers.values() for s in subs}),
             "delivered": self.delivered,
+            "events_dispatched": self.dispatched,
+            "renders": dict(PreparedEvent.renders_by_kind),
             "filled_from_database": self.filled,
             "resyncs": self.resyncs,
             "evicted": Subscriber.evictions,

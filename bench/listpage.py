@@ -1,0 +1,142 @@
+"""The HTML list page under load (issue 6, goal 8), with goal 1's latency measured at the same time.
+
+    uv run python -m bench.listpage [--seconds 30] [--share 0.2] [--clients 200]
+
+Instance B runs with ``uvicorn --workers 2``; instance A takes the writes. In one run:
+1. capacity, closed loop (``wrk -t2 -c16``, Debian's wrk): requests/s of the trivial Litestar
+   endpoint ``/health`` and of ``/executions`` (signed in, 50 rows) on B;
+2. fixed rate, open loop: ``/executions`` at ``share`` x the trivial endpoint's requests/s, sent by a
+   lean HTTP/1.1 generator in its own process (latency counted from each request's scheduled time,
+   so a stall is not hidden), while goal 1 runs: writes on A at 20/s, 200 API sockets on B.
+The page rate is sustained if the achieved rate is ≥ 98 % of the target and nothing failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import re
+import subprocess
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from urllib.parse import urlsplit
+
+import httpx
+
+from bench.common import Stack, machine_load
+from bench.live import measure_latency
+from bench.wsclient import BUCKET_MS, percentile
+
+CTX = mp.get_context("spawn")
+
+
+def wrk(url: str, cookie: str | None, seconds: int) -> float:
+    cmd = ["wrk", "-t2", "-c16", f"-d{seconds}s", url]
+    if cookie:
+        cmd[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert non2xx is None, out
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def fixed_rate_process(url: str, cookie: str, rate: float, seconds: float, conn: Connection) -> None:
+    conn.send(asyncio.run(_fixed_rate(url, cookie, rate, seconds)))
+
+
+async def _fixed_rate(url: str, cookie: str, rate: float, seconds: float) -> dict[str, object]:
+    parts = urlsplit(url)
+    request = (f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n\r\n").encode()
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(await asyncio.open_connection(parts.hostname, parts.port))
+    hist: Counter[int] = Counter()
+    failures = 0
+
+    async def one(scheduled: float) -> None:
+        nonlocal failures
+        reader, writer = await idle.get()
+        try:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            failures += not head.startswith(b"HTTP/1.1 200")
+            hist[int((time.monotonic() - scheduled) * 1000 / BUCKET_MS)] += 1
+        except Exception:
+            failures += 1
+        finally:
+            idle.put_nowait((reader, writer))
+
+    started = time.monotonic()
+    total = int(rate * seconds)
+    tasks = []
+    for i in range(total):
+        scheduled = started + i / rate
+        await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+        tasks.append(asyncio.create_task(one(scheduled)))
+    # Bounded: what has not been answered 5 s after the window closed is counted as not served.
+    _, late = await asyncio.wait(tasks, timeout=5)
+    for task in late:
+        task.cancel()
+    took = time.monotonic() - started
+    served = sum(hist.values())
+    return {"sent": total, "served": served, "took": took, "failures": failures + len(late), "hist": hist}
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with Stack(args.database_url, b_workers=2) as stack:
+        assert stack.seeded is not None
+        async with httpx.AsyncClient(base_url=stack.a.base_url, headers=stack.headers, timeout=30) as http:
+            for _ in range(60):  # the page shows 50 rows
+                r = await http.post("/api/v1/workflow-executions", json={"workflow_uuid": stack.seeded.workflow_uuid})
+                assert r.status_code == 201, r.text
+        cookie = f"athena_session={stack.seeded.token}"
+        page = f"{stack.b.base_url}/executions?workspace={stack.seeded.workspace_uuid}"
+        r = await asyncio.to_thread(httpx.get, page, headers={"Cookie": cookie})
+        assert r.status_code == 200 and r.text.count('class="row ') == 50, r.status_code
+        load0 = machine_load()
+        trivial = wrk(f"{stack.b.base_url}/health", None, args.wrk_seconds)
+        page_max = wrk(page, cookie, args.wrk_seconds)
+        print(f"goal 8 · B: uvicorn --workers 2 · load {load0} -> {machine_load()}")
+        print(
+            f"closed loop (wrk -t2 -c16 {args.wrk_seconds}s): /health {trivial:,.0f} req/s · /executions "
+            f"{page_max:,.0f} req/s = {page_max / trivial:.0%} of trivial"
+        )
+        target = args.share * trivial
+        conn, child = CTX.Pipe()
+        proc = CTX.Process(target=fixed_rate_process, args=(page, cookie, target, args.seconds, child))
+        proc.start()
+        live = await measure_latency(stack, args.clients, int(args.seconds * 20), 20.0)
+        result = conn.recv()
+        proc.join(10)
+        achieved = result["served"] / result["took"]  # type: ignore[operator]
+        hist = result["hist"]
+        sustained = achieved >= 0.98 * target and not result["failures"]
+        print(
+            f"fixed rate: /executions at {target:,.1f} req/s ({args.share:.0%} of trivial) for {args.seconds:.0f}s: "
+            f"achieved {achieved:,.1f} req/s, failures {result['failures']}, latency p50 "
+            f"{percentile(hist, 50):.1f} ms p99 {percentile(hist, 99):.1f} ms "  # type: ignore[arg-type]
+            f"-> {'sustained' if sustained else 'NOT sustained'}; goal 1 meanwhile: p50 {live['p50']:.1f} ms "
+            f"p99 {live['p99']:.1f} ms lost {live['lost']} · load {machine_load()}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--share", type=float, default=0.2)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    )
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
