@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, text
 
 from app.db.models import Workflow, Workspace
 from app.db.models.base import new_uuid, utcnow
+from bench.common import LIMITS_OFF
 from tests.servers import AppServer
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ _server: AppServer | None = None
 def server(database_url: str) -> AppServer:
     global _server
     if _server is None:
-        _server = AppServer(database_url, None, Path(tempfile.mkdtemp()))
+        _server = AppServer(database_url, None, Path(tempfile.mkdtemp()), **LIMITS_OFF)
         _server.start()
     return _server
 

@@ -28,6 +28,12 @@ def machine_load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
 async def fresh_database(base_url: str) -> str:
     if base_url.startswith("sqlite"):
         return f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
@@ -72,11 +78,21 @@ async def seed(database_url: str) -> Seeded:
     return Seeded(str(ws.uuid), int(ws.id), wf["uuid"], token)
 
 
+# Benchmarks open hundreds of sockets and send thousands of requests as one user: the abuse limits
+# (per-user sockets, API rate, sign-ins) are off for their instances.
+LIMITS_OFF = {
+    "WS_MAX_CONNECTIONS_PER_USER": "0",
+    "API_RATE_LIMIT": "0",
+    "SIGN_IN_LIMIT_PER_ACCOUNT": "0",
+    "SIGN_IN_LIMIT_PER_ADDRESS": "0",
+}
+
+
 class TunedServer(AppServer):
     """One of our instances with a chosen WebSocket implementation, deflate setting and worker count."""
 
     def __init__(self, *args: Any, ws: str = "auto", deflate: bool = False, workers: int = 1, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **{**LIMITS_OFF, **kwargs})
         self.ws, self.deflate, self.workers = ws, deflate, workers
 
     def launch(self) -> None:

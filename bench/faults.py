@@ -32,7 +32,7 @@ import websockets
 from app.config import Settings
 from app.db.models import Role
 from app.services import Services
-from bench.latency import fresh_database, pct
+from bench.common import LIMITS_OFF, fresh_database, pct
 from tests.realtime.live_clients import (
     DeafSocket,
     Follower,
@@ -81,7 +81,7 @@ async def seed(base_url: str) -> Seeded:
 @contextlib.asynccontextmanager
 async def servers(s: Seeded, redis_url: str | None, n: int = 2, **env: str) -> AsyncIterator[list[AppServer]]:
     workdir = Path(tempfile.mkdtemp())
-    apps = [AppServer(s.database_url, redis_url, workdir, **env) for _ in range(n)]
+    apps = [AppServer(s.database_url, redis_url, workdir, **{**LIMITS_OFF, **env}) for _ in range(n)]
     try:
         for app in apps:
             app.launch()

@@ -196,7 +196,9 @@ async def test_boot_with_redis_down_serves_and_keeps_the_publish_queue_bounded(
         sizes = []
         for _ in range(6):
             await asyncio.gather(*(writer.create() for _ in range(20)))
-            sizes.append((await get(f"{server.base_url}/ready", timeout=10)).json()["checks"]["subscriber"]["publish_queue"])
+            sizes.append(
+                (await get(f"{server.base_url}/ready", timeout=10)).json()["checks"]["subscriber"]["publish_queue"]
+            )
         await writer.aclose()
         assert writer.errors == [] and writer.committed == 120
         assert max(sizes) <= 20, sizes

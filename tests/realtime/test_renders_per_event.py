@@ -21,7 +21,8 @@ SOCKETS = 12
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, world: World) -> Iterator[AppServer]:
-    app_server = AppServer(database_url, None, tmp_path)
+    # 24 sockets of one user: above the default per-user cap, which is not what this test is about.
+    app_server = AppServer(database_url, None, tmp_path, WS_MAX_CONNECTIONS_PER_USER="0")
     try:
         app_server.start()
         yield app_server
