@@ -27,7 +27,7 @@ Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
 
 def _is_page(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
-    return not (path.startswith("/api/") or path.startswith("/schema") or path in ("/health", "/ready"))
+    return not (path.startswith("/api/") or path.startswith("/schema") or path in ("/health", "/ready", "/metrics"))
 
 
 def pages_get_html(handler: Handler) -> Handler:

@@ -60,6 +60,8 @@ async def test_main_pages_report_no_csp_violation(signed_in_page: Any, server: A
     await page.wait_for_function(LIVE, timeout=10000)
     await page.goto(f"{server.base_url}/approvals")  # an operator is told this page is not for them
     await page.wait_for_load_state("load")
+    await page.goto(f"{server.base_url}/insights")  # server-drawn SVG charts, polled "now" panel
+    await page.wait_for_selector("svg")
     await page.goto(f"{server.base_url}/executions?status=running&range=24h")
     await page.wait_for_function(LIVE, timeout=10000)
     assert violations == [], violations

@@ -59,7 +59,9 @@ async def test_the_current_hour_follows_new_executions(
                 json={"workflow_uuid": world.workflows["Invoice approval"], "status": status},
             )
             assert response.status_code == 201, response.text
-    await page.wait_for_function("document.querySelector('#now .now-total').textContent.trim() === '3'", timeout=15000)
+    await page.wait_for_function(
+        "() => document.querySelector('#now .now-total').textContent.trim() === '3'", timeout=15000
+    )
     assert (await page.inner_text("#now .now-failure")).strip() == "33.3%"
     bar_title = await page.locator("#bar-current title").text_content()
     assert bar_title and ": 3 (Completed 2, Failed 1)" in bar_title
