@@ -40,6 +40,7 @@ from tests.realtime.live_clients import (
     cut_and_rejoin,
     database_seq,
     database_state,
+    finish_cuts,
     until_ready_is,
 )
 from tests.servers import AppServer, RedisServer, free_port
@@ -131,14 +132,7 @@ async def reconnects(args: argparse.Namespace) -> None:
 
             following = [asyncio.create_task(client(f, rng.random())) for f in followers]
             await writing
-            while min(len(f.catch_up_times) for f in followers) < args.cuts:
-                for task in following:
-                    if task.done() and not task.cancelled() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
-                await asyncio.sleep(0.5)
-            for task in following:
-                task.cancel()
-            await asyncio.gather(*following, return_exceptions=True)
+            await finish_cuts(following, followers, args.cuts, poll=0.5)
             final = start + writer.committed
             mismatched, stale, disorder = await converge(followers, final, b.base_url, s)
             exact = sum(f.seqs == list(range(start + 1, final + 1)) for f in followers)

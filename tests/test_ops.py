@@ -26,14 +26,8 @@ METRICS_TOKEN = "metrics-secret-for-tests"
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        redis_url=None,
-        secret_key="test-secret",
-        allowed_origins=["http://testserver.local"],
-        metrics_token=METRICS_TOKEN,
-    )
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, metrics_token=METRICS_TOKEN)
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -28,18 +28,8 @@ from app.domain.approvals.schemas import ApprovalRequest
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.workflows.schemas import WorkflowCreate
 from app.lib.errors import ConflictError, NotFoundError
+from tests.test_state_machine import ALLOWED, TERMINAL  # the promised machine, written out apart from app code
 
-# The promised machine, written out independently of app/domain/executions/state.py.
-ALLOWED = {
-    "pending": {"running", "cancelled"},
-    "running": {"paused", "waiting", "completed", "failed", "cancelled"},
-    "paused": {"running", "cancelled"},
-    "waiting": {"running", "failed", "cancelled"},
-    "completed": set(),
-    "failed": set(),
-    "cancelled": set(),
-}
-TERMINAL = {"completed", "failed", "cancelled"}
 STATUSES = list(ALLOWED)
 COUNTER = itertools.count()
 

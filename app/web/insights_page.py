@@ -46,8 +46,9 @@ def status_series(buckets: list[dict[str, Any]]) -> list[Series]:
     return [Series(key, label, [b["by_status"][key] for b in buckets]) for key, label in STATUSES]
 
 
-def _p(bucket: dict[str, Any], field: str, which: str) -> float | None:
-    return bucket[field][which]
+def _percentile_series(buckets: list[dict[str, Any]], field: str) -> list[Series]:
+    """The p50 and p95 lines of one percentile field (``duration_ms``, ``approval_wait_ms``)."""
+    return [Series(which, which, [b[field][which] for b in buckets]) for which in ("p50", "p95")]
 
 
 def build_insights(view: Any, executions: dict[str, Any], workflows: dict[str, Any]) -> dict[str, Any]:
@@ -67,20 +68,14 @@ def build_insights(view: Any, executions: dict[str, Any], workflows: dict[str, A
     durations = lines(
         "Duration of finished executions",
         labels,
-        [
-            Series("p50", "p50", [_p(b, "duration_ms", "p50") for b in buckets]),
-            Series("p95", "p95", [_p(b, "duration_ms", "p95") for b in buckets]),
-        ],
+        _percentile_series(buckets, "duration_ms"),
         ms_label,
         axis=ms_axis,
     )
     waits = lines(
         "Time waiting for approval",
         labels,
-        [
-            Series("p50", "p50", [_p(b, "approval_wait_ms", "p50") for b in buckets]),
-            Series("p95", "p95", [_p(b, "approval_wait_ms", "p95") for b in buckets]),
-        ],
+        _percentile_series(buckets, "approval_wait_ms"),
         ms_label,
         axis=ms_axis,
     )

@@ -239,3 +239,16 @@ async def cut_and_rejoin(f: Follower, writer: Writer, cuts: int, rng: random.Ran
         f.reconnects += 1
         await f.read_until(target)
         f.catch_up_times.append(time.monotonic() - started)
+
+
+async def finish_cuts(following: list[asyncio.Task[Any]], followers: list[Follower], cuts: int, poll: float) -> None:
+    """Wait until every follower has caught up after ``cuts`` cuts (raising a client's own error at
+    once), then stop the clients."""
+    while min(len(f.catch_up_times) for f in followers) < cuts:
+        for task in following:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        await asyncio.sleep(poll)
+    for task in following:
+        task.cancel()
+    await asyncio.gather(*following, return_exceptions=True)

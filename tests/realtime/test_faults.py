@@ -26,6 +26,7 @@ from tests.realtime.live_clients import (
     cut_and_rejoin,
     database_seq,
     database_state,
+    finish_cuts,
     get,
     until_ready_is,
 )
@@ -66,14 +67,7 @@ async def check_reconnecting_clients_converge(a: AppServer, b: AppServer, world:
 
     following = [asyncio.create_task(client(f, rng.random())) for f in followers]
     await writing
-    while min(len(f.catch_up_times) for f in followers) < 2:
-        for task in following:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        await asyncio.sleep(0.2)
-    for task in following:
-        task.cancel()
-    await asyncio.gather(*following, return_exceptions=True)
+    await finish_cuts(following, followers, 2, poll=0.2)
     await writer.aclose()
     assert writer.errors == []
     final = start + writer.committed
