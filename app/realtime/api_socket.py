@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 
+from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_FORBIDDEN
@@ -58,7 +59,7 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     """
     services = socket.app.state.services
     origin = socket.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in services.settings.allowed_origins:
+    if origin is not None and not origin_allowed(origin, services.settings.allowed_origins):
         # Programs send no Origin; a browser page may connect only from an allowed origin.
         await socket.close(code=4403, reason="origin not allowed")  # before accept: handshake refused
         return

@@ -50,9 +50,7 @@ class Tracked:
         if self.closing.done():
             return
         # Silence first: nothing more reaches this socket even before its task wakes up.
-        self.sub.evicted = True
-        while not self.sub.queue.empty():
-            self.sub.queue.get_nowait()
+        self.sub.silence()
         self.closing.set_result((code, reason))
 
 

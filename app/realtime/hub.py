@@ -93,13 +93,17 @@ class Subscriber:
         except asyncio.QueueFull:
             self.evict()
 
-    def evict(self) -> None:
-        """Drop everything queued and leave only the eviction notice: memory stays bounded."""
+    def silence(self) -> None:
+        """Take no more events and drop those queued (the socket is about to close)."""
         self.evicted = True
-        ops_metrics.record_eviction(self.kind)
-        Subscriber.evictions += 1
         while not self.queue.empty():
             self.queue.get_nowait()
+
+    def evict(self) -> None:
+        """Drop everything queued and leave only the eviction notice: memory stays bounded."""
+        self.silence()
+        ops_metrics.record_eviction(self.kind)
+        Subscriber.evictions += 1
         self.queue.put_nowait(EVICTED)
         self.gone.set()
 

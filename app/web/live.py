@@ -19,6 +19,7 @@ from litestar import WebSocket, websocket
 from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
 from app.domain.executions.state import TERMINAL
+from app.lib.headers import origin_allowed
 from app.lib.identity import APPROVE_ROLES
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_RECONNECT
@@ -33,11 +34,6 @@ from app.web.tiles import TileTicker
 logger = logging.getLogger("athena.web.live")
 
 ENDINGS = ("execution.stopped", "execution.cancelled", "execution.deleted")
-
-
-def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
-    """Exact match of scheme://host[:port]; no suffix or prefix games, ``null`` never passes."""
-    return bool(origin) and origin.rstrip("/") in allowed  # type: ignore[union-attr]
 
 
 def parse_cursor(raw: str | None) -> dict[str, int]:
