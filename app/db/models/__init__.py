@@ -1,6 +1,7 @@
 """ORM models. Import from here so Alembic sees every table."""
 
 from app.db.models.accounts import ApiToken, Membership, Organization, Role, User, Workspace
+from app.db.models.audit import OperatorAction, OperatorActionKind
 from app.db.models.base import Base
 from app.db.models.events import ExecutionEvent
 from app.db.models.executions import (
@@ -23,6 +24,8 @@ __all__ = [
     "ExecutionEvent",
     "ExecutionStatus",
     "Membership",
+    "OperatorAction",
+    "OperatorActionKind",
     "Organization",
     "Role",
     "User",

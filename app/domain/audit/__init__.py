@@ -1,0 +1,1 @@
+"""The operator audit log: who stopped, deleted, restored, flagged or bulk-acted on what, and why."""
