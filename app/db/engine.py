@@ -8,11 +8,12 @@ SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting, and that must never r
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -30,14 +31,43 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _cheap_pre_ping(engine)
+    return engine
+
+
+# A connection idle longer than this is pinged on checkout; a busy pool's connections never are.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _cheap_pre_ping(engine: AsyncEngine) -> None:
+    """``pool_pre_ping`` costs a ``SELECT 1`` round trip on every checkout (one per request and per
+    session on the list page). Instead: a connection the server closed (restart, terminate) is
+    already marked closed by asyncpg, which reads the server's EOF as soon as it arrives, so that
+    check is free; only a connection idle for a while gets a real ping (a half-open socket gives no
+    EOF). Raising ``DisconnectionError`` makes the pool discard it and retry with a fresh one."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and driver.is_closed():
+            raise exc.DisconnectionError("the server closed this connection")
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as error:  # any failure: the pool replaces the connection
+                raise exc.DisconnectionError(str(error)) from error
 
 
 def create_migration_engine(settings: Settings) -> AsyncEngine:
@@ -73,6 +103,10 @@ class Database:
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         write_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"}) if is_sqlite else engine
         self._write_sessions = async_sessionmaker(write_bind, expire_on_commit=False)
+        # PostgreSQL reads without BEGIN / ROLLBACK: READ COMMITTED gives each statement its own
+        # snapshot inside a transaction too, so only the two extra round trips go away.
+        quick_bind = engine if is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._quick_read_sessions = async_sessionmaker(quick_bind, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -81,6 +115,14 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a few independent reads on a hot path (page, auth). Not for reads that
+        need one snapshot or ``SET LOCAL``: on PostgreSQL each statement runs on its own (no
+        transaction); on SQLite it is ``read()``."""
+        async with self._quick_read_sessions() as session:
             yield session
 
     @asynccontextmanager

@@ -13,7 +13,7 @@ from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
-from app.domain.executions.listing import capped_count, count_cap, page_ids
+from app.domain.executions.listing import count_cap, page_ids
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -23,6 +23,9 @@ from app.realtime.messages import current_seqs
 
 E = q.E
 SPARK_HOURS = 24
+STATUS_TILES = ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled")
+# Up to this OFFSET the page's rows are read in one statement; deeper, ids first (an index-only read).
+DIRECT_OFFSET_LIMIT = 1_000
 MAX_TREE = 200
 
 
@@ -67,34 +70,52 @@ class DashboardService:
         return await q.resolve_search(session, filters)
 
     async def execution_page(self, view: ExecutionView) -> ExecutionPage:
-        async with self.db.read() as session:
+        """One page of the list with its tiles and filter choices: six statements on PostgreSQL and
+        no transaction (``Database.quick_read``). The total is the sum of the tiles it shows."""
+        async with self.db.quick_read() as session:
             # The cursor is read first: replaying from it covers anything newer than the rows below.
-            seqs = await current_seqs(session, view.workspace_ids)
-            filters = await self._filters(session, view)
-            total, capped = await capped_count(session, q.filter_conditions(filters), count_cap(filters))
-            id_rows, has_more = await page_ids(session, filters, PER_PAGE, (view.page - 1) * PER_PAGE, None)
-            ids = [r.id for r in id_rows]
-            summaries = await q.event_summaries(session, ids)
-            tiles = await self._tiles(session, filters)
-            uuids = dict(
-                (
-                    await session.execute(
-                        select(Workspace.id, Workspace.uuid).where(Workspace.id.in_(view.workspace_ids))
+            workspaces = (
+                await session.execute(
+                    select(Workspace.id, Workspace.uuid, Workspace.event_seq).where(
+                        Workspace.id.in_(view.workspace_ids)
                     )
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
+            filters = await self._filters(session, view)
+            rows, has_more = await self._page_rows(session, filters, (view.page - 1) * PER_PAGE)
+            tiles = await self._tiles(session, filters)
             workflows = await self._workflow_choices(session, view.workspace_ids)
+        matching = sum(n for status, n in tiles.items() if status in (filters.statuses or STATUS_TILES))
+        cap = count_cap(filters)
         return ExecutionPage(
-            rows=[summaries[i] for i in ids],
-            total=total,
+            rows=rows,
+            total=min(matching, cap),
             tiles=tiles,
-            cursor={str(uuids[ws]): seq for ws, seq in seqs.items()},
+            cursor={str(ws.uuid): int(ws.event_seq) for ws in workspaces},
             workflows=workflows,
-            total_capped=capped,
+            total_capped=matching > cap,
             has_more=has_more,
         )
+
+    async def _page_rows(
+        self, session: Any, filters: q.ExecutionFilters, offset: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The page's row summaries in one statement; deep pages read the skipped ids from the
+        index first (``page_ids``), then the rows by id."""
+        if offset > DIRECT_OFFSET_LIMIT:
+            id_rows, has_more = await page_ids(session, filters, PER_PAGE, offset, None)
+            summaries = await q.event_summaries(session, [r.id for r in id_rows])
+            return [summaries[r.id] for r in id_rows if r.id in summaries], has_more
+        stmt = (
+            q.summary_select()
+            .add_columns(*q.row_counters())
+            .where(*q.filter_conditions(filters))
+            .order_by(*q.order_by(filters))
+            .offset(offset)
+            .limit(PER_PAGE + 1)
+        )
+        found = (await session.execute(stmt)).all()
+        return [q.summary_with_counters(r) for r in found[:PER_PAGE]], len(found) > PER_PAGE
 
     async def tiles(self, view: ExecutionView) -> dict[str, Any]:
         async with self.db.read() as session:
@@ -107,7 +128,7 @@ class DashboardService:
         rows = await session.execute(
             select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
         )
-        tiles = {s: 0 for s in ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled")}
+        tiles = dict.fromkeys(STATUS_TILES, 0)
         for status, n in rows:
             tiles[status] = int(n)
         review = replace(base, requires_human_review=True)
