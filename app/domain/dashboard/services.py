@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
+from app.domain.dashboard.pagecache import PageCache, view_key
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
 from app.domain.executions.listing import count_cap, page_ids
@@ -44,6 +45,7 @@ class ExecutionPage:
 class DashboardService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.pages = PageCache()
 
     async def _filters(self, session: Any, view: ExecutionView) -> q.ExecutionFilters:
         workflow_ids = None
@@ -70,8 +72,10 @@ class DashboardService:
         return await q.resolve_search(session, filters)
 
     async def execution_page(self, view: ExecutionView) -> ExecutionPage:
-        """One page of the list with its tiles and filter choices: six statements on PostgreSQL and
-        no transaction (``Database.quick_read``). The total is the sum of the tiles it shows."""
+        """One page of the list with its tiles and filter choices. The workspaces' event sequence
+        numbers are read first; while they have not moved the page's data comes from ``pages``
+        (one statement), else six statements on PostgreSQL without a transaction. The total is the
+        sum of the tiles it shows."""
         async with self.db.quick_read() as session:
             # The cursor is read first: replaying from it covers anything newer than the rows below.
             workspaces = (
@@ -81,13 +85,17 @@ class DashboardService:
                     )
                 )
             ).all()
+            key = view_key(view, {ws.id: int(ws.event_seq) for ws in workspaces})
+            cached = self.pages.get(key)
+            if cached is not None:
+                return cached
             filters = await self._filters(session, view)
             rows, has_more = await self._page_rows(session, filters, (view.page - 1) * PER_PAGE)
             tiles = await self._tiles(session, filters)
             workflows = await self._workflow_choices(session, view.workspace_ids)
         matching = sum(n for status, n in tiles.items() if status in (filters.statuses or STATUS_TILES))
         cap = count_cap(filters)
-        return ExecutionPage(
+        page = ExecutionPage(
             rows=rows,
             total=min(matching, cap),
             tiles=tiles,
@@ -96,6 +104,8 @@ class DashboardService:
             total_capped=matching > cap,
             has_more=has_more,
         )
+        self.pages.put(key, page)
+        return page
 
     async def _page_rows(
         self, session: Any, filters: q.ExecutionFilters, offset: int
