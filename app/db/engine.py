@@ -8,9 +8,11 @@ SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting, and that must never r
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -94,12 +96,23 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN"))
 
 
-class Database:
-    """Owns the engine; hands out read and write sessions."""
+# Set while a task holds a write slot, so a write opened inside another never waits on itself.
+_holding_write_slot: ContextVar[bool] = ContextVar("athena_holding_write_slot", default=False)
 
-    def __init__(self, engine: AsyncEngine, *, is_sqlite: bool) -> None:
+
+class Database:
+    """Owns the engine; hands out read and write sessions.
+
+    Write transactions take a slot first (``write_slots``: the pool's base size on PostgreSQL, one
+    on SQLite, which has one writer anyway). A burst of writes then queues in order, without a
+    timeout, instead of all of them holding or waiting for pool connections: the pool's 30 s
+    checkout timeout (a 503) is left for an unreachable database, and reads keep the pool's
+    overflow connections while writes queue."""
+
+    def __init__(self, engine: AsyncEngine, *, is_sqlite: bool, write_slots: int = 10) -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite
+        self._write_slots = asyncio.Semaphore(1 if is_sqlite else max(1, write_slots))
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         write_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"}) if is_sqlite else engine
         self._write_sessions = async_sessionmaker(write_bind, expire_on_commit=False)
@@ -110,7 +123,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(create_engine(settings), is_sqlite=settings.is_sqlite)
+        return cls(create_engine(settings), is_sqlite=settings.is_sqlite, write_slots=settings.db_pool_size)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -128,8 +141,23 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block exits cleanly, else rolls back."""
-        async with self._write_sessions() as session, session.begin():
-            yield session
+        if _holding_write_slot.get():
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_slots:
+            token = _holding_write_slot.set(True)
+            try:
+                async with self._write_sessions() as session, session.begin():
+                    yield session
+            finally:
+                _holding_write_slot.reset(token)
+
+    @property
+    def writes_waiting(self) -> int:
+        """Write transactions queued for a slot right now (for /ready and benchmarks)."""
+        waiters = getattr(self._write_slots, "_waiters", None)
+        return len(waiters) if waiters else 0
 
     async def dispose(self) -> None:
         await self.engine.dispose()

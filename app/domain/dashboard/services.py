@@ -14,7 +14,7 @@ from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Wor
 from app.domain.dashboard.pagecache import PageCache, view_key
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
-from app.domain.executions.listing import count_cap, page_ids
+from app.domain.executions.listing import DIRECT_OFFSET_LIMIT, count_cap, page_ids
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -25,8 +25,6 @@ from app.realtime.messages import current_seqs
 E = q.E
 SPARK_HOURS = 24
 STATUS_TILES = ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled")
-# Up to this OFFSET the page's rows are read in one statement; deeper, ids first (an index-only read).
-DIRECT_OFFSET_LIMIT = 1_000
 MAX_TREE = 200
 
 

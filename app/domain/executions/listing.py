@@ -31,6 +31,8 @@ COUNT_CAP = 10_000
 # A text search counts its matches on the heap (trigram matches are rechecked row by row), so its
 # count stops sooner: a frequent term ("timeout") would otherwise read ~10,000 rows per page.
 SEARCH_COUNT_CAP = 1_000
+# Up to this OFFSET a page is read in one statement; deeper, the skipped ids come from the index first.
+DIRECT_OFFSET_LIMIT = 1_000
 _SORT_CODES = {"created_at": "c", "updated_at": "u"}
 
 
@@ -115,11 +117,39 @@ async def list_page(
     offset: int,
     cursor: Cursor | None = None,
 ) -> ExecutionPage:
-    """Summary rows of one page (three queries whatever ``per_page`` or depth, four with a text
-    search), plus the capped total."""
+    """Summary rows of one page plus the capped total. A first page, a shallow page or a keyset page
+    is one statement (the capped count rides along as a scalar subquery, computed once); a deep
+    ``page=N`` reads the skipped ids from the index first. A text search adds its workflow-name
+    lookup."""
     filters = await q.resolve_search(session, filters)
-    total, capped = await capped_count(session, q.filter_conditions(filters), count_cap(filters))
-    ids, has_more = await page_ids(session, filters, per_page, offset, cursor)
+    conds = q.filter_conditions(filters)
+    cap = count_cap(filters)
+    if cursor is None and offset > DIRECT_OFFSET_LIMIT:
+        return await _deep_page(session, filters, conds, cap, per_page, offset)
+    limited = select(E.id).where(*conds).limit(cap + 1).subquery()
+    capped_total = select(func.count()).select_from(limited).correlate(None).scalar_subquery()
+    stmt = q.summary_select().add_columns(capped_total.label("capped_total")).where(*conds)
+    stmt = stmt.where(cursor.condition()) if cursor is not None else stmt.offset(offset)
+    found = (await session.execute(stmt.order_by(*q.order_by(filters)).limit(per_page + 1))).all()
+    if found:
+        n = int(found[0].capped_total)
+        total, capped = (cap, True) if n > cap else (n, False)
+    else:  # past the end: the count on its own
+        total, capped = await capped_count(session, conds, cap)
+    rows, has_more = found[:per_page], len(found) > per_page
+    next_cursor = None
+    if has_more:
+        last = rows[-1]
+        value = last.updated_at if filters.sort_by == "updated_at" else last.created_at
+        next_cursor = Cursor(filters.sort_by, filters.sort_direction, value, last.id).encode()
+    return ExecutionPage(rows, total, capped, has_more, next_cursor)
+
+
+async def _deep_page(
+    session: AsyncSession, filters: q.ExecutionFilters, conds: list[Any], cap: int, per_page: int, offset: int
+) -> ExecutionPage:
+    total, capped = await capped_count(session, conds, cap)
+    ids, has_more = await page_ids(session, filters, per_page, offset, None)
     by_id = {}
     if ids:
         found = await session.execute(q.summary_select().where(any_of(session, E.id, [r.id for r in ids])))
