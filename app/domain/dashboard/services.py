@@ -14,7 +14,7 @@ from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Wor
 from app.domain.dashboard.pagecache import PageCache, view_key
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
-from app.domain.executions.listing import DIRECT_OFFSET_LIMIT, count_cap, page_ids
+from app.domain.executions.listing import count_cap, page_rows_select
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -108,20 +108,8 @@ class DashboardService:
     async def _page_rows(
         self, session: Any, filters: q.ExecutionFilters, offset: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        """The page's row summaries in one statement; deep pages read the skipped ids from the
-        index first (``page_ids``), then the rows by id."""
-        if offset > DIRECT_OFFSET_LIMIT:
-            id_rows, has_more = await page_ids(session, filters, PER_PAGE, offset, None)
-            summaries = await q.event_summaries(session, [r.id for r in id_rows])
-            return [summaries[r.id] for r in id_rows if r.id in summaries], has_more
-        stmt = (
-            q.summary_select()
-            .add_columns(*q.row_counters())
-            .where(*q.filter_conditions(filters))
-            .order_by(*q.order_by(filters))
-            .offset(offset)
-            .limit(PER_PAGE + 1)
-        )
+        """The page's row summaries with their approval counts and flags, in one statement."""
+        stmt = page_rows_select(filters, PER_PAGE, offset).add_columns(*q.row_counters())
         found = (await session.execute(stmt)).all()
         return [q.summary_with_counters(r) for r in found[:PER_PAGE]], len(found) > PER_PAGE
 
