@@ -5,6 +5,13 @@ After every step: the database holds exactly the model's status and version for 
 (so only allowed transitions happened and terminal states absorbed everything after them), each
 accepted change added one version, and every execution has exactly one event per committed change
 (``events == version``, versions 1, 2, 3... in seq order). Each example gets its own workspace.
+
+Terminal states are checked directly, not left to chance: whenever a rule touches a finished
+execution, every other status is asked for through the HTTP API (``PATCH``) and each must answer
+409 naming both statuses, with the row and its events unchanged; ``finish`` drives executions to a
+terminal state along allowed transitions so that this happens in every example. Children are
+created under executions, and a stop must cancel exactly what the cascade promises (the execution,
+its waiting ancestors, their stoppable subtree), one version and one event each.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
@@ -28,10 +36,25 @@ from app.domain.approvals.schemas import ApprovalRequest
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.workflows.schemas import WorkflowCreate
 from app.lib.errors import ConflictError, NotFoundError
+from tests.conftest import EXECUTIONS
 from tests.test_state_machine import ALLOWED, TERMINAL  # the promised machine, written out apart from app code
 
 STATUSES = list(ALLOWED)
+STOPPABLE = {"pending", "running", "paused", "waiting"}
 COUNTER = itertools.count()
+
+
+def route(source: str, target: str) -> list[str]:
+    """The shortest chain of allowed transitions from ``source`` to ``target`` (BFS over ALLOWED)."""
+    paths = {source: []}
+    queue = [source]
+    while queue:
+        here = queue.pop(0)
+        for nxt in sorted(ALLOWED[here]):
+            if nxt not in paths:
+                paths[nxt] = [*paths[here], nxt]
+                queue.append(nxt)
+    return paths.get(target, [])
 
 
 @dataclass
@@ -40,6 +63,7 @@ class Model:
     version: int = 1
     deleted: bool = False
     pending: list[uuid.UUID] = field(default_factory=list)
+    parent: uuid.UUID | None = None
 
 
 def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
@@ -52,6 +76,9 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
             self.app = create_app(settings_)
             self.services = self.app.state.services
             self.model: dict[uuid.UUID, Model] = {}
+            self.http = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.app), base_url="http://testserver.local"
+            )
 
         def run(self, coro: Any) -> Any:
             return self.loop.run_until_complete(coro)
@@ -68,6 +95,7 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
                     f"sm-{n}-{ws.id}@example.test", "pw", workspace=str(ws.uuid), role=Role.ADMIN
                 )
                 token = await accounts.create_token(user.id)
+                self.api_headers = {"Authorization": f"Bearer {token}"}
                 self.user = await accounts.authenticate_token(token)
                 wf = await self.services.workflows.create_workflow(
                     self.user, WorkflowCreate(workspace_uuid=ws.uuid, name="sm")
@@ -77,6 +105,7 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
             self.run(setup())
 
         def teardown(self) -> None:
+            self.run(self.http.aclose())
             self.run(self.services.close())
             self.loop.close()
 
@@ -99,8 +128,18 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
             except ConflictError as exc:
                 return "409", exc
 
-        @rule(u=executions, target_status=st.sampled_from(STATUSES))
-        def update(self, u: uuid.UUID, target_status: str) -> None:
+        @rule(target=executions, parent=executions, status=st.sampled_from(["pending", "running", "waiting"]))
+        def create_child(self, parent: uuid.UUID, status: str) -> uuid.UUID:
+            if self.model[parent].deleted:
+                return parent  # a deleted execution takes no children; the bundle gets the parent again
+            body = ExecutionCreate(workflow_uuid=self.workflow, status=status, parent_execution_uuid=parent)  # type: ignore[arg-type]
+            created = self.run(self.services.executions.create(self.user, body))
+            u = uuid.UUID(created["uuid"])
+            self.model[u] = Model(status, parent=parent)
+            return u
+
+        def _change(self, u: uuid.UUID, target_status: str) -> None:
+            """One update through the services, judged against the written-out machine."""
             m = self.model[u]
             outcome, _ = self._expect(
                 u, self.services.executions.update(self.user, u, ExecutionUpdate(status=target_status))
@@ -118,9 +157,55 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
             else:
                 assert outcome == "409", (m.status, target_status)
 
+        def _terminal_absorbs_everything(self, u: uuid.UUID) -> None:
+            """Every other status asked of a finished execution through the API: 409 naming both."""
+            m = self.model[u]
+            if m.status not in TERMINAL or m.deleted:
+                return
+            for target in STATUSES:
+                if target == m.status:
+                    continue
+                r = self.run(self.http.patch(f"{EXECUTIONS}/{u}", json={"status": target}, headers=self.api_headers))
+                assert r.status_code == 409, (m.status, target, r.status_code, r.text[:200])
+                body = r.json()
+                assert (body["current_status"], body["requested_status"]) == (m.status, target), body
+            # The invariant after this step checks that nothing moved: same status, version, events.
+
+        @rule(u=executions, target_status=st.sampled_from(STATUSES))
+        def update(self, u: uuid.UUID, target_status: str) -> None:
+            self._change(u, target_status)
+            self._terminal_absorbs_everything(u)
+
+        @rule(u=executions, end=st.sampled_from(sorted(TERMINAL)))
+        def finish(self, u: uuid.UUID, end: str) -> None:
+            """Drive an execution to a terminal state along allowed transitions, then try to leave it."""
+            m = self.model[u]
+            if not m.deleted:
+                for step in route(m.status, end):
+                    self._change(u, step)
+            self._terminal_absorbs_everything(u)
+
+        def _cascade(self, u: uuid.UUID) -> list[uuid.UUID]:
+            """What a stop of ``u`` cancels, by the promise: ``u``, its waiting ancestors, and the
+            stoppable live subtree of the topmost one cancelled."""
+            ancestors, p = [], self.model[u].parent
+            while p is not None and not self.model[p].deleted and self.model[p].status == "waiting":
+                ancestors.append(p)
+                p = self.model[p].parent
+            root = ancestors[-1] if ancestors else u
+            subtree, frontier = set(), [root]
+            while frontier:
+                node = frontier.pop()
+                children = [c for c, cm in self.model.items() if cm.parent == node and c not in subtree]
+                subtree.update(children)
+                frontier.extend(children)
+            live = [c for c in subtree if not self.model[c].deleted and self.model[c].status in STOPPABLE]
+            return [u, *ancestors, *(c for c in live if c != u and c not in ancestors)]
+
         @rule(u=executions)
         def stop(self, u: uuid.UUID) -> None:
             m = self.model[u]
+            expected = self._cascade(u) if m.status in STOPPABLE and not m.deleted else [u]
             outcome, result = self._expect(u, self.services.executions.stop(self.user, u))
             if outcome == "gone":
                 return
@@ -130,8 +215,12 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
                 assert outcome == "409"
             else:
                 assert outcome == "ok" and result.stopped is True
-                m.status, m.version = "cancelled", m.version + 1
-                m.pending.clear()
+                assert sorted(map(str, expected[1:])) == sorted(result.cancelled_uuids), (expected, result)
+                for cancelled in expected:
+                    cm = self.model[cancelled]
+                    cm.status, cm.version = "cancelled", cm.version + 1
+                    cm.pending.clear()
+            self._terminal_absorbs_everything(u)
 
         @rule(u=executions)
         def request_approval(self, u: uuid.UUID) -> None:

@@ -8,11 +8,14 @@ SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting, and that must never r
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -30,14 +33,43 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _cheap_pre_ping(engine)
+    return engine
+
+
+# A connection idle longer than this is pinged on checkout; a busy pool's connections never are.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _cheap_pre_ping(engine: AsyncEngine) -> None:
+    """``pool_pre_ping`` costs a ``SELECT 1`` round trip on every checkout (one per request and per
+    session on the list page). Instead: a connection the server closed (restart, terminate) is
+    already marked closed by asyncpg, which reads the server's EOF as soon as it arrives, so that
+    check is free; only a connection idle for a while gets a real ping (a half-open socket gives no
+    EOF). Raising ``DisconnectionError`` makes the pool discard it and retry with a fresh one."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and driver.is_closed():
+            raise exc.DisconnectionError("the server closed this connection")
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as error:  # any failure: the pool replaces the connection
+                raise exc.DisconnectionError(str(error)) from error
 
 
 def create_migration_engine(settings: Settings) -> AsyncEngine:
@@ -64,19 +96,34 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN"))
 
 
-class Database:
-    """Owns the engine; hands out read and write sessions."""
+# Set while a task holds a write slot, so a write opened inside another never waits on itself.
+_holding_write_slot: ContextVar[bool] = ContextVar("athena_holding_write_slot", default=False)
 
-    def __init__(self, engine: AsyncEngine, *, is_sqlite: bool) -> None:
+
+class Database:
+    """Owns the engine; hands out read and write sessions.
+
+    Write transactions take a slot first (``write_slots``: the pool's base size on PostgreSQL, one
+    on SQLite, which has one writer anyway). A burst of writes then queues in order, without a
+    timeout, instead of all of them holding or waiting for pool connections: the pool's 30 s
+    checkout timeout (a 503) is left for an unreachable database, and reads keep the pool's
+    overflow connections while writes queue."""
+
+    def __init__(self, engine: AsyncEngine, *, is_sqlite: bool, write_slots: int = 10) -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite
+        self._write_slots = asyncio.Semaphore(1 if is_sqlite else max(1, write_slots))
         self._read_sessions = async_sessionmaker(engine, expire_on_commit=False)
         write_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"}) if is_sqlite else engine
         self._write_sessions = async_sessionmaker(write_bind, expire_on_commit=False)
+        # PostgreSQL reads without BEGIN / ROLLBACK: READ COMMITTED gives each statement its own
+        # snapshot inside a transaction too, so only the two extra round trips go away.
+        quick_bind = engine if is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._quick_read_sessions = async_sessionmaker(quick_bind, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(create_engine(settings), is_sqlite=settings.is_sqlite)
+        return cls(create_engine(settings), is_sqlite=settings.is_sqlite, write_slots=settings.db_pool_size)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -84,10 +131,33 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a few independent reads on a hot path (page, auth). Not for reads that
+        need one snapshot or ``SET LOCAL``: on PostgreSQL each statement runs on its own (no
+        transaction); on SQLite it is ``read()``."""
+        async with self._quick_read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block exits cleanly, else rolls back."""
-        async with self._write_sessions() as session, session.begin():
-            yield session
+        if _holding_write_slot.get():
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_slots:
+            token = _holding_write_slot.set(True)
+            try:
+                async with self._write_sessions() as session, session.begin():
+                    yield session
+            finally:
+                _holding_write_slot.reset(token)
+
+    @property
+    def writes_waiting(self) -> int:
+        """Write transactions queued for a slot right now (for /ready and benchmarks)."""
+        waiters = getattr(self._write_slots, "_waiters", None)
+        return len(waiters) if waiters else 0
 
     async def dispose(self) -> None:
         await self.engine.dispose()

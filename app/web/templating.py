@@ -63,3 +63,6 @@ def configure_environment(engine: Any) -> None:
     )
     env.filters.update(ms=ms_label, percent=percent_label, count=count_label, sparkline=sparkline)
     env.globals.update(is_finished=is_finished)
+    from app.web.rowcache import cached_row  # it renders through this environment's filters
+
+    env.globals.update(cached_row=cached_row)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_lib
+from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from app.db.engine import Database
 from app.db.models import ApiToken, Membership, Organization, Role, User, Workspace
@@ -13,6 +15,25 @@ from app.db.models.base import utcnow
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import CurrentUser, WorkspaceAccess
 from app.lib.security import generate_token, hash_password, hash_token, verify_password
+
+_ACCESS_COLUMNS = (
+    Membership.role,
+    Workspace.id.label("workspace_id"),
+    Workspace.uuid.label("workspace_uuid"),
+    Workspace.name.label("workspace_name"),
+    Organization.id.label("org_id"),
+    Organization.multiplai_id.label("org_multiplai_id"),
+)
+
+
+def _access(rows: Iterable[Any]) -> dict[int, WorkspaceAccess]:
+    return {
+        r.workspace_id: WorkspaceAccess(
+            r.workspace_id, r.workspace_uuid, r.workspace_name, r.org_id, r.org_multiplai_id, Role(r.role)
+        )
+        for r in rows
+    }
+
 
 # Writing last_used_at on every request would turn reads into writes; a minute's precision is plenty.
 LAST_USED_PRECISION = dt.timedelta(seconds=60)
@@ -23,22 +44,48 @@ class AccountService:
         self.db = db
 
     async def authenticate_token(self, token: str) -> CurrentUser | None:
-        """Resolve a bearer token to its user and memberships, or None if unknown, revoked or expired."""
+        """Resolve a bearer token to its user and memberships, or None if unknown, revoked or expired.
+        One statement (token, user and memberships joined): it runs on every request."""
         now = utcnow()
-        async with self.db.read() as session:
-            row = (
+        async with self.db.quick_read() as session:
+            rows = (
                 await session.execute(
-                    select(ApiToken.id, ApiToken.last_used_at, ApiToken.expires_at, User)
+                    select(
+                        ApiToken.id.label("token_id"),
+                        ApiToken.last_used_at,
+                        ApiToken.expires_at,
+                        User.id,
+                        User.uuid,
+                        User.email,
+                        User.name,
+                        User.multiplai_id,
+                        User.is_active,
+                        *_ACCESS_COLUMNS,
+                    )
                     .join(User, User.id == ApiToken.user_id)
+                    .outerjoin(Membership, Membership.user_id == User.id)
+                    .outerjoin(Workspace, and_(Workspace.id == Membership.workspace_id, Workspace.deleted_at.is_(None)))
+                    .outerjoin(Organization, Organization.id == Workspace.organization_id)
                     .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
                 )
-            ).one_or_none()
-            if row is None or not row.User.is_active or (row.expires_at and row.expires_at <= now):
-                return None
-            user = await self._load_current_user(session, row.User, token_id=row.id)
+            ).all()
+        if not rows:
+            return None
+        row = rows[0]
+        if not row.is_active or (row.expires_at and row.expires_at <= now):
+            return None
+        user = CurrentUser(
+            id=row.id,
+            uuid=row.uuid,
+            email=row.email,
+            name=row.name,
+            multiplai_id=row.multiplai_id,
+            token_id=row.token_id,
+            access=_access(r for r in rows if r.workspace_id is not None),
+        )
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
             async with self.db.write() as session:
-                await session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+                await session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
         return user
 
     async def load_user(self, user_id: int) -> CurrentUser | None:
@@ -50,19 +97,12 @@ class AccountService:
 
     async def _load_current_user(self, session, user: User, token_id: int | None = None) -> CurrentUser:  # type: ignore[no-untyped-def]
         rows = await session.execute(
-            select(
-                Membership.role,
-                Workspace.id,
-                Workspace.uuid,
-                Workspace.name,
-                Organization.id.label("org_id"),
-                Organization.multiplai_id,
-            )
+            select(*_ACCESS_COLUMNS)
             .join(Workspace, Workspace.id == Membership.workspace_id)
             .join(Organization, Organization.id == Workspace.organization_id)
             .where(Membership.user_id == user.id, Workspace.deleted_at.is_(None))
         )
-        access = {r.id: WorkspaceAccess(r.id, r.uuid, r.name, r.org_id, r.multiplai_id, Role(r.role)) for r in rows}
+        access = _access(rows)
         return CurrentUser(
             id=user.id,
             uuid=user.uuid,

@@ -95,7 +95,7 @@ class ApprovalService:
             .join(E, E.id == A.execution_id)
             .where(A.workspace_id.in_(workspace_ids), A.status == q.PENDING, E.deleted_at.is_(None))
         )
-        async with self.db.read() as session:
+        async with self.db.quick_read() as session:
             return int((await session.execute(stmt)).scalar_one())
 
     # ------------------------------------------------------------------ approvals: writes

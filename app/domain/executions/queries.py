@@ -185,21 +185,34 @@ async def command_room_flags(session: AsyncSession, execution_ids: Sequence[int]
     return {r[0] for r in rows}
 
 
+def row_counters() -> list[Any]:
+    """A row's approval counts and command-room flag as correlated subqueries (index lookups per
+    row, so a page of rows with its counters is one round trip instead of three)."""
+    all_approvals = select(func.count()).where(A.execution_id == E.id).scalar_subquery()
+    pending = select(func.count()).where(A.execution_id == E.id, A.status == "pending").scalar_subquery()
+    flagged = exists().where(CommandRoomTask.execution_id == E.id, CommandRoomTask.removed_at.is_(None))
+    return [
+        all_approvals.label("workflow_approvals_count"),
+        pending.label("pending_workflow_approvals_count"),
+        flagged.label("in_command_room"),
+    ]
+
+
+def summary_with_counters(row: Row[Any] | Any) -> dict[str, Any]:
+    return serialize_execution(row) | {
+        "workflow_approvals_count": int(row.workflow_approvals_count or 0),
+        "pending_workflow_approvals_count": int(row.pending_workflow_approvals_count or 0),
+        "in_command_room": bool(row.in_command_room),
+    }
+
+
 async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Everything a dashboard row needs, for event payloads (three queries whatever the count)."""
+    """Everything a dashboard row needs, for event payloads and pages (one query whatever the count)."""
     ids = list(execution_ids)
-    rows = (await session.execute(summary_select().where(any_of(session, E.id, ids)))).all()
-    counts = await approval_counts(session, ids)
-    flagged = await command_room_flags(session, ids)
-    out: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        total, pending = counts.get(row.id, (0, 0))
-        out[row.id] = serialize_execution(row) | {
-            "workflow_approvals_count": total,
-            "pending_workflow_approvals_count": pending,
-            "in_command_room": row.id in flagged,
-        }
-    return out
+    if not ids:
+        return {}
+    stmt = summary_select().add_columns(*row_counters()).where(any_of(session, E.id, ids))
+    return {row.id: summary_with_counters(row) for row in await session.execute(stmt)}
 
 
 async def execution_data_for(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

@@ -116,7 +116,7 @@ class ExecutionService:
         if not filters.workspace_ids:
             return [], ExecutionPage([], 0, False, False, None)
         after = Cursor.decode(cursor, filters) if cursor else None
-        async with self.db.read() as session:
+        async with self.db.quick_read() as session:
             result = await list_page(session, filters, page.per_page, page.offset, after)
             items = await self._decorate(session, user, result.rows, includes)
         return items, result
