@@ -13,7 +13,7 @@ from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_FORBIDDEN
-from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
+from app.realtime.hub import EVICTED, Hub, Resync, Subscriber, events_of
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import run_socket
 
@@ -142,8 +142,9 @@ async def _send_live(
             await socket.send_text(resync_frame(uuid_of[item.workspace_id], item.reason, item.seq))
             last_sent[item.workspace_id] = item.seq
             continue
-        assert isinstance(item, PreparedEvent)
-        if item.seq <= last_sent.get(item.workspace_id, 0):
-            continue  # already sent during replay
-        await socket.send_text(item.json)
-        last_sent[item.workspace_id] = item.seq
+        # A batch (one transaction's events) is one queue item, sent as consecutive frames.
+        for event in events_of(item):
+            if event.seq <= last_sent.get(event.workspace_id, 0):
+                continue  # already sent during replay
+            await socket.send_text(event.json)
+            last_sent[event.workspace_id] = event.seq
