@@ -66,15 +66,29 @@ class Batch:
     Each event keeps its own once-per-instance encodings; the page socket sends a batch as one
     flush and the API socket as consecutive frames."""
 
-    __slots__ = ("events", "workspace_id")
+    __slots__ = ("_json", "events", "workspace_id")
 
     def __init__(self, workspace_id: int, events: list[PreparedEvent]) -> None:
         self.workspace_id = workspace_id
         self.events = events
+        self._json: str | None = None
+
+    @property
+    def json(self) -> str:
+        """The API socket's batch frame (``?batch=1``), built once per instance from each event's own
+        encoding (no event is encoded twice)."""
+        if self._json is None:
+            self._json = batch_frame(self.events)
+        return self._json
 
     @property
     def seq(self) -> int:
         return self.events[-1].seq
+
+
+def batch_frame(events: list[PreparedEvent]) -> str:
+    workspace_uuid = json.dumps(events[0].message["workspace_uuid"])
+    return f'{{"type":"batch","workspace_uuid":{workspace_uuid},"events":[{",".join(e.json for e in events)}]}}'
 
 
 def events_of(item: PreparedEvent | Batch) -> list[PreparedEvent]:

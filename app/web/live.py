@@ -209,15 +209,20 @@ async def _send_live(
     last_sent: dict[int, int],
     window: float,
 ) -> str:
-    """Send what the queue holds, one flush at a time. With a coalescing ``window``, a flush gathers
-    everything that arrives within it after its first item (a flood becomes a few frames per second
-    per page); a batch (one transaction's events) is always one flush."""
+    """Send what the queue holds, one flush at a time; a batch (one transaction's events) is always
+    one flush. With a coalescing ``window``, flushes are at least ``window`` apart: a lone event goes
+    out at once, and what arrives until the next flush is due is gathered (a flood becomes a few
+    frames per second per page)."""
+    loop = asyncio.get_running_loop()
+    next_flush = 0.0
     while True:
         items = [await sub.queue.get()]
         if window > 0:
-            await asyncio.sleep(window)
+            if (wait := next_flush - loop.time()) > 0:
+                await asyncio.sleep(wait)
             while not sub.queue.empty():
                 items.append(sub.queue.get_nowait())
+            next_flush = loop.time() + window
         update = PageUpdate()
         for item in items:
             if item == EVICTED:
@@ -259,7 +264,7 @@ def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, updat
         update.part("badge", fragments.approvals_badge(item))
     if item.workspace_id in state.badge_only:  # a workspace this page does not show
         return
-    update.part(f"cursor:{item.workspace_id}", fragments.cursor(item))
+    update.part(f"cursor:{item.workspace_id}", lambda: fragments.cursor(item))
     if state.inbox is not None:
         if touches and message["type"] == "approval.decided" and state.inbox.pending_tab and execution.get("approval"):
             # Leaves at once, naming who decided.
@@ -292,7 +297,7 @@ def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, updat
             state.visible.add(exec_uuid)
         else:
             state.pending_new += 1
-            update.part("banner", fragments.new_banner(state.view, state.pending_new))
+            update.part("banner", lambda: fragments.new_banner(state.view, state.pending_new))
     state.tiles_dirty = True
 
 

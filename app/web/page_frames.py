@@ -13,6 +13,7 @@ one frame, inserted rows + parts in one frame, and a part holding a form or tabl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,9 +33,11 @@ class PageUpdate:
 
     inserts: dict[str, PreparedEvent] = field(default_factory=dict)  # uuid -> latest event, in arrival order
     rows: dict[str, tuple[str, PreparedEvent]] = field(default_factory=dict)  # uuid -> ("row"|"remove", event)
-    parts: dict[str, str] = field(default_factory=dict)  # key -> HTML (latest wins), in first-arrival order
+    # key -> HTML, or a function making it, called once when the flush is composed: a part that
+    # changes with every event (the "N new" banner of a 1,000-event cascade) is rendered once.
+    parts: dict[str, str | Callable[[], str]] = field(default_factory=dict)
 
-    def part(self, key: str, html: str) -> None:
+    def part(self, key: str, html: str | Callable[[], str]) -> None:
         if html:
             self.parts[key] = html
 
@@ -76,7 +79,7 @@ def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
             + "".join(fragments.inserted_row(item) for item in newest_first)
             + "</tbody>"
         )
-    parts = list(update.parts.values())
+    parts = [p for p in (p if isinstance(p, str) else p() for p in update.parts.values()) if p]
     own_frames = [p for p in parts if any(tag in p for tag in _NOT_AFTER_ROWS)]
     after_rows = "".join(p for p in parts if p not in own_frames)
     frames: list[str] = []
