@@ -1,6 +1,6 @@
 """Full-length fault runs behind docs/reliability.md (the CI-sized ones are tests/realtime/test_faults.py).
 
-    uv run python -m bench.faults reconnects  [--clients 20 --events 1000 --cuts 5]   # item 1
+    uv run python -m bench.faults reconnects  [--clients 20 --events 1000 --cuts 5 --procs 4]   # item 1
     uv run python -m bench.faults chaos       [--kill 60 --pause 30]                  # item 4
     uv run python -m bench.faults redis-down  [--minutes 5 --rate 20]                 # item 5
     uv run python -m bench.faults slow-client [--clients 5 --events 400 --rounds 5]   # item 7
@@ -34,14 +34,13 @@ from app.config import Settings
 from app.db.models import Role
 from app.services import Services
 from bench.common import LIMITS_OFF, fresh_database, pct
+from bench.fault_clients import FollowerProcesses, Plan
 from tests.realtime.live_clients import (
     DeafSocket,
     Follower,
     Writer,
-    cut_and_rejoin,
     database_seq,
     database_state,
-    finish_cuts,
     until_ready_is,
 )
 from tests.servers import AppServer, RedisServer, free_port
@@ -120,36 +119,33 @@ async def reconnects(args: argparse.Namespace) -> None:
     try:
         async with servers(s, redis.url) as (a, b):
             start = await database_seq(b.base_url, s.operator, s.workspace)
-            followers = [Follower(b.ws_url, s.workspace, s.operator, last_seq=start) for _ in range(args.clients)]
-            await asyncio.gather(*(f.connect() for f in followers))
+            plan = Plan(b.base_url, b.ws_url, s.workspace, s.operator, start, args.clients, args.cuts, 0.0)
+            procs = FollowerProcesses(plan, args.procs)
+            await procs.connected()
             writer = Writer(a.base_url, s.operator, s.workflow)
-            rng = random.Random(1)
-            writing = asyncio.create_task(writer.churn(args.events, executions=50))
-
-            async def client(f: Follower, seed: float) -> None:
-                # Cuts first, then keep reading: a client that stops reading is item 7's slow client.
-                await cut_and_rejoin(f, writer, args.cuts, random.Random(seed), (0.5, 5.0))
-                await f.read_until(10**12, within=3600)
-
-            following = [asyncio.create_task(client(f, rng.random())) for f in followers]
-            await writing
-            await finish_cuts(following, followers, args.cuts, poll=0.5)
-            final = start + writer.committed
-            mismatched, stale, disorder = await converge(followers, final, b.base_url, s)
-            exact = sum(f.seqs == list(range(start + 1, final + 1)) for f in followers)
-            for f in followers[:3]:
-                print(
-                    f"  seqs {len(f.seqs)} from {f.seqs[:1]} to {f.seqs[-1:]}, expected {start + 1}..{final}; "
-                    f"resyncs {f.resyncs}, server closes {f.closes}"
-                )
-            print(f"clients={args.clients} events={writer.committed} cuts/client={args.cuts} (0.5-5 s each)")
-            print(spread("reconnect -> caught up", [t for f in followers for t in f.catch_up_times]))
-            print(spread("  of which the handshake", [t for f in followers for t in f.connect_times]))
+            mirror = asyncio.create_task(procs.mirror(writer))
+            await writer.churn(args.events, executions=50)
+            procs.committed.value = writer.committed
+            procs.final.value = writer.committed
+            results = await procs.results()
+            mirror.cancel()
+            mismatched = sum(r["mismatched"] for r in results)
+            exact = sum(r["exact"] for r in results)
+            print(
+                f"clients={args.clients} in {len(procs.procs)} processes, events={writer.committed}, "
+                f"cuts/client={args.cuts} (0.5-5 s each); resyncs {sum(r['resyncs'] for r in results)}, "
+                f"server closes {[c for r in results for c in r['closes']]}"
+            )
+            print(spread("reconnect -> caught up", [t for r in results for t in r["catch_up"]]))
+            print(spread("  of which the handshake", [t for r in results for t in r["connect"]]))
             print(
                 f"clients identical to the database: {args.clients - mismatched}/{args.clients}; "
                 f"every seq once in order: {exact}/{args.clients}"
             )
-            print(f"stale versions applied: {stale}; out-of-order: {disorder}; write errors: {len(writer.errors)}")
+            print(
+                f"stale versions applied: {sum(r['stale'] for r in results)}; "
+                f"out-of-order: {sum(r['disorder'] for r in results)}; write errors: {len(writer.errors)}"
+            )
             await writer.aclose()
     finally:
         redis.kill()
@@ -349,6 +345,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=5, help="slow-client: rounds of with/without")
+    parser.add_argument("--procs", type=int, default=4, help="reconnects: client processes")
     args = parser.parse_args()
     defaults = {"reconnects": (20, 1000), "chaos": (2, 0), "redis-down": (0, 0), "slow-client": (5, 400)}
     clients, events = defaults[args.scenario]
