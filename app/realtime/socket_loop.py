@@ -19,9 +19,6 @@ CLOSE_TRY_AGAIN = 1013  # clients (and htmx's ws extension) reconnect after it
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 TOO_BIG = "too big"
-# A close frame waits behind whatever the client has not read; a client that stopped reading must not
-# keep its socket's task (and its place in the hub) forever.
-CLOSE_WAIT_SECONDS = 5.0
 
 
 async def run_socket(
@@ -65,7 +62,7 @@ async def run_socket(
             on_exit()
         hub.unregister(sub)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(socket.close(), CLOSE_WAIT_SECONDS)
+            await socket.close()
 
 
 async def _close_for(
@@ -78,14 +75,11 @@ async def _close_for(
 ) -> None:
     if guard.done() and not guard.cancelled():
         code, reason = guard.result()
+        await socket.close(code=code, reason=reason)
     elif _finished_with(receiver, TOO_BIG):
-        code, reason = CLOSE_TOO_BIG, "message too big"
+        await socket.close(code=CLOSE_TOO_BIG, reason="message too big")
     elif evicted.done() or _finished_with(sender, EVICTED):
-        code, reason = CLOSE_TRY_AGAIN, evicted_reason
-    else:
-        return
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(socket.close(code=code, reason=reason), CLOSE_WAIT_SECONDS)
+        await socket.close(code=CLOSE_TRY_AGAIN, reason=evicted_reason)
 
 
 def _finished_with(task: asyncio.Task[Any] | None, value: str) -> bool:
