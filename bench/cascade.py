@@ -1,12 +1,15 @@
 """Goal 7: stop a 1,000-descendant tree through the API of a real server process; time the answer
-and the moment each of several WebSocket clients (``/api/v1/ws``) has seen every execution of the
-tree cancelled. Used by ``bench.scale`` (PostgreSQL); needs no Redis (one instance)."""
+and the moment each of several WebSocket clients has the final state: API sockets (``/api/v1/ws``,
+``batch=1``) having seen every execution of the tree cancelled, and dashboards (the page socket
+``/ws/executions``) having received the cursor of the cascade's last event. Used by ``bench.scale``
+(PostgreSQL); needs no Redis (one instance)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -24,8 +27,10 @@ from tests.servers import AppServer
 if TYPE_CHECKING:
     from bench.scale import Context, Figures
 
+SEQ = re.compile(r'class="live-seq"[^>]*data-seq="(\d+)"')
 DESCENDANTS = 1000
 CLIENTS = 5
+PAGES = 5
 _server: AppServer | None = None
 
 
@@ -102,28 +107,58 @@ async def stop_cascade_run(database_url: str, ctx: Context, figures: Figures) ->
                 await http.get("/api/v1/workflow-executions", params={"workspace_uuid": ws_uuid, "per_page": 50})
                 seen[i] = set(tree)
                 break
-            last_seq = max(last_seq, int(msg.get("seq") or 0))
-            if msg.get("execution_uuid") in tree and msg.get("status") == "cancelled":
-                seen[i].add(msg["execution_uuid"])
+            for event in msg["events"] if msg.get("type") == "batch" else [msg]:
+                last_seq = max(last_seq, int(event.get("seq") or 0))
+                if event.get("execution_uuid") in tree and event.get("status") == "cancelled":
+                    seen[i].add(event["execution_uuid"])
         done_at[i] = time.perf_counter()
 
-    url = f"{app.ws_url}/api/v1/ws?workspace_uuid={ws_uuid}"
+    page_done: list[float] = [0.0] * PAGES
+    page_frames = [0] * PAGES
+
+    async def page_reader(i: int, final_seq: asyncio.Future[int]) -> None:
+        """A dashboard: done when its cursor shows the cascade's last seq (a resync counts too)."""
+        nonlocal resyncs
+        seqs: list[int] = []
+        while not final_seq.done() or max(seqs, default=0) < final_seq.result():
+            try:
+                frame = await asyncio.wait_for(pages[i].recv(), 1)
+            except TimeoutError:
+                continue
+            page_frames[i] += 1
+            if 'id="resync-trigger"' in frame:
+                resyncs += 1
+            seqs += [int(s) for s in SEQ.findall(frame)]
+        page_done[i] = time.perf_counter()
+
+    url = f"{app.ws_url}/api/v1/ws?workspace_uuid={ws_uuid}&batch=1"
     socks = [await websockets.connect(url, additional_headers=headers, max_size=2**24) for _ in range(CLIENTS)]
+    page_headers = {"Cookie": f"athena_session={token}", "Origin": app.base_url}
+    page_url = f"{app.ws_url}/ws/executions?workspace={ws_uuid}"
+    pages = [await websockets.connect(page_url, additional_headers=page_headers, max_size=2**24) for _ in range(PAGES)]
     await asyncio.sleep(0.2)
+    final_seq: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     async with httpx.AsyncClient(base_url=app.base_url, headers=headers, timeout=30) as http:
         readers = [asyncio.create_task(reader(i, http)) for i in range(CLIENTS)]
+        page_readers = [asyncio.create_task(page_reader(i, final_seq)) for i in range(PAGES)]
         t0 = time.perf_counter()
         response = await http.post(f"/api/v1/workflow-executions/{root}/stop")
         api_ms = (time.perf_counter() - t0) * 1000
         assert response.status_code == 200, response.text
         assert len(response.json()["meta"]["cascade_cancelled"]) == DESCENDANTS
-        await asyncio.wait_for(asyncio.gather(*readers), 60)
-    for s in socks:
+        async with ctx.services.db.read() as session:
+            final_seq.set_result(
+                (await session.execute(select(Workspace.event_seq).where(Workspace.id == ctx.mid_ws))).scalar_one()
+            )
+        await asyncio.wait_for(asyncio.gather(*readers, *page_readers), 60)
+    for s in socks + pages:
         await s.close()
     finals = [(t - t0) * 1000 for t in done_at]
     figures.add("7 stop 1,000-descendant tree: API answer", api_ms)
-    figures.add(f"7 stop: last of {CLIENTS} WS clients sees the final state", max(finals))
-    figures.add(f"7 stop: evictions + resyncs over {CLIENTS} WS clients", float(resyncs))
+    figures.add(f"7 stop: last of {PAGES} dashboards (page socket) final", max((t - t0) * 1000 for t in page_done))
+    figures.add(f"7 stop: last of {CLIENTS} API sockets (batch=1) final", max(finals))
+    figures.add(f"7 stop: frames per dashboard for the cascade (max of {PAGES})", float(max(page_frames)))
+    figures.add(f"7 stop: evictions + resyncs over {CLIENTS + PAGES} sockets", float(resyncs))
 
 
 def stop_server() -> None:

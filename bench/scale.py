@@ -389,7 +389,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await one_run(args, ctx, small, figures)
         print(f"run {run + 1}/{args.runs} done in {time.perf_counter() - t0:.0f}s", flush=True)
     for name in figures.runs:
-        print(figures.line(name, "" if "resyncs" in name else "x" if "ratio" in name else "ms"))
+        print(figures.line(name, "" if "resyncs" in name or "frames" in name else "x" if "ratio" in name else "ms"))
     if "7" in args.goals:
         from bench.cascade import stop_server
 

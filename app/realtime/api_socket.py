@@ -13,7 +13,7 @@ from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_FORBIDDEN
-from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
+from app.realtime.hub import EVICTED, Batch, Hub, Resync, Subscriber, batch_frame, events_of
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import run_socket
 
@@ -55,7 +55,9 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     """Events of the requested workspaces (``workspace_uuid`` may repeat), replayed from ``since``.
 
     Frames are the event messages of docs/events.md, or ``{"type": "resync", ...}`` when the gap
-    since ``since`` is larger than the replay window (re-fetch over REST, then reconnect).
+    since ``since`` is larger than the replay window (re-fetch over REST, then reconnect). With
+    ``batch=1``, the events one transaction committed together (a stop cascade) come as one
+    ``{"type": "batch", "workspace_uuid": ..., "events": [...]}`` frame.
     """
     services = socket.app.state.services
     origin = socket.headers.get("origin")
@@ -66,6 +68,7 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     user: CurrentUser = socket.user
     hub: Hub = services.hub
     raw_uuids, since = _parse_query(socket)
+    batches = socket.query_params.get("batch") in {"1", "true"}
     await socket.accept()
     if isinstance(since, int) and len(set(raw_uuids)) > 1:
         await socket.close(code=CLOSE_POLICY, reason="with several workspaces, since must be <uuid>:<seq>,...")
@@ -93,7 +96,7 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
             hub,
             sub,
             lambda: _replay(socket, hub, uuid_of, baseline, since),
-            lambda last_sent: _send_live(socket, sub, uuid_of, last_sent),
+            lambda last_sent: _send_live(socket, sub, uuid_of, last_sent, batches),
             evicted_reason="resync: client too slow, reconnect with since",
             tracked=tracked,
             max_message_bytes=services.sockets.max_message_bytes,
@@ -132,7 +135,11 @@ async def _replay(
 
 
 async def _send_live(
-    socket: WebSocket[Any, Any, Any], sub: Subscriber, uuid_of: dict[int, str], last_sent: dict[int, int]
+    socket: WebSocket[Any, Any, Any],
+    sub: Subscriber,
+    uuid_of: dict[int, str],
+    last_sent: dict[int, int],
+    batches: bool = False,
 ) -> str:
     while True:
         item = await sub.queue.get()
@@ -142,8 +149,16 @@ async def _send_live(
             await socket.send_text(resync_frame(uuid_of[item.workspace_id], item.reason, item.seq))
             last_sent[item.workspace_id] = item.seq
             continue
-        assert isinstance(item, PreparedEvent)
-        if item.seq <= last_sent.get(item.workspace_id, 0):
-            continue  # already sent during replay
-        await socket.send_text(item.json)
-        last_sent[item.workspace_id] = item.seq
+        # A batch (one transaction's events) is one queue item: one batch frame for clients that
+        # asked for them, else consecutive frames.
+        fresh = [e for e in events_of(item) if e.seq > last_sent.get(e.workspace_id, 0)]  # not sent in replay
+        if not fresh:
+            continue
+        if batches and len(fresh) > 1:
+            await socket.send_text(
+                item.json if isinstance(item, Batch) and len(fresh) == len(item.events) else batch_frame(fresh)
+            )
+        else:
+            for event in fresh:
+                await socket.send_text(event.json)
+        last_sent[item.workspace_id] = fresh[-1].seq

@@ -25,7 +25,8 @@ from app.realtime.messages import CHANNEL_PATTERN, channel_for
 
 logger = logging.getLogger("athena.realtime.bus")
 
-MessageHandler = Callable[[int, dict[str, Any]], Awaitable[None]]
+MessageHandler = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
+BATCH_ENVELOPE_EVENTS = 500  # events per Redis message at most (a 1,001-event cascade: 3 messages)
 LinkHandler = Callable[[bool], Awaitable[None]]
 
 
@@ -43,6 +44,9 @@ class MemoryBus:
 
     def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
         self.published += 1
+
+    def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+        self.published += len(messages)
 
     async def stop(self) -> None:
         return None
@@ -75,7 +79,7 @@ class RedisBus:
         self.reconnects = 0
         self.published = 0
         self.publish_dropped = 0
-        self._queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(publish_queue)
+        self._queue: asyncio.Queue[tuple[str, str, int]] = asyncio.Queue(publish_queue)
         self._tasks: list[asyncio.Task[None]] = []
         self._on_message: MessageHandler | None = None
         self._on_link: LinkHandler | None = None
@@ -108,11 +112,23 @@ class RedisBus:
     def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
         """Never blocks and never raises: a full queue drops its oldest entry (clients catch up by replay)."""
         envelope = json.dumps({"origin": self.instance_id, "workspace_id": workspace_id, "event": message})
-        item = (channel_for(message["workspace_uuid"]), envelope)
+        self._enqueue((channel_for(message["workspace_uuid"]), envelope, 1))
+
+    def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+        """One transaction's events of a workspace as one Redis message (``"events": [...]``), so
+        other instances hand them to their sockets as one batch too."""
+        if len(messages) == 1:
+            self.publish(workspace_id, messages[0])
+            return
+        for start in range(0, len(messages), BATCH_ENVELOPE_EVENTS):
+            chunk = messages[start : start + BATCH_ENVELOPE_EVENTS]
+            envelope = json.dumps({"origin": self.instance_id, "workspace_id": workspace_id, "events": chunk})
+            self._enqueue((channel_for(chunk[0]["workspace_uuid"]), envelope, len(chunk)))
+
+    def _enqueue(self, item: tuple[str, str, int]) -> None:
         if self._queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
-                self._queue.get_nowait()
-                self.publish_dropped += 1
+                self.publish_dropped += self._queue.get_nowait()[2]
         self._queue.put_nowait(item)
 
     async def _publish_forever(self) -> None:
@@ -127,15 +143,16 @@ class RedisBus:
                 if client is None:
                     client = Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=2)
                 async with client.pipeline(transaction=False) as pipe:
-                    for channel, envelope in batch:
+                    for channel, envelope, _ in batch:
                         pipe.publish(channel, envelope)
                     await pipe.execute()
-                self.published += len(batch)
+                self.published += sum(n for _, _, n in batch)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
                 # The change is committed; subscribers find the gap and replay it from the database.
-                self.publish_dropped += len(batch)
-                logger.warning("redis publish failed (%s); %d event(s) left to database replay", exc, len(batch))
+                dropped = sum(n for _, _, n in batch)
+                self.publish_dropped += dropped
+                logger.warning("redis publish failed (%s); %d event(s) left to database replay", exc, dropped)
                 if client is not None:
                     with contextlib.suppress(Exception):
                         await client.aclose()
@@ -203,7 +220,9 @@ class RedisBus:
         if envelope.get("origin") == self.instance_id or self._on_message is None:
             return  # our own events were dispatched locally at publish time
         try:
-            await self._on_message(int(envelope["workspace_id"]), envelope["event"])
+            # "events": a transaction's batch; "event": one event (and what older instances send).
+            events = envelope["events"] if "events" in envelope else [envelope["event"]]
+            await self._on_message(int(envelope["workspace_id"]), events)
         except Exception:
             logger.exception("dispatching a redis message failed")
 

@@ -60,6 +60,41 @@ class PreparedEvent:
         return self._cache[key]
 
 
+class Batch:
+    """Events of one workspace committed together (a stop cascade: ~1,000), in seq order: ONE item
+    in each socket's queue, so a large transaction is not mistaken for a slow client and evicted.
+    Each event keeps its own once-per-instance encodings; the page socket sends a batch as one
+    flush and the API socket as consecutive frames."""
+
+    __slots__ = ("_json", "events", "workspace_id")
+
+    def __init__(self, workspace_id: int, events: list[PreparedEvent]) -> None:
+        self.workspace_id = workspace_id
+        self.events = events
+        self._json: str | None = None
+
+    @property
+    def json(self) -> str:
+        """The API socket's batch frame (``?batch=1``), built once per instance from each event's own
+        encoding (no event is encoded twice)."""
+        if self._json is None:
+            self._json = batch_frame(self.events)
+        return self._json
+
+    @property
+    def seq(self) -> int:
+        return self.events[-1].seq
+
+
+def batch_frame(events: list[PreparedEvent]) -> str:
+    workspace_uuid = json.dumps(events[0].message["workspace_uuid"])
+    return f'{{"type":"batch","workspace_uuid":{workspace_uuid},"events":[{",".join(e.json for e in events)}]}}'
+
+
+def events_of(item: PreparedEvent | Batch) -> list[PreparedEvent]:
+    return item.events if isinstance(item, Batch) else [item]
+
+
 @dataclass(frozen=True)
 class Resync:
     workspace_id: int
@@ -135,7 +170,7 @@ class Hub:
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        await self.bus.start(self.dispatch, self._on_link)
+        await self.bus.start(self.dispatch_many, self._on_link)
         self._tail_task = asyncio.create_task(self._tail_forever(), name="athena-hub-tail")
 
     async def stop(self) -> None:
@@ -151,11 +186,16 @@ class Hub:
 
     # --------------------------------------------------------------- publishing
     async def publish(self, events: list[CommittedEvent]) -> None:
-        """Called by services after commit: send to the bus, and dispatch locally right away."""
+        """Called by services after commit: send to the bus, and dispatch locally right away.
+
+        One transaction's events of a workspace travel together: one bus message, one queue item
+        per socket (a stop cascade is one batch, not 1,001 items)."""
+        by_workspace: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for event in events:
-            message = event.to_message()
-            self.bus.publish(event.workspace_id, message)
-            await self.dispatch(event.workspace_id, message)
+            by_workspace[event.workspace_id].append(event.to_message())
+        for workspace_id, messages in by_workspace.items():
+            self.bus.publish_many(workspace_id, messages)
+            await self.dispatch_many(workspace_id, messages)
 
     # ---------------------------------------------------------------- subscribers
     async def register(self, sub: Subscriber) -> dict[int, int]:
@@ -184,16 +224,27 @@ class Hub:
 
     # ------------------------------------------------------------------ dispatch
     async def dispatch(self, workspace_id: int, message: dict[str, Any]) -> None:
-        if workspace_id not in self.subscribers:
+        await self.dispatch_many(workspace_id, [message])
+
+    async def dispatch_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+        """Deliver consecutive events of one workspace (seq order) as one queue item per socket."""
+        if workspace_id not in self.subscribers or not messages:
             return
-        seq = int(message["seq"])
         async with self._locks[workspace_id]:
             last = self.last_seq.get(workspace_id)
-            if last is None or seq <= last:
+            if last is None:
                 return
-            if seq > last + 1:
-                await self._fill(workspace_id, last, seq - 1)
-            self._deliver(PreparedEvent(workspace_id, message))
+            fresh = [m for m in messages if int(m["seq"]) > last]
+            if not fresh:
+                return
+            first = int(fresh[0]["seq"])
+            if first > last + 1:
+                await self._fill(workspace_id, last, first - 1)
+                last = self.last_seq.get(workspace_id, last)
+                fresh = [m for m in fresh if int(m["seq"]) > last]
+            # A hole inside the batch (never expected: one transaction's seqs are consecutive) is
+            # found by the next event or the periodic catch-up, like any other gap.
+            self._deliver([PreparedEvent(workspace_id, m) for m in fresh])
 
     async def catch_up(self, workspace_ids: list[int] | None = None) -> None:
         """Compare each watched workspace's counter with what we delivered; replay the difference."""
@@ -218,17 +269,19 @@ class Hub:
             return
         async with self.db.read() as session:
             messages = await load_events(session, workspace_id, after, up_to=up_to)
-        for message in messages:
-            self.filled += 1
-            self._deliver(PreparedEvent(workspace_id, message))
+        self.filled += len(messages)
+        self._deliver([PreparedEvent(workspace_id, m) for m in messages])
 
-    def _deliver(self, prepared: PreparedEvent) -> None:
-        ws = prepared.workspace_id
-        self.last_seq[ws] = max(self.last_seq.get(ws, 0), prepared.seq)
-        self.dispatched += 1
+    def _deliver(self, prepared: list[PreparedEvent]) -> None:
+        if not prepared:
+            return
+        ws = prepared[0].workspace_id
+        self.last_seq[ws] = max(self.last_seq.get(ws, 0), prepared[-1].seq)
+        self.dispatched += len(prepared)
+        item: PreparedEvent | Batch = prepared[0] if len(prepared) == 1 else Batch(ws, prepared)
         for sub in list(self.subscribers.get(ws, ())):
-            sub.offer(prepared)
-            self.delivered += 1
+            sub.offer(item)
+            self.delivered += len(prepared)
 
     # ------------------------------------------------------------- supervision
     async def _on_link(self, up: bool) -> None:

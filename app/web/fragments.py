@@ -24,11 +24,9 @@ class Fragments:
     def row(self, item: PreparedEvent) -> str:
         return item.rendered("row", lambda m: self._row_html(m["execution"], "true"))
 
-    def insertion(self, item: PreparedEvent) -> str:
-        return item.rendered(
-            "insert",
-            lambda m: f'<tbody hx-swap-oob="afterbegin:#execution-rows">{self._row_html(m["execution"], None)}</tbody>',
-        )
+    def inserted_row(self, item: PreparedEvent) -> str:
+        """A new row, without oob marker: it travels inside the flush's ``afterbegin`` <tbody>."""
+        return item.rendered("insert", lambda m: self._row_html(m["execution"], None))
 
     def removal(self, item: PreparedEvent) -> str:
         return item.rendered(

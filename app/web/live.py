@@ -7,6 +7,7 @@ memberships and the page's filters, never from a channel name the client sends.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid as uuid_lib
@@ -23,11 +24,12 @@ from app.lib.headers import origin_allowed
 from app.lib.identity import APPROVE_ROLES
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_RECONNECT
-from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber
+from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber, events_of
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import CLOSE_POLICY, run_socket
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
+from app.web.page_frames import PageUpdate, compose
 from app.web.session import session_user
 from app.web.tiles import TileTicker
 
@@ -136,7 +138,9 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
             hub,
             sub,
             lambda: _replay(socket, hub, fragments, state, baseline, cursor),
-            lambda last_sent: _send_live(socket, sub, fragments, state, last_sent),
+            lambda last_sent: _send_live(
+                socket, sub, fragments, state, last_sent, services.settings.ws_page_coalesce_ms / 1000
+            ),
             evicted_reason="resync: client too slow",
             on_exit=lambda: ticker.remove(sub),
             tracked=tracked,
@@ -170,7 +174,7 @@ async def _replay(
     cursor: dict[str, int],
 ) -> dict[int, int]:
     last_sent: dict[int, int] = {}
-    replayed = 0
+    update = PageUpdate()
     for ws, ws_uuid in state.uuid_of.items():
         since = cursor.get(ws_uuid)
         if since is None:
@@ -187,88 +191,114 @@ async def _replay(
             last_sent[ws] = db_seq
             continue
         for message in messages:
-            for frame in frames_for(PreparedEvent(ws, message), fragments, state):
-                await socket.send_text(frame)
-        replayed += len(messages)
+            add_event(PreparedEvent(ws, message), fragments, state, update)
         ops_metrics.record_replay("page", len(messages))
         last_sent[ws] = messages[-1]["seq"] if messages else since
-    if replayed:
-        await socket.send_text(fragments.connection("resynced"))
+    if not update.empty():
+        update.part("connection", fragments.connection("resynced"))
+        for frame in compose(update, fragments):
+            await socket.send_text(frame)
     return last_sent
 
 
 async def _send_live(
-    socket: WebSocket[Any, Any, Any], sub: Subscriber, fragments: Fragments, state: PageState, last_sent: dict[int, int]
+    socket: WebSocket[Any, Any, Any],
+    sub: Subscriber,
+    fragments: Fragments,
+    state: PageState,
+    last_sent: dict[int, int],
+    window: float,
 ) -> str:
+    """Send what the queue holds, one flush at a time; a batch (one transaction's events) is always
+    one flush. With a coalescing ``window``, flushes are at least ``window`` apart: a lone event goes
+    out at once, and what arrives until the next flush is due is gathered (a flood becomes a few
+    frames per second per page)."""
+    loop = asyncio.get_running_loop()
+    next_flush = 0.0
     while True:
-        item = await sub.queue.get()
-        if item == EVICTED:
-            return EVICTED
-        if isinstance(item, str):  # a ready fragment (tiles, connection state)
-            await socket.send_text(item)
-            continue
-        if isinstance(item, Resync):
-            resync = fragments.badge_refresh() if item.workspace_id in state.badge_only else _resync(fragments, state)
-            await socket.send_text(resync)
-            last_sent[item.workspace_id] = item.seq
-            continue
-        assert isinstance(item, PreparedEvent)
-        if item.seq <= last_sent.get(item.workspace_id, 0):
-            continue
-        for frame in frames_for(item, fragments, state):
+        items = [await sub.queue.get()]
+        if window > 0:
+            if (wait := next_flush - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            while not sub.queue.empty():
+                items.append(sub.queue.get_nowait())
+            next_flush = loop.time() + window
+        update = PageUpdate()
+        for item in items:
+            if item == EVICTED:
+                return EVICTED
+            _fold(item, fragments, state, last_sent, update)
+        for frame in compose(update, fragments):
             await socket.send_text(frame)
-        last_sent[item.workspace_id] = item.seq
+
+
+def _fold(item: Any, fragments: Fragments, state: PageState, last_sent: dict[int, int], update: PageUpdate) -> None:
+    if isinstance(item, str):  # a ready fragment (tiles, connection state)
+        update.ready_fragment(item)
+    elif isinstance(item, Resync):
+        resync = fragments.badge_refresh() if item.workspace_id in state.badge_only else _resync(fragments, state)
+        update.part(f"resync:{item.workspace_id}", resync)
+        last_sent[item.workspace_id] = max(last_sent.get(item.workspace_id, 0), item.seq)
+    else:
+        for event in events_of(item):
+            if event.seq <= last_sent.get(event.workspace_id, 0):
+                continue  # already sent during replay
+            add_event(event, fragments, state, update)
+            last_sent[event.workspace_id] = event.seq
 
 
 def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> list[str]:
-    """What one event means for one page. Fragments are rendered once per event, then reused.
+    """What one event means for one page, as frames (see app/web/page_frames.py for the grouping)."""
+    update = PageUpdate()
+    add_event(item, fragments, state, update)
+    return compose(update, fragments)
 
-    Table fragments travel in their own frame: htmx parses a message inside a <template>, where a
-    <tbody>/<tr> after other elements would be dropped by the HTML parser.
-    """
+
+def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, update: PageUpdate) -> None:
+    """Fold what one event means for one page into ``update``. Fragments are rendered once per event."""
     message = item.message
     execution = message["execution"]
     exec_uuid = str(execution["uuid"])
     touches = touches_approvals(message)
-    badge = fragments.approvals_badge(item) if touches and item.workspace_id in state.approve_ids else ""
+    if touches and item.workspace_id in state.approve_ids:
+        update.part("badge", fragments.approvals_badge(item))
     if item.workspace_id in state.badge_only:  # a workspace this page does not show
-        return [badge] if badge else []
-    page_parts = [fragments.cursor(item), badge]
-    table_part = ""
+        return
+    update.part(f"cursor:{item.workspace_id}", lambda: fragments.cursor(item))
     if state.inbox is not None:
         if touches and message["type"] == "approval.decided" and state.inbox.pending_tab and execution.get("approval"):
-            page_parts.append(fragments.approval_decided(item))  # leaves at once, naming who decided
+            # Leaves at once, naming who decided.
+            update.part(f"decided:{execution['approval']['uuid']}", fragments.approval_decided(item))
         elif touches:
             query = state.inbox.query(page=state.inbox.page)
-            page_parts.append(item.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
-        return ["".join(page_parts)]
+            update.part("approvals", item.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
+        return
     if state.command_room_page:
         if message["type"].startswith("command_room.") or execution.get("in_command_room"):
             query = _room_query(state.view)
-            page_parts.append(item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
-        return ["".join(page_parts)]
+            update.part("room", item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
+        return
     if state.detail_uuid is not None:
         # The detail page shows the whole descendant tree: follow every member, and adopt newcomers.
         if exec_uuid in state.family or execution.get("parent_execution_uuid") in state.family:
             state.family.add(exec_uuid)
-            page_parts.append(fragments.detail_refresh(state.detail_uuid))
-        return ["".join(page_parts)]
+            update.part("detail", fragments.detail_refresh(state.detail_uuid))
+        return
     matches = state.view.matches(execution, item.workspace_id)
     if exec_uuid in state.visible:
         if matches:
-            table_part = fragments.row(item)
+            update.update_row(item)
         else:
-            table_part = fragments.removal(item)
+            update.remove_row(item)
             state.visible.discard(exec_uuid)
     elif matches:
         if message["type"] == "execution.created" and state.view.live_inserts:
-            table_part = fragments.insertion(item)
+            update.insert(item)
             state.visible.add(exec_uuid)
         else:
             state.pending_new += 1
-            page_parts.append(fragments.new_banner(state.view, state.pending_new))
+            update.part("banner", lambda: fragments.new_banner(state.view, state.pending_new))
     state.tiles_dirty = True
-    return [f for f in (table_part, "".join(page_parts)) if f]
 
 
 def _room_query(view: ExecutionView) -> str:

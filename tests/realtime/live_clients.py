@@ -38,6 +38,7 @@ class Follower:
     reconnects: int = 0
     closes: list[int] = field(default_factory=list)
     catch_up_times: list[float] = field(default_factory=list)  # reconnect -> caught up with the database
+    connect_times: list[float] = field(default_factory=list)  # of which: the handshake (open)
     sock: Any = None
 
     async def connect(self, since: int | None = None) -> None:
@@ -236,6 +237,7 @@ async def cut_and_rejoin(f: Follower, writer: Writer, cuts: int, rng: random.Ran
         await asyncio.sleep(rng.uniform(*down))
         target, started = writer.committed, time.monotonic()
         await f.connect()
+        f.connect_times.append(time.monotonic() - started)
         f.reconnects += 1
         await f.read_until(target)
         f.catch_up_times.append(time.monotonic() - started)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from app.domain.dashboard.views import ExecutionView
-from app.realtime.hub import EVICTED, PreparedEvent, Subscriber
+from app.realtime.hub import EVICTED, Batch, PreparedEvent, Subscriber, events_of
 from app.services import Services
 from app.web.fragments import Fragments
 from app.web.live import PageState, frames_for
@@ -23,9 +23,11 @@ async def _workspace_id(services: Services, world: World, key: str = "A") -> int
 
 
 def _drain(sub: Subscriber) -> list[Any]:
-    items = []
+    """Queued items, a batch (one transaction's events, or a gap filled from the database) flattened."""
+    items: list[Any] = []
     while not sub.queue.empty():
-        items.append(sub.queue.get_nowait())
+        item = sub.queue.get_nowait()
+        items.extend(events_of(item) if isinstance(item, Batch | PreparedEvent) else [item])
     return items
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import ARRAY, BigInteger, DateTime, Integer, String, Text, bindparam, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionEvent, Workspace
@@ -69,6 +70,9 @@ async def record_events(
     ).scalar_one()
     first = last - len(events) + 1
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql" and len(events) > 1:
+        await _insert_unnested(session, workspace_id, first, now, events)
+        return _committed(workspace_id, workspace_uuid, first, now, events)
     rows = [
         {
             "workspace_id": workspace_id,
@@ -84,6 +88,49 @@ async def record_events(
         for i, e in enumerate(events)
     ]
     await session.execute(insert(ExecutionEvent), rows)
+    return _committed(workspace_id, workspace_uuid, first, now, events)
+
+
+# One statement for any number of events (a 1,001-event stop cascade): arrays bound once, where an
+# executemany sends one bind per row and encodes each payload through the driver's codec.
+_INSERT_UNNESTED = text(
+    "INSERT INTO execution_events"
+    " (workspace_id, seq, type, execution_id, version, payload, occurred_at, created_at, updated_at)"
+    " SELECT :workspace_id, :first + t.ord - 1, t.type, t.execution_id, t.version, CAST(t.payload AS jsonb),"
+    " :now, :now, :now"
+    " FROM unnest(:types, :execution_ids, :versions, :payloads)"
+    " WITH ORDINALITY AS t(type, execution_id, version, payload, ord)"
+).bindparams(
+    bindparam("workspace_id", type_=BigInteger()),
+    bindparam("first", type_=BigInteger()),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("types", type_=ARRAY(String())),
+    bindparam("execution_ids", type_=ARRAY(BigInteger())),
+    bindparam("versions", type_=ARRAY(Integer())),
+    bindparam("payloads", type_=ARRAY(Text())),
+)
+
+
+async def _insert_unnested(
+    session: AsyncSession, workspace_id: int, first: int, now: dt.datetime, events: list[PendingEvent]
+) -> None:
+    await session.execute(
+        _INSERT_UNNESTED,
+        {
+            "workspace_id": workspace_id,
+            "first": first,
+            "now": now,
+            "types": [e.type for e in events],
+            "execution_ids": [e.execution_id for e in events],
+            "versions": [e.version for e in events],
+            "payloads": [json.dumps(e.summary) for e in events],
+        },
+    )
+
+
+def _committed(
+    workspace_id: int, workspace_uuid: uuid_lib.UUID, first: int, now: dt.datetime, events: list[PendingEvent]
+) -> list[CommittedEvent]:
     return [
         CommittedEvent(
             seq=first + i,
