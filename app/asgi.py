@@ -22,7 +22,9 @@ from app.config import Settings, get_settings
 from app.db.migrate import MIGRATIONS_DIR
 from app.domain.accounts.controllers import AuthController, UserController
 from app.domain.approvals.controllers import ApprovalController, CommandRoomController
+from app.domain.audit.controllers import AuditController
 from app.domain.executions.controllers import WorkflowExecutionController
+from app.domain.executions.trash_controllers import TrashController
 from app.domain.metrics.controllers import MetricsController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
@@ -62,6 +64,8 @@ API_CONTROLLERS = [
     ApprovalController,
     CommandRoomController,
     MetricsController,
+    TrashController,
+    AuditController,
     api_events_socket,
 ]
 PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]

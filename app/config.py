@@ -75,6 +75,8 @@ class Settings:
     ws_auth_recheck_seconds: float = field(
         default_factory=lambda: float(os.environ.get("WS_AUTH_RECHECK_SECONDS", "2"))
     )
+    # Soft-deleted executions stay restorable this long; then `athena purge` deletes them for good.
+    trash_retention_days: int = field(default_factory=lambda: _env_int("TRASH_RETENTION_DAYS", 30))
 
     @property
     def is_sqlite(self) -> bool:

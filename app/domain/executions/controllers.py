@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.domain.audit.schemas import ReasonBody, ReasonQuery, pick_reason
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.services import ExecutionService, Includes
@@ -227,9 +228,13 @@ class WorkflowExecutionController(Controller):
         request: Request[CurrentUser, Any, Any],
         execution_service: NamedDependency[ExecutionService],
         execution_uuid: FromPath[uuid_lib.UUID],
+        reason: ReasonQuery = None,
+        data: JSONBody[ReasonBody | None] = None,
     ) -> None:
-        """Soft delete: the execution disappears from lists, counts and lookups."""
-        await execution_service.delete(request.user, execution_uuid)
+        """Soft delete: the execution disappears from lists, counts and lookups and goes to the
+        trash (admins restore it until it is purged). Optional ``reason`` (query or JSON body,
+        at most 1,000 characters) is kept in the operator audit log."""
+        await execution_service.delete(request.user, execution_uuid, reason=pick_reason(data, reason))
 
     @post("/{execution_uuid:uuid}/stop", summary="Stop a workflow execution", status_code=HTTP_200_OK)
     async def stop_execution(
