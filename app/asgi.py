@@ -44,6 +44,7 @@ from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
+from app.web.trash_pages import AuditPages, TrashPages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,7 @@ API_CONTROLLERS = [
     api_events_socket,
 ]
 PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
+PAGES += [TrashPages, AuditPages]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",

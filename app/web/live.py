@@ -70,6 +70,8 @@ def touches_approvals(message: dict[str, Any]) -> bool:
     execution = message["execution"]
     if not execution.get("workflow_approvals_count", 1):
         return False
+    if kind == "execution.restored":  # its pending reviews come back with it
+        return True
     return kind in ENDINGS or (kind == "execution.status_changed" and execution.get("status") in TERMINAL)
 
 
@@ -261,7 +263,7 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
             table_part = fragments.removal(item)
             state.visible.discard(exec_uuid)
     elif matches:
-        if message["type"] == "execution.created" and state.view.live_inserts:
+        if message["type"] in ("execution.created", "execution.restored") and state.view.live_inserts:
             table_part = fragments.insertion(item)
             state.visible.add(exec_uuid)
         else:
