@@ -37,13 +37,17 @@ async def soft_delete_in_session(
     operation_id: int | None = None,
 ) -> list[CommittedEvent]:
     """Soft-delete one execution (operators and admins): ``deleted_at`` on the execution and its
-    data rows (the same instant, which is how a restore finds them), an ``execution.deleted`` event
+    data rows (the same instant, which is how a restore finds them; their ``updated_at`` is kept), an ``execution.deleted`` event
     and a DELETE audit row with ``reason``. Approvals, flags and events are left as they are: every
     read hides them through the execution. Raises NotFound / Forbidden, or ``LostRace`` to retry."""
     row = await executions.load_for_write(session, user, execution_uuid)
     now = now or utcnow()
     await executions.conditional_update(session, row, {"deleted_at": now}, now)
-    await session.execute(update(D).where(D.execution_id == row.id, D.deleted_at.is_(None)).values(deleted_at=now))
+    await session.execute(
+        update(D)
+        .where(D.execution_id == row.id, D.deleted_at.is_(None))
+        .values(deleted_at=now, updated_at=D.updated_at)
+    )
     _, events = await executions.record_changes(session, row.workspace_id, [("execution.deleted", row.id)])
     entry = OperatorActionEntry(
         row.workspace_id, OperatorActionKind.DELETE, row.id, execution_uuid, {"status": row.status}
@@ -91,7 +95,9 @@ async def restore_in_session(
         raise LostRace
     # Only the data rows this delete hid (same instant), not any deleted on their own before.
     await session.execute(
-        update(D).where(D.execution_id == row.id, D.deleted_at == row.deleted_at).values(deleted_at=None)
+        update(D)
+        .where(D.execution_id == row.id, D.deleted_at == row.deleted_at)
+        .values(deleted_at=None, updated_at=D.updated_at)
     )
     summaries, events = await executions.record_changes(session, row.workspace_id, [("execution.restored", row.id)])
     entry = OperatorActionEntry(
