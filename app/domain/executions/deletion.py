@@ -37,9 +37,10 @@ async def soft_delete_in_session(
     operation_id: int | None = None,
 ) -> list[CommittedEvent]:
     """Soft-delete one execution (operators and admins): ``deleted_at`` on the execution and its
-    data rows (the same instant, which is how a restore finds them; their ``updated_at`` is kept), an ``execution.deleted`` event
-    and a DELETE audit row with ``reason``. Approvals, flags and events are left as they are: every
-    read hides them through the execution. Raises NotFound / Forbidden, or ``LostRace`` to retry."""
+    data rows (the same instant, which is how a restore finds them; their ``updated_at`` is kept),
+    an ``execution.deleted`` event and a DELETE audit row with ``reason``. Approvals, flags and
+    events are left as they are: every read hides them through the execution. Raises NotFound /
+    Forbidden, or ``LostRace`` to retry."""
     row = await executions.load_for_write(session, user, execution_uuid)
     now = now or utcnow()
     await executions.conditional_update(session, row, {"deleted_at": now}, now)
