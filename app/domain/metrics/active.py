@@ -13,13 +13,27 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ColumnElement, column, or_, values
+from sqlalchemy import ColumnElement, bindparam, column, or_, text, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.metrics import queries as mq
 from app.domain.metrics.buckets import STEP
 
 E = mq.E
+
+
+def bucket_table(pairs: Sequence[tuple[dt.datetime, dt.datetime]], *, is_sqlite: bool) -> Any:
+    """``(b_start, b_end)`` rows as a FROM item. SQLite cannot name a VALUES list's columns in its
+    alias, so there it selects ``column1`` / ``column2`` from a plain VALUES subquery."""
+    stamp = DateTimeUTC(timezone=True)
+    if not is_sqlite:
+        return values(column("b_start", stamp), column("b_end", stamp), name="buckets").data(list(pairs))
+    rows = ", ".join(f"(:s{i}, :e{i})" for i in range(len(pairs)))
+    params = [bindparam(f"s{i}", s, type_=stamp) for i, (s, _) in enumerate(pairs)]
+    params += [bindparam(f"e{i}", e, type_=stamp) for i, (_, e) in enumerate(pairs)]
+    # Only numbered placeholders are formatted in; every value is a bound parameter.
+    query = text(f"SELECT column1 AS b_start, column2 AS b_end FROM (VALUES {rows})").bindparams(*params)  # noqa: S608
+    return query.columns(column("b_start", stamp), column("b_end", stamp)).subquery("buckets")
 
 
 async def active_stats(
@@ -31,10 +45,7 @@ async def active_stats(
     is_sqlite: bool,
 ) -> tuple[dict[Hashable, dict[str, int]], dict[Hashable, mq.Spread]]:
     """Counts by status and finished durations per bucket start, and under ``mq.ALL`` for the range."""
-    step = STEP[scope.interval]
-    buckets = values(
-        column("b_start", DateTimeUTC(timezone=True)), column("b_end", DateTimeUTC(timezone=True)), name="buckets"
-    ).data([(start, start + step) for start in starts])
+    buckets = bucket_table([(start, start + STEP[scope.interval]) for start in starts], is_sqlite=is_sqlite)
     in_bucket = [
         E.started_at < buckets.c.b_end,
         or_(E.stopped_at >= buckets.c.b_start, E.stopped_at.is_(None)),
