@@ -12,6 +12,8 @@ from app.db.models.base import Base, SoftDelete, UUIDColumn, utcnow
 
 LIVE = text("deleted_at IS NULL")
 TRASHED = text("deleted_at IS NOT NULL")
+# The active time axis (app/domain/executions/time_axis.py): not stopped reads as the end of time.
+STOPPED_OR_NEVER_SQL = "coalesce(stopped_at, '9999-12-31 00:00:00+00')"
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -67,6 +69,14 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
             "workspace_id",
             "stopped_at",
             postgresql_include=["status", "workflow_id", "started_at", "created_at"],
+            postgresql_where=LIVE,
+            sqlite_where=LIVE,
+        ),
+        Index(
+            "ix_wfe_ws_active",
+            "workspace_id",
+            text(STOPPED_OR_NEVER_SQL),
+            postgresql_include=["status", "workflow_id", "started_at", "stopped_at", "created_at"],
             postgresql_where=LIVE,
             sqlite_where=LIVE,
         ),

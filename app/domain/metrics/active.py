@@ -13,9 +13,10 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ColumnElement, bindparam, column, or_, text, values
+from sqlalchemy import ColumnElement, bindparam, column, text, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.executions.time_axis import stopped_or_never
 from app.domain.metrics import queries as mq
 from app.domain.metrics.buckets import STEP
 
@@ -48,7 +49,7 @@ async def active_stats(
     buckets = bucket_table([(start, start + STEP[scope.interval]) for start in starts], is_sqlite=is_sqlite)
     in_bucket = [
         E.started_at < buckets.c.b_end,
-        or_(E.stopped_at >= buckets.c.b_start, E.stopped_at.is_(None)),
+        stopped_or_never() >= buckets.c.b_start,
     ]
     counts, durations = await mq.stats_by(session, buckets.c.b_start, [*where, *in_bucket], is_sqlite=is_sqlite)
     # One group for the whole range: a key that is the same for every row and reads an indexed column.

@@ -6,8 +6,10 @@ Create Date: 2026-11-29 12:30:00
 
 - ``(workspace_id, started_at)`` and ``(workspace_id, stopped_at)``, partial on live rows like the
   other list indexes, so counts and metrics on the ``started``, ``stopped`` and ``active`` axes read
-  one index range per workspace (``active`` reads the stopped index twice: stopped after the range
-  began, or not stopped). On PostgreSQL they carry the columns the metrics read (index-only scans).
+  one index range per workspace. On PostgreSQL they carry the columns the metrics read (index-only
+  scans).
+- ``(workspace_id, coalesce(stopped_at, 9999-12-31))`` for the ``active`` axis: "not stopped before
+  the range began" is one range of it (the started bound is checked from the index).
 - ``(workspace_id, deleted_at)`` on soft-deleted rows only: the trash view and ``athena purge``.
 """
 
@@ -43,6 +45,14 @@ def upgrade() -> None:
         sqlite_where=LIVE,
     )
     op.create_index(
+        "ix_wfe_ws_active",
+        "workflow_executions",
+        ["workspace_id", sa.text("coalesce(stopped_at, '9999-12-31 00:00:00+00')")],
+        postgresql_include=["status", "workflow_id", "started_at", "stopped_at", "created_at"],
+        postgresql_where=LIVE,
+        sqlite_where=LIVE,
+    )
+    op.create_index(
         "ix_wfe_ws_deleted",
         "workflow_executions",
         ["workspace_id", "deleted_at"],
@@ -52,5 +62,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("ix_wfe_ws_deleted", "ix_wfe_ws_stopped", "ix_wfe_ws_started"):
+    for name in ("ix_wfe_ws_deleted", "ix_wfe_ws_active", "ix_wfe_ws_stopped", "ix_wfe_ws_started"):
         op.drop_index(name, table_name="workflow_executions")
