@@ -46,10 +46,10 @@ class AuditFilters:
         """From query parameters (API and page alike); 422 naming the field, 404 a foreign workspace,
         403 for a user who operates nowhere."""
         operable = {a.workspace_id: a for a in user.access.values() if a.role in OPERATE_ROLES}
-        if not operable:
-            raise ForbiddenError("The audit log is for operators and admins.")
         ws_raw = (params.get("workspace_uuid") or params.get("workspace") or "").strip()
         workspace_ids, ws_uuid = sorted(operable), None
+        if not operable and not ws_raw:  # with a workspace, a foreign one answers 404 first
+            raise ForbiddenError("The audit log is for operators and admins.")
         if ws_raw:
             try:
                 access = user.workspace_by_uuid(uuid_lib.UUID(ws_raw))
