@@ -22,7 +22,9 @@ from app.config import Settings, get_settings
 from app.db.migrate import MIGRATIONS_DIR
 from app.domain.accounts.controllers import AuthController, UserController
 from app.domain.approvals.controllers import ApprovalController, CommandRoomController
+from app.domain.audit.controllers import AuditController
 from app.domain.executions.controllers import WorkflowExecutionController
+from app.domain.executions.trash_controllers import TrashController
 from app.domain.metrics.controllers import MetricsController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
@@ -42,6 +44,7 @@ from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
+from app.web.trash_pages import AuditPages, TrashPages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,9 +65,12 @@ API_CONTROLLERS = [
     ApprovalController,
     CommandRoomController,
     MetricsController,
+    TrashController,
+    AuditController,
     api_events_socket,
 ]
 PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
+PAGES += [TrashPages, AuditPages]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",

@@ -53,7 +53,7 @@ async def check_hourly_buckets(client: httpx.AsyncClient, world: World) -> None:
     }  # fmt: skip
     assert body["meta"] == {
         "interval": "hour", "date_from": "2025-03-03T10:00:00Z", "date_to": "2025-03-03T11:59:59Z",
-        "timezone": "UTC", "workspace_uuids": [world.ws["A"]], "buckets": 2,
+        "timezone": "UTC", "time_axis": "created", "workspace_uuids": [world.ws["A"]], "buckets": 2,
     }  # fmt: skip
 
 

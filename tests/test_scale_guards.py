@@ -335,3 +335,34 @@ async def test_search_follows_error_changes(client: httpx.AsyncClient, world: Wo
     assert await found("acme-7") == []
     assert await found("isk fu") == [e["uuid"]]
     assert await found('"quoted" OR x') == []  # FTS syntax in a term is matched literally
+
+
+async def test_counts_on_every_time_axis_read_an_index(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """The count endpoint's ``time_axis`` (issue 9) with each status / review filter, one workspace
+    and two, over a 30-day range: no sequential scan of workflow_executions on any axis."""
+    await seed_rows(client, world, 8)
+    user = await services.accounts.authenticate_token(world.multi.token)
+    assert user is not None
+    a = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
+    b = user.workspace_by_uuid(uuid.UUID(world.ws["B"])).workspace_id
+    now = dt.datetime.now(dt.UTC)
+    with captured(services) as statements:
+        for scope, axis, spec in itertools.product(
+            ([a], [a, b]),
+            ("created", "started", "stopped", "active"),
+            (
+                {},
+                {"statuses": ["running", "failed"]},
+                {"requires_human_review": True},
+                {"has_command_room_task": False},
+            ),
+        ):
+            filters = ExecutionFilters(
+                workspace_ids=scope, date_from=now - dt.timedelta(days=30), date_to=now, time_axis=axis, **spec
+            )
+            await services.executions.count(user, filters)
+    to_check = data_statements(statements)
+    assert len(to_check) >= 32
+    assert await scans_of_executions(services, to_check) == []

@@ -44,11 +44,20 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/workflow-executions/{execution_uuid}"): {"status": "running"},
     ("delete", "/api/v1/workflow-executions/{execution_uuid}"): None,
     ("post", "/api/v1/workflow-executions/{execution_uuid}/stop"): None,
+    ("post", "/api/v1/workflow-executions/{execution_uuid}/restore"): None,
     ("get", "/api/v1/workflow-approvals/{approval_uuid}"): None,
     ("post", "/api/v1/workflow-approvals/{approval_uuid}/approve"): {},
     ("post", "/api/v1/workflow-approvals/{approval_uuid}/reject"): {"comment": "probe"},
     ("post", "/api/v1/workflow-approvals/{approval_uuid}/assign"): {},
     ("delete", "/api/v1/command-room-tasks/{task_uuid}"): None,
+}
+# The trash shows, and restore acts on, the user's own soft-deleted executions by design; foreign
+# ones stay hidden.
+SEES_OWN_DELETED = {
+    ("post", "/api/v1/workflow-executions/{execution_uuid}/restore"),
+    ("get", "/api/v1/workflow-executions/trash"),
+    ("get", "/api/v1/audit"),  # the audit log names them too (who deleted them, why)
+    ("get", "/api/v1/audit/export"),
 }
 # Bodies that name other objects: each $kind is replaced by a foreign id of that kind.
 BODY_REFS: dict[tuple[str, str], list[dict[str, Any]]] = {
@@ -100,6 +109,9 @@ class Tenants:
     def foreign(self, prober: str, kind: str) -> list[str]:
         own = self.members[prober]
         return [v for ws, kinds in self.ids.items() for v in kinds.get(kind, []) if ws not in own or v in self.gone]
+
+    def own_deleted(self, prober: str) -> set[str]:
+        return {v for ws in self.members[prober] - {"D"} for v in self.ids[ws].get("executions", []) if v in self.gone}
 
     def hidden(self, prober: str) -> set[str]:
         if prober not in self._hidden:
@@ -186,6 +198,7 @@ class Probe:
     body: Any = None
     expect: int | None = 404  # None: any status below 500
     header: str = "Authorization"
+    sees_own_deleted: bool = False
 
 
 def build_probes(app: Any, world: World, t: Tenants) -> list[Probe]:
@@ -198,7 +211,10 @@ def build_probes(app: Any, world: World, t: Tenants) -> list[Probe]:
             names = re.findall(r"\{(\w+)\}", path)
             for name in names:  # every path id: foreign, soft-deleted, random
                 kind = KIND_OF_PARAM[name]
-                for target in [*t.foreign(prober, kind), *randoms[kind]]:
+                targets = [*t.foreign(prober, kind), *randoms[kind]]
+                if (method, path) in SEES_OWN_DELETED:
+                    targets = [v for v in targets if v not in t.own_deleted(prober)]
+                for target in targets:
                     body = BODIES[(method, path)]
                     url = path.replace(f"{{{name}}}", target)
                     probes.append(Probe(prober, method, url, body=body))
@@ -219,7 +235,8 @@ def build_probes(app: Any, world: World, t: Tenants) -> list[Probe]:
                 continue
             params = query_params(op)
             base = {k: v for k, v in REQUIRED_DEFAULTS.items() if k in params}
-            probes.append(Probe(prober, method, path, params=base, expect=None))  # the unfiltered list
+            sees = (method, path) in SEES_OWN_DELETED
+            probes.append(Probe(prober, method, path, params=base, expect=None, sees_own_deleted=sees))  # unfiltered
             for name, kind in ID_FILTERS.items():
                 if name not in params:
                     continue
@@ -227,7 +244,7 @@ def build_probes(app: Any, world: World, t: Tenants) -> list[Probe]:
                     value: Any = target
                     if name.endswith("[]"):  # one own workflow and a foreign one: still 404
                         value = [t.ids[sorted(t.members[prober])[0]]["workflows"][0], target]
-                    probes.append(Probe(prober, method, path, params=base | {name: value}))
+                    probes.append(Probe(prober, method, path, params=base | {name: value}, sees_own_deleted=sees))
             for name in ORG_FILTERS:
                 if name in params:
                     for org in ("org-1", "org-2", "org-none"):
@@ -254,7 +271,8 @@ async def run_probe(client: httpx.AsyncClient, world: World, t: Tenants, probe: 
     if response.status_code >= 500:
         return f"{where}: {response.status_code}"
     named = set(re.findall(r"[0-9a-f-]{36}", probe.url + str(probe.params or "") + str(probe.body or "")))
-    leaked = (set(UUID_RE.findall(response.text)) & t.hidden(probe.prober)) - named
+    hidden = t.hidden(probe.prober) - (t.own_deleted(probe.prober) if probe.sees_own_deleted else set())
+    leaked = (set(UUID_RE.findall(response.text)) & hidden) - named
     if leaked:
         return f"{where}: leaked {sorted(leaked)[:3]}"
     return None

@@ -83,7 +83,8 @@ async def _seed() -> None:
     click.echo(
         f"seeded in {report.seconds:.1f} s: {report.workspaces} workspaces, {report.workflows} workflows, "
         f"{report.executions} executions ({statuses}; {report.children} children, {report.retries} retries), "
-        f"{report.pending_approvals} pending approvals, {report.command_room_tasks} command-room tasks"
+        f"{report.pending_approvals} pending approvals, {report.command_room_tasks} command-room tasks, "
+        f"{report.deletions} executions in the trash"
     )
 
 

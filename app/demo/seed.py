@@ -31,6 +31,7 @@ from app.db.models.base import new_uuid, utcnow
 from app.demo.catalog import WORKSPACES, WorkflowSpec
 from app.demo.graph import Graph, layout
 from app.demo.history import History, SeedWorkflow
+from app.demo.trash import add_deletions
 from app.services import Services
 
 DEMO_ORG = "demo-org"
@@ -58,6 +59,7 @@ class SeedReport:
     retries: int = 0
     pending_approvals: int = 0
     command_room_tasks: int = 0
+    deletions: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
 
     def add(self, history: History, workflows: int) -> None:
@@ -106,6 +108,7 @@ async def seed_demo(
             history.add_flags(FLAGS_PER_WORKSPACE)
             await _insert_history(session, history)
             report.add(history, len(workflows))
+    report.deletions = await add_deletions(services, list(workspace_ids.values()))
     report.seconds = time.perf_counter() - started
     return report
 

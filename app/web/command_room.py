@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from app.domain.approvals.schemas import CommandRoomTaskCreate
 from app.domain.approvals.services import ApprovalService
+from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.command_room import command_room, room_scope
 from app.domain.dashboard.services import DashboardService
 from app.lib.errors import AppError
@@ -57,7 +58,10 @@ class CommandRoomPages(Controller):
         if len(note) > MAX_NOTE:
             return toast(f"The note is too long (at most {MAX_NOTE:,} characters).")
         try:
-            await approval_service.flag(user, CommandRoomTaskCreate(execution_uuid=execution_uuid, note=note or None))
+            # A separate reason field is optional: without one the note is what the audit log keeps.
+            reason = check_reason(data.get("reason") or None)
+            body = CommandRoomTaskCreate(execution_uuid=execution_uuid, note=note or None, reason=reason)
+            await approval_service.flag(user, body)
         except AppError as exc:
             return error_toast(exc)
         return await detail_body(user, dashboard_service, execution_uuid)
@@ -74,7 +78,8 @@ class CommandRoomPages(Controller):
         """Take an execution out of the command room. From its page (``?execution=``, hx-target
         ``detail-body``) the answer is the page body; from the list it is empty (the row is deleted)."""
         try:
-            await approval_service.unflag(user, task_uuid)
+            reason = check_reason((await request.form()).get("reason") or None)
+            await approval_service.unflag(user, task_uuid, reason=reason)
         except AppError as exc:
             return error_toast(exc)
         execution = request.query_params.get("execution")

@@ -12,6 +12,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.domain.approvals.services import ApprovalService
+from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.services import DashboardService
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
@@ -210,12 +211,15 @@ class ExecutionPages(Controller):
     @post("/executions/{execution_uuid:uuid}/delete", media_type=MediaType.HTML)
     async def delete(
         self,
+        request: Request[Any, Any, Any],
         user: PageUser,
         execution_service: NamedDependency[ExecutionService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Response[Any]:
+        """Soft delete from the delete dialog, with its optional reason (for the audit log)."""
         try:
-            await execution_service.delete(user, execution_uuid)
+            reason = check_reason((await request.form()).get("reason"))
+            await execution_service.delete(user, execution_uuid, reason=reason)
         except AppError as exc:
             return error_toast(exc)
         return Response("", status_code=200, media_type="text/html")

@@ -16,6 +16,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
 from app.domain.approvals.services import ApprovalService
+from app.domain.executions.time_axis import AXIS_LABELS
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.services import MetricsService
 from app.lib.identity import CurrentUser
@@ -27,6 +28,13 @@ from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
 POLL_SECONDS = 10
+# "Executions <phrase> <range>" above the cards.
+AXIS_PHRASES = {
+    "created": "created",
+    "started": "started",
+    "stopped": "stopped",
+    "active": "running at some point (counted in every interval they ran in)",
+}
 
 
 def _int(raw: str | None, default: int, low: int, high: int) -> int:
@@ -71,7 +79,14 @@ class InsightsPages(Controller):
         if page["current"] is not None:
             live = current_context(view, page["current"], page["bars"], int(page["y_max"]))
         badge = await approval_service.pending_count(user)
-        context = {"view": view, "page": page, "live": live, "ranges": RANGES}
+        context = {
+            "view": view,
+            "page": page,
+            "live": live,
+            "ranges": RANGES,
+            "axis_labels": AXIS_LABELS,
+            "axis_phrases": AXIS_PHRASES,
+        }
         return Template("insights/index.html", context=base_context(user, badge) | context)
 
     @get("/insights/current", media_type=MediaType.HTML)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from app.domain.executions.time_axis import TIME_AXES
 from app.domain.metrics.buckets import MAX_BUCKETS, STEP, truncate
 from app.domain.metrics.services import MetricsScope
 from app.lib.identity import CurrentUser
@@ -42,6 +43,7 @@ class InsightsView:
     interval: str
     date_from: dt.datetime
     date_to: dt.datetime
+    time_axis: str = "created"
 
     @classmethod
     def from_query(cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None) -> InsightsView:
@@ -94,10 +96,12 @@ class InsightsView:
             interval=interval,
             date_from=date_from,
             date_to=date_to,
+            # An unknown axis falls back to the default, like every other page parameter.
+            time_axis=params.get("axis") if params.get("axis") in TIME_AXES else "created",
         )
 
     def scope(self) -> MetricsScope:
-        return MetricsScope(self.workspace_ids, self.date_from, self.date_to, self.interval)
+        return MetricsScope(self.workspace_ids, self.date_from, self.date_to, self.interval, self.time_axis)
 
     @property
     def is_live(self) -> bool:
@@ -112,6 +116,7 @@ class InsightsView:
             "from": self.day_from.isoformat() if self.day_from else None,
             "to": self.day_to.isoformat() if self.day_to else None,
             "interval": self.interval if not self.range or RANGES[self.range][1] != self.interval else None,
+            "axis": self.time_axis if self.time_axis != "created" else None,
         }
         state.update(overrides)
         return urlencode([(k, str(v)) for k, v in state.items() if v not in (None, "")])

@@ -72,6 +72,8 @@ def touches_approvals(message: dict[str, Any]) -> bool:
     execution = message["execution"]
     if not execution.get("workflow_approvals_count", 1):
         return False
+    if kind == "execution.restored":  # its pending reviews come back with it
+        return True
     return kind in ENDINGS or (kind == "execution.status_changed" and execution.get("status") in TERMINAL)
 
 
@@ -292,7 +294,7 @@ def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, updat
             update.remove_row(item)
             state.visible.discard(exec_uuid)
     elif matches:
-        if message["type"] == "execution.created" and state.view.live_inserts:
+        if message["type"] in ("execution.created", "execution.restored") and state.view.live_inserts:
             update.insert(item)
             state.visible.add(exec_uuid)
         else:

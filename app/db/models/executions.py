@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.models.base import Base, SoftDelete, UUIDColumn, utcnow
 
 LIVE = text("deleted_at IS NULL")
+TRASHED = text("deleted_at IS NOT NULL")
+# The active time axis (app/domain/executions/time_axis.py): not stopped reads as the end of time.
+STOPPED_OR_NEVER_SQL = "coalesce(stopped_at, '9999-12-31 00:00:00+00')"
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -52,6 +55,32 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
         _live_index("ix_wfe_wf_ws_created", "workflow_id", "workspace_id", "created_at", "id"),
         Index("ix_wfe_parent", "parent_execution_id"),
         Index("ix_wfe_user", "user_id"),
+        # 0009: the started / stopped / active time axes of counts and metrics, and the trash.
+        Index(
+            "ix_wfe_ws_started",
+            "workspace_id",
+            "started_at",
+            postgresql_include=["status", "workflow_id", "stopped_at", "created_at"],
+            postgresql_where=LIVE,
+            sqlite_where=LIVE,
+        ),
+        Index(
+            "ix_wfe_ws_stopped",
+            "workspace_id",
+            "stopped_at",
+            postgresql_include=["status", "workflow_id", "started_at", "created_at"],
+            postgresql_where=LIVE,
+            sqlite_where=LIVE,
+        ),
+        Index(
+            "ix_wfe_ws_active",
+            "workspace_id",
+            text(STOPPED_OR_NEVER_SQL),
+            postgresql_include=["status", "workflow_id", "started_at", "stopped_at", "created_at"],
+            postgresql_where=LIVE,
+            sqlite_where=LIVE,
+        ),
+        Index("ix_wfe_ws_deleted", "workspace_id", "deleted_at", postgresql_where=TRASHED, sqlite_where=TRASHED),
     )
 
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from app.domain.approvals.queries import ApprovalFilters
 from app.domain.approvals.schemas import ApprovalAssignment, ApprovalDecision, ApprovalRequest, CommandRoomTaskCreate
 from app.domain.approvals.services import ApprovalService
+from app.domain.audit.schemas import ReasonBody, ReasonQuery, pick_reason
 from app.domain.executions.services import ExecutionService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
@@ -148,7 +149,8 @@ class CommandRoomController(Controller):
         approval_service: NamedDependency[ApprovalService],
         data: JSONBody[CommandRoomTaskCreate],
     ) -> dict[str, Any]:
-        """Flag an execution for the ops team, with an optional note."""
+        """Flag an execution for the ops team, with an optional note and an optional ``reason`` for
+        the operator audit log (without one, the note is recorded there)."""
         return {"data": await approval_service.flag(request.user, data)}
 
     @delete("/{task_uuid:uuid}", summary="Remove a command room task", status_code=HTTP_204_NO_CONTENT)
@@ -157,6 +159,9 @@ class CommandRoomController(Controller):
         request: Request[CurrentUser, Any, Any],
         approval_service: NamedDependency[ApprovalService],
         task_uuid: FromPath[uuid_lib.UUID],
+        reason: ReasonQuery = None,
+        data: JSONBody[ReasonBody | None] = None,
     ) -> None:
-        """Take an execution out of the command room."""
-        await approval_service.unflag(request.user, task_uuid)
+        """Take an execution out of the command room; optional ``reason`` (query or JSON body, at
+        most 1,000 characters) for the operator audit log."""
+        await approval_service.unflag(request.user, task_uuid, reason=pick_reason(data, reason))

@@ -27,6 +27,8 @@ class ApprovalRequest(msgspec.Struct, forbid_unknown_fields=True):
 class CommandRoomTaskCreate(msgspec.Struct, forbid_unknown_fields=True):
     execution_uuid: uuid_lib.UUID
     note: Annotated[str, msgspec.Meta(max_length=5_000)] | None = None
+    # Why, for the operator audit log (at most 1,000 characters); without it the note is kept there.
+    reason: Annotated[str, msgspec.Meta(max_length=1_000)] | None = None
 
 
 class ApprovalDecision(msgspec.Struct, forbid_unknown_fields=True):

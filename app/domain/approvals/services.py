@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import CommandRoomTask, WorkflowApproval, WorkflowExecution
+from app.db.models import CommandRoomTask, OperatorActionKind, WorkflowApproval, WorkflowExecution
 from app.db.models.base import utcnow
 from app.domain.approvals import decisions
 from app.domain.approvals import queries as q
 from app.domain.approvals.audit import audit_trail
 from app.domain.approvals.queries import ApprovalFilters
 from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
+from app.domain.audit.records import REASON_MAX_LENGTH, OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.services import ExecutionService
 from app.lib.errors import ConflictError, NotFoundError
@@ -145,11 +146,18 @@ class ApprovalService:
             summaries, events = await self.executions.record_changes(
                 session, row.workspace_id, [("command_room.flagged", row.id)]
             )
+            entry = OperatorActionEntry(
+                row.workspace_id, OperatorActionKind.FLAG, row.id, body.execution_uuid, {"task_uuid": str(task.uuid)}
+            )
+            reason = body.reason if body.reason is not None else (body.note or "")[:REASON_MAX_LENGTH]
+            await record_operator_actions(session, [entry], actor_id=user.id, reason=reason, now=now)
             return self._task_payload(task, summaries[row.id], user.email), events
 
         return await self.executions.run_write(work)
 
-    async def unflag(self, user: CurrentUser, task_uuid: uuid_lib.UUID) -> None:
+    async def unflag(self, user: CurrentUser, task_uuid: uuid_lib.UUID, reason: str | None = None) -> None:
+        """Take an execution out of the command room, with an optional ``reason`` for the audit log."""
+
         async def work(session: AsyncSession) -> tuple[None, list[CommittedEvent]]:
             task = (
                 await session.execute(
@@ -174,6 +182,10 @@ class ApprovalService:
             _, events = await self.executions.record_changes(
                 session, row.workspace_id, [("command_room.unflagged", row.id)]
             )
+            entry = OperatorActionEntry(
+                row.workspace_id, OperatorActionKind.UNFLAG, row.id, execution_uuid, {"task_uuid": str(task_uuid)}
+            )
+            await record_operator_actions(session, [entry], actor_id=user.id, reason=reason, now=now)
             return None, events
 
         await self.executions.run_write(work)

@@ -10,10 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from app.domain.audit.schemas import ReasonBody, ReasonQuery, pick_reason
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.state import STATUS_VALUES
+from app.domain.executions.time_axis import TIME_AXIS_DESCRIPTION, parse_time_axis
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
@@ -150,8 +152,13 @@ class WorkflowExecutionController(Controller):
         status: StatusParam = None,
         requires_human_review: Annotated[str | None, QueryParameter(name="requires_human_review", max_length=5)] = None,
         has_command_room_task: Annotated[str | None, QueryParameter(name="has_command_room_task", max_length=5)] = None,
+        time_axis: Annotated[
+            str | None, QueryParameter(name="time_axis", max_length=20, description=TIME_AXIS_DESCRIPTION)
+        ] = None,
     ) -> dict[str, Any]:
-        """Exact count of executions created in ``[start_date, end_date]``, in total and by status."""
+        """Exact count of executions in ``[start_date, end_date]`` on ``time_axis`` (created by
+        default; started, stopped or active), in total and by status."""
+        axis = parse_time_axis(time_axis)
         if workspace_uuid is None and not multiplai_id:
             raise FieldValidationError("workspace_uuid", "One of workspace_uuid or multiplai_id is required.")
         start = parse_date_param("start_date", start_date)
@@ -166,6 +173,7 @@ class WorkflowExecutionController(Controller):
             date_to=end,
             requires_human_review=parse_bool("requires_human_review", requires_human_review),
             has_command_room_task=parse_bool("has_command_room_task", has_command_room_task),
+            time_axis=axis,
         )
         return {"data": await execution_service.count(request.user, filters)}
 
@@ -220,9 +228,13 @@ class WorkflowExecutionController(Controller):
         request: Request[CurrentUser, Any, Any],
         execution_service: NamedDependency[ExecutionService],
         execution_uuid: FromPath[uuid_lib.UUID],
+        reason: ReasonQuery = None,
+        data: JSONBody[ReasonBody | None] = None,
     ) -> None:
-        """Soft delete: the execution disappears from lists, counts and lookups."""
-        await execution_service.delete(request.user, execution_uuid)
+        """Soft delete: the execution disappears from lists, counts and lookups and goes to the
+        trash (admins restore it until it is purged). Optional ``reason`` (query or JSON body,
+        at most 1,000 characters) is kept in the operator audit log."""
+        await execution_service.delete(request.user, execution_uuid, reason=pick_reason(data, reason))
 
     @post("/{execution_uuid:uuid}/stop", summary="Stop a workflow execution", status_code=HTTP_200_OK)
     async def stop_execution(

@@ -25,6 +25,7 @@ from app.db.models import (
 )
 from app.domain.executions.search import SearchMatch
 from app.domain.executions.state import is_finished
+from app.domain.executions.time_axis import axis_conditions
 from app.lib.sql import any_of
 from app.lib.timefmt import iso
 
@@ -49,6 +50,8 @@ class ExecutionFilters:
     # Workflows whose name matches ``search``, resolved by ``resolve_search`` (None: a subquery).
     search_workflow_ids: list[int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Which moment date_from / date_to apply to (see time_axis.py); lists always use ``created``.
+    time_axis: str = "created"
 
 
 def summary_select() -> Select[Any]:
@@ -90,10 +93,7 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
         conds.append(E.workflow_id.in_(f.workflow_ids))
     if f.statuses:
         conds.append(E.status.in_(f.statuses))
-    if f.date_from is not None:
-        conds.append(E.created_at >= f.date_from)
-    if f.date_to is not None:
-        conds.append(E.created_at <= f.date_to)
+    conds.extend(axis_conditions(f.time_axis, f.date_from, f.date_to))
     if f.user_multiplai_id:
         conds.append(E.user_id.in_(select(User.id).where(User.multiplai_id == f.user_multiplai_id)))
     if f.search:

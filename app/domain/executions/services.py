@@ -23,6 +23,7 @@ from app.db.models.base import new_uuid, utcnow
 from app.domain.events.broker import EventPublisher, publish_safely
 from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
 from app.domain.executions import queries as q
+from app.domain.executions.deletion import soft_delete_in_session
 from app.domain.executions.listing import Cursor, ExecutionPage, list_page
 from app.domain.executions.progress import derived_fields, merged_data
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
@@ -388,18 +389,12 @@ class ExecutionService:
     async def current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
         return (await q.event_summaries(session, [execution_id]))[execution_id]
 
-    async def delete(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> None:
-        """Soft delete: the row and its data stay, but vanish from every list, count and lookup."""
+    async def delete(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None) -> None:
+        """Soft delete: the row and its data stay (in the trash), but vanish from every list, count
+        and lookup; an audit row keeps who did it and ``reason``. See ``deletion.soft_delete_in_session``."""
 
         async def work(session: AsyncSession) -> tuple[None, list[CommittedEvent]]:
-            row = await self.load_for_write(session, user, execution_uuid)
-            now = utcnow()
-            await self.conditional_update(session, row, {"deleted_at": now}, now)
-            await session.execute(
-                update(WorkflowExecutionData).where(WorkflowExecutionData.execution_id == row.id).values(deleted_at=now)
-            )
-            _, events = await self.record_changes(session, row.workspace_id, [("execution.deleted", row.id)])
-            return None, events
+            return None, await soft_delete_in_session(self, session, user, execution_uuid, reason=reason)
 
         await self.run_write(work)
 

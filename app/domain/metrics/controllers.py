@@ -9,6 +9,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from app.domain.executions.time_axis import TIME_AXIS_DESCRIPTION, parse_time_axis
 from app.domain.metrics.buckets import parse_interval
 from app.domain.metrics.services import MetricsScope, MetricsService
 from app.lib.identity import CurrentUser
@@ -22,6 +23,9 @@ DateFromParam = Annotated[
 DateToParam = Annotated[
     str | None,
     QueryParameter(name="date_to", max_length=40, description="YYYY-MM-DD (whole day) or ISO date-time; default: now"),
+]
+TimeAxisParam = Annotated[
+    str | None, QueryParameter(name="time_axis", max_length=20, description=TIME_AXIS_DESCRIPTION)
 ]
 IntervalParam = Annotated[
     str | None, QueryParameter(name="interval", max_length=10, description="hour, day (default) or week")
@@ -42,8 +46,10 @@ class MetricsController(Controller):
         date_from: DateFromParam = None,
         date_to: DateToParam = None,
         interval: IntervalParam = None,
+        time_axis: TimeAxisParam = None,
     ) -> dict[str, Any]:
-        """Executions created in the range, per UTC bucket: counts by status, failure rate (failed /
+        """Executions in the range on ``time_axis`` (created by default; started, stopped, or
+        active: counted in every bucket it was running in), per UTC bucket: counts by status, failure rate (failed /
         finished), duration p50/p95 and approval wait p50/p95 in milliseconds; ``summary`` covers the
         whole range. At most 744 buckets."""
         scope = MetricsScope.resolve(
@@ -53,6 +59,7 @@ class MetricsController(Controller):
             date_from=date_from,
             date_to=date_to,
             interval=parse_interval(interval),
+            time_axis=parse_time_axis(time_axis),
         )
         return await metrics_service.executions(scope)
 
@@ -65,8 +72,9 @@ class MetricsController(Controller):
         organization_multiplai_id: OrganizationParam = None,
         date_from: DateFromParam = None,
         date_to: DateToParam = None,
+        time_axis: TimeAxisParam = None,
     ) -> dict[str, Any]:
-        """Per workflow: executions in the range by status, failure rate, duration p50/p95 and the
+        """Per workflow: executions in the range (on ``time_axis``) by status, failure rate, duration p50/p95 and the
         last run; ``nodes``: runs, errors and duration percentiles per node, from the latest 1,000
         finished executions of the range. The default range is the last 30 days."""
         scope = MetricsScope.resolve(
@@ -76,5 +84,6 @@ class MetricsController(Controller):
             date_from=date_from,
             date_to=date_to,
             interval="day",
+            time_axis=parse_time_axis(time_axis),
         )
         return await metrics_service.workflows(scope)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Workflow, WorkflowApproval, WorkflowExecution
 from app.domain.executions.state import STATUS_VALUES
+from app.domain.executions.time_axis import axis_conditions
 from app.domain.metrics.buckets import bucket_expr, bucket_key, millis_between, percentile_cont
 
 E = WorkflowExecution
@@ -37,11 +38,13 @@ class Spread:
     n: int = 0
 
 
-def execution_range(workspace_ids: Sequence[int], date_from: Any, date_to: Any) -> list[ColumnElement[bool]]:
+def execution_range(
+    workspace_ids: Sequence[int], date_from: Any, date_to: Any, time_axis: str = "created"
+) -> list[ColumnElement[bool]]:
+    """The scope's live executions in the range on ``time_axis`` (see executions/time_axis.py)."""
     return [
         E.workspace_id.in_(list(workspace_ids)),
-        E.created_at >= date_from,
-        E.created_at <= date_to,
+        *axis_conditions(time_axis, date_from, date_to),
         E.deleted_at.is_(None),
     ]
 

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.engine import Database
 from app.db.models import Workflow, Workspace
 from app.domain.executions.state import STATUS_VALUES
+from app.domain.executions.time_axis import axis_column
 from app.domain.metrics import queries as mq
+from app.domain.metrics.active import active_stats
 from app.domain.metrics.buckets import DEFAULT_SPAN, STEP, bucket_expr, bucket_key, bucket_starts, ms, rate, truncate
 from app.domain.metrics.nodes import node_metrics
 from app.lib.errors import FieldValidationError, NotFoundError
@@ -33,6 +35,7 @@ class MetricsScope:
     date_from: dt.datetime
     date_to: dt.datetime
     interval: str
+    time_axis: str = "created"
 
     @classmethod
     def resolve(
@@ -45,6 +48,7 @@ class MetricsScope:
         date_to: str | None,
         interval: str,
         now: dt.datetime | None = None,
+        time_axis: str = "created",
     ) -> MetricsScope:
         """Tenant rules as for the executions list: a workspace of yours (else 404), or your
         workspaces of an organization (none: 404); the workspace wins over the organization."""
@@ -68,12 +72,12 @@ class MetricsScope:
         if start > end:
             raise FieldValidationError("date_to", "The date_to field must be a date after or equal to date_from.")
         bucket_starts(start, end, interval)  # 422 when the range holds too many buckets
-        return cls(workspace_ids, start, end, interval)
+        return cls(workspace_ids, start, end, interval, time_axis)
 
     def current(self, now: dt.datetime | None = None) -> MetricsScope:
         """The same scope narrowed to the bucket holding ``now`` (the live part of the page)."""
         now = now or dt.datetime.now(dt.UTC)
-        return MetricsScope(self.workspace_ids, truncate(now, self.interval), now, self.interval)
+        return MetricsScope(self.workspace_ids, truncate(now, self.interval), now, self.interval, self.time_axis)
 
 
 def status_counts(counts: dict[str, int]) -> dict[str, Any]:
@@ -112,26 +116,33 @@ class MetricsService:
             "date_from": iso(scope.date_from),
             "date_to": iso(scope.date_to),
             "timezone": "UTC",
+            "time_axis": scope.time_axis,
             "workspace_uuids": sorted(str(u) for u in uuids.scalars()),
         }
 
     async def executions(self, scope: MetricsScope) -> dict[str, Any]:
-        """Per bucket of ``created_at``: counts by status, failure rate (failed / finished), duration
+        """Per bucket of ``time_axis`` (``created_at`` by default; on ``active``, every bucket an
+        execution was running in): counts by status, failure rate (failed / finished), duration
         p50/p95 of finished executions, and approval wait p50/p95 (requested → decided, by request
-        time); ``summary`` has the same over the whole range."""
+        time); ``summary`` has the same over the whole range, each execution counted once."""
         is_sqlite = self.db.is_sqlite
         starts = bucket_starts(scope.date_from, scope.date_to, scope.interval)
-        where = mq.execution_range(scope.workspace_ids, scope.date_from, scope.date_to)
-        bucket = bucket_expr(E.created_at, scope.interval, is_sqlite=is_sqlite).label("bucket")
+        where = mq.execution_range(scope.workspace_ids, scope.date_from, scope.date_to, scope.time_axis)
         wait_bucket = bucket_expr(A.requested_at, scope.interval, is_sqlite=is_sqlite).label("bucket")
         wait = mq.millis_between(A.requested_at, A.decided_at, is_sqlite=is_sqlite)
         async with self._read() as session:
-            counts, durations = await mq.stats_by(session, bucket, where, is_sqlite=is_sqlite, overall=True)
+            if scope.time_axis == "active":
+                counts, durations = await active_stats(session, scope, starts, where, is_sqlite=is_sqlite)
+            else:
+                column = axis_column(scope.time_axis)
+                bucket = bucket_expr(column, scope.interval, is_sqlite=is_sqlite).label("bucket")
+                counts, durations = await mq.stats_by(session, bucket, where, is_sqlite=is_sqlite, overall=True)
             waits = await mq.spreads_by(
                 session, wait_bucket, wait, mq.approval_range(scope.workspace_ids, scope.date_from, scope.date_to),
                 is_sqlite=is_sqlite, overall=True,
             )  # fmt: skip
             meta = await self._meta(session, scope)
+        total = counts.pop(mq.ALL, None)
         counts = {bucket_key(k): v for k, v in counts.items()}
         durations = {k if k == mq.ALL else bucket_key(k): v for k, v in durations.items()}
         waits = {k if k == mq.ALL else bucket_key(k): v for k, v in waits.items()}
@@ -141,10 +152,11 @@ class MetricsService:
             | {"duration_ms": spread_json(durations.get(start)), "approval_wait_ms": spread_json(waits.get(start))}
             for start in starts
         ]
-        total: dict[str, int] = {}
-        for per_status in counts.values():
-            for status, n in per_status.items():
-                total[status] = total.get(status, 0) + n
+        if total is None:  # one bucket per execution: the range's total is the buckets' sum
+            total = {}
+            for per_status in counts.values():
+                for status, n in per_status.items():
+                    total[status] = total.get(status, 0) + n
         summary = status_counts(total) | {
             "duration_ms": spread_json(durations.get(mq.ALL)),
             "approval_wait_ms": spread_json(waits.get(mq.ALL)),
@@ -156,7 +168,7 @@ class MetricsService:
         and its last run at any time; ``nodes``: per node, runs, errors and duration p50/p95 in the
         latest ``node_sample`` finished executions of the range."""
         is_sqlite = self.db.is_sqlite
-        where = mq.execution_range(scope.workspace_ids, scope.date_from, scope.date_to)
+        where = mq.execution_range(scope.workspace_ids, scope.date_from, scope.date_to, scope.time_axis)
         async with self._read() as session:
             workflows = (
                 await session.execute(
