@@ -24,6 +24,7 @@ from app.domain.accounts.controllers import AuthController, UserController
 from app.domain.approvals.controllers import ApprovalController, CommandRoomController
 from app.domain.executions.controllers import WorkflowExecutionController
 from app.domain.metrics.controllers import MetricsController
+from app.domain.operations.controllers import BulkActionController, OperationController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
@@ -62,6 +63,8 @@ API_CONTROLLERS = [
     ApprovalController,
     CommandRoomController,
     MetricsController,
+    BulkActionController,
+    OperationController,
     api_events_socket,
 ]
 PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
@@ -72,6 +75,7 @@ SERVICE_DEPENDENCIES = {
     "approval_service": "approvals",
     "dashboard_service": "dashboard",
     "metrics_service": "metrics",
+    "operation_service": "operations",
 }
 
 
