@@ -40,6 +40,7 @@ from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
 from app.web.insights import InsightsPages
 from app.web.live import announce_link, executions_socket
+from app.web.operations import OperationPages
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
@@ -67,7 +68,15 @@ API_CONTROLLERS = [
     OperationController,
     api_events_socket,
 ]
-PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
+PAGES = [
+    AuthPages,
+    ExecutionPages,
+    CommandRoomPages,
+    ApprovalPages,
+    InsightsPages,
+    OperationPages,
+    executions_socket,
+]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",

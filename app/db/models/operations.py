@@ -16,6 +16,7 @@ class OperationStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    DRAFT = "draft"  # a page's saved selection (kind "selection"), never run itself
 
 
 OPEN_OPERATION_STATUSES = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)

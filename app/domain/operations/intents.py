@@ -20,6 +20,7 @@ from app.lib.identity import CurrentUser
 E = WorkflowExecution
 KIND_STOP = "stop"
 KIND_BULK = "bulk"
+KIND_SELECTION = "selection"
 
 
 async def open_stop_intent(

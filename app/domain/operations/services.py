@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid as uuid_lib
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OPEN_OPERATION_STATUSES, Operation, OperationStatus, User, WorkflowExecution
 from app.db.models.base import new_uuid, utcnow
 from app.domain.audit.records import clean_reason
 from app.domain.executions import queries as q
-from app.domain.operations.intents import KIND_BULK
+from app.domain.operations.intents import KIND_BULK, KIND_SELECTION
 from app.domain.operations.items import load_targets
 from app.domain.operations.planning import CONFIRM_ABOVE, plan_bulk
 from app.domain.operations.runner import OperationRunner
@@ -89,6 +90,67 @@ class OperationService:
         filters = await self.filters_of(user, f)
         require_operator(user, filters.workspace_ids)
         return await self.matching_uuids(filters)
+
+    async def save_selection(self, user: CurrentUser, uuids: list[str]) -> tuple[str, int]:
+        """Keep a page's snapshot of ids server-side (a draft row); the form then carries its uuid only.
+        Drafts older than a day are dropped on the way."""
+        now = utcnow()
+        async with self.db.write() as session:
+            await session.execute(
+                delete(Operation).where(
+                    Operation.kind == KIND_SELECTION, Operation.created_at < now - dt.timedelta(days=1)
+                )
+            )
+            workspace_ids = await self._workspaces_of(session, user, uuids)
+            selection = (
+                await session.execute(
+                    insert(Operation)
+                    .values(
+                        uuid=new_uuid(), workspace_id=workspace_ids[0], user_id=user.id, kind=KIND_SELECTION,
+                        action="select", status=OperationStatus.DRAFT.value, total=len(uuids), position=0,
+                        done=0, skipped=0, workspace_ids=workspace_ids, execution_uuids=uuids, report={},
+                        created_at=now, updated_at=now,
+                    )
+                    .returning(Operation.uuid)
+                )
+            ).scalar_one()  # fmt: skip
+        return str(selection), len(uuids)
+
+    async def selection(self, user: CurrentUser, selection_uuid: uuid_lib.UUID) -> list[str]:
+        """The ids of one of your saved selections (404 for anyone else's)."""
+        async with self.db.read() as session:
+            uuids = (
+                await session.execute(
+                    select(Operation.execution_uuids).where(
+                        Operation.uuid == selection_uuid,
+                        Operation.user_id == user.id,
+                        Operation.kind == KIND_SELECTION,
+                    )
+                )
+            ).scalar_one_or_none()
+        if uuids is None:
+            raise NotFoundError("Selection")
+        return list(uuids)
+
+    async def latest(self, user: CurrentUser, finished_within: dt.timedelta) -> dict[str, Any] | None:
+        """Your open bulk operation, else the one that finished within ``finished_within`` (its report
+        stays on the page across a reload for a while)."""
+        if (operation := await self.running(user)) is not None:
+            return operation
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    self._select()
+                    .where(
+                        Operation.user_id == user.id,
+                        Operation.kind == KIND_BULK,
+                        Operation.finished_at >= utcnow() - finished_within,
+                    )
+                    .order_by(Operation.id.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+        return self._as_dict(row, with_report=False) if row else None
 
     # ------------------------------------------------------------- dry run
     async def dry_run(self, user: CurrentUser, action: str, uuids: list[str]) -> dict[str, Any]:
