@@ -174,7 +174,7 @@ class OperationService:
             workspace_ids = await self._workspaces_of(session, user, uuids)
             await self._refuse_if_running(session, user, workspace_ids)
             now = utcnow()
-            operation_id = (
+            created = (
                 await session.execute(
                     insert(Operation)
                     .values(
@@ -195,12 +195,11 @@ class OperationService:
                         created_at=now,
                         updated_at=now,
                     )
-                    .returning(Operation.uuid)
+                    .returning(Operation.id, Operation.uuid)
                 )
-            ).scalar_one()
-        operation = await self.get(user, operation_id)
-        self.runner.submit(operation["id"])
-        return operation
+            ).one()
+        self.runner.submit(created.id)
+        return await self.get(user, created.uuid)
 
     @staticmethod
     async def _workspaces_of(session: AsyncSession, user: CurrentUser, uuids: list[str]) -> list[int]:
@@ -272,7 +271,6 @@ class OperationService:
     @staticmethod
     def _select() -> Any:
         return select(
-            Operation.id,
             Operation.uuid,
             Operation.kind,
             Operation.action,
@@ -298,7 +296,6 @@ class OperationService:
             if item["outcome"] == "skipped":
                 skipped[item["reason"]] = skipped.get(item["reason"], 0) + 1
         out: dict[str, Any] = {
-            "id": row.id,
             "uuid": str(row.uuid),
             "kind": row.kind,
             "action": row.action,
