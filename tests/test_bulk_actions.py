@@ -120,3 +120,27 @@ async def test_filter_snapshot_delete_closes_flags(client: httpx.AsyncClient, wo
     assert result["done"] == 3 and result["command_room_tasks_closed"] == 1
     assert (await client.get(f"{EXECUTIONS}/{failed[1]['uuid']}", headers=op.headers)).status_code == 404
     assert (await get_execution(client, op, running["uuid"]))["status"] == "running"
+
+
+async def test_tenant_rules(client: httpx.AsyncClient, world: World) -> None:
+    a = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
+    foreign = await client.post(
+        BULK, json={"action": "stop", "ids": [a["uuid"]], "dry_run": True}, headers=world.operator_b.headers
+    )
+    assert foreign.status_code == 200
+    assert foreign.json()["data"]["items"] == [
+        {"uuid": a["uuid"], "outcome": "skipped", "reason": "not found", "cascade": 0}
+    ]
+    real = await client.post(BULK, json={"action": "delete", "ids": [a["uuid"]]}, headers=world.operator_b.headers)
+    assert real.status_code == 202
+    result = await wait_done(client, world, real.json()["data"]["uuid"], actor="operator_b")
+    assert result["done"] == 0 and result["skipped_reasons"] == {"not found": 1}
+    assert (await get_execution(client, world.operator_a, a["uuid"]))["version"] == a["version"]
+    by_filter = {"action": "stop", "dry_run": True, "filter": {"workspace_uuid": world.ws["A"]}}
+    assert (await client.post(BULK, json=by_filter, headers=world.operator_b.headers)).status_code == 404
+    # multi views A and operates B: A's executions are skipped as not permitted, its filter is a 403.
+    viewer = await client.post(
+        BULK, json={"action": "stop", "ids": [a["uuid"]], "dry_run": True}, headers=world.multi.headers
+    )
+    assert viewer.json()["data"]["skipped_reasons"] == {"not permitted: your role in its workspace is 'viewer'": 1}
+    assert (await client.post(BULK, json=by_filter, headers=world.multi.headers)).status_code == 403

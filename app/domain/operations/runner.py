@@ -39,9 +39,27 @@ class OperationRunner:
         self.accounts = accounts
         self.batch_size = batch_size
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.resumer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Resume every operation a crash or restart left open."""
+        """Resume every operation a crash or restart left open, in the background (start-up never
+        waits on it, and a database that is down at start-up is retried until it answers)."""
+        self.resumer = asyncio.create_task(self._resume_when_possible(), name="operations-resume")
+
+    async def _resume_when_possible(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.resume_open()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("could not look for open operations yet: %r", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def resume_open(self) -> None:
         async with self.executions.db.read() as session:
             ids = [
                 r[0]
@@ -57,6 +75,9 @@ class OperationRunner:
     async def stop(self) -> None:
         """Cancel the running tasks; their operations stay open and resume at the next start."""
         tasks = list(self.tasks.values())
+        if self.resumer is not None:
+            tasks.append(self.resumer)
+            self.resumer = None
         for task in tasks:
             task.cancel()
         for task in tasks:
