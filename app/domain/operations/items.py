@@ -79,7 +79,9 @@ class ItemContext:
     apply: bool
     now: dt.datetime
     is_sqlite: bool
-    reason: str | None = None
+    # Dry runs only: targets whose stop cancels nothing but themselves (found in two queries for the
+    # whole snapshot, see ``lonely_targets``), so their plan needs no query of its own.
+    lonely: frozenset[int] = frozenset()
 
 
 async def load_targets(session: AsyncSession, uuids: list[str]) -> dict[str, Any]:
@@ -115,7 +117,47 @@ async def evaluate(ctx: ItemContext, action: str, uuid: str, row: Any, state: Ru
     return await _retry_request(ctx, uuid, row, state)
 
 
-async def _pending_approvals(session: AsyncSession, ids: list[int]) -> list[int]:
+async def open_command_room_tasks(session: AsyncSession, ids: list[int]) -> list[int]:
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(CommandRoomTask.id).where(
+            any_of(session, CommandRoomTask.execution_id, ids), CommandRoomTask.removed_at.is_(None)
+        )
+    )
+    return [r[0] for r in rows]
+
+
+async def lonely_targets(session: AsyncSession, rows: list[Any]) -> frozenset[int]:
+    """Targets whose stop plan is just themselves: no child row at all and no waiting parent in their
+    workspace (what ``plan_stop`` would find, read for the whole snapshot at once; conservative)."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return frozenset()
+    parents = await session.execute(
+        select(E.parent_execution_id).where(any_of(session, E.parent_execution_id, ids)).distinct()
+    )
+    with_children = {r[0] for r in parents}
+    parent_ids = sorted({r.parent_execution_id for r in rows if r.parent_execution_id is not None})
+    waiting: set[tuple[int, int]] = set()
+    if parent_ids:
+        found = await session.execute(
+            select(E.id, E.workspace_id).where(
+                any_of(session, E.id, parent_ids),
+                E.status == ExecutionStatus.WAITING.value,
+                E.deleted_at.is_(None),
+            )
+        )
+        waiting = {(r.id, r.workspace_id) for r in found}
+    return frozenset(
+        r.id
+        for r in rows
+        if r.id not in with_children
+        and (r.parent_execution_id is None or (r.parent_execution_id, r.workspace_id) not in waiting)
+    )
+
+
+async def pending_approvals(session: AsyncSession, ids: list[int]) -> list[int]:
     if not ids:
         return []
     rows = await session.execute(
@@ -134,6 +176,9 @@ async def _stop(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> ItemO
     if ExecutionStatus(row.status) not in STOPPABLE:
         return ItemOutcome(uuid, "skipped", f"already {row.status}")
     session = ctx.session
+    if not ctx.apply and row.id in ctx.lonely:
+        state.reached.add(row.id)
+        return ItemOutcome(uuid, "stopped")
     plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
     if ctx.apply:
         if not ctx.is_sqlite:
@@ -156,43 +201,34 @@ async def _stop(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> ItemO
                 {"cascade_cancelled": len(cancelled) - 1},
             )
         )
+        state.approvals += approvals
     else:
-        cancelled = [i for i in plan.all_ids if i not in state.reached]
-        approvals = await _pending_approvals(session, cancelled)
+        cancelled = [i for i in plan.all_ids if i not in state.reached]  # approvals: read once at the end
     state.reached.update(cancelled)
-    state.approvals += approvals
     return ItemOutcome(uuid, "stopped", None, len(cancelled) - 1)
 
 
 async def _delete(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> ItemOutcome:
     """A deleted execution also leaves the command room: its open flags are closed."""
     session = ctx.session
-    open_tasks = [
-        r[0]
-        for r in await session.execute(
-            select(CommandRoomTask.id).where(
-                CommandRoomTask.execution_id == row.id, CommandRoomTask.removed_at.is_(None)
-            )
-        )
-    ]
-    if ctx.apply:
-        now = ctx.now
-        await session.execute(
-            update(E).where(E.id == row.id).values(deleted_at=now, version=E.version + 1, updated_at=now)
-        )
-        await session.execute(
-            update(WorkflowExecutionData).where(WorkflowExecutionData.execution_id == row.id).values(deleted_at=now)
-        )
-        if open_tasks:
-            await session.execute(
-                update(CommandRoomTask)
-                .where(CommandRoomTask.id.in_(open_tasks))
-                .values(removed_at=now, removed_by_id=ctx.user.id, updated_at=now)
-            )
-        state.change(row.workspace_id, "execution.deleted", row.id)
-        detail = {"command_room_tasks_closed": len(open_tasks)}
-        state.audit.append(OperatorActionEntry(row.workspace_id, OperatorActionKind.DELETE, row.id, row.uuid, detail))
     state.reached.add(row.id)
+    if not ctx.apply:
+        return ItemOutcome(uuid, "deleted")  # the dry run reads the open tasks once, at the end
+    open_tasks = await open_command_room_tasks(session, [row.id])
+    now = ctx.now
+    await session.execute(update(E).where(E.id == row.id).values(deleted_at=now, version=E.version + 1, updated_at=now))
+    await session.execute(
+        update(WorkflowExecutionData).where(WorkflowExecutionData.execution_id == row.id).values(deleted_at=now)
+    )
+    if open_tasks:
+        await session.execute(
+            update(CommandRoomTask)
+            .where(CommandRoomTask.id.in_(open_tasks))
+            .values(removed_at=now, removed_by_id=ctx.user.id, updated_at=now)
+        )
+    state.change(row.workspace_id, "execution.deleted", row.id)
+    detail = {"command_room_tasks_closed": len(open_tasks)}
+    state.audit.append(OperatorActionEntry(row.workspace_id, OperatorActionKind.DELETE, row.id, row.uuid, detail))
     state.tasks += open_tasks
     return ItemOutcome(uuid, "deleted")
 

@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CommandRoomTask, WorkflowApproval, WorkflowExecution
 from app.db.models.base import utcnow
-from app.domain.operations.items import ItemContext, ItemOutcome, RunState, evaluate, load_targets
+from app.domain.operations.items import (
+    ItemContext,
+    ItemOutcome,
+    RunState,
+    evaluate,
+    load_targets,
+    lonely_targets,
+    open_command_room_tasks,
+    pending_approvals,
+)
 from app.lib.identity import CurrentUser
 from app.lib.sql import any_of
 
@@ -64,10 +73,16 @@ async def plan_bulk(
     session: AsyncSession, user: CurrentUser, action: str, uuids: list[str], *, is_sqlite: bool
 ) -> BulkPlan:
     """Evaluate every item exactly as the real run would, in the same order, changing nothing."""
-    ctx = ItemContext(session, user, apply=False, now=utcnow(), is_sqlite=is_sqlite)
-    state = RunState()
     rows = await load_targets(session, uuids)
+    lonely = await lonely_targets(session, list(rows.values())) if action == "stop" else frozenset()
+    ctx = ItemContext(session, user, apply=False, now=utcnow(), is_sqlite=is_sqlite, lonely=lonely)
+    state = RunState()
     items = [await evaluate(ctx, action, u, rows.get(u), state) for u in uuids]
+    reached = sorted(state.reached)
+    if action == "stop":
+        state.approvals = await pending_approvals(session, reached)
+    elif action == "delete":
+        state.tasks = await open_command_room_tasks(session, reached)
     return BulkPlan(
         action=action,
         items=items,
