@@ -24,7 +24,8 @@ from app.db.models import (
     WorkflowExecutionData,
 )
 from app.domain.audit.records import OperatorActionEntry
-from app.domain.executions.cascade import plan_stop
+from app.domain.executions.cascade import StopPlan, plan_stop
+from app.domain.executions.services import LostRace
 from app.domain.executions.state import STOPPABLE
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.sql import any_of
@@ -39,8 +40,8 @@ AUDIT_KIND = {
 NOT_FOUND = "not found"
 
 
-class ItemRace(Exception):
-    """The tree changed between planning and locking (PostgreSQL): retry the batch."""
+class ItemRace(LostRace):
+    """The tree changed between planning and locking (PostgreSQL): ``run_write`` retries the batch."""
 
 
 @dataclass
@@ -79,8 +80,9 @@ class ItemContext:
     apply: bool
     now: dt.datetime
     is_sqlite: bool
-    # Dry runs only: targets whose stop cancels nothing but themselves (found in two queries for the
-    # whole snapshot, see ``lonely_targets``), so their plan needs no query of its own.
+    # Targets whose stop cancels nothing but themselves (found in two queries for the whole snapshot
+    # or batch, see ``lonely_targets``), so their plan needs no query of its own. A real run still
+    # locks and re-plans them on PostgreSQL, like any plan read without locks.
     lonely: frozenset[int] = frozenset()
 
 
@@ -179,7 +181,10 @@ async def _stop(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> ItemO
     if not ctx.apply and row.id in ctx.lonely:
         state.reached.add(row.id)
         return ItemOutcome(uuid, "stopped")
-    plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
+    if row.id in ctx.lonely:
+        plan = StopPlan(target_id=row.id, waiting_ancestor_ids=[], descendant_ids=[])
+    else:
+        plan = await plan_stop(session, row.id, row.parent_execution_id, row.workspace_id)
     if ctx.apply:
         if not ctx.is_sqlite:
             await lock_plan(session, plan.all_ids)

@@ -20,7 +20,7 @@ from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
 from app.domain.operations.intents import KIND_STOP
-from app.domain.operations.items import ItemContext, RunState, evaluate, load_targets
+from app.domain.operations.items import ItemContext, RunState, evaluate, load_targets, lonely_targets
 from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
 
@@ -162,8 +162,10 @@ class OperationRunner:
         report = dict(op.report or {})
         state = RunState(reached=set(report.get("reached", [])))
         now = utcnow()
-        ctx = ItemContext(session, user, apply=True, now=now, is_sqlite=self.executions.db.is_sqlite)
         rows = await load_targets(session, chunk)
+        # Read in this batch's transaction; a stop only cancels, so earlier items cannot undo it.
+        lonely = await lonely_targets(session, list(rows.values())) if op.action == "stop" else frozenset()
+        ctx = ItemContext(session, user, apply=True, now=now, is_sqlite=self.executions.db.is_sqlite, lonely=lonely)
         outcomes = [await evaluate(ctx, op.action, u, rows.get(u), state) for u in chunk]
         events: list[CommittedEvent] = []
         for workspace_id, changes in state.changes.items():
