@@ -26,6 +26,7 @@ from app.domain.audit.controllers import AuditController
 from app.domain.executions.controllers import WorkflowExecutionController
 from app.domain.executions.trash_controllers import TrashController
 from app.domain.metrics.controllers import MetricsController
+from app.domain.operations.controllers import BulkActionController, OperationController
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
@@ -41,6 +42,7 @@ from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
 from app.web.insights import InsightsPages
 from app.web.live import announce_link, executions_socket
+from app.web.operations import OperationPages
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
@@ -67,10 +69,21 @@ API_CONTROLLERS = [
     MetricsController,
     TrashController,
     AuditController,
+    BulkActionController,
+    OperationController,
     api_events_socket,
 ]
-PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
-PAGES += [TrashPages, AuditPages]
+PAGES = [
+    AuthPages,
+    ExecutionPages,
+    CommandRoomPages,
+    ApprovalPages,
+    InsightsPages,
+    TrashPages,
+    AuditPages,
+    OperationPages,
+    executions_socket,
+]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",
@@ -78,6 +91,7 @@ SERVICE_DEPENDENCIES = {
     "approval_service": "approvals",
     "dashboard_service": "dashboard",
     "metrics_service": "metrics",
+    "operation_service": "operations",
 }
 
 

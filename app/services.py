@@ -11,6 +11,7 @@ from app.domain.approvals.services import ApprovalService
 from app.domain.dashboard.services import DashboardService
 from app.domain.executions.services import ExecutionService
 from app.domain.metrics.services import MetricsService
+from app.domain.operations.services import OperationService
 from app.domain.workflows.services import WorkflowService
 from app.lib.ratelimit import ApiRateLimit, RateLimiter, SignInGuard
 from app.realtime.guard import SocketGuard
@@ -29,6 +30,7 @@ class Services:
     approvals: ApprovalService
     dashboard: DashboardService
     metrics: MetricsService
+    operations: OperationService
     limiter: RateLimiter
     sign_in_guard: SignInGuard
     api_rate_limit: ApiRateLimit
@@ -40,16 +42,18 @@ class Services:
         hub = build_hub(settings, db)
         executions = ExecutionService(db, hub)
         limiter = RateLimiter(settings.redis_url)
+        accounts = AccountService(db)
         return cls(
             settings=settings,
             db=db,
             hub=hub,
-            accounts=AccountService(db),
+            accounts=accounts,
             executions=executions,
             workflows=WorkflowService(db),
             approvals=ApprovalService(executions),
             dashboard=DashboardService(db),
             metrics=MetricsService(db),
+            operations=OperationService(executions, accounts),
             limiter=limiter,
             sign_in_guard=SignInGuard(limiter, settings),
             api_rate_limit=ApiRateLimit(limiter, settings),
@@ -59,8 +63,10 @@ class Services:
     async def start(self) -> None:
         await self.hub.start()
         self.sockets.start()
+        await self.operations.runner.start()
 
     async def close(self) -> None:
+        await self.operations.runner.stop()
         await self.sockets.stop()
         await self.hub.stop()
         await self.limiter.close()

@@ -152,6 +152,20 @@
     }
   });
 
+  // Bulk actions: the preview dialog closes once its operation started (it stays on a refusal, say a
+  // wrong confirm count); a finished operation's report can be dismissed.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.classList && form.classList.contains("close-on-success") && evt.detail.successful) {
+      var dialog = form.closest("dialog");
+      if (dialog) { dialog.remove(); }
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest && evt.target.closest(".dismiss-op");
+    if (btn) { var box = btn.closest("#operation-progress"); if (box) { box.remove(); } }
+  });
+
   // Keyboard: "/" search, j/k move, enter opens. On the approvals page j/k move over the reviews
   // still waiting, "a" approves the selected one and "r" focuses its reject comment (Enter sends).
   var active = -1;

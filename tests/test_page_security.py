@@ -57,7 +57,14 @@ async def seeded_ids(client: httpx.AsyncClient, world: World) -> dict[str, str]:
         f"{API}/command-room-tasks", json={"execution_uuid": execution["uuid"]}, headers=world.operator_a.headers
     )
     assert task.status_code == 201, task.text
+    operation = await client.post(  # a finished bulk operation (its one item is skipped: not failed)
+        f"{API}/workflow-executions/bulk",
+        json={"action": "retry_request", "ids": [execution["uuid"]]},
+        headers=world.operator_a.headers,
+    )
+    assert operation.status_code == 202, operation.text
     return {
+        "operation_uuid": operation.json()["data"]["uuid"],
         "execution_uuid": execution["uuid"],
         "approval_uuid": approval["uuid"],
         "task_uuid": task.json()["data"]["uuid"],

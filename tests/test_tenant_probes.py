@@ -34,6 +34,7 @@ KIND_OF_PARAM = {
     "workspace_uuid": "workspaces",
     "approval_uuid": "approvals",
     "task_uuid": "tasks",
+    "operation_uuid": "operations",
 }
 # A valid body for each operation on a path id, so a 404 cannot hide behind a 422.
 BODIES: dict[tuple[str, str], Any] = {
@@ -50,6 +51,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/workflow-approvals/{approval_uuid}/reject"): {"comment": "probe"},
     ("post", "/api/v1/workflow-approvals/{approval_uuid}/assign"): {},
     ("delete", "/api/v1/command-room-tasks/{task_uuid}"): None,
+    ("get", "/api/v1/operations/{operation_uuid}"): None,
 }
 # The trash shows, and restore acts on, the user's own soft-deleted executions by design; foreign
 # ones stay hidden.
@@ -165,6 +167,13 @@ async def seed(client: httpx.AsyncClient, world: World, services: Services) -> T
             )
             assert task.status_code == 201, task.text
             t.add(ws, "tasks", task.json()["data"]["uuid"])
+        operation = await client.post(  # a bulk operation (every item skipped: none failed)
+            f"{EXECUTIONS}/bulk",
+            json={"action": "retry_request", "ids": t.ids[ws]["executions"][:2]},
+            headers=actor.headers,
+        )
+        assert operation.status_code == 202, operation.text
+        t.add(ws, "operations", operation.json()["data"]["uuid"])
         deleted = await create_execution(client, actor, wf_uuids[0], status="completed")
         assert (await client.delete(f"{EXECUTIONS}/{deleted['uuid']}", headers=actor.headers)).status_code < 300
         t.add(ws, "executions", deleted["uuid"])

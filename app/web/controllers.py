@@ -13,10 +13,12 @@ from litestar.response import Redirect, Template
 
 from app.domain.approvals.services import ApprovalService
 from app.domain.audit.schemas import check_reason
+from app.domain.audit.records import REASON_MAX_LENGTH
 from app.domain.dashboard.services import DashboardService
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
-from app.lib.errors import AppError
+from app.domain.operations.services import OperationService
+from app.lib.errors import AppError, FieldValidationError
 from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.ratelimit import RateLimited
 from app.web.errors import error_toast, toast
@@ -155,15 +157,17 @@ class ExecutionPages(Controller):
         self,
         user: PageUser,
         execution_service: NamedDependency[ExecutionService],
+        operation_service: NamedDependency[OperationService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Response[Any]:
         """The confirmation dialog: names what the cascade would cancel before anything happens."""
         try:
             preview = await execution_service.preview_stop(user, execution_uuid)
             execution = await execution_service.get(user, execution_uuid, Includes())
+            plan = await operation_service.dry_run(user, "stop", [str(execution_uuid)])
         except AppError as exc:
             return error_toast(exc)
-        return Template("executions/_stop_dialog.html", context={"p": preview, "e": execution})
+        return Template("executions/_stop_dialog.html", context={"p": preview, "e": execution, "plan": plan})
 
     @post("/executions/bulk", media_type=MediaType.HTML)
     async def bulk(
@@ -198,12 +202,16 @@ class ExecutionPages(Controller):
     @post("/executions/{execution_uuid:uuid}/stop", media_type=MediaType.HTML)
     async def stop(
         self,
+        request: Request[Any, Any, Any],
         user: PageUser,
         execution_service: NamedDependency[ExecutionService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Response[Any]:
+        reason = (await request.form()).get("reason") or None
         try:
-            result = await execution_service.stop(user, execution_uuid)
+            if reason is not None and len(reason) > REASON_MAX_LENGTH:
+                raise FieldValidationError("reason", f"Keep the reason under {REASON_MAX_LENGTH} characters.")
+            result = await execution_service.stop(user, execution_uuid, reason)
         except AppError as exc:
             return error_toast(exc)
         return Template("executions/_row.html", context={"row": result.execution, "now": dt.datetime.now(dt.UTC)})

@@ -13,9 +13,11 @@ from app.db.models.executions import (
     WorkflowExecution,
     WorkflowExecutionData,
 )
+from app.db.models.operations import OPEN_OPERATION_STATUSES, Operation, OperationStatus
 from app.db.models.workflows import Workflow
 
 __all__ = [
+    "OPEN_OPERATION_STATUSES",
     "ApiToken",
     "ApprovalAction",
     "ApprovalAudit",
@@ -24,6 +26,8 @@ __all__ = [
     "ExecutionEvent",
     "ExecutionStatus",
     "Membership",
+    "Operation",
+    "OperationStatus",
     "OperatorAction",
     "OperatorActionKind",
     "Organization",

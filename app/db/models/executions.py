@@ -98,6 +98,8 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
     wait_till: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     running_node: Mapped[str | None] = mapped_column(String(255), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when a stop is accepted, before its cascade commits: pages show "Stopping…" meanwhile.
+    stop_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # +1 on every committed change (including approvals and command-room flags shown on its row),
     # so a client never lets an older fragment overwrite a newer one.
     version: Mapped[int] = mapped_column(Integer, default=1)

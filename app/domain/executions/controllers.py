@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.audit.schemas import ReasonBody, ReasonQuery, pick_reason
@@ -16,6 +16,8 @@ from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.state import STATUS_VALUES
 from app.domain.executions.time_axis import TIME_AXIS_DESCRIPTION, parse_time_axis
+from app.domain.operations.schemas import StopRequest
+from app.domain.operations.services import OperationService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
@@ -241,11 +243,22 @@ class WorkflowExecutionController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         execution_service: NamedDependency[ExecutionService],
+        operation_service: NamedDependency[OperationService],
         execution_uuid: FromPath[uuid_lib.UUID],
+        data: Annotated[StopRequest | None, Body(description="Optional: reason, dry_run")] = None,
+        dry_run: Annotated[str | None, QueryParameter(name="dry_run", max_length=5)] = None,
     ) -> dict[str, Any]:
         """Cancel a running, pending, paused or waiting execution, its descendants and the ancestors
-        waiting on it, in one transaction. Already cancelled: 200, nothing changes. Finished: 409."""
-        result = await execution_service.stop(request.user, execution_uuid)
+        waiting on it, in one transaction. Already cancelled: 200, nothing changes. Finished: 409.
+
+        ``dry_run`` (query ``?dry_run=true`` or body) answers what the stop would cancel and changes
+        nothing; ``reason`` goes to the operator audit log."""
+        body = data or StopRequest()
+        if body.dry_run or parse_bool("dry_run", dry_run):
+            await execution_service.get(request.user, execution_uuid, Includes())  # 404 for foreign ids
+            plan = await operation_service.dry_run(request.user, "stop", [str(execution_uuid)])
+            return {"data": plan}
+        result = await execution_service.stop(request.user, execution_uuid, body.reason)
         return {
             "data": result.execution,
             "meta": {"stopped": result.stopped, "cascade_cancelled": result.cancelled_uuids},

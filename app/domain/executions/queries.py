@@ -24,7 +24,7 @@ from app.db.models import (
     Workspace,
 )
 from app.domain.executions.search import SearchMatch
-from app.domain.executions.state import is_finished
+from app.domain.executions.state import STOPPABLE, is_finished
 from app.domain.executions.time_axis import axis_conditions
 from app.lib.sql import any_of
 from app.lib.timefmt import iso
@@ -80,6 +80,7 @@ def summary_select() -> Select[Any]:
             E.created_at,
             E.updated_at,
             E.deleted_at,
+            E.stop_requested_at,
         )
         .join(Workspace, Workspace.id == E.workspace_id)
         .join(Workflow, Workflow.id == E.workflow_id)
@@ -159,6 +160,8 @@ def serialize_execution(row: Row[Any] | Any) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "deleted_at": iso(row.deleted_at),
+        # A stop accepted but not applied yet (its cascade is running or resumes after a restart).
+        "stopping": row.stop_requested_at is not None and row.status in STOPPABLE,
     }
 
 

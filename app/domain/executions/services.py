@@ -398,9 +398,10 @@ class ExecutionService:
 
         await self.run_write(work)
 
-    async def stop(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopResult:
-        """Cancel the execution, its stoppable descendants and the ancestors waiting on it, atomically."""
-        return await stop_execution(self, user, execution_uuid)
+    async def stop(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None) -> StopResult:
+        """Cancel the execution, its stoppable descendants and the ancestors waiting on it, atomically
+        (after committing the stop's intent, which a restart resumes)."""
+        return await stop_execution(self, user, execution_uuid, reason)
 
     async def preview_stop(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopPreview:
         """What a stop would cancel right now, without changing anything (for confirmations)."""

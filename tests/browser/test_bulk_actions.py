@@ -1,0 +1,74 @@
+"""Bulk actions in the browser: select all matching → preview (dry run) → type the count → progress
+bar → report, which is still there after a reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from app.db.models import WorkflowExecution
+from app.db.models.base import new_uuid, utcnow
+from app.services import Services
+from tests.conftest import World
+from tests.fault_helpers import ids_of
+from tests.servers import AppServer
+
+E = WorkflowExecution
+COUNT = 120
+
+
+async def _seed(services: Services, world: World) -> int:
+    workspace_id, workflow_id = await ids_of(services, world.ws["A"], world.workflows["Invoice approval"])
+    now = utcnow()
+    rows = [
+        {"uuid": new_uuid(), "workspace_id": workspace_id, "workflow_id": workflow_id, "status": "running",
+         "version": 1, "started_at": now, "created_at": now, "updated_at": now}
+        for _ in range(COUNT)
+    ]  # fmt: skip
+    async with services.db.write() as session:
+        await session.execute(insert(E), rows)
+    return workspace_id
+
+
+async def test_select_all_matching_preview_confirm_progress_report(
+    signed_in_page: Any, server: AppServer, world: World, services: Services
+) -> None:
+    workspace_id = await _seed(services, world)
+    page = signed_in_page
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await page.goto(f"{server.base_url}/executions?workspace={world.ws['A']}")
+    await page.click("#select-matching")
+    await page.wait_for_selector("#selection-count")
+    assert (await page.text_content("#selection-count")).strip() == str(COUNT)
+
+    await page.select_option("#bulk-action", "stop")
+    await page.fill("#bulk-reason", "bad deploy")
+    await page.click("#bulk-preview")
+    dialog = page.locator("#bulk-dialog")
+    await dialog.wait_for()
+    assert (await dialog.locator(".pv-applicable").text_content()).strip() == str(COUNT)
+    assert (await dialog.locator(".pv-skipped").text_content()).strip() == "0"
+    async with services.db.read() as session:  # the preview changed nothing
+        running = (
+            await session.execute(select(func.count()).where(E.workspace_id == workspace_id, E.status == "running"))
+        ).scalar_one()
+    assert running == COUNT
+
+    await page.fill("#confirm-count", "12")  # wrong: refused, the dialog stays
+    await page.click("#bulk-confirm")
+    await page.wait_for_selector(".toast-error")
+    assert await dialog.is_visible()
+    await page.fill("#confirm-count", str(COUNT))
+    await page.click("#bulk-confirm")
+    await page.wait_for_selector("#operation-progress")
+    await dialog.wait_for(state="detached")
+
+    await page.reload()  # the progress (or its report) survives a reload
+    await page.wait_for_selector("#operation-progress")
+    await page.wait_for_selector("#operation-progress[data-status=done] .op-report", timeout=30000)
+    assert (await page.text_content(".rep-done")).strip() == str(COUNT)
+    assert (await page.text_content(".rep-skipped")).strip() == "0"
+    await page.wait_for_selector("#execution-rows .badge-cancelled")
+    assert not [e for e in errors if "422" not in e], errors  # the wrong count's 422 is expected
