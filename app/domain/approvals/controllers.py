@@ -11,7 +11,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.approvals.queries import ApprovalFilters
-from app.domain.approvals.schemas import ApprovalAssignment, ApprovalDecision, ApprovalRequest, CommandRoomTaskCreate
+from app.domain.approvals.schemas import (
+    ApprovalAssignment,
+    ApprovalDecision,
+    ApprovalRequest,
+    CommandRoomTaskCreate,
+    GroupDecision,
+)
 from app.domain.approvals.services import ApprovalService
 from app.domain.executions.services import ExecutionService
 from app.lib.errors import FieldValidationError
@@ -88,6 +94,20 @@ class ApprovalController(Controller):
         page_req = PageRequest(page, per_page)
         items, total = await approval_service.inbox(request.user, filters, page_req)
         return paginated(request, items, total, page_req)
+
+    @post("/group/{action:str}", summary="Approve or reject a group of reviews", status_code=HTTP_200_OK)
+    async def decide_group(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        action: FromPath[Literal["approve", "reject"]],
+        data: JSONBody[GroupDecision],
+    ) -> dict[str, Any]:
+        """Decide many reviews (e.g. a group of identical ones) with one comment. Each is decided on
+        its own, with its own audit row and event; refusals (four-eyes, already decided...) are
+        reported per item in ``items`` and summed up in ``summary``. Always 200 once the body is valid."""
+        approve = action == "approve"
+        return {"data": await approval_service.decide_many(request.user, data.approval_uuids, approve, data.comment)}
 
     @get("/{approval_uuid:uuid}", summary="Retrieve an approval with its audit trail")
     async def get_approval(

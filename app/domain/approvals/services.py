@@ -15,7 +15,8 @@ from app.db.models.base import utcnow
 from app.domain.approvals import decisions
 from app.domain.approvals import queries as q
 from app.domain.approvals.audit import audit_trail
-from app.domain.approvals.queries import ApprovalFilters
+from app.domain.approvals.groups import group_decide
+from app.domain.approvals.queries import ApprovalFilters, fill_approved_by
 from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.services import ExecutionService
@@ -65,7 +66,9 @@ class ApprovalService:
                 .limit(page.per_page)
                 .offset(page.offset)
             )
-            return [q.serialize_item(r, now) for r in rows], int(total)
+            items = [q.serialize_item(r, now) | {"_id": r.id} for r in rows]
+            await fill_approved_by(session, items)
+            return items, int(total)
 
     async def get(self, user: CurrentUser, approval_uuid: uuid_lib.UUID) -> dict[str, Any]:
         """One approval of the user's workspaces (any role), with its ``audit`` trail, oldest first.
@@ -81,7 +84,9 @@ class ApprovalService:
             ).one_or_none()
             if row is None:
                 raise NotFoundError(decisions.RESOURCE)
-            return q.serialize_item(row, now) | {"audit": await audit_trail(session, row.id)}
+            item = q.serialize_item(row, now) | {"_id": row.id}
+            await fill_approved_by(session, [item])
+            return item | {"audit": await audit_trail(session, row.id)}
 
     async def pending_count(self, user: CurrentUser) -> int:
         """Pending approvals of live executions in the workspaces where the user may approve (0 for
@@ -111,6 +116,14 @@ class ApprovalService:
         404 foreign, 403 not an approver/admin, 409 already decided (naming who and when) or execution
         finished/deleted. The last pending decision of a waiting execution resumes it to running."""
         return await decisions.decide(self.executions, user, approval_uuid, approve, comment)
+
+    async def decide_many(
+        self, user: CurrentUser, approval_uuids: list[uuid_lib.UUID], approve: bool, comment: str | None
+    ) -> dict[str, Any]:
+        """Decide a group of reviews with one comment. Each is decided on its own, exactly as
+        ``decide`` would (its own transaction, audit row and event); refusals are reported per item
+        and summed up (``summary``: "5 approved, 2 refused: you triggered them")."""
+        return await group_decide(self.executions, user, approval_uuids, approve, comment)
 
     async def assign(
         self, user: CurrentUser, approval_uuid: uuid_lib.UUID, assignee_email: str | None
