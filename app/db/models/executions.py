@@ -109,7 +109,8 @@ class WorkflowApproval(UUIDColumn, Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
     high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
-    # 0006: sha256 of the payload's canonical JSON (identical reviews group in the inbox); how many
+    # 0006: sha256 of the review's canonical JSON: title, description, payload (identical reviews
+    # group in the inbox); how many
     # approvals complete the review (2 for high-risk) and how many were recorded so far.
     payload_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     required_approvals: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -104,7 +104,7 @@ async def request(svc: ExecutionService, user: CurrentUser, body: ApprovalReques
                     description=body.description,
                     payload=body.payload,
                     high_risk=body.high_risk,
-                    payload_hash=payload_hash(body.payload),
+                    payload_hash=payload_hash(body.title, body.description, body.payload),
                     required_approvals=2 if body.high_risk else 1,
                     status=PENDING,
                     requested_at=now,

@@ -81,9 +81,11 @@ def item_select() -> Select[Any]:
     )
 
 
-def payload_hash(payload: Any) -> str:
-    """sha256 of the payload's canonical JSON (sorted keys, no spaces): equal data, equal hash."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def payload_hash(title: str, description: str | None, payload: Any) -> str:
+    """sha256 of the review's canonical JSON (title, description and payload; sorted keys, no
+    spaces): what a reviewer reads is equal exactly when the hash is. Stable across versions."""
+    context = {"title": title, "description": description, "payload": payload}
+    canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -25,7 +25,13 @@ from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 from app.lib.timefmt import iso
 
-__all__ = ["ApprovalFilters", "ApprovalService"]
+__all__ = ["ApprovalFilters", "ApprovalService", "group_key"]
+
+
+def group_key(item: dict[str, Any]) -> tuple[str, ...]:
+    """Identical reviews share workflow, node and payload hash."""
+    return (item["workflow_uuid"], item["node_id"], item.get("payload_hash") or "")
+
 
 A = WorkflowApproval
 E = WorkflowExecution
@@ -87,6 +93,47 @@ class ApprovalService:
             item = q.serialize_item(row, now) | {"_id": row.id}
             await fill_approved_by(session, [item])
             return item | {"audit": await audit_trail(session, row.id)}
+
+    async def identical_pending(self, user: CurrentUser, items: list[dict[str, Any]]) -> dict[tuple[str, ...], list]:
+        """For the pending items given, every pending review identical to one of them (same workflow,
+        node and payload hash) in the workspaces where the user approves, soonest due first; only
+        keys with two or more reviews are returned (at most 500 reviews per key)."""
+        keys = {group_key(i) for i in items if i["status"] == q.PENDING and i.get("payload_hash")}
+        workspace_ids = self.approver_workspace_ids(user)
+        if not keys or not workspace_ids:
+            return {}
+        now = utcnow()
+        stmt = (
+            q.item_select()
+            .where(
+                A.workspace_id.in_(workspace_ids),
+                A.status == q.PENDING,
+                E.deleted_at.is_(None),
+                A.payload_hash.in_({k[2] for k in keys}),
+                A.node_id.in_({k[1] for k in keys}),
+            )
+            .order_by(*q.order_by("due_at"))
+            .limit(500 * len(keys))
+        )
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        async with self.db.read() as session:
+            for row in await session.execute(stmt):
+                item = q.serialize_item(row, now) | {"_id": row.id}
+                if group_key(item) in keys and len(groups.setdefault(group_key(item), [])) < 500:
+                    groups[group_key(item)].append(item)
+            members = [i for g in groups.values() for i in g]
+            await fill_approved_by(session, members)
+        return {k: g for k, g in groups.items() if len(g) > 1}
+
+    async def overdue_count(self, user: CurrentUser, workspace_ids: list[int] | None = None) -> int:
+        """Pending reviews past their due time in the workspaces where the user approves (or those given)."""
+        ids = sorted(set(workspace_ids or self.approver_workspace_ids(user)) & set(self.approver_workspace_ids(user)))
+        if not ids:
+            return 0
+        conds = q.filter_conditions(ApprovalFilters(overdue=True), ids, user.id, utcnow())
+        async with self.db.read() as session:
+            stmt = select(func.count()).select_from(q.item_select().where(*conds).subquery())
+            return int((await session.execute(stmt)).scalar_one())
 
     async def pending_count(self, user: CurrentUser) -> int:
         """Pending approvals of live executions in the workspaces where the user may approve (0 for
