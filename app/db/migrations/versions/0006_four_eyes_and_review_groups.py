@@ -7,9 +7,9 @@ Create Date: 2026-11-29 11:45:00
 ``workflows.four_eyes``: whoever triggered an execution may not approve its reviews.
 ``workflow_approvals.required_approvals`` / ``approvals_count``: a high-risk review needs two
 approvals from two different users (the first is recorded, the review stays pending).
-``workflow_approvals.payload_hash``: sha256 of the review's canonical JSON (title, description, payload), computed at request
-time; identical reviews (same workflow, node and hash) are grouped in the inbox. Rows requested
-before this migration keep NULL and never group.
+``workflow_approvals.payload_hash``: sha256 of the review's canonical JSON (title, description,
+payload), computed at request time; identical reviews (same workflow, node and hash) are grouped
+in the inbox. Rows requested before this migration keep NULL and never group.
 """
 
 from __future__ import annotations
