@@ -127,3 +127,18 @@ async def test_overdue_reminder_and_due_soon_first(client: httpx.AsyncClient, wo
 
     assert (await decide(client, world.approver_a, late["uuid"])).status_code == 200
     assert "overdue-reminder" not in (await page.get(INBOX)).text
+
+
+async def test_command_room_lists_overdue_reviews(client: httpx.AsyncClient, world: World) -> None:
+    wf = world.workflows["Invoice approval"]
+    _, late = await pending_approval(client, world.operator_a, wf, title="Pay the late one", due_at=PAST)
+    _, fine = await pending_approval(client, world.operator_a, wf, title="Not yet", due_at=LATER)
+    _, foreign = await pending_approval(
+        client, world.operator_b, world.workflows["Invoice sync"], title="B late", due_at=PAST
+    )
+    html = (await PageSession(client, world.operator_a).get("/command-room")).text
+    assert 'id="overdue-reviews"' in html and "1 review past its due time" in html
+    assert f'id="overdue-{late["uuid"]}"' in html and "Pay the late one" in html
+    assert fine["uuid"] not in html and foreign["uuid"] not in html and "B late" not in html
+    assert (await decide(client, world.approver_a, late["uuid"])).status_code == 200
+    assert 'id="overdue-reviews"' not in (await PageSession(client, world.operator_a).get("/command-room")).text

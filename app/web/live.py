@@ -243,7 +243,8 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
             page_parts.append(item.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
         return ["".join(page_parts)]
     if state.command_room_page:
-        if message["type"].startswith("command_room.") or execution.get("in_command_room"):
+        # Approval changes too: the room lists overdue reviews.
+        if message["type"].startswith("command_room.") or execution.get("in_command_room") or touches:
             query = _room_query(state.view)
             page_parts.append(item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
         return ["".join(page_parts)]
