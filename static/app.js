@@ -239,6 +239,20 @@
   }
   document.addEventListener("htmx:load", function (evt) { placeBars(evt.detail.elt); });
 
+  // The execution timeline's lanes: bars and marks sit at a % of the execution's span.
+  function placeLaneItems(root) {
+    (root || document).querySelectorAll(".tl-lane-bar[data-left], .tl-mark[data-left]").forEach(function (el) {
+      el.style.left = parseFloat(el.dataset.left) + "%";
+      if (el.dataset.width) { el.style.width = parseFloat(el.dataset.width) + "%"; }
+    });
+  }
+  document.addEventListener("htmx:load", function (evt) { placeLaneItems(evt.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { placeLaneItems(document); });
+  } else {
+    placeLaneItems(document);
+  }
+
   function init() { patchWebSocketFactory(); pruneActions(); placeBars(document); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);

@@ -142,3 +142,25 @@ async def test_command_room_lists_overdue_reviews(client: httpx.AsyncClient, wor
     assert fine["uuid"] not in html and foreign["uuid"] not in html and "B late" not in html
     assert (await decide(client, world.approver_a, late["uuid"])).status_code == 200
     assert 'id="overdue-reviews"' not in (await PageSession(client, world.operator_a).get("/command-room")).text
+
+
+async def test_execution_timeline_merges_machine_and_human_events(client: httpx.AsyncClient, world: World) -> None:
+    wf = world.workflows["Invoice approval"]
+    execution, approval = await pending_approval(client, world.operator_a, wf, title="Check totals")
+    await client.post(f"{APPROVALS}/{approval['uuid']}/assign", json={}, headers=world.approver_a.headers)
+    assert (await decide(client, world.approver_a, approval["uuid"], "reject", comment="totals off")).status_code == 200
+    flagged = await client.post(
+        f"{API}/command-room-tasks",
+        json={"execution_uuid": execution["uuid"], "note": "look"},
+        headers=world.operator_a.headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    html = (await PageSession(client, world.viewer_a).get(f"/executions/{execution['uuid']}")).text
+    events = re.findall(r'<li class="tl-event tl-(\w+)">.*?<span class="tl-text">([^<]*)</span>', html, re.S)
+    assert events == [
+        ("approval", "Review requested: Check totals"),
+        ("approval", "Review claimed: Check totals"),
+        ("approval", "Review rejected: Check totals"),
+        ("room", "Flagged for the command room"),
+    ]
+    assert "totals off" in html and 'class="tl-mark mark-approval mark-rejected"' in html
