@@ -293,30 +293,34 @@ class ApprovalPages(Controller):
         """Reject; without a comment the service answers 422 and the page shows it as a toast."""
         return await self._decide(request, user, approval_service, dashboard_service, approval_uuid, False, data)
 
-    @post("/approvals/group/{action:str}", media_type=MediaType.HTML, status_code=200)
-    async def decide_group(
-        self,
-        request: Request[Any, Any, Any],
-        user: PageUser,
-        approval_service: NamedDependency[ApprovalService],
-        action: FromPath[str],
+    async def _decide_group(
+        self, request: Request[Any, Any, Any], user: CurrentUser, approvals: ApprovalService, approve: bool
     ) -> Response[Any]:
-        """Approve or reject a group of identical reviews (``approval_uuid`` repeated) with one
-        comment; answers the group's note: what was decided and what was refused, and why."""
-        if action not in ("approve", "reject"):
-            return toast("Unknown decision.", status=404)
         form = await request.form()
         comment = (form.get("comment") or "").strip()
         if len(comment) > MAX_COMMENT:
             return toast(f"The comment is too long (at most {MAX_COMMENT:,} characters).", status=422)
-        uuids = [u for u in (_uuid(v) for v in form.getall("approval_uuid", [])) if u]
+        uuids = [uuid_lib.UUID(u) for u in (_uuid(v) for v in form.getall("approval_uuid", [])) if u]
         try:
-            result = await approval_service.decide_many(
-                user, [uuid_lib.UUID(u) for u in uuids], action == "approve", comment or None
-            )
+            result = await approvals.decide_many(user, uuids, approve, comment or None)
         except AppError as exc:
             return error_toast(exc)
         return Response(group_note(result), media_type="text/html")
+
+    @post("/approvals/group/approve", media_type=MediaType.HTML, status_code=200)
+    async def approve_group(
+        self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
+    ) -> Response[Any]:
+        """Approve a group of identical reviews (``approval_uuid`` repeated) with one comment;
+        answers the group's note: what was decided and what was refused, and why."""
+        return await self._decide_group(request, user, approval_service, True)
+
+    @post("/approvals/group/reject", media_type=MediaType.HTML, status_code=200)
+    async def reject_group(
+        self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
+    ) -> Response[Any]:
+        """Reject a group of identical reviews with one (required) comment."""
+        return await self._decide_group(request, user, approval_service, False)
 
     @post("/approvals/{approval_uuid:uuid}/claim", media_type=MediaType.HTML, status_code=200)
     async def claim(

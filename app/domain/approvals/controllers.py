@@ -95,19 +95,27 @@ class ApprovalController(Controller):
         items, total = await approval_service.inbox(request.user, filters, page_req)
         return paginated(request, items, total, page_req)
 
-    @post("/group/{action:str}", summary="Approve or reject a group of reviews", status_code=HTTP_200_OK)
-    async def decide_group(
+    @post("/group/approve", summary="Approve a group of reviews", status_code=HTTP_200_OK)
+    async def approve_group(
         self,
         request: Request[CurrentUser, Any, Any],
         approval_service: NamedDependency[ApprovalService],
-        action: FromPath[Literal["approve", "reject"]],
         data: JSONBody[GroupDecision],
     ) -> dict[str, Any]:
-        """Decide many reviews (e.g. a group of identical ones) with one comment. Each is decided on
+        """Approve many reviews (e.g. a group of identical ones) with one comment. Each is decided on
         its own, with its own audit row and event; refusals (four-eyes, already decided...) are
         reported per item in ``items`` and summed up in ``summary``. Always 200 once the body is valid."""
-        approve = action == "approve"
-        return {"data": await approval_service.decide_many(request.user, data.approval_uuids, approve, data.comment)}
+        return {"data": await approval_service.decide_many(request.user, data.approval_uuids, True, data.comment)}
+
+    @post("/group/reject", summary="Reject a group of reviews", status_code=HTTP_200_OK)
+    async def reject_group(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        data: JSONBody[GroupDecision],
+    ) -> dict[str, Any]:
+        """Reject many reviews with one comment (required); reported per item like the group approve."""
+        return {"data": await approval_service.decide_many(request.user, data.approval_uuids, False, data.comment)}
 
     @get("/{approval_uuid:uuid}", summary="Retrieve an approval with its audit trail")
     async def get_approval(
