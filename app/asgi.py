@@ -34,6 +34,7 @@ from app.lib.headers import PageOriginMiddleware, security_headers_hook
 from app.lib.openapi_errors import document_errors
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
+from app.realtime.presence import PresenceBoard
 from app.services import Services
 from app.web.approvals import ApprovalPages
 from app.web.command_room import CommandRoomPages
@@ -141,8 +142,12 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
         services.hub.link_listeners.append(lambda up: announce_link(services.hub, fragments, up))
         await services.start()
         await app.state.tile_ticker.start()
+        app.state.presence = PresenceBoard(services.hub, services.db, services.settings.redis_url)
+        await app.state.presence.start()
 
     async def close_services(app: Litestar) -> None:
+        if "presence" in app.state:
+            await app.state.presence.stop()
         if "tile_ticker" in app.state:
             await app.state.tile_ticker.stop()
         await services.close()

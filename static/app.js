@@ -253,6 +253,123 @@
   }
   document.addEventListener("htmx:load", function (evt) { placeBars(evt.detail.elt); });
 
+  // The execution timeline's lanes: bars and marks sit at a % of the execution's span.
+  function placeLaneItems(root) {
+    (root || document).querySelectorAll(".tl-lane-bar[data-left], .tl-mark[data-left]").forEach(function (el) {
+      el.style.left = parseFloat(el.dataset.left) + "%";
+      if (el.dataset.width) { el.style.width = parseFloat(el.dataset.width) + "%"; }
+    });
+  }
+  document.addEventListener("htmx:load", function (evt) { placeLaneItems(evt.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { placeLaneItems(document); });
+  } else {
+    placeLaneItems(document);
+  }
+
+  // Presence ("Ana is reviewing this", "Bo is stopping this") travels on the page's own socket.
+  // We tell the server what this user has open (a review, the stop dialog), refresh it every 10 s
+  // while it stays open, and clear it when it closes; the server pushes what others have open into
+  // #presence-feed, and we copy it onto every [data-presence-approval|execution] span of that uuid.
+  var pageSocket = null;
+  var myPresence = {};  // "target:uuid" -> {target, uuid, activity}
+  var othersPresence = {};  // "target:uuid" -> text
+  function sendPresence(p, state) {
+    if (!pageSocket) { return; }
+    try {
+      pageSocket.send(JSON.stringify({presence: {target: p.target, uuid: p.uuid, activity: p.activity, state: state}}));
+    } catch (e) { /* the socket reconnects; the next refresh sends it again */ }
+  }
+  function presenceOn(target, uuid, activity) {
+    var key = target + ":" + uuid;
+    var had = myPresence[key];
+    myPresence[key] = {target: target, uuid: uuid, activity: activity};
+    if (!had || had.activity !== activity) { sendPresence(myPresence[key], "on"); }
+  }
+  function presenceOff(target, uuid) {
+    var key = target + ":" + uuid;
+    if (!myPresence[key]) { return; }
+    sendPresence(myPresence[key], "off");
+    delete myPresence[key];
+  }
+  function showPresence(root) {
+    Object.keys(othersPresence).forEach(function (key) { paintPresence(key, root); });
+  }
+  function paintPresence(key, root) {
+    var parts = key.split(":");
+    var text = othersPresence[key] || "";
+    (root || document).querySelectorAll("[data-presence-" + parts[0] + "='" + parts[1] + "']").forEach(function (el) {
+      el.textContent = text;
+      el.hidden = !text;
+    });
+  }
+  function readPresenceFeed() {
+    var feed = document.getElementById("presence-feed");
+    if (!feed) { return; }
+    feed.querySelectorAll(".presence-msg").forEach(function (msg) {
+      var key = msg.dataset.target + ":" + msg.dataset.uuid;
+      if (msg.dataset.text) { othersPresence[key] = msg.dataset.text; } else { delete othersPresence[key]; }
+      paintPresence(key, document);
+      if (!msg.dataset.text) {
+        document.querySelectorAll("[data-presence-" + msg.dataset.target + "='" + msg.dataset.uuid + "']")
+          .forEach(function (el) { el.hidden = true; el.textContent = ""; });
+      }
+      msg.remove();
+    });
+  }
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    pageSocket = evt.detail.socketWrapper;
+    Object.keys(myPresence).forEach(function (key) { sendPresence(myPresence[key], "on"); });
+  });
+  document.addEventListener("htmx:wsClose", function () { pageSocket = null; });
+  document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "presence-feed") { readPresenceFeed(); } else { showPresence(evt.detail.target); }
+  });
+  document.addEventListener("htmx:load", function (evt) { showPresence(evt.detail.elt); });
+  // What this user has open: the review holding the focus (inbox item, group, execution page) and
+  // the stop dialog.
+  function reviewsIn(el) {
+    var item = el && el.closest && el.closest("[data-approval], [data-approval-group], .approval[id^='detail-approval-']");
+    if (!item) { return []; }
+    if (item.dataset.approval) { return [item.dataset.approval]; }
+    if (item.dataset.approvalGroup) {
+      return Array.from(item.querySelectorAll("input[name=approval_uuid]")).slice(0, 50)
+        .map(function (input) { return input.value; })
+        .filter(function (v, i, all) { return all.indexOf(v) === i; });
+    }
+    return [item.id.slice("detail-approval-".length)];
+  }
+  function syncReviewing() {
+    var open = reviewsIn(document.activeElement);
+    Object.keys(myPresence).forEach(function (key) {
+      var p = myPresence[key];
+      if (p.activity === "reviewing" && open.indexOf(p.uuid) < 0) { presenceOff(p.target, p.uuid); }
+    });
+    open.forEach(function (uuid) { presenceOn("approval", uuid, "reviewing"); });
+  }
+  function syncStopping() {
+    var dialog = document.getElementById("stop-dialog");
+    var stopping = dialog && dialog.open && dialog.dataset.execution;
+    Object.keys(myPresence).forEach(function (key) {
+      var p = myPresence[key];
+      if (p.activity === "stopping" && p.uuid !== stopping) { presenceOff(p.target, p.uuid); }
+    });
+    if (stopping) { presenceOn("execution", stopping, "stopping"); }
+  }
+  document.addEventListener("focusin", function () { syncReviewing(); });
+  document.addEventListener("focusout", function () { setTimeout(syncReviewing, 200); });
+  document.addEventListener("htmx:afterSwap", function () { syncStopping(); });
+  document.addEventListener("htmx:afterRequest", function () { setTimeout(syncStopping, 0); });
+  document.addEventListener("close", function () { setTimeout(syncStopping, 0); }, true);
+  setInterval(function () {
+    syncReviewing();
+    syncStopping();
+    Object.keys(myPresence).forEach(function (key) { sendPresence(myPresence[key], "on"); });
+  }, 10000);
+  window.addEventListener("pagehide", function () {
+    Object.keys(myPresence).forEach(function (key) { sendPresence(myPresence[key], "off"); });
+  });
+
   function init() { patchWebSocketFactory(); pruneActions(); placeBars(document); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);

@@ -129,6 +129,8 @@ async def test_last_decision_resumes_the_execution(client: httpx.AsyncClient, wo
             "decided_by": world.approver_a.email,
             "decided_at": decided[0].payload["approval"]["decided_at"],
             "assigned_to": None,
+            "approvals_count": 1,
+            "required_approvals": 1,
         },
         {
             "uuid": second["uuid"],
@@ -137,6 +139,8 @@ async def test_last_decision_resumes_the_execution(client: httpx.AsyncClient, wo
             "decided_by": world.admin_a.email,
             "decided_at": rejected["decided_at"],
             "assigned_to": None,
+            "approvals_count": 0,
+            "required_approvals": 1,
         },
     ]
     requested = [e for e in events if e.type == "approval.requested"]

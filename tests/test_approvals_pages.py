@@ -121,11 +121,11 @@ async def test_tabs_and_filters_live_in_the_url(client: httpx.AsyncClient, world
     assert await ids("mine=1") == [third["uuid"]]
 
     # The filters survive in the form, the tabs and the socket URL.
-    html = (await me.get(f"{INBOX}?mine=1&q=Invoice&sort=due")).text
+    html = (await me.get(f"{INBOX}?mine=1&q=Invoice&sort=requested")).text
     assert 'name="mine" value="1" class="autosubmit" checked' in html and 'value="Invoice"' in html
-    assert '<option value="due" selected>' in html
-    assert 'ws-connect="/ws/executions?page=approvals&amp;mine=1&amp;q=Invoice&amp;sort=due"' in html
-    assert 'href="/approvals?tab=mine&amp;mine=1&amp;q=Invoice&amp;sort=due"' in html
+    assert '<option value="requested" selected>' in html
+    assert 'ws-connect="/ws/executions?page=approvals&amp;mine=1&amp;q=Invoice&amp;sort=requested"' in html
+    assert 'href="/approvals?tab=mine&amp;mine=1&amp;q=Invoice&amp;sort=requested"' in html
 
     assert (await me.post(f"{INBOX}/{first['uuid']}/approve", {"comment": "fine"})).status_code == 200
     assert await ids("tab=mine") == [first["uuid"]]

@@ -120,10 +120,28 @@ async def _check_executions(services: Services, reported: int) -> None:
     pending = await _rows(services, select(WorkflowApproval.execution_id).where(WorkflowApproval.status == "pending"))
     assert len(pending) == by_status["waiting"] > 0
     # Each seeded approval has the audit trail the API writes: its request, then its decision if any.
-    approvals = await _rows(services, select(WorkflowApproval.id, WorkflowApproval.status))
+    approvals = await _rows(
+        services,
+        select(
+            WorkflowApproval.id,
+            WorkflowApproval.status,
+            WorkflowApproval.approvals_count,
+            WorkflowApproval.required_approvals,
+            WorkflowApproval.payload_hash,
+            WorkflowApproval.due_at,
+        ),
+    )
     trail = Counter(r[0] for r in await _rows(services, select(ApprovalAudit.action)))
     decided = Counter(r.status for r in approvals if r.status != "pending")
-    assert trail == Counter({"requested": len(approvals)}) + decided and decided["rejected"] > 0
+    first_of_two = [r for r in approvals if r.status == "pending" and r.approvals_count == 1]
+    assert 1 <= len(first_of_two) <= len(WORKSPACES) and all(r.required_approvals == 2 for r in first_of_two)
+    expected = Counter({"requested": len(approvals)}) + decided + Counter({"approved": len(first_of_two)})
+    assert trail == expected and decided["rejected"] > 0
+    # The approvers' features show in the demo: identical reviews, overdue ones, a four-eyes workflow.
+    pending_hashes = Counter(r.payload_hash for r in approvals if r.status == "pending")
+    assert max(pending_hashes.values()) >= 7 and all(r.payload_hash for r in approvals)
+    assert sum(1 for r in approvals if r.status == "pending" and r.due_at < dt.datetime.now(dt.UTC)) >= 3
+    assert len(await _rows(services, select(Workflow.id).where(Workflow.four_eyes.is_(True)))) == 2
     assert len(await _rows(services, select(CommandRoomTask.id))) > 0
     with_data = await _rows(services, select(func.count(WorkflowExecutionData.id)))
     assert with_data[0][0] == len(rows)

@@ -52,6 +52,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/workflow-approvals/{approval_uuid}/assign"): {},
     ("delete", "/api/v1/command-room-tasks/{task_uuid}"): None,
     ("get", "/api/v1/operations/{operation_uuid}"): None,
+    ("patch", "/api/v1/workflows/{workflow_uuid}/settings"): {"four_eyes": False},
 }
 # The trash shows, and restore acts on, the user's own soft-deleted executions by design; foreign
 # ones stay hidden.
@@ -71,6 +72,11 @@ BODY_REFS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("post", "/api/v1/workflows"): [{"workspace_uuid": "$workspaces", "name": "probe"}],
     ("post", "/api/v1/workflow-approvals"): [{"execution_uuid": "$executions", "node_id": "n", "title": "probe"}],
     ("post", "/api/v1/command-room-tasks"): [{"execution_uuid": "$executions"}],
+    # A group decision reports each review: a foreign one is refused as "not_found" (200 overall).
+    ("post", "/api/v1/workflow-approvals/group/approve"): [{"approval_uuids": ["$approvals"], "expect": 200}],
+    ("post", "/api/v1/workflow-approvals/group/reject"): [
+        {"approval_uuids": ["$approvals"], "comment": "probe", "expect": 200}
+    ],
 }
 # Query filters naming other objects: 404 when foreign. Organization filters narrow to what the
 # user may see, so they answer 200 with only the user's own rows.
@@ -235,11 +241,13 @@ def build_probes(app: Any, world: World, t: Tenants) -> list[Probe]:
                 expect = template.get("expect", 404)
                 fields = {k: v for k, v in template.items() if k != "expect"}
                 for key, ref in fields.items():
-                    if not str(ref).startswith("$") or ref == "$own_workflow":
+                    token = ref[0] if isinstance(ref, list) else ref  # ["$kind"]: a list of ids
+                    if not str(token).startswith("$") or token == "$own_workflow":
                         continue
-                    for target in [*t.foreign(prober, ref[1:]), *randoms[ref[1:]]]:
+                    for target in [*t.foreign(prober, token[1:]), *randoms[token[1:]]]:
                         body = {k: (own_workflow if v == "$own_workflow" else v) for k, v in fields.items()}
-                        probes.append(Probe(prober, method, path, body=body | {key: target}, expect=expect))
+                        value = [target] if isinstance(ref, list) else target
+                        probes.append(Probe(prober, method, path, body=body | {key: value}, expect=expect))
             if method != "get" or names:
                 continue
             params = query_params(op)

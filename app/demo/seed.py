@@ -32,6 +32,7 @@ from app.demo.catalog import WORKSPACES, WorkflowSpec
 from app.demo.graph import Graph, layout
 from app.demo.history import History, SeedWorkflow
 from app.demo.trash import add_deletions
+from app.demo.reviews import add_review_scenarios, complete_approval_rows, partial_audit_rows
 from app.services import Services
 
 DEMO_ORG = "demo-org"
@@ -106,7 +107,10 @@ async def seed_demo(
             history.add_past(executions // len(WORKSPACES), days)
             history.add_waiting(WAITING_PER_WORKSPACE)
             history.add_flags(FLAGS_PER_WORKSPACE)
+            four_eyes = add_review_scenarios(history, users["approver@demo.local"], users["admin@demo.local"])
             await _insert_history(session, history)
+            if four_eyes:
+                await session.execute(update(Workflow).where(Workflow.id.in_(four_eyes)).values(four_eyes=True))
             report.add(history, len(workflows))
     report.deletions = await add_deletions(services, list(workspace_ids.values()))
     report.seconds = time.perf_counter() - started
@@ -178,7 +182,9 @@ async def _insert_history(session: AsyncSession, history: History) -> None:
         ids = await _execution_ids(session, history.workspace_id)
     await session.execute(insert(WorkflowExecutionData), _data_rows(history, ids))
     if history.approvals:
-        await session.execute(insert(WorkflowApproval), _linked(history.approvals, ids))
+        complete_approval_rows(history)
+        rows = [{k: v for k, v in a.items() if k != "first_approved_by_id"} for a in history.approvals]
+        await session.execute(insert(WorkflowApproval), _linked(rows, ids))
         await _insert_approval_audit(session, history)
     if history.tasks:
         await session.execute(insert(CommandRoomTask), _linked(history.tasks, ids))
@@ -227,6 +233,9 @@ async def _insert_approval_audit(session: AsyncSession, history: History) -> Non
         audit.append(entry(a, a["requested_by_id"], "requested", None, a["requested_at"]))
         if a["status"] != "pending":
             audit.append(entry(a, a["decided_by_id"], a["status"], a["comment"], a["decided_at"]))
+    for a, actor_id, comment in partial_audit_rows(history):
+        at = min(history.now, a["requested_at"] + dt.timedelta(minutes=20))
+        audit.append(entry(a, actor_id, "approved", comment, at))
     await session.execute(insert(ApprovalAudit), audit)
 
 

@@ -32,9 +32,11 @@ async def run_socket(
     on_exit: Callable[[], None] | None = None,
     tracked: Tracked | None = None,
     max_message_bytes: int = 0,
+    on_text: Callable[[str], Awaitable[None]] | None = None,
 ) -> None:
-    """``sub`` must already be registered with ``hub`` (subscribe first, then replay: nothing is missed)."""
-    receiver = asyncio.create_task(_drain_incoming(socket, max_message_bytes))
+    """``sub`` must already be registered with ``hub`` (subscribe first, then replay: nothing is missed).
+    ``on_text`` receives the client's text frames (page presence); without it they are dropped."""
+    receiver = asyncio.create_task(_drain_incoming(socket, max_message_bytes, on_text))
     guard: asyncio.Future[Any] = tracked.closing if tracked is not None else asyncio.get_running_loop().create_future()
     sender: asyncio.Task[str] | None = None
     # Eviction wins even when the sender is stuck in a send to a client that stopped reading.
@@ -92,8 +94,10 @@ def _finished_with(task: asyncio.Task[Any] | None, value: str) -> bool:
     )
 
 
-async def _drain_incoming(socket: WebSocket[Any, Any, Any], max_bytes: int) -> str | None:
-    """Clients have nothing to say; reading tells us when they leave, or send more than allowed."""
+async def _drain_incoming(
+    socket: WebSocket[Any, Any, Any], max_bytes: int, on_text: Callable[[str], Awaitable[None]] | None = None
+) -> str | None:
+    """Clients say little (page presence at most); reading tells us when they leave, or send more than allowed."""
     with contextlib.suppress(WebSocketDisconnect):
         while True:
             event = await socket.receive()
@@ -103,4 +107,6 @@ async def _drain_incoming(socket: WebSocket[Any, Any, Any], max_bytes: int) -> s
             size = len(data.encode()) if isinstance(data, str) else len(data)
             if max_bytes and size > max_bytes:
                 return TOO_BIG
+            if on_text is not None and isinstance(data, str) and data:
+                await on_text(data)
     return None

@@ -27,6 +27,7 @@ from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 from app.realtime.messages import current_seqs
+from app.web.approval_groups import group_entries, group_note
 from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast
 from app.web.session import provide_page_user
@@ -61,7 +62,7 @@ class InboxView:
     assigned_to_me: bool = False
     overdue: bool = False
     search: str = ""
-    sort: str = "requested"
+    sort: str = "due"  # soonest due first (overdue on top); "requested": oldest request first
     page: int = 1
 
     @classmethod
@@ -82,7 +83,7 @@ class InboxView:
             assigned_to_me=params.get("mine") == "1",
             overdue=tab == "pending" and params.get("overdue") == "1",
             search=(params.get("q") or "").replace("\x00", "").strip()[:200],
-            sort="due" if params.get("sort") == "due" else "requested",
+            sort="requested" if params.get("sort") == "requested" else "due",
             page=page,
         )
 
@@ -99,7 +100,7 @@ class InboxView:
             "mine": "1" if self.assigned_to_me else None,
             "overdue": "1" if self.overdue else None,
             "q": self.search,
-            "sort": "due" if self.sort == "due" else None,
+            "sort": "requested" if self.sort == "requested" else None,
             "page": None,
         }
         state.update(overrides)
@@ -143,12 +144,19 @@ def payload_view(payload: Any) -> dict[str, Any] | None:
 
 
 def shape(item: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
-    """An inbox item as the template wants it: readable payload, workspace name, whether it is mine."""
+    """An inbox item as the template wants it: readable payload, workspace name, whether it is mine,
+    and why I may not approve it (``approve_blocked``: the four-eyes rule, or I already approved)."""
     names = {str(a.workspace_uuid): a.workspace_name for a in user.access.values()}
+    blocked = None
+    if item.get("four_eyes") and item.get("triggered_by") == user.email:
+        blocked = "You triggered this execution: under the four-eyes rule another approver must approve it."
+    elif user.email in (item.get("approved_by") or []):
+        blocked = "You already approved it: a second approver must complete it."
     return item | {
         "payload_view": payload_view(item.get("payload")),
         "workspace_name": names.get(item["workspace_uuid"], ""),
         "mine": item.get("assigned_to") == user.email,
+        "approve_blocked": blocked,
     }
 
 
@@ -192,7 +200,8 @@ class ApprovalPages(Controller):
         if picked is None:
             view = replace(view, workflow_uuid=None)
         items: list[dict[str, Any]] = []
-        total, cursor = 0, {}
+        entries: list[dict[str, Any]] = []
+        total, overdue, cursor = 0, 0, {}
         if view.workspace_ids:
             async with db.read() as session:  # the cursor first: replaying from it covers anything newer
                 seqs = await current_seqs(session, view.workspace_ids)
@@ -203,9 +212,15 @@ class ApprovalPages(Controller):
             items = [shape(i, user) for i in raw]
             if view.pending_tab and view.sort == "requested":  # overdue first, then oldest (stable)
                 items.sort(key=lambda i: not i["overdue"])
+            if view.pending_tab:
+                groups = await approval_service.identical_pending(user, raw)
+                entries = group_entries(items, groups, lambda i: shape(i, user))
+                overdue = await approval_service.overdue_count(user, view.workspace_ids)
         context = {
             "view": view,
             "items": items,
+            "entries": entries or [{"item": i} for i in items],
+            "overdue_total": overdue,
             "total": total,
             "pages": max(1, math.ceil(total / PER_PAGE)),
             "tabs": TABS,
@@ -244,7 +259,11 @@ class ApprovalPages(Controller):
         if _hx_target(request) == "detail-body":
             return await detail_body(user, dashboard, uuid_lib.UUID(item["execution_uuid"]))
         verb = "Approved" if approve else "Rejected"
-        html = f'<p class="approval-done approval-{item["status"]}" role="status">{verb} by you.</p>'
+        note = f"{verb} by you."
+        if item["status"] == "pending":  # the first of two approvals: it waits for a second approver
+            count = f"{item['approvals_count']} of {item['required_approvals']}"
+            note = f"You gave approval {count}: a second approver must complete it."
+        html = f'<p class="approval-done approval-{item["status"]}" role="status">{note}</p>'
         return Response(html, media_type="text/html")
 
     @post("/approvals/{approval_uuid:uuid}/approve", media_type=MediaType.HTML, status_code=200)
@@ -273,6 +292,35 @@ class ApprovalPages(Controller):
     ) -> Response[Any]:
         """Reject; without a comment the service answers 422 and the page shows it as a toast."""
         return await self._decide(request, user, approval_service, dashboard_service, approval_uuid, False, data)
+
+    async def _decide_group(
+        self, request: Request[Any, Any, Any], user: CurrentUser, approvals: ApprovalService, approve: bool
+    ) -> Response[Any]:
+        form = await request.form()
+        comment = (form.get("comment") or "").strip()
+        if len(comment) > MAX_COMMENT:
+            return toast(f"The comment is too long (at most {MAX_COMMENT:,} characters).", status=422)
+        uuids = [uuid_lib.UUID(u) for u in (_uuid(v) for v in form.getall("approval_uuid", [])) if u]
+        try:
+            result = await approvals.decide_many(user, uuids, approve, comment or None)
+        except AppError as exc:
+            return error_toast(exc)
+        return Response(group_note(result), media_type="text/html")
+
+    @post("/approvals/group/approve", media_type=MediaType.HTML, status_code=200)
+    async def approve_group(
+        self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
+    ) -> Response[Any]:
+        """Approve a group of identical reviews (``approval_uuid`` repeated) with one comment;
+        answers the group's note: what was decided and what was refused, and why."""
+        return await self._decide_group(request, user, approval_service, True)
+
+    @post("/approvals/group/reject", media_type=MediaType.HTML, status_code=200)
+    async def reject_group(
+        self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
+    ) -> Response[Any]:
+        """Reject a group of identical reviews with one (required) comment."""
+        return await self._decide_group(request, user, approval_service, False)
 
     @post("/approvals/{approval_uuid:uuid}/claim", media_type=MediaType.HTML, status_code=200)
     async def claim(

@@ -26,6 +26,7 @@ from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_RECONNECT
 from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber, events_of
 from app.realtime.messages import current_seqs, load_events
+from app.realtime.presence import PresenceBoard
 from app.realtime.socket_loop import CLOSE_POLICY, run_socket
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
@@ -130,8 +131,12 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if tracked is None:
         await socket.close(code=CLOSE_POLICY, reason="too many open connections for this user")
         return
+    presence: PresenceBoard | None = getattr(socket.app.state, "presence", None)
     try:
         baseline = await hub.register(sub)
+        snapshot = presence.snapshot(sub) if presence is not None else ""
+        if snapshot:  # who is reviewing or stopping what, right now (not an event)
+            sub.offer(snapshot)
         if listing:
             ticker.add(sub)
         cursor = parse_cursor(socket.query_params.get("since"))
@@ -144,12 +149,19 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 socket, sub, fragments, state, last_sent, services.settings.ws_page_coalesce_ms / 1000
             ),
             evicted_reason="resync: client too slow",
-            on_exit=lambda: ticker.remove(sub),
+            on_exit=lambda: _on_exit(ticker, presence, sub),
             tracked=tracked,
             max_message_bytes=services.sockets.max_message_bytes,
+            on_text=(lambda text: presence.receive(sub, user, text)) if presence is not None else None,
         )
     finally:
         services.sockets.release(tracked)
+
+
+def _on_exit(ticker: TileTicker, presence: PresenceBoard | None, sub: Subscriber) -> None:
+    ticker.remove(sub)
+    if presence is not None:
+        presence.socket_closed(sub)
 
 
 async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:
@@ -276,7 +288,8 @@ def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, updat
             update.part("approvals", item.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
         return
     if state.command_room_page:
-        if message["type"].startswith("command_room.") or execution.get("in_command_room"):
+        # Approval changes too: the room lists overdue reviews.
+        if message["type"].startswith("command_room.") or execution.get("in_command_room") or touches:
             query = _room_query(state.view)
             update.part("room", item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
         return

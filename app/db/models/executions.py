@@ -129,6 +129,8 @@ class WorkflowApproval(UUIDColumn, Base):
         Index("ix_wfa_execution_status", "execution_id", "status"),
         Index("ix_wfa_ws_status_requested", "workspace_id", "status", "requested_at"),
         Index("ix_wfa_assigned_status", "assigned_to_id", "status"),
+        # 0006: identical reviews (same payload) of one workspace are found and grouped by this hash.
+        Index("ix_wfa_ws_status_hash", "workspace_id", "status", "payload_hash"),
     )
 
     execution_id: Mapped[int] = mapped_column(ForeignKey("workflow_executions.id", ondelete="CASCADE"))
@@ -138,6 +140,12 @@ class WorkflowApproval(UUIDColumn, Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
     high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 0006: sha256 of the review's canonical JSON: title, description, payload (identical reviews
+    # group in the inbox); how many
+    # approvals complete the review (2 for high-risk) and how many were recorded so far.
+    payload_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    required_approvals: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    approvals_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default=ApprovalStatus.PENDING.value)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)

@@ -33,3 +33,5 @@ class Workflow(UUIDColumn, SoftDelete, Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     nodes: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
     edges: Mapped[list[dict[str, Any]]] = mapped_column(JsonB, default=list)
+    # 0006: the four-eyes rule: whoever triggered an execution may not approve its reviews.
+    four_eyes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

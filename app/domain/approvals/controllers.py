@@ -11,7 +11,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from app.domain.approvals.queries import ApprovalFilters
-from app.domain.approvals.schemas import ApprovalAssignment, ApprovalDecision, ApprovalRequest, CommandRoomTaskCreate
+from app.domain.approvals.schemas import (
+    ApprovalAssignment,
+    ApprovalDecision,
+    ApprovalRequest,
+    CommandRoomTaskCreate,
+    GroupDecision,
+)
 from app.domain.approvals.services import ApprovalService
 from app.domain.audit.schemas import ReasonBody, ReasonQuery, pick_reason
 from app.domain.executions.services import ExecutionService
@@ -89,6 +95,28 @@ class ApprovalController(Controller):
         page_req = PageRequest(page, per_page)
         items, total = await approval_service.inbox(request.user, filters, page_req)
         return paginated(request, items, total, page_req)
+
+    @post("/group/approve", summary="Approve a group of reviews", status_code=HTTP_200_OK)
+    async def approve_group(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        data: JSONBody[GroupDecision],
+    ) -> dict[str, Any]:
+        """Approve many reviews (e.g. a group of identical ones) with one comment. Each is decided on
+        its own, with its own audit row and event; refusals (four-eyes, already decided...) are
+        reported per item in ``items`` and summed up in ``summary``. Always 200 once the body is valid."""
+        return {"data": await approval_service.decide_many(request.user, data.approval_uuids, True, data.comment)}
+
+    @post("/group/reject", summary="Reject a group of reviews", status_code=HTTP_200_OK)
+    async def reject_group(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        approval_service: NamedDependency[ApprovalService],
+        data: JSONBody[GroupDecision],
+    ) -> dict[str, Any]:
+        """Reject many reviews with one comment (required); reported per item like the group approve."""
+        return {"data": await approval_service.decide_many(request.user, data.approval_uuids, False, data.comment)}
 
     @get("/{approval_uuid:uuid}", summary="Retrieve an approval with its audit trail")
     async def get_approval(

@@ -19,15 +19,31 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ApprovalAction, ExecutionStatus, Membership, User, WorkflowApproval, WorkflowExecution
+from app.db.models import (
+    ApprovalAction,
+    ApprovalAudit,
+    ExecutionStatus,
+    Membership,
+    User,
+    Workflow,
+    WorkflowApproval,
+    WorkflowExecution,
+)
 from app.db.models.base import new_uuid, utcnow
 from app.domain.approvals.audit import AuditEntry, record_audit
-from app.domain.approvals.queries import Decider, event_approval, item_select, serialize_item
+from app.domain.approvals.queries import (
+    Decider,
+    event_approval,
+    fill_approved_by,
+    item_select,
+    payload_hash,
+    serialize_item,
+)
 from app.domain.approvals.schemas import ApprovalRequest
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.services import ExecutionService, LostRace
 from app.domain.executions.state import is_finished
-from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
+from app.lib.errors import ConflictError, FieldValidationError, ForbiddenError, NotFoundError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.timefmt import iso
 
@@ -35,6 +51,10 @@ A = WorkflowApproval
 E = WorkflowExecution
 PENDING = "pending"
 RESOURCE = "Workflow approval"
+FOUR_EYES_MESSAGE = (
+    "Four-eyes rule: you triggered this execution, so another approver must approve its reviews "
+    "(you may still reject them)."
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +67,17 @@ class Target:
     id: int  # the execution's: ``conditional_update`` reads id, status and version
     status: str
     version: int
+    approvals_count: int = 0
+    required_approvals: int = 1
+    triggered_by_id: int | None = None  # the execution's user_id
+    four_eyes: bool = False  # the workflow's setting
 
 
 async def load_item(session: AsyncSession, approval_id: int, now: dt.datetime) -> dict[str, Any]:
-    return serialize_item((await session.execute(item_select().where(A.id == approval_id))).one(), now)
+    item = serialize_item((await session.execute(item_select().where(A.id == approval_id))).one(), now)
+    item["_id"] = approval_id
+    await fill_approved_by(session, [item])
+    return item
 
 
 async def request(svc: ExecutionService, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:
@@ -77,6 +104,8 @@ async def request(svc: ExecutionService, user: CurrentUser, body: ApprovalReques
                     description=body.description,
                     payload=body.payload,
                     high_risk=body.high_risk,
+                    payload_hash=payload_hash(body.title, body.description, body.payload),
+                    required_approvals=2 if body.high_risk else 1,
                     status=PENDING,
                     requested_at=now,
                     due_at=body.due_at,
@@ -98,7 +127,12 @@ async def decide(
     svc: ExecutionService, user: CurrentUser, approval_uuid: uuid_lib.UUID, approve: bool, comment: str | None
 ) -> dict[str, Any]:
     """Approve or reject a pending approval (approvers and admins). The last pending decision of a
-    ``waiting`` execution resumes it to ``running``. A rejection needs a comment (422 naming it)."""
+    ``waiting`` execution resumes it to ``running``. A rejection needs a comment (422 naming it).
+
+    An approval that needs two (high-risk) records the first one and stays pending
+    (``approval.partially_approved``); the second, from another user, completes it. A rejection
+    completes it at once. Under the workflow's four-eyes rule whoever triggered the execution may
+    not approve (403, ``reason: four_eyes``)."""
     comment = comment.strip() if comment and comment.strip() else None
     if not approve and comment is None:
         raise FieldValidationError("comment", "The comment field is required to reject an approval.")
@@ -106,18 +140,48 @@ async def decide(
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
         target = await load_target(session, user, approval_uuid)
+        if approve:
+            await check_may_approve(session, user, target)
         now = utcnow()
+        count = target.approvals_count + (1 if approve else 0)
+        completes = not approve or count >= target.required_approvals
         values: dict[str, Any] = {}
-        if target.status == ExecutionStatus.WAITING.value and not await _others_pending(session, target):
+        if completes and target.status == ExecutionStatus.WAITING.value and not await _others_pending(session, target):
             values["status"] = ExecutionStatus.RUNNING.value
         await svc.conditional_update(session, target, values, now)
-        change = {"status": action.value, "decided_by_id": user.id, "decided_at": now, "comment": comment}
-        await _update_pending(session, target.approval_id, change, now)
+        change: dict[str, Any] = {"approvals_count": count}
+        if completes:
+            change |= {"status": action.value, "decided_by_id": user.id, "decided_at": now, "comment": comment}
+        await _update_pending(session, target.approval_id, change, now, expect_count=target.approvals_count)
         entry = AuditEntry(target.approval_id, target.id, target.workspace_id, action, comment)
         await record_audit(session, [entry], user.id, now)
-        return await _finish(svc, session, "approval.decided", target.approval_id, target.id, target.workspace_id, now)
+        event_type = "approval.decided" if completes else "approval.partially_approved"
+        return await _finish(svc, session, event_type, target.approval_id, target.id, target.workspace_id, now)
 
     return await svc.run_write(work)
+
+
+async def check_may_approve(session: AsyncSession, user: CurrentUser, target: Target) -> None:
+    """The four-eyes rule (403) and two different approvers for a review that needs two (409)."""
+    if target.four_eyes and target.triggered_by_id == user.id:
+        raise ForbiddenError(FOUR_EYES_MESSAGE, reason="four_eyes")
+    if target.approvals_count and user.id in await approver_ids(session, target.approval_id):
+        raise ConflictError(
+            f"You already approved this review ({target.approvals_count} of {target.required_approvals} "
+            "approvals); another approver must give the next one.",
+            reason="already_approved",
+            status=PENDING,
+            approvals_count=target.approvals_count,
+            required_approvals=target.required_approvals,
+        )
+
+
+async def approver_ids(session: AsyncSession, approval_id: int) -> set[int]:
+    """Users who approved this review so far (its audit rows)."""
+    stmt = select(ApprovalAudit.actor_id).where(
+        ApprovalAudit.approval_id == approval_id, ApprovalAudit.action == ApprovalAction.APPROVED.value
+    )
+    return {r for r in (await session.execute(stmt)).scalars() if r is not None}
 
 
 async def assign(
@@ -159,8 +223,13 @@ async def load_target(session: AsyncSession, user: CurrentUser, approval_uuid: u
                 E.status.label("execution_status"),
                 E.version,
                 E.deleted_at,
+                E.user_id.label("triggered_by_id"),
+                A.approvals_count,
+                A.required_approvals,
+                Workflow.four_eyes,
             )
             .join(E, E.id == A.execution_id)
+            .join(Workflow, Workflow.id == E.workflow_id)
             .outerjoin(Decider, Decider.id == A.decided_by_id)
             .where(A.uuid == approval_uuid, A.workspace_id.in_(user.workspace_ids))
         )
@@ -179,7 +248,18 @@ async def load_target(session: AsyncSession, user: CurrentUser, approval_uuid: u
             decided_by=None,
             decided_at=None,
         )
-    return Target(row.id, row.workspace_id, row.assigned_to_id, row.execution_id, row.execution_status, row.version)
+    return Target(
+        row.id,
+        row.workspace_id,
+        row.assigned_to_id,
+        row.execution_id,
+        row.execution_status,
+        row.version,
+        row.approvals_count,
+        row.required_approvals,
+        row.triggered_by_id,
+        bool(row.four_eyes),
+    )
 
 
 def _already_decided(row: Any) -> None:
@@ -200,11 +280,15 @@ async def _others_pending(session: AsyncSession, target: Target) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def _update_pending(session: AsyncSession, approval_id: int, values: dict[str, Any], now: dt.datetime) -> None:
-    """The conditional UPDATE that lets exactly one writer change a pending approval."""
-    result = await session.execute(
-        update(A).where(A.id == approval_id, A.status == PENDING).values(**values, updated_at=now)
-    )
+async def _update_pending(
+    session: AsyncSession, approval_id: int, values: dict[str, Any], now: dt.datetime, expect_count: int | None = None
+) -> None:
+    """The conditional UPDATE that lets exactly one writer change a pending approval (and, for a
+    decision, only from the approval count it read)."""
+    conds = [A.id == approval_id, A.status == PENDING]
+    if expect_count is not None:
+        conds.append(A.approvals_count == expect_count)
+    result = await session.execute(update(A).where(*conds).values(**values, updated_at=now))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise LostRace  # changed under us: roll back, re-read (which answers 409 naming the decider)
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.models import User, Workflow, WorkflowApproval, WorkflowExecution, Workspace
+from app.db.models import ApprovalAction, ApprovalAudit, User, Workflow, WorkflowApproval, WorkflowExecution, Workspace
 from app.lib.timefmt import iso
 
 A = WorkflowApproval
 E = WorkflowExecution
 Decider = aliased(User, name="decider")
 Assignee = aliased(User, name="assignee")
+Trigger = aliased(User, name="trigger")
 
 SORTS = ("requested_at", "due_at")
 PENDING = "pending"
@@ -49,6 +54,9 @@ def item_select() -> Select[Any]:
             A.description,
             A.payload,
             A.high_risk,
+            A.payload_hash,
+            A.required_approvals,
+            A.approvals_count,
             A.status,
             A.requested_at,
             A.due_at,
@@ -59,15 +67,26 @@ def item_select() -> Select[Any]:
             Workspace.uuid.label("workspace_uuid"),
             Workflow.uuid.label("workflow_uuid"),
             Workflow.name.label("workflow_name"),
+            Workflow.four_eyes,
             Decider.email.label("decided_by_email"),
             Assignee.email.label("assigned_to_email"),
+            Trigger.email.label("triggered_by_email"),
         )
         .join(E, E.id == A.execution_id)
         .join(Workspace, Workspace.id == A.workspace_id)
         .join(Workflow, Workflow.id == E.workflow_id)
         .outerjoin(Decider, Decider.id == A.decided_by_id)
         .outerjoin(Assignee, Assignee.id == A.assigned_to_id)
+        .outerjoin(Trigger, Trigger.id == E.user_id)
     )
+
+
+def payload_hash(title: str, description: str | None, payload: Any) -> str:
+    """sha256 of the review's canonical JSON (title, description and payload; sorted keys, no
+    spaces): what a reviewer reads is equal exactly when the hash is. Stable across versions."""
+    context = {"title": title, "description": description, "payload": payload}
+    canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def serialize_item(row: Any, now: dt.datetime) -> dict[str, Any]:
@@ -85,6 +104,11 @@ def serialize_item(row: Any, now: dt.datetime) -> dict[str, Any]:
         "description": row.description,
         "payload": row.payload,
         "high_risk": row.high_risk,
+        "payload_hash": row.payload_hash,
+        "required_approvals": row.required_approvals,
+        "approvals_count": row.approvals_count,
+        "four_eyes": bool(row.four_eyes),
+        "triggered_by": row.triggered_by_email,
         "status": row.status,
         "requested_at": iso(row.requested_at),
         "due_at": iso(row.due_at),
@@ -98,7 +122,16 @@ def serialize_item(row: Any, now: dt.datetime) -> dict[str, Any]:
 
 def event_approval(item: dict[str, Any]) -> dict[str, Any]:
     """The ``approval`` object added to the payload of approval events."""
-    keys = ("uuid", "status", "title", "decided_by", "decided_at", "assigned_to")
+    keys = (
+        "uuid",
+        "status",
+        "title",
+        "decided_by",
+        "decided_at",
+        "assigned_to",
+        "approvals_count",
+        "required_approvals",
+    )
     return {"approval": {k: item[k] for k in keys}}
 
 
@@ -137,3 +170,21 @@ def order_by(sort_by: str) -> list[Any]:
     if sort_by == "due_at":
         return [A.due_at.is_(None), A.due_at.asc(), A.requested_at.asc(), A.id.asc()]
     return [A.requested_at.asc(), A.id.asc()]
+
+
+async def fill_approved_by(session: AsyncSession, items: list[dict[str, Any]]) -> None:
+    """Add ``approved_by`` (emails, oldest first) to each item: who approved it so far. Items carry
+    their row id as ``_id`` (removed here); one query for the whole batch."""
+    ids = [i["_id"] for i in items if i.get("approvals_count")]
+    by_id: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        rows = await session.execute(
+            select(ApprovalAudit.approval_id, User.email)
+            .join(User, User.id == ApprovalAudit.actor_id)
+            .where(ApprovalAudit.approval_id.in_(ids), ApprovalAudit.action == ApprovalAction.APPROVED.value)
+            .order_by(ApprovalAudit.created_at, ApprovalAudit.id)
+        )
+        for approval_id, email in rows:
+            by_id[approval_id].append(email)
+    for item in items:
+        item["approved_by"] = by_id.get(item.pop("_id"), [])

@@ -41,3 +41,10 @@ class ApprovalAssignment(msgspec.Struct, forbid_unknown_fields=True):
     """Body of assign; without ``user_email`` you claim the approval yourself."""
 
     user_email: Annotated[str, msgspec.Meta(min_length=1, max_length=320)] | None = None
+
+
+class GroupDecision(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of a group decision: the reviews (1 to 500) and one comment for all (required to reject)."""
+
+    approval_uuids: Annotated[list[uuid_lib.UUID], msgspec.Meta(min_length=1, max_length=500)]
+    comment: Annotated[str, msgspec.Meta(max_length=20_000)] | None = None

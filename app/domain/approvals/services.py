@@ -15,7 +15,8 @@ from app.db.models.base import utcnow
 from app.domain.approvals import decisions
 from app.domain.approvals import queries as q
 from app.domain.approvals.audit import audit_trail
-from app.domain.approvals.queries import ApprovalFilters
+from app.domain.approvals.groups import group_decide
+from app.domain.approvals.queries import ApprovalFilters, fill_approved_by
 from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
 from app.domain.audit.records import REASON_MAX_LENGTH, OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
@@ -25,7 +26,13 @@ from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 from app.lib.timefmt import iso
 
-__all__ = ["ApprovalFilters", "ApprovalService"]
+__all__ = ["ApprovalFilters", "ApprovalService", "group_key"]
+
+
+def group_key(item: dict[str, Any]) -> tuple[str, ...]:
+    """Identical reviews share workflow, node and payload hash."""
+    return (item["workflow_uuid"], item["node_id"], item.get("payload_hash") or "")
+
 
 A = WorkflowApproval
 E = WorkflowExecution
@@ -66,7 +73,9 @@ class ApprovalService:
                 .limit(page.per_page)
                 .offset(page.offset)
             )
-            return [q.serialize_item(r, now) for r in rows], int(total)
+            items = [q.serialize_item(r, now) | {"_id": r.id} for r in rows]
+            await fill_approved_by(session, items)
+            return items, int(total)
 
     async def get(self, user: CurrentUser, approval_uuid: uuid_lib.UUID) -> dict[str, Any]:
         """One approval of the user's workspaces (any role), with its ``audit`` trail, oldest first.
@@ -82,7 +91,50 @@ class ApprovalService:
             ).one_or_none()
             if row is None:
                 raise NotFoundError(decisions.RESOURCE)
-            return q.serialize_item(row, now) | {"audit": await audit_trail(session, row.id)}
+            item = q.serialize_item(row, now) | {"_id": row.id}
+            await fill_approved_by(session, [item])
+            return item | {"audit": await audit_trail(session, row.id)}
+
+    async def identical_pending(self, user: CurrentUser, items: list[dict[str, Any]]) -> dict[tuple[str, ...], list]:
+        """For the pending items given, every pending review identical to one of them (same workflow,
+        node and payload hash) in the workspaces where the user approves, soonest due first; only
+        keys with two or more reviews are returned (at most 500 reviews per key)."""
+        keys = {group_key(i) for i in items if i["status"] == q.PENDING and i.get("payload_hash")}
+        workspace_ids = self.approver_workspace_ids(user)
+        if not keys or not workspace_ids:
+            return {}
+        now = utcnow()
+        stmt = (
+            q.item_select()
+            .where(
+                A.workspace_id.in_(workspace_ids),
+                A.status == q.PENDING,
+                E.deleted_at.is_(None),
+                A.payload_hash.in_({k[2] for k in keys}),
+                A.node_id.in_({k[1] for k in keys}),
+            )
+            .order_by(*q.order_by("due_at"))
+            .limit(500 * len(keys))
+        )
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        async with self.db.read() as session:
+            for row in await session.execute(stmt):
+                item = q.serialize_item(row, now) | {"_id": row.id}
+                if group_key(item) in keys and len(groups.setdefault(group_key(item), [])) < 500:
+                    groups[group_key(item)].append(item)
+            members = [i for g in groups.values() for i in g]
+            await fill_approved_by(session, members)
+        return {k: g for k, g in groups.items() if len(g) > 1}
+
+    async def overdue_count(self, user: CurrentUser, workspace_ids: list[int] | None = None) -> int:
+        """Pending reviews past their due time in the workspaces where the user approves (or those given)."""
+        ids = sorted(set(workspace_ids or self.approver_workspace_ids(user)) & set(self.approver_workspace_ids(user)))
+        if not ids:
+            return 0
+        conds = q.filter_conditions(ApprovalFilters(overdue=True), ids, user.id, utcnow())
+        async with self.db.read() as session:
+            stmt = select(func.count()).select_from(q.item_select().where(*conds).subquery())
+            return int((await session.execute(stmt)).scalar_one())
 
     async def pending_count(self, user: CurrentUser) -> int:
         """Pending approvals of live executions in the workspaces where the user may approve (0 for
@@ -112,6 +164,14 @@ class ApprovalService:
         404 foreign, 403 not an approver/admin, 409 already decided (naming who and when) or execution
         finished/deleted. The last pending decision of a waiting execution resumes it to running."""
         return await decisions.decide(self.executions, user, approval_uuid, approve, comment)
+
+    async def decide_many(
+        self, user: CurrentUser, approval_uuids: list[uuid_lib.UUID], approve: bool, comment: str | None
+    ) -> dict[str, Any]:
+        """Decide a group of reviews with one comment. Each is decided on its own, exactly as
+        ``decide`` would (its own transaction, audit row and event); refusals are reported per item
+        and summed up (``summary``: "5 approved, 2 refused: you triggered them")."""
+        return await group_decide(self.executions, user, approval_uuids, approve, comment)
 
     async def assign(
         self, user: CurrentUser, approval_uuid: uuid_lib.UUID, assignee_email: str | None

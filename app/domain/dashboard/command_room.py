@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowExecution, Workspace
+from app.domain.approvals.escalation import overdue_reviews
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.timefmt import iso
 from app.realtime.messages import current_seqs
@@ -94,5 +95,15 @@ async def command_room(db: Database, user: CurrentUser, scope: RoomScope) -> dic
             _select().where(*conds).order_by(T.created_at.desc(), T.id.desc()).limit(MAX_ITEMS)
         )
         items = [_item(r, user) for r in rows]
+        overdue, overdue_total = await overdue_reviews(session, [i for i in ids if i > 0])
     uuids = {a.workspace_id: str(a.workspace_uuid) for a in user.access.values()}
-    return {"tasks": items, "total": total, "cursor": {uuids[ws]: seq for ws, seq in seqs.items() if ws in uuids}}
+    names = {str(a.workspace_uuid): a.workspace_name for a in user.access.values()}
+    for review in overdue:
+        review["workspace_name"] = names.get(review["workspace_uuid"], "")
+    return {
+        "tasks": items,
+        "total": total,
+        "overdue_reviews": overdue,
+        "overdue_total": overdue_total,
+        "cursor": {uuids[ws]: seq for ws, seq in seqs.items() if ws in uuids},
+    }

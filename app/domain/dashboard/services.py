@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard.pagecache import PageCache, view_key
+from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
 from app.domain.executions.listing import count_cap, page_rows_select
@@ -162,6 +163,8 @@ class DashboardService:
             children = await self._descendant_tree(session, row.id, row.workspace_id)
             approvals = await self._approvals(session, row.id)
             tasks = await self._tasks(session, row.id)
+            runs = (data[0].get("workflow_data") if data else None) or []
+            timeline = await execution_timeline(session, summary, row.id, runs)
         return {
             "cursor": {summary["workspace_uuid"]: seq},
             "execution": summary,
@@ -171,6 +174,7 @@ class DashboardService:
             "children": children,
             "approvals": approvals,
             "command_room": tasks,
+            "timeline": timeline,
         }
 
     async def family_of(self, user: CurrentUser, execution_uuid: str) -> set[str]:
@@ -243,6 +247,8 @@ class DashboardService:
                 "decided_by": email,
                 "decided_at": iso(a.decided_at),
                 "comment": a.comment,
+                "required_approvals": a.required_approvals,
+                "approvals_count": a.approvals_count,
             }
             for a, email in rows
         ]

@@ -309,6 +309,7 @@ def serialize_workflow(wf: Workflow, current_user_id: int, workspace_uuid: uuid_
         "trigger_count": wf.trigger_count,
         "allow_cloning": wf.allow_cloning,
         "allow_account_usage": wf.allow_account_usage,
+        "four_eyes": wf.four_eyes,
         "last_used_at": iso(wf.last_used_at),
         "nodes": wf.nodes or [],
         "edges": wf.edges or [],

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid as uuid_lib
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from app.domain.workflows.schemas import WorkflowCreate
+from app.domain.workflows.schemas import WorkflowCreate, WorkflowSettings
 from app.domain.workflows.services import WorkflowService
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
@@ -79,3 +79,15 @@ class WorkflowController(Controller):
     ) -> dict[str, Any]:
         """Create a workflow in a workspace where you are operator or admin."""
         return {"data": await workflow_service.create_workflow(request.user, data)}
+
+    @patch("/{workflow_uuid:uuid}/settings", summary="Change a workflow's approval settings")
+    async def update_workflow_settings(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        workflow_service: NamedDependency[WorkflowService],
+        workflow_uuid: FromPath[uuid_lib.UUID],
+        data: JSONBody[WorkflowSettings],
+    ) -> dict[str, Any]:
+        """Admins of the workflow's workspace turn the four-eyes rule on or off (``four_eyes``):
+        with it on, whoever triggered an execution may not approve its reviews."""
+        return {"data": await workflow_service.update_settings(request.user, workflow_uuid, data)}

@@ -32,3 +32,10 @@ class WorkflowCreate(msgspec.Struct, forbid_unknown_fields=True):
     profile_photo_url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     nodes: Annotated[list[NodeIn], msgspec.Meta(max_length=500)] = []
     edges: Annotated[list[EdgeIn], msgspec.Meta(max_length=2000)] = []
+
+
+class WorkflowSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """Approval settings of a workflow (admins). ``four_eyes``: whoever triggered an execution may not
+    approve its reviews."""
+
+    four_eyes: bool | None = None

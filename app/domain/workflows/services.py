@@ -6,12 +6,13 @@ import uuid as uuid_lib
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.db.engine import Database
-from app.db.models import Workflow, Workspace
+from app.db.models import Role, Workflow, Workspace
+from app.db.models.base import utcnow
 from app.domain.executions.queries import serialize_workflow, workflow_objects
-from app.domain.workflows.schemas import WorkflowCreate
+from app.domain.workflows.schemas import WorkflowCreate, WorkflowSettings
 from app.lib.errors import FieldValidationError, NotFoundError
 from app.lib.identity import OPERATE_ROLES, CurrentUser, WorkspaceAccess
 from app.lib.pagination import PageRequest
@@ -92,6 +93,30 @@ class WorkflowService:
             if wf_id is None:
                 raise NotFoundError("Workflow")
             return (await workflow_objects(session, [wf_id], user.id))[wf_id]
+
+    async def update_settings(
+        self, user: CurrentUser, workflow_uuid: uuid_lib.UUID, body: WorkflowSettings
+    ) -> dict[str, Any]:
+        """Change a workflow's approval settings: admins of its workspace only (403 for other roles,
+        404 when foreign). Returns the workflow object."""
+        async with self.db.write() as session:
+            row = (
+                await session.execute(
+                    select(Workflow.id, Workflow.workspace_id).where(
+                        Workflow.uuid == workflow_uuid,
+                        Workflow.deleted_at.is_(None),
+                        Workflow.workspace_id.in_(user.workspace_ids),
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Workflow")
+            user.require(row.workspace_id, frozenset({Role.ADMIN}), "Workflow")
+            if body.four_eyes is not None:
+                await session.execute(
+                    update(Workflow).where(Workflow.id == row.id).values(four_eyes=body.four_eyes, updated_at=utcnow())
+                )
+        return await self.get_workflow(user, workflow_uuid)
 
     async def create_workflow(self, user: CurrentUser, body: WorkflowCreate) -> dict[str, Any]:
         access = user.workspace_by_uuid(body.workspace_uuid)
