@@ -38,6 +38,7 @@ from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
 from app.web.insights import InsightsPages
+from app.web.list_views import ListViewPages
 from app.web.live import announce_link, executions_socket
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
@@ -64,7 +65,7 @@ API_CONTROLLERS = [
     MetricsController,
     api_events_socket,
 ]
-PAGES = [AuthPages, ExecutionPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
+PAGES = [AuthPages, ExecutionPages, ListViewPages, CommandRoomPages, ApprovalPages, InsightsPages, executions_socket]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",

@@ -254,21 +254,27 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
             page_parts.append(fragments.detail_refresh(state.detail_uuid))
         return ["".join(page_parts)]
     matches = state.view.matches(execution, item.workspace_id)
+    columns = state.view.columns
+    retried = str(execution.get("retry_of") or "")
+    folded_away = ""
+    if state.view.fold_retries and retried in state.visible and message["type"] == "execution.created":
+        state.visible.discard(retried)  # folded: the chain's row is its latest attempt
+        folded_away = fragments.removal_of(item, retried)
     if exec_uuid in state.visible:
         if matches:
-            table_part = fragments.row(item)
+            table_part = fragments.row(item, columns)
         else:
             table_part = fragments.removal(item)
             state.visible.discard(exec_uuid)
     elif matches:
         if message["type"] == "execution.created" and state.view.live_inserts:
-            table_part = fragments.insertion(item)
+            table_part = fragments.insertion(item, columns)
             state.visible.add(exec_uuid)
         else:
             state.pending_new += 1
             page_parts.append(fragments.new_banner(state.view, state.pending_new))
     state.tiles_dirty = True
-    return [f for f in (table_part, "".join(page_parts)) if f]
+    return [f for f in (folded_away, table_part, "".join(page_parts)) if f]
 
 
 def _room_query(view: ExecutionView) -> str:

@@ -12,6 +12,7 @@ from app.db.models.executions import (
     WorkflowExecution,
     WorkflowExecutionData,
 )
+from app.db.models.saved_views import SavedView, SavedViewDefault
 from app.db.models.workflows import Workflow
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "Membership",
     "Organization",
     "Role",
+    "SavedView",
+    "SavedViewDefault",
     "User",
     "Workflow",
     "WorkflowApproval",

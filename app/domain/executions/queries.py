@@ -104,6 +104,8 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     if f.has_command_room_task is not None:
         active = exists().where(CommandRoomTask.execution_id == E.id, CommandRoomTask.removed_at.is_(None))
         conds.append(active if f.has_command_room_task else ~active)
+    # Conditions a caller adds as SQL (the dashboard's attention chips and folded retry chains).
+    conds.extend(f.extra.get("conditions", ()))
     return conds
 
 
@@ -191,6 +193,7 @@ async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -
     rows = (await session.execute(summary_select().where(any_of(session, E.id, ids)))).all()
     counts = await approval_counts(session, ids)
     flagged = await command_room_flags(session, ids)
+    run_metadata = await run_metadata_for(session, ids)
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
         total, pending = counts.get(row.id, (0, 0))
@@ -198,7 +201,29 @@ async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -
             "workflow_approvals_count": total,
             "pending_workflow_approvals_count": pending,
             "in_command_room": row.id in flagged,
+            "run_metadata": run_metadata.get(row.id, {}),
         }
+    return out
+
+
+RUN_METADATA_KEYS = ("retry_count", "loop_index", "error_count", "processed_count", "execution_time")
+
+
+async def run_metadata_for(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The numeric run metadata a dashboard column may show (``retry_count``, ``loop_index``...),
+    from each execution's data record: one query."""
+    if not execution_ids:
+        return {}
+    D = WorkflowExecutionData
+    rows = await session.execute(
+        select(D.execution_id, D.metadata_)
+        .where(any_of(session, D.execution_id, execution_ids), D.deleted_at.is_(None))
+        .order_by(D.id)
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for execution_id, metadata in rows:
+        picked = {k: metadata[k] for k in RUN_METADATA_KEYS if isinstance(metadata, dict) and k in metadata}
+        out.setdefault(execution_id, {}).update(picked)
     return out
 
 
