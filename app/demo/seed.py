@@ -104,6 +104,7 @@ async def seed_demo(
             history.add_past(executions // len(WORKSPACES), days)
             history.add_waiting(WAITING_PER_WORKSPACE)
             history.add_flags(FLAGS_PER_WORKSPACE)
+            history.add_attention(long_running=2, stuck_parents=2, overdue_waits=2)
             await _insert_history(session, history)
             report.add(history, len(workflows))
     report.seconds = time.perf_counter() - started
