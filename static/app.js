@@ -73,7 +73,12 @@
     var insert = target === body;
     var removal = target.parentNode === body && !(fragment && fragment.firstElementChild);
     var banner = target.id === "new-banner";
-    if (!(insert || removal || banner)) { return; }  // in-place row updates always apply
+    if (!(insert || removal || banner)) {  // in-place row updates always apply, keeping the tick
+      var ticked = target.querySelector && target.querySelector("input[name=ids]:checked");
+      var box = ticked && fragment && fragment.querySelector("input[name=ids]");
+      if (box) { box.setAttribute("checked", ""); }
+      return;
+    }
     if (!tableFrozen() && held.fresh + held.changed === 0) { return; }
     evt.detail.shouldSwap = false;
     if (insert) { held.fresh += Math.max(1, fragment.querySelectorAll("tr").length); }

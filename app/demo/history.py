@@ -21,6 +21,8 @@ from app.lib.timefmt import iso
 RETRY_SHARE = 0.35  # failed executions someone retried
 RETRY_AGAIN_SHARE = 0.7  # failed retries someone retried again
 MAX_ATTEMPTS = 4
+OVERDUE = dt.timedelta(hours=3)
+STUCK_MODE = "batch"  # the seeded "needs attention" examples: the simulator never closes these
 CANCEL_SHARE = 0.03
 REJECT_SHARE = 0.07
 RECENT_NO_REVIEW = dt.timedelta(hours=21)  # a human review can take 20 h: keep it in the past
@@ -284,7 +286,7 @@ class History:
         for _ in range(long_running):
             wf = self.rng.choice(self.workflows)
             started = self.now - dt.timedelta(hours=self.rng.uniform(2, 6))
-            row = self._execution(wf, started, mode=wf.spec.mode, fail_rate=0.0)
+            row = self._execution(wf, started, mode=STUCK_MODE, fail_rate=0.0)
             node = next(iter(wf.graph.nodes.values()))
             row.update(status="running", stopped_at=None, running_node=node.id, updated_at=started, error=None)
             self.data[row["uuid"]]["metadata"].update(running_node=node.id, loop_index=self.rng.randint(3, 40))
@@ -292,13 +294,16 @@ class History:
         for _ in range(stuck_parents if parents else 0):
             wf = self.rng.choice(parents)
             created = self.now - dt.timedelta(hours=self.rng.uniform(0.5, 8))
-            parent = self._execution(wf, created, mode=wf.spec.mode, fail_rate=0.0, avoid_review=True)
+            parent = self._execution(wf, created, mode=STUCK_MODE, fail_rate=0.0, avoid_review=True)
             child = self._execution(self.rng.choice(self.workflows), created, mode="integrated", depth=1, fail_rate=1.0)
             if child["status"] != "failed":
                 child.update(status="failed", error="HTTP 502 from the upstream API")
             self.parent_of[child["uuid"]] = parent["uuid"]
             node = next(n for n in wf.graph.nodes.values() if n.type == "sub_workflow")
             parent.update(status="waiting", stopped_at=None, running_node=node.id, error=None)
+        pending = [a for a in self.approvals if a["status"] == "pending" and a["requested_at"] < self.now - OVERDUE]
+        for approval in pending[:overdue_waits]:
+            approval["due_at"] = approval["requested_at"] + OVERDUE / 2  # an approval overdue
         waiting = [r for r in self.executions if r["status"] == "waiting" and r["uuid"] not in self.parent_of]
         for row in self.rng.sample(waiting, min(overdue_waits, len(waiting))):
             row["wait_till"] = row["created_at"] + dt.timedelta(minutes=self.rng.uniform(10, 30))

@@ -70,6 +70,7 @@ async def test_burst_while_held_keeps_rows_still_then_apply_catches_up(
         for execution_uuid in finishing:
             assert await page.locator(f"#row-{execution_uuid} .badge-completed").count() == 1
         assert await page.is_visible("#freeze-bar")
+        assert await page.is_checked(f"#row-{before[0]} input[name=ids]")  # updated in place, still ticked
 
         # Apply: the table is the database's first page.
         await page.click("#freeze-bar .freeze-apply")
