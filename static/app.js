@@ -64,6 +64,8 @@
     bar.querySelector(".freeze-new").textContent = "+" + held.fresh;
     bar.querySelector(".freeze-changed").textContent = String(held.changed);
     bar.hidden = held.fresh + held.changed === 0;
+    var banner = document.getElementById("new-banner");
+    if (!bar.hidden && banner) { banner.textContent = ""; }  // the bar's apply covers what it offered
   }
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var body = document.getElementById("execution-rows");
