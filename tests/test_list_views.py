@@ -188,3 +188,45 @@ async def test_csv_export_streams_every_matching_row_with_the_view_columns(
     assert "Invoice sync" not in foreign.text
     export_link = re.search(r'id="export-csv" [^>]*href="([^"]+)"', (await page.get("/executions?status=running")).text)
     assert export_link is not None and "status=running" in export_link.group(1)
+
+
+async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attempt(
+    client: httpx.AsyncClient, app: Any, services: Services, world: World
+) -> None:
+    from app.domain.dashboard.views import ExecutionView
+    from app.realtime.hub import PreparedEvent
+    from app.web.fragments import Fragments
+    from app.web.live import PageState, frames_for
+
+    user = await services.accounts.authenticate_token(world.viewer_a.token)
+    assert user is not None
+    wf = world.workflows["Invoice approval"]
+    failed = await create_execution(client, world.operator_a, wf, status="failed")
+    data = {"metadata": {"retry_count": 1}}
+    retry = await create_execution(
+        client, world.operator_a, wf, status="running", retry_of=failed["uuid"], execution_data=data
+    )
+    fragments = Fragments(app.template_engine.engine)
+    narrow = ExecutionView.from_query(user, {"workspace": world.ws["A"], "cols": "status,retry_count"})
+    wide = ExecutionView.from_query(user, {"workspace": world.ws["A"]})
+    ws_id = wide.workspace_ids[0]
+    summary = (await services.dashboard.execution_page(wide)).rows[0]
+    assert summary["uuid"] == retry["uuid"] and summary["run_metadata"] == {"retry_count": 1}
+    message = {
+        "seq": 7, "type": "execution.created", "workspace_uuid": world.ws["A"], "execution_uuid": retry["uuid"],
+        "version": 1, "status": "running", "execution": summary,
+    }  # fmt: skip
+    prepared = PreparedEvent(ws_id, message)
+    before = PreparedEvent.renders_by_kind.copy()
+    pages = [
+        PageState(view=view, visible={failed["uuid"]}, uuid_of={ws_id: world.ws["A"]}) for view in [narrow, wide] * 10
+    ]
+    frames = [frames_for(prepared, fragments, state) for state in pages]
+    rendered = PreparedEvent.renders_by_kind - before
+    assert rendered["insert"] == 2 and rendered["remove-retried"] == 1  # one per column set, one removal
+    narrow_frames, wide_frames = frames[0], frames[1]
+    # Folded: the retried attempt leaves (its own frame), its retry slides in with the view's columns.
+    assert narrow_frames[0] == f'<tr id="row-{failed["uuid"]}" hx-swap-oob="delete"></tr>'
+    assert ">1</td>" in narrow_frames[1] and "copy" not in narrow_frames[1]
+    assert "copy" in wide_frames[1] and "col-retry_count" not in wide_frames[1]
+    assert all(failed["uuid"] not in state.visible and retry["uuid"] in state.visible for state in pages)
