@@ -57,7 +57,12 @@ async def seeded_ids(client: httpx.AsyncClient, world: World) -> dict[str, str]:
         f"{API}/command-room-tasks", json={"execution_uuid": execution["uuid"]}, headers=world.operator_a.headers
     )
     assert task.status_code == 201, task.text
+    page = PageSession(client, world.admin_a)
+    saved = await page.post("/saved-views", {"name": "Running in A", "query": f"workspace={world.ws['A']}"})
+    assert saved.status_code == 200, saved.text
+    view = (await page.get("/saved-views")).json()["data"][0]
     return {
+        "view_uuid": view["uuid"],
         "execution_uuid": execution["uuid"],
         "approval_uuid": approval["uuid"],
         "task_uuid": task.json()["data"]["uuid"],
