@@ -54,7 +54,8 @@
   // never shows a mix; apply reloads the results and the socket (#live) from the database.
   var held = { fresh: 0, changed: 0, hover: false };
   function tableFrozen() {
-    if (held.hover) { return true; }
+    var body = document.getElementById("execution-rows");
+    if (held.hover && body && body.rows.length) { return true; }  // an empty table has nothing to keep still
     if (document.querySelector("#execution-rows input[name=ids]:checked")) { return true; }
     return !!document.querySelector("dialog[open], details.menu[open]");
   }
@@ -98,11 +99,14 @@
   document.addEventListener("click", function (evt) {
     if (evt.target.closest(".freeze-apply")) { applyHeld(); }
   });
-  document.addEventListener("mouseover", function (evt) {
+  // Only a real pointer move holds the table: Chrome also fires mouseover when rows move under a
+  // still pointer, and a pointer parked over the table by chance should not hold it.
+  document.addEventListener("mousemove", function (evt) {
     held.hover = !!(evt.target.closest && evt.target.closest(".table-wrap"));
   });
   document.addEventListener("mouseout", function (evt) {
-    if (!evt.relatedTarget) { held.hover = false; }
+    var to = evt.relatedTarget;
+    if (!to || !to.closest || !to.closest(".table-wrap")) { held.hover = false; }
   });
 
   // Retry chains: the badge loads the earlier attempts under the row; a second click folds them.

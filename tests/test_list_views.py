@@ -230,3 +230,21 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     assert ">1</td>" in narrow_frames[1] and "copy" not in narrow_frames[1]
     assert "copy" in wide_frames[1] and "col-retry_count" not in wide_frames[1]
     assert all(failed["uuid"] not in state.visible and retry["uuid"] in state.visible for state in pages)
+
+
+def test_live_twin_of_the_chips() -> None:
+    from app.domain.dashboard.views import ExecutionView
+
+    def view(*attention: str) -> ExecutionView:
+        return ExecutionView(workspace_ids=[1], workspace_uuid=None, organization=None, attention=list(attention))
+
+    failed = {"status": "failed", "retry_success_id": None, "created_at": "2026-01-01T00:00:00Z"}
+    assert view("failed_unretried").matches(failed, 1)
+    assert not view("failed_unretried").matches(failed | {"retry_success_id": "x"}, 1)
+    waiting = {"status": "waiting", "wait_till": "2020-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z"}
+    assert view("wait_overdue").matches(waiting, 1)
+    assert not view("wait_overdue").matches(waiting | {"wait_till": "2999-01-01T00:00:00Z"}, 1)
+    assert not view("slow").matches(failed, 1) and view("slow").matches(failed | {"status": "running"}, 1)
+    # New rows slide in live only where the event settles the chip; elsewhere the banner offers them.
+    assert view("failed_unretried", "wait_overdue").live_inserts
+    assert not view("slow").live_inserts and not view("approval_overdue").live_inserts

@@ -34,6 +34,8 @@ ATTENTION: dict[str, str] = {
     "approval_overdue": "Approval overdue",
     "failed_unretried": "Failed, not retried",
 }
+# Chips whose live twin is exact (the event's summary says everything they need).
+EXACT_ATTENTION = frozenset({"wait_overdue", "failed_unretried"})
 P95_SAMPLE = 200  # latest completed runs per workflow behind its p95
 P95_TTL_SECONDS = 60.0
 MIN_SAMPLE = 5  # fewer completed runs than this: no threshold, never "slow"

@@ -10,7 +10,8 @@ import uuid as uuid_lib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, all_, bindparam, select
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
 from app.db.models import WorkflowExecution
 
@@ -35,8 +36,14 @@ async def retried_uuids(session: Any, workspace_ids: list[int]) -> list[uuid_lib
     return [u for (raw,) in rows if (u := _uuid(raw)) is not None]
 
 
-def fold_condition(retried: list[uuid_lib.UUID]) -> Any | None:
-    return E.uuid.not_in(retried) if retried else None
+def fold_condition(session: Any, retried: list[uuid_lib.UUID]) -> Any | None:
+    """``uuid NOT IN (retried)``; on PostgreSQL one array parameter (``<> ALL($1)``), which also
+    stays under asyncpg's 32,767 parameters however many retries a workspace has."""
+    if not retried:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        return E.uuid != all_(bindparam(None, retried, type_=ARRAY(PG_UUID(as_uuid=True))))
+    return E.uuid.not_in(retried)
 
 
 async def attempt_numbers(session: Any, rows: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -73,7 +73,7 @@ class DashboardService:
         fold = []
         if (
             view.fold_retries
-            and (folded := fold_condition(await retried_uuids(session, view.workspace_ids))) is not None
+            and (folded := fold_condition(session, await retried_uuids(session, view.workspace_ids))) is not None
         ):
             fold.append(folded)
         conditions = list(fold)

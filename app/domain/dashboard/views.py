@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from app.domain.dashboard.attention import ATTENTION, may_match, parse_attention
+from app.domain.dashboard.attention import ATTENTION, EXACT_ATTENTION, may_match, parse_attention
 from app.domain.dashboard.columns import COLUMNS, DEFAULT_COLUMNS, parse_columns
 from app.domain.executions.state import STATUS_VALUES
 from app.lib.identity import CurrentUser
@@ -146,7 +146,8 @@ class ExecutionView:
     @property
     def live_inserts(self) -> bool:
         """New rows slide in only where they belong: the first page of a newest-first view."""
-        return self.page == 1 and self.direction == "desc"
+        # A chip the event cannot settle (slow, a failed child, an overdue approval) shows the banner.
+        return self.page == 1 and self.direction == "desc" and not set(self.attention) - EXACT_ATTENTION
 
     # ------------------------------------------------------------- live match
     def matches(self, execution: Mapping[str, Any], workspace_id: int) -> bool:
