@@ -42,6 +42,7 @@ from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
 from app.web.insights import InsightsPages
+from app.web.list_views import ListViewPages
 from app.web.live import announce_link, executions_socket
 from app.web.operations import OperationPages
 from app.web.session import SignInRequired, sign_in_redirect
@@ -77,6 +78,7 @@ API_CONTROLLERS = [
 PAGES = [
     AuthPages,
     ExecutionPages,
+    ListViewPages,
     CommandRoomPages,
     ApprovalPages,
     InsightsPages,

@@ -106,7 +106,8 @@ async def _check_executions(services: Services, reported: int) -> None:
     assert by_status["completed"] > 0.75 * len(rows)
     assert 0.04 * len(rows) < by_status["failed"] < 0.2 * len(rows)
     assert 0 < by_status["cancelled"] < by_status["failed"]
-    assert set(by_status) == {"completed", "failed", "cancelled", "waiting"}
+    # running: the long-running executions behind the "Running longer than usual" chip
+    assert set(by_status) == {"completed", "failed", "cancelled", "waiting", "running"}
     now = dt.datetime.now(dt.UTC)
     assert all(now - dt.timedelta(days=31) < r.created_at <= now for r in rows)
     assert all(r.stopped_at is None or r.stopped_at >= r.created_at for r in rows)
@@ -118,7 +119,8 @@ async def _check_executions(services: Services, reported: int) -> None:
     assert sum(1 for r in rows if r.parent_execution_id) > 20
 
     pending = await _rows(services, select(WorkflowApproval.execution_id).where(WorkflowApproval.status == "pending"))
-    assert len(pending) == by_status["waiting"] > 0
+    # Every waiting execution waits on an approval, but the parents stuck on a failed child.
+    assert 0 < len(pending) <= by_status["waiting"] <= len(pending) + 4
     # Each seeded approval has the audit trail the API writes: its request, then its decision if any.
     approvals = await _rows(
         services,

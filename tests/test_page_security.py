@@ -63,8 +63,13 @@ async def seeded_ids(client: httpx.AsyncClient, world: World) -> dict[str, str]:
         headers=world.operator_a.headers,
     )
     assert operation.status_code == 202, operation.text
+    page = PageSession(client, world.admin_a)
+    saved = await page.post("/saved-views", {"name": "Running in A", "query": f"workspace={world.ws['A']}"})
+    assert saved.status_code == 200, saved.text
+    view = (await page.get("/saved-views")).json()["data"][0]
     return {
         "operation_uuid": operation.json()["data"]["uuid"],
+        "view_uuid": view["uuid"],
         "execution_uuid": execution["uuid"],
         "approval_uuid": approval["uuid"],
         "task_uuid": task.json()["data"]["uuid"],

@@ -366,3 +366,22 @@ async def test_counts_on_every_time_axis_read_an_index(
     to_check = data_statements(statements)
     assert len(to_check) >= 32
     assert await scans_of_executions(services, to_check) == []
+
+
+async def test_list_view_extras_use_indexes(client: httpx.AsyncClient, services: Services, world: World) -> None:
+    """Attention chips (counts and filters), folded retry chains, their fragment and the CSV export."""
+    uuids = await seed_rows(client, world, 8)
+    wf = world.workflows["Invoice approval"]
+    retry = await create_execution(client, world.operator_a, wf, status="completed", retry_of=uuids[1])
+    user = await services.accounts.authenticate_token(world.multi.token)
+    assert user is not None
+    views = [{"attention": key} for key in ("slow", "wait_overdue", "child_failed", "approval_overdue")]
+    views += [{"attention": "failed_unretried", "chains": "all"}, {"cols": "status,retry_count", "sort": "updated"}]
+    with captured(services) as statements:
+        for params in views:
+            view = ExecutionView.from_query(user, {"workspace": world.ws["A"], **params})
+            await services.dashboard.execution_page(view)
+            async for _ in services.dashboard.export_batches(view):
+                pass
+        await services.dashboard.retry_chain(user, uuid.UUID(retry["uuid"]))
+    assert await scans_of_executions(services, data_statements(statements)) == []

@@ -19,6 +19,10 @@ from app.demo.graph import Graph, Node
 from app.lib.timefmt import iso
 
 RETRY_SHARE = 0.35  # failed executions someone retried
+RETRY_AGAIN_SHARE = 0.7  # failed retries someone retried again
+MAX_ATTEMPTS = 4
+OVERDUE = dt.timedelta(hours=3)
+STUCK_MODE = "batch"  # the seeded "needs attention" examples: the simulator never closes these
 CANCEL_SHARE = 0.03
 REJECT_SHARE = 0.07
 RECENT_NO_REVIEW = dt.timedelta(hours=21)  # a human review can take 20 h: keep it in the past
@@ -265,13 +269,44 @@ class History:
             }
         )
 
-    def _retry(self, wf: SeedWorkflow, failed: dict[str, Any]) -> None:
+    def _retry(self, wf: SeedWorkflow, failed: dict[str, Any], attempt: int = 2) -> None:
         created = failed["stopped_at"] + dt.timedelta(minutes=self.rng.uniform(2, 120))
         if created > self.now - RECENT_NO_REVIEW:
             return
-        retry = self._execution(wf, created, mode="retry", retry_of=str(failed["uuid"]), fail_rate=0.15)
+        retry = self._execution(wf, created, mode="retry", retry_of=str(failed["uuid"]), fail_rate=0.3)
+        self.data[retry["uuid"]]["metadata"]["retry_count"] = attempt - 1
         if retry["status"] == "completed":
             failed["retry_success_id"] = str(retry["uuid"])
+        elif retry["status"] == "failed" and attempt < MAX_ATTEMPTS and self.rng.random() < RETRY_AGAIN_SHARE:
+            self._retry(wf, retry, attempt + 1)  # a chain: attempt 1 → 2 → 3
+
+    def add_attention(self, long_running: int, stuck_parents: int, overdue_waits: int) -> None:
+        """Recent executions an operator should look at: running far longer than their workflow
+        usually takes, parents waiting on a child that failed, and waits whose time has passed."""
+        for _ in range(long_running):
+            wf = self.rng.choice(self.workflows)
+            started = self.now - dt.timedelta(hours=self.rng.uniform(2, 6))
+            row = self._execution(wf, started, mode=STUCK_MODE, fail_rate=0.0)
+            node = next(iter(wf.graph.nodes.values()))
+            row.update(status="running", stopped_at=None, running_node=node.id, updated_at=started, error=None)
+            self.data[row["uuid"]]["metadata"].update(running_node=node.id, loop_index=self.rng.randint(3, 40))
+        parents = [w for w in self.workflows if any(n.type == "sub_workflow" for n in w.graph.nodes.values())]
+        for _ in range(stuck_parents if parents else 0):
+            wf = self.rng.choice(parents)
+            created = self.now - dt.timedelta(hours=self.rng.uniform(0.5, 8))
+            parent = self._execution(wf, created, mode=STUCK_MODE, fail_rate=0.0, avoid_review=True)
+            child = self._execution(self.rng.choice(self.workflows), created, mode="integrated", depth=1, fail_rate=1.0)
+            if child["status"] != "failed":
+                child.update(status="failed", error="HTTP 502 from the upstream API")
+            self.parent_of[child["uuid"]] = parent["uuid"]
+            node = next(n for n in wf.graph.nodes.values() if n.type == "sub_workflow")
+            parent.update(status="waiting", stopped_at=None, running_node=node.id, error=None)
+        pending = [a for a in self.approvals if a["status"] == "pending" and a["requested_at"] < self.now - OVERDUE]
+        for approval in pending[:overdue_waits]:
+            approval["due_at"] = approval["requested_at"] + OVERDUE / 2  # an approval overdue
+        waiting = [r for r in self.executions if r["status"] == "waiting" and r["uuid"] not in self.parent_of]
+        for row in self.rng.sample(waiting, min(overdue_waits, len(waiting))):
+            row["wait_till"] = row["created_at"] + dt.timedelta(minutes=self.rng.uniform(10, 30))
 
     def _start_time(self, spec: WorkflowSpec, days: int) -> dt.datetime:
         """Scheduled workflows at their hour; the rest mostly in office hours on weekdays."""

@@ -8,7 +8,10 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import msgspec
+from sqlalchemy import or_
 
+from app.db.models import WorkflowExecution as E
+from app.demo.history import STUCK_MODE
 from app.demo.simulator import BackendConflict, BackendNotFound
 from app.domain.approvals.queries import ApprovalFilters
 from app.domain.approvals.schemas import ApprovalRequest
@@ -110,7 +113,11 @@ class ServiceBackend:
         closed = 0
         for statuses, review in ((["running"], None), (["waiting"], False), (["pending"], None)):
             filters = ExecutionFilters(
-                workspace_ids=self.workspace_ids, statuses=statuses, requires_human_review=review
+                workspace_ids=self.workspace_ids,
+                statuses=statuses,
+                requires_human_review=review,
+                # the seeded "needs attention" examples are meant to stay stuck
+                extra={"conditions": [or_(E.mode.is_(None), E.mode != STUCK_MODE)]},
             )
             for _ in range(100):  # re-read page 1: each pass removes what it closed from the filter
                 items, _ = await self.services.executions.list(

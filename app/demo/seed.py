@@ -31,8 +31,8 @@ from app.db.models.base import new_uuid, utcnow
 from app.demo.catalog import WORKSPACES, WorkflowSpec
 from app.demo.graph import Graph, layout
 from app.demo.history import History, SeedWorkflow
-from app.demo.trash import add_deletions
 from app.demo.reviews import add_review_scenarios, complete_approval_rows, partial_audit_rows
+from app.demo.trash import add_deletions
 from app.services import Services
 
 DEMO_ORG = "demo-org"
@@ -108,6 +108,7 @@ async def seed_demo(
             history.add_waiting(WAITING_PER_WORKSPACE)
             history.add_flags(FLAGS_PER_WORKSPACE)
             four_eyes = add_review_scenarios(history, users["approver@demo.local"], users["admin@demo.local"])
+            history.add_attention(long_running=2, stuck_parents=2, overdue_waits=2)
             await _insert_history(session, history)
             if four_eyes:
                 await session.execute(update(Workflow).where(Workflow.id.in_(four_eyes)).values(four_eyes=True))

@@ -12,8 +12,8 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.domain.approvals.services import ApprovalService
-from app.domain.audit.schemas import check_reason
 from app.domain.audit.records import REASON_MAX_LENGTH
+from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.services import DashboardService
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
@@ -127,12 +127,16 @@ class ExecutionPages(Controller):
         user: PageUser,
         dashboard_service: NamedDependency[DashboardService],
         approval_service: NamedDependency[ApprovalService],
-    ) -> Template:
+    ) -> Template | Redirect:
+        if not request.query_params and (default := await dashboard_service.saved_views.default_query(user)):
+            return Redirect(f"/executions?{default}", status_code=303)  # the URL carries the whole state
         view = ExecutionView.from_query(user, request.query_params)
         page = await dashboard_service.execution_page(view)
         context = {"view": view, "page": page, "per_page": PER_PAGE}
-        if _is_htmx(request) and request.headers.get("hx-target") == "results":
-            return Template("executions/_results.html", context=base_context(user) | context)
+        if _is_htmx(request) and request.headers.get("hx-target") in ("results", "live"):
+            # "live": the results with a fresh socket, so the server learns the rows now shown
+            partial = "_live.html" if request.headers.get("hx-target") == "live" else "_results.html"
+            return Template(f"executions/{partial}", context=base_context(user) | context)
         badge = await approval_service.pending_count(user)
         return Template("executions/index.html", context=base_context(user, badge) | context)
 

@@ -17,20 +17,30 @@ class Fragments:
     def __init__(self, env: Environment) -> None:
         self.env = env
 
-    def _row_html(self, execution: dict[str, Any], oob: str | None) -> str:
+    def _row_html(self, execution: dict[str, Any], oob: str | None, columns: list[str] | None = None) -> str:
         template = self.env.get_template("executions/_row.html")
-        return template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob)
+        return template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob, columns=columns)
 
-    def row(self, item: PreparedEvent) -> str:
-        return item.rendered("row", lambda m: self._row_html(m["execution"], "true"))
+    # Rows are rendered once per event per distinct column set (the key carries the columns).
+    def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
+        key = f"row?{','.join(columns or [])}"
+        return item.rendered(key, lambda m: self._row_html(m["execution"], "true", columns))
 
-    def inserted_row(self, item: PreparedEvent) -> str:
+    def inserted_row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         """A new row, without oob marker: it travels inside the flush's ``afterbegin`` <tbody>."""
-        return item.rendered("insert", lambda m: self._row_html(m["execution"], None))
+        key = f"insert?{','.join(columns or [])}"
+        return item.rendered(key, lambda m: self._row_html(m["execution"], None, columns))
 
     def removal(self, item: PreparedEvent) -> str:
         return item.rendered(
             "remove", lambda m: f'<tr id="row-{escape(m["execution"]["uuid"])}" hx-swap-oob="delete"></tr>'
+        )
+
+    def removal_of(self, item: PreparedEvent, execution_uuid: str) -> str:
+        """A retried attempt leaves a folded list when its retry arrives (the chain's row moves on)."""
+        return item.rendered(
+            f"remove-retried?{execution_uuid}",
+            lambda _: f'<tr id="row-{escape(execution_uuid)}" hx-swap-oob="delete"></tr>',
         )
 
     def cursor(self, item: PreparedEvent) -> str:

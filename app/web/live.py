@@ -300,6 +300,11 @@ def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, updat
             update.part("detail", fragments.detail_refresh(state.detail_uuid))
         return
     matches = state.view.matches(execution, item.workspace_id)
+    update.columns = state.view.columns
+    retried = str(execution.get("retry_of") or "")
+    if state.view.fold_retries and retried in state.visible and message["type"] == "execution.created":
+        state.visible.discard(retried)  # folded: the chain's row is its latest attempt
+        update.part(f"fold:{retried}", fragments.removal_of(item, retried))
     if exec_uuid in state.visible:
         if matches:
             update.update_row(item)

@@ -36,6 +36,8 @@ class PageUpdate:
     # key -> HTML, or a function making it, called once when the flush is composed: a part that
     # changes with every event (the "N new" banner of a 1,000-event cascade) is rendered once.
     parts: dict[str, str | Callable[[], str]] = field(default_factory=dict)
+    # The page's chosen columns: rows are rendered once per event per distinct column set.
+    columns: list[str] | None = None
 
     def part(self, key: str, html: str | Callable[[], str]) -> None:
         if html:
@@ -68,7 +70,8 @@ class PageUpdate:
 def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
     """The frames for one flush, in the order they must be applied."""
     rows = "".join(
-        fragments.row(item) if kind == "row" else fragments.removal(item) for kind, item in update.rows.values()
+        fragments.row(item, update.columns) if kind == "row" else fragments.removal(item)
+        for kind, item in update.rows.values()
     )
     inserted = ""
     if update.inserts:
@@ -76,7 +79,7 @@ def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
         newest_first = reversed(list(update.inserts.values()))
         inserted = (
             f'<tbody hx-swap-oob="afterbegin:{ROWS_TARGET}">'
-            + "".join(fragments.inserted_row(item) for item in newest_first)
+            + "".join(fragments.inserted_row(item, update.columns) for item in newest_first)
             + "</tbody>"
         )
     parts = [p for p in (p if isinstance(p, str) else p() for p in update.parts.values()) if p]

@@ -23,26 +23,30 @@ MAX_ENTRIES = 4096  # ~2.5 KiB each: ~10 MiB per process at most
 _cache: dict[tuple[Any, ...], Markup] = {}
 
 
-def _key(row: dict[str, Any], may_act: bool, now: dt.datetime) -> tuple[Any, ...]:
+def _frozen(value: Any) -> Any:
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def _key(row: dict[str, Any], columns: tuple[str, ...], may_act: bool, now: dt.datetime) -> tuple[Any, ...]:
     running = bool(row.get("started_at")) and not row.get("stopped_at")
     duration = run_duration(row, now) if running else None
-    return (*row.values(), *row.keys(), may_act, now.date(), duration)
+    return (*map(_frozen, row.values()), *row.keys(), columns, may_act, now.date(), duration)
 
 
 @pass_context
-def cached_row(context: Context, row: dict[str, Any]) -> Markup:
+def cached_row(context: Context, row: dict[str, Any], columns: list[str] | None = None) -> Markup:
     """``{% include "executions/_row.html" %}`` for one row of a page, from the cache when it can."""
     operable = context.get("operable")
     may_act = isinstance(operable, Undefined) or operable is None or row["workspace_uuid"] in operable
     now = context.get("now") or dt.datetime.now(dt.UTC)
     try:
-        key = _key(row, may_act, now)
+        key = _key(row, tuple(columns or ()), may_act, now)
         hit = _cache.get(key)
     except TypeError:  # an unhashable value (never in a summary today): render without the cache
         key, hit = None, None
     if hit is not None:
         return hit
-    variables = {"row": row, "now": now}
+    variables = {"row": row, "now": now, "columns": columns}
     if not isinstance(operable, Undefined) and operable is not None:
         variables["operable"] = operable
     html = Markup(context.environment.get_template(ROW_TEMPLATE).render(variables))

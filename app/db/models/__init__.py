@@ -14,6 +14,7 @@ from app.db.models.executions import (
     WorkflowExecutionData,
 )
 from app.db.models.operations import OPEN_OPERATION_STATUSES, Operation, OperationStatus
+from app.db.models.saved_views import SavedView, SavedViewDefault
 from app.db.models.workflows import Workflow
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "OperatorActionKind",
     "Organization",
     "Role",
+    "SavedView",
+    "SavedViewDefault",
     "User",
     "Workflow",
     "WorkflowApproval",

@@ -53,6 +53,14 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
         _live_index("ix_wfe_updated", "updated_at", "id"),
         _live_index("ix_wfe_ws_created_status", "workspace_id", "created_at", "status"),
         _live_index("ix_wfe_wf_ws_created", "workflow_id", "workspace_id", "created_at", "id"),
+        # 0007: which executions a workspace's retries point at (folded retry chains).
+        Index(
+            "ix_wfe_ws_retry_of",
+            "workspace_id",
+            "retry_of",
+            postgresql_where=text("retry_of IS NOT NULL AND deleted_at IS NULL"),
+            sqlite_where=text("retry_of IS NOT NULL AND deleted_at IS NULL"),
+        ),
         Index("ix_wfe_parent", "parent_execution_id"),
         Index("ix_wfe_user", "user_id"),
         # 0009: the started / stopped / active time axes of counts and metrics, and the trash.

@@ -36,6 +36,9 @@ def view_key(view: ExecutionView, seqs: dict[int, int]) -> tuple[Any, ...]:
         view.sort,
         view.direction,
         view.page,
+        tuple(view.columns),
+        tuple(view.attention),
+        view.fold_retries,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_lib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -11,11 +12,14 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
+from app.domain.dashboard import attention as att
+from app.domain.dashboard.chains import attempt_numbers, chain_ids, fold_condition, retried_uuids
 from app.domain.dashboard.pagecache import PageCache, view_key
+from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import queries as q
-from app.domain.executions.listing import count_cap, page_rows_select
+from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -45,6 +49,8 @@ class DashboardService:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.pages = PageCache()
+        self.thresholds = att.DurationThresholds()
+        self.saved_views = SavedViewService(db)
 
     async def _filters(self, session: Any, view: ExecutionView) -> q.ExecutionFilters:
         workflow_ids = None
@@ -68,7 +74,22 @@ class DashboardService:
             sort_by="updated_at" if view.sort == "updated" else "created_at",
             sort_direction=view.direction,
         )
+        fold = []
+        if (
+            view.fold_retries
+            and (folded := fold_condition(session, await retried_uuids(session, view.workspace_ids))) is not None
+        ):
+            fold.append(folded)
+        conditions = list(fold)
+        if view.attention:
+            now = dt.datetime.now(dt.UTC)
+            p95 = await self._p95(session, view) if "slow" in view.attention else {}
+            conditions += [att.condition(key, view.workspace_ids, now, p95) for key in view.attention]
+        filters.extra.update(conditions=conditions, fold=fold)
         return await q.resolve_search(session, filters)
+
+    async def _p95(self, session: Any, view: ExecutionView) -> dict[int, float]:
+        return await self.thresholds.for_workflows(session, await att.workflow_ids_of(session, view.workspace_ids))
 
     async def execution_page(self, view: ExecutionView) -> ExecutionPage:
         """One page of the list with its tiles and filter choices. The workspaces' event sequence
@@ -90,7 +111,9 @@ class DashboardService:
                 return cached
             filters = await self._filters(session, view)
             rows, has_more = await self._page_rows(session, filters, (view.page - 1) * PER_PAGE)
-            tiles = await self._tiles(session, filters)
+            attempts = await attempt_numbers(session, rows)
+            rows = [r | {"attempt": attempts.get(r["uuid"])} for r in rows]
+            tiles = await self._tiles(session, filters, view)
             workflows = await self._workflow_choices(session, view.workspace_ids)
         matching = sum(n for status, n in tiles.items() if status in (filters.statuses or STATUS_TILES))
         cap = count_cap(filters)
@@ -109,19 +132,25 @@ class DashboardService:
     async def _page_rows(
         self, session: Any, filters: q.ExecutionFilters, offset: int
     ) -> tuple[list[dict[str, Any]], bool]:
-        """The page's row summaries with their approval counts and flags, in one statement."""
+        """The page's row summaries with their approval counts and flags in one statement, and the
+        run metadata its columns may show in one more."""
         stmt = page_rows_select(filters, PER_PAGE, offset).add_columns(*q.row_counters())
-        found = (await session.execute(stmt)).all()
-        return [q.summary_with_counters(r) for r in found[:PER_PAGE]], len(found) > PER_PAGE
+        found = (await session.execute(stmt)).all()[: PER_PAGE + 1]
+        page = found[:PER_PAGE]
+        run_metadata = await q.run_metadata_for(session, [r.id for r in page])
+        rows = [q.summary_with_counters(r) | {"run_metadata": run_metadata.get(r.id, {})} for r in page]
+        return rows, len(found) > PER_PAGE
 
     async def tiles(self, view: ExecutionView) -> dict[str, Any]:
         async with self.db.read() as session:
-            return await self._tiles(session, await self._filters(session, view))
+            return await self._tiles(session, await self._filters(session, view), view)
 
-    async def _tiles(self, session: Any, filters: q.ExecutionFilters) -> dict[str, Any]:
+    async def _tiles(self, session: Any, filters: q.ExecutionFilters, view: ExecutionView) -> dict[str, Any]:
         """Counts by status for the view's other filters (the tiles are themselves status filters),
-        and ``spark``: per status, the hourly counts of the last 24 hours (one more query)."""
+        ``spark``: per status, the hourly counts of the last 24 hours (one more query), and
+        ``attention``: per "needs attention" chip, its count (one small query each)."""
         base = replace(filters, statuses=None)
+        attention = await self._attention_counts(session, base, view)
         rows = await session.execute(
             select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
         )
@@ -135,7 +164,52 @@ class DashboardService:
         start = truncate(dt.datetime.now(dt.UTC), "hour") - dt.timedelta(hours=SPARK_HOURS - 1)
         last_day = q.filter_conditions(replace(base, date_from=None, date_to=None))
         spark = await hourly_by_status(session, last_day, start, SPARK_HOURS, is_sqlite=self.db.is_sqlite)
-        return tiles | {"spark": {s: spark[s] for s in tiles if s != "needs_review"}}
+        return tiles | {"spark": {s: spark[s] for s in tiles if s != "needs_review"}, "attention": attention}
+
+    async def _attention_counts(self, session: Any, base: q.ExecutionFilters, view: ExecutionView) -> dict[str, int]:
+        """Each chip counts the view without its own attention filters (so a chip says how many it
+        would show), capped like the list's total."""
+        others = replace(base, extra={"conditions": base.extra.get("fold", [])})
+        conds = q.filter_conditions(others)
+        now = dt.datetime.now(dt.UTC)
+        p95 = await self._p95(session, view)
+        counts = {}
+        for key in att.ATTENTION:
+            n, _ = await capped_count(session, [*conds, att.condition(key, view.workspace_ids, now, p95)])
+            counts[key] = n
+        return counts
+
+    async def export_batches(self, view: ExecutionView, batch: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every row of the view (not one page), in the view's order, ``batch`` rows at a time:
+        keyset pagination, a short read transaction per batch."""
+        cursor: Cursor | None = None
+        while True:
+            async with self.db.read() as session:
+                filters = await self._filters(session, view)
+                id_rows, has_more = await page_ids(session, filters, batch, 0, cursor)
+                summaries = await q.event_summaries(session, [r.id for r in id_rows])
+            if id_rows:
+                yield [summaries[r.id] for r in id_rows if r.id in summaries]
+            if not has_more or not id_rows:
+                return
+            last = id_rows[-1]
+            cursor = Cursor(filters.sort_by, filters.sort_direction, last.sort_value, last.id)
+
+    async def retry_chain(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> list[dict[str, Any]]:
+        """The earlier attempts of an execution, oldest first, as row summaries (404 if not yours)."""
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(E.id).where(
+                        E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids)
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("Workflow execution")
+            ids = await chain_ids(session, row.id, user.workspace_ids)
+            summaries = await q.event_summaries(session, ids)
+        return [summaries[i] | {"attempt": n} for n, i in enumerate(ids, start=1) if i in summaries]
 
     async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
         rows = await session.execute(

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from app.domain.dashboard.attention import ATTENTION, EXACT_ATTENTION, may_match, parse_attention
+from app.domain.dashboard.columns import COLUMNS, DEFAULT_COLUMNS, parse_columns
 from app.domain.executions.state import STATUS_VALUES
 from app.lib.identity import CurrentUser
 
@@ -60,6 +62,9 @@ class ExecutionView:
     sort: str = "created"
     direction: str = "desc"
     page: int = 1
+    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+    attention: list[str] = field(default_factory=list)
+    fold_retries: bool = True  # retry chains show as their latest attempt (``chains=all`` unfolds)
 
     @classmethod
     def from_query(cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None) -> ExecutionView:
@@ -100,11 +105,18 @@ class ExecutionView:
             sort="updated" if params.get("sort") == "updated" else "created",
             direction="asc" if params.get("dir") == "asc" else "desc",
             page=page,
+            columns=parse_columns(getall("cols", [])) or list(DEFAULT_COLUMNS),
+            attention=parse_attention(getall("attention", [])),
+            fold_retries=params.get("chains") != "all",
         )
 
     # ------------------------------------------------------------- URL state
     def query(self, **overrides: Any) -> str:
         """The URL query for this view with some values changed (page resets unless given)."""
+        return urlencode(self.query_pairs(**overrides))
+
+    def query_pairs(self, **overrides: Any) -> list[tuple[str, str]]:
+        """The view's URL state as (name, value) pairs: hidden inputs of the page's small forms."""
         state: dict[str, Any] = {
             "workspace": self.workspace_uuid if len(self.workspace_ids) == 1 else None,
             "organization": self.organization if len(self.workspace_ids) != 1 else None,
@@ -119,6 +131,9 @@ class ExecutionView:
             "sort": self.sort if self.sort != "created" else None,
             "dir": self.direction if self.direction != "desc" else None,
             "page": None,
+            "cols": ",".join(self.columns) if tuple(self.columns) != DEFAULT_COLUMNS else None,
+            "attention": self.attention,
+            "chains": None if self.fold_retries else "all",
         }
         state.update(overrides)
         pairs = []
@@ -126,12 +141,13 @@ class ExecutionView:
             for item in value if isinstance(value, list) else [value]:
                 if item not in (None, "", False):
                     pairs.append((key, str(item)))
-        return urlencode(pairs)
+        return pairs
 
     @property
     def live_inserts(self) -> bool:
         """New rows slide in only where they belong: the first page of a newest-first view."""
-        return self.page == 1 and self.direction == "desc"
+        # A chip the event cannot settle (slow, a failed child, an overdue approval) shows the banner.
+        return self.page == 1 and self.direction == "desc" and not set(self.attention) - EXACT_ATTENTION
 
     # ------------------------------------------------------------- live match
     def matches(self, execution: Mapping[str, Any], workspace_id: int) -> bool:
@@ -151,6 +167,12 @@ class ExecutionView:
             return False
         if self.command_room and not execution.get("in_command_room"):
             return False
+        if self.attention:
+            now = dt.datetime.now(dt.UTC)
+            if not all(may_match(key, execution, now) for key in self.attention):
+                return False
+        if self.fold_retries and execution.get("retry_success_id"):
+            return False  # its successful retry is the chain's row now
         if self.search:
             term = self.search.lower()
             if _uuid(term) is not None:
@@ -159,6 +181,23 @@ class ExecutionView:
             if term not in haystack:
                 return False
         return True
+
+    @property
+    def column_specs(self) -> list[Any]:
+        return [COLUMNS[key] for key in self.columns]
+
+    @property
+    def columns_key(self) -> str:
+        """Views with the same columns share a rendered row (one render per event per column set)."""
+        return ",".join(self.columns)
+
+    @property
+    def attention_labels(self) -> dict[str, str]:
+        return ATTENTION
+
+    @property
+    def all_columns(self) -> dict[str, Any]:
+        return COLUMNS
 
     def key(self) -> str:
         """Views with the same key show the same rows: tiles are computed once per key."""

@@ -105,6 +105,8 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     if f.has_command_room_task is not None:
         active = exists().where(CommandRoomTask.execution_id == E.id, CommandRoomTask.removed_at.is_(None))
         conds.append(active if f.has_command_room_task else ~active)
+    # Conditions a caller adds as SQL (the dashboard's attention chips and folded retry chains).
+    conds.extend(f.extra.get("conditions", ()))
     return conds
 
 
@@ -215,7 +217,32 @@ async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -
     if not ids:
         return {}
     stmt = summary_select().add_columns(*row_counters()).where(any_of(session, E.id, ids))
-    return {row.id: summary_with_counters(row) for row in await session.execute(stmt)}
+    out = {row.id: summary_with_counters(row) for row in await session.execute(stmt)}
+    run_metadata = await run_metadata_for(session, ids)
+    for execution_id, summary in out.items():
+        summary["run_metadata"] = run_metadata.get(execution_id, {})
+    return out
+
+
+RUN_METADATA_KEYS = ("retry_count", "loop_index", "error_count", "processed_count", "execution_time")
+
+
+async def run_metadata_for(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The numeric run metadata a dashboard column may show (``retry_count``, ``loop_index``...),
+    from each execution's data record: one query."""
+    if not execution_ids:
+        return {}
+    D = WorkflowExecutionData
+    rows = await session.execute(
+        select(D.execution_id, D.metadata_)
+        .where(any_of(session, D.execution_id, execution_ids), D.deleted_at.is_(None))
+        .order_by(D.id)
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for execution_id, metadata in rows:
+        picked = {k: metadata[k] for k in RUN_METADATA_KEYS if isinstance(metadata, dict) and k in metadata}
+        out.setdefault(execution_id, {}).update(picked)
+    return out
 
 
 async def execution_data_for(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
