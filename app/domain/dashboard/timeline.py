@@ -16,20 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models import ApprovalAudit, CommandRoomTask, User, WorkflowApproval
+from app.domain.audit.records import execution_operator_actions
 from app.lib.timefmt import iso
 
 MAX_EVENTS = 500
-
-
-async def operator_actions_for(session: AsyncSession, execution_id: int) -> list[dict[str, Any]]:
-    """HOOK for the operator audit log (``operator_actions``, added on main in parallel): its rows for
-    this execution, oldest first (action, actor, reason, created_at). Until that module is merged
-    this returns []. Lead: replace the guarded import with a plain one after the merge."""
-    try:
-        from app.domain.audit.records import execution_operator_actions  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    return list(await execution_operator_actions(session, execution_id))
 
 
 async def approval_events(session: AsyncSession, execution_id: int) -> list[dict[str, Any]]:
@@ -162,7 +152,7 @@ async def execution_timeline(
     started and finished, reviews, flags, operator actions) in one list ordered by time."""
     human = await approval_events(session, execution_id)
     human += await room_events(session, execution_id)
-    human += [_operator_event(r) for r in await operator_actions_for(session, execution_id)]
+    human += [_operator_event(r) for r in await execution_operator_actions(session, execution_id)]
     human = [e for e in human if e["at"]]
     machine = []
     for run in runs:

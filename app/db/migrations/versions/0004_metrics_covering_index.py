@@ -1,7 +1,7 @@
 """metrics: covering index for a workspace's executions in a date range (PostgreSQL)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-29 08:55:00
 
 The metrics queries read status, workflow, start and stop of every execution of a workspace in a

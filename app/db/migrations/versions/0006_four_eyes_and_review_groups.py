@@ -1,7 +1,7 @@
 """approvals: four-eyes per workflow, two approvals for high-risk reviews, payload hash for groups
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 11:45:00
 
 ``workflows.four_eyes``: whoever triggered an execution may not approve its reviews.
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """saved views of the executions page, and the index behind folded retry chains
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-29 12:00:00
 """
 
@@ -12,7 +12,7 @@ from advanced_alchemy import types as sa_types
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

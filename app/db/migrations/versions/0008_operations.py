@@ -1,7 +1,7 @@
 """tracked operations (bulk actions, durable stop intents) and workflow_executions.stop_requested_at
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-29 12:00:00
 
 An ``operations`` row is committed before a bulk action or a stop cascade changes anything, so a
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """indexes for the started / stopped / active time axes and for the trash
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29 12:30:00
 
 - ``(workspace_id, started_at)`` and ``(workspace_id, stopped_at)``, partial on live rows like the
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
