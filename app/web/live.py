@@ -304,7 +304,7 @@ def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, updat
     retried = str(execution.get("retry_of") or "")
     if state.view.fold_retries and retried in state.visible and message["type"] == "execution.created":
         state.visible.discard(retried)  # folded: the chain's row is its latest attempt
-        update.part(f"fold:{retried}", fragments.removal_of(item, retried))
+        update.remove_other(retried, fragments.removal_of(item, retried))
     if exec_uuid in state.visible:
         if matches:
             update.update_row(item)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.realtime.hub import PreparedEvent
 
@@ -32,7 +32,8 @@ class PageUpdate:
     """The table and page changes one flush sends to one page (plain data; fragments are cached per event)."""
 
     inserts: dict[str, PreparedEvent] = field(default_factory=dict)  # uuid -> latest event, in arrival order
-    rows: dict[str, tuple[str, PreparedEvent]] = field(default_factory=dict)  # uuid -> ("row"|"remove", event)
+    # uuid -> ("row"|"remove", event), or ("html", ready removal) for a row folded into its retry
+    rows: dict[str, tuple[str, Any]] = field(default_factory=dict)
     # key -> HTML, or a function making it, called once when the flush is composed: a part that
     # changes with every event (the "N new" banner of a 1,000-event cascade) is rendered once.
     parts: dict[str, str | Callable[[], str]] = field(default_factory=dict)
@@ -63,6 +64,11 @@ class PageUpdate:
         if self.inserts.pop(uuid, None) is None:  # the page never saw it: nothing to remove
             self.rows[uuid] = ("remove", item)
 
+    def remove_other(self, uuid: str, html: str) -> None:
+        """Remove a row other than the event's own (a retry chain folds into its latest attempt)."""
+        if self.inserts.pop(uuid, None) is None:
+            self.rows[uuid] = ("html", html)
+
     def empty(self) -> bool:
         return not (self.inserts or self.rows or self.parts)
 
@@ -70,7 +76,7 @@ class PageUpdate:
 def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
     """The frames for one flush, in the order they must be applied."""
     rows = "".join(
-        fragments.row(item, update.columns) if kind == "row" else fragments.removal(item)
+        fragments.row(item, update.columns) if kind == "row" else fragments.removal(item) if kind == "remove" else item
         for kind, item in update.rows.values()
     )
     inserted = ""

@@ -96,6 +96,19 @@ async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None 
     return (cap, True) if n > cap else (int(n), False)
 
 
+async def page_ids(
+    session: AsyncSession, filters: q.ExecutionFilters, per_page: int, offset: int, cursor: Cursor | None
+) -> tuple[list[Any], bool]:
+    """The page's (id, sort value) rows in order, and whether another row follows (the CSV export's
+    keyset batches)."""
+    conds = q.filter_conditions(filters)
+    column = sort_column(filters.sort_by)
+    stmt = select(E.id, column.label("sort_value")).where(*conds)
+    stmt = stmt.where(cursor.condition()) if cursor is not None else stmt.offset(offset)
+    rows = (await session.execute(stmt.order_by(*q.order_by(filters)).limit(per_page + 1))).all()
+    return rows[:per_page], len(rows) > per_page
+
+
 def page_rows_select(filters: q.ExecutionFilters, per_page: int, offset: int = 0, cursor: Cursor | None = None) -> Any:
     """The summary rows of one page (``per_page + 1`` to tell whether more follow) in one statement.
     The page's ids are chosen in a derived table (ORDER BY + LIMIT, so PostgreSQL plans it on its
