@@ -150,3 +150,21 @@ async def test_detail_page_follows_grandchildren_and_a_future_cursor_restarts(se
     async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}&since={world.ws['A']}:999") as sock:
         frame = await asyncio.wait_for(sock.recv(), 5)
     assert 'id="resync-trigger"' in frame and 'data-seq="4"' in frame  # the cursor restarts from now
+
+
+async def test_deleted_row_leaves_and_a_restored_one_slides_back_in(server: AppServer, world: World) -> None:
+    created = await create(server, world)
+    async with (
+        page_socket(server, world.viewer_a, f"workspace={world.ws['A']}") as sock,
+        httpx.AsyncClient(base_url=server.base_url) as c,
+    ):
+        url = f"/api/v1/workflow-executions/{created['uuid']}"
+        deleted = await c.request("DELETE", url, json={"reason": "probe"}, headers=world.operator_a.headers)
+        assert deleted.status_code == 204
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+        assert f'<tr id="row-{created["uuid"]}" hx-swap-oob="delete"></tr>' in frames
+        restored = await c.post(f"{url}/restore", headers=world.admin_a.headers)
+        assert restored.status_code == 200, restored.text
+        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+    insert = next(f for f in frames if "<tbody" in f)
+    assert 'hx-swap-oob="afterbegin:#execution-rows"' in insert and f'id="row-{created["uuid"]}"' in insert
