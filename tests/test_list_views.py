@@ -230,6 +230,10 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     assert ">1</td>" in narrow_frames[1] and "copy" not in narrow_frames[1]
     assert "copy" in wide_frames[1] and "col-retry_count" not in wide_frames[1]
     assert all(failed["uuid"] not in state.visible and retry["uuid"] in state.visible for state in pages)
+    # The chips ride with the tiles' once-a-second fragment, out of band.
+    tiles = fragments.tiles(wide, await services.dashboard.tiles(wide))
+    assert '<nav id="attention" class="attention" aria-label="Needs attention" hx-swap-oob="true">' in tiles
+    assert chip_count(tiles, "failed_unretried") == 0  # the failed attempt was retried (folded away)
 
 
 def test_live_twin_of_the_chips() -> None:
