@@ -421,7 +421,10 @@ async def test_simulator_continues_a_seeded_review_once_decided(services: Servic
         if simulator.parked_count:
             break
     approver = await _approver(services, "approver@demo.local")
-    [item], _ = await services.approvals.inbox(approver, ApprovalFilters(statuses=["pending"]), PageRequest(1, 1))
+    admin = await _approver(services, "admin@demo.local")
+    seeded, _ = await services.approvals.inbox(approver, ApprovalFilters(statuses=["pending"]), PageRequest(1, 100))
+    hashes = Counter(i["payload_hash"] for i in seeded)
+    item = next(i for i in seeded if hashes[i["payload_hash"]] == 1)  # not one of the identical group
     execution_uuid = uuid.UUID(item["execution_uuid"])
     status = "waiting"
     # Each decision resumes it; the engine may reach a later review node and wait again: decide that too.
@@ -429,7 +432,11 @@ async def test_simulator_continues_a_seeded_review_once_decided(services: Servic
         only_pending = ApprovalFilters(statuses=["pending"])
         pending, _ = await services.approvals.inbox(approver, only_pending, PageRequest(1, 100))
         for review in [p for p in pending if p["execution_uuid"] == item["execution_uuid"]]:
-            await services.approvals.decide(approver, uuid.UUID(review["uuid"]), True, "ok")
+            # Four-eyes reviews the approver triggered go to the admin; high-risk ones need both.
+            first = admin if review["four_eyes"] and review["triggered_by"] == approver.email else approver
+            decided = await services.approvals.decide(first, uuid.UUID(review["uuid"]), True, "ok")
+            if decided["status"] == "pending":
+                await services.approvals.decide(admin, uuid.UUID(review["uuid"]), True, "ok too")
         for _ in range(100):
             await asyncio.sleep(0.05)
             status = (await services.executions.get(approver, execution_uuid, Includes()))["status"]

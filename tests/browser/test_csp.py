@@ -51,10 +51,10 @@ async def test_main_pages_report_no_csp_violation(signed_in_page: Any, server: A
     await page.click(f"#row-{execution['uuid']} button:has-text('Stop')")  # htmx swaps in the dialog
     await page.locator("#stop-dialog").wait_for()
     await page.goto(f"{server.base_url}/executions/{execution['uuid']}")
-    await page.wait_for_selector(".timeline .tl-bar")
+    await page.wait_for_selector(".timeline .tl-lane-bar")
     await page.wait_for_function(LIVE, timeout=10000)
-    # app.js placed the bars from their data attributes (no style="" in the markup).
-    widths = await page.eval_on_selector_all(".tl-bar", "bars => bars.map(b => b.style.width)")
+    # app.js placed the bars (one lane per loop iteration) from their data attributes (no style="").
+    widths = await page.eval_on_selector_all(".tl-lane-bar", "bars => bars.map(b => b.style.width)")
     assert len(widths) == 2 and all(w.endswith("%") and float(w[:-1]) > 0 for w in widths), widths
     await page.goto(f"{server.base_url}/command-room")
     await page.wait_for_function(LIVE, timeout=10000)
