@@ -116,7 +116,9 @@ async def check_render_to_connect_gap(a: AppServer, b: AppServer, world: World) 
     await writer.aclose()
     assert writer.errors == [] and writer.committed == 200
     seqs = [int(s) for f in frames for s in re.findall(r'class="live-seq"[^>]*data-seq="(\d+)"', f)]
-    assert seqs == list(range(rendered + 1, final + 1))
+    # Page flushes are coalesced (WS_PAGE_COALESCE_MS): the cursor carries the latest seq of each
+    # flush, so it only moves forward, from past the rendered one to the last; each row exactly once.
+    assert seqs == sorted(set(seqs)) and seqs[0] > rendered and seqs[-1] == final
     text = "".join(frames)
     for uuid in created:
         assert text.count(f'<tr id="row-{uuid}"') == 1, uuid
