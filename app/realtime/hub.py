@@ -18,7 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from app.db.engine import Database
+from app.db.models import Workspace
 from app.domain.events.recorder import CommittedEvent
 from app.ops import metrics as ops_metrics
 from app.realtime.bus import MemoryBus, RedisBus
@@ -167,10 +170,13 @@ class Hub:
         self.filled = 0
         self.resyncs = 0
         self.link_listeners: list[Callable[[bool], None]] = []
+        # Workspace id -> uuid (never changes): checks that a bus message is about our workspace.
+        self._workspace_uuids: dict[int, str | None] = {}
+        self.foreign_dropped = 0
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        await self.bus.start(self.dispatch_many, self._on_link)
+        await self.bus.start(self.dispatch_remote, self._on_link)
         self._tail_task = asyncio.create_task(self._tail_forever(), name="athena-hub-tail")
 
     async def stop(self) -> None:
@@ -225,6 +231,27 @@ class Hub:
     # ------------------------------------------------------------------ dispatch
     async def dispatch(self, workspace_id: int, message: dict[str, Any]) -> None:
         await self.dispatch_many(workspace_id, [message])
+
+    async def dispatch_remote(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+        """A bus message from another instance. Its integer workspace id is only meaningful in our
+        database, so it is trusted only when the message's workspace uuid is that workspace's: a
+        second deployment (another database) publishing on the same Redis is dropped, never shown."""
+        if workspace_id not in self.subscribers or not messages:
+            return
+        if workspace_id not in self._workspace_uuids:
+            async with self.db.read() as session:
+                found = await session.scalar(select(Workspace.uuid).where(Workspace.id == workspace_id))
+            self._workspace_uuids[workspace_id] = str(found) if found is not None else None
+        expected = self._workspace_uuids[workspace_id]
+        if expected is None or any(str(m.get("workspace_uuid")) != expected for m in messages):
+            self.foreign_dropped += 1
+            if self.foreign_dropped == 1 or self.foreign_dropped % 1000 == 0:
+                logger.warning(
+                    "dropped %d bus message(s) naming another deployment's workspace (shared Redis?)",
+                    self.foreign_dropped,
+                )
+            return
+        await self.dispatch_many(workspace_id, messages)
 
     async def dispatch_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
         """Deliver consecutive events of one workspace (seq order) as one queue item per socket."""

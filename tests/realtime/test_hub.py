@@ -120,3 +120,24 @@ async def test_each_event_is_rendered_once_whatever_the_number_of_pages(
     assert PreparedEvent.renders - before == 2  # the row and the cursor, once each
     assert all(f == frames[0] for f in frames)
     assert f'id="row-{created["uuid"]}"' in frames[0][0] and 'hx-swap-oob="true"' in frames[0][0]
+
+
+async def test_a_bus_message_naming_another_deployments_workspace_is_dropped(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """Two deployments on one Redis: integer workspace ids repeat across databases, so a message is
+    delivered only when its workspace uuid is the local workspace's with that id."""
+    ws_id = await _workspace_id(services, world)
+    sub = Subscriber(user_id=1, workspace_ids=frozenset({ws_id}))
+    baseline = await services.hub.register(sub)
+    created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    ours = _drain(sub)
+    assert [e.seq for e in ours] == [baseline[ws_id] + 1]
+    message = dict(ours[0].message)
+    foreign = message | {"seq": message["seq"] + 1, "workspace_uuid": str(uuid.uuid4())}
+    foreign["execution"] = dict(message["execution"]) | {"workflow_name": "someone else's"}
+    await services.hub.dispatch_remote(ws_id, [foreign])
+    assert _drain(sub) == [] and services.hub.foreign_dropped == 1
+    # The same message with our workspace's uuid is delivered (the check is not a blanket refusal).
+    await services.hub.dispatch_remote(ws_id, [foreign | {"workspace_uuid": world.ws["A"]}])
+    assert [e.message["execution"]["uuid"] for e in _drain(sub)] == [created["uuid"]]
