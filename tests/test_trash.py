@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -234,3 +235,35 @@ async def test_pages_delete_with_reason_list_and_restore(client: httpx.AsyncClie
     assert restored.status_code == 200 and f'id="trash-{target}" hx-swap-oob="delete"' in restored.text
     assert (await operator.post(f"/executions/{target}/restore", {})).status_code == 403
     assert f'id="trash-{target}"' not in (await admin.get("/executions/trash")).text
+
+
+async def test_restore_after_a_bulk_delete_brings_back_the_flag_too(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """A bulk delete also closes the execution's command-room flag; restoring reopens exactly that."""
+    execution = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
+    target = execution["uuid"]
+    flagged = await client.post(
+        "/api/v1/command-room-tasks", json={"execution_uuid": target}, headers=world.operator_a.headers
+    )
+    assert flagged.status_code == 201
+    before = await get_execution(client, world.viewer_a, target, **FULL)
+    flagged_list = {"workspace_uuid": world.ws["A"], "has_command_room_task": "true"}
+    assert await list_uuids(client, world.viewer_a, **flagged_list) == [target]
+    started = await client.post(
+        f"{EXECUTIONS}/bulk", json={"action": "delete", "ids": [target]}, headers=world.operator_a.headers
+    )
+    assert started.status_code == 202, started.text
+    operation = f"/api/v1/operations/{started.json()['data']['uuid']}"
+    for _ in range(200):
+        state = (await client.get(operation, headers=world.operator_a.headers)).json()["data"]
+        if state["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert state["status"] == "done", state
+    assert (await client.get(f"{EXECUTIONS}/{target}", headers=world.viewer_a.headers)).status_code == 404
+
+    assert (await restore(client, world.admin_a, target)).status_code == 200
+    after = await get_execution(client, world.viewer_a, target, **FULL)
+    assert {k: v for k, v in after.items() if k not in MOVES} == {k: v for k, v in before.items() if k not in MOVES}
+    assert await list_uuids(client, world.viewer_a, **flagged_list) == [target]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import OperatorActionKind, Role, WorkflowExecution, WorkflowExecutionData
+from app.db.models import CommandRoomTask, OperatorActionKind, Role, WorkflowExecution, WorkflowExecutionData
 from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
@@ -99,6 +99,12 @@ async def restore_in_session(
         update(D)
         .where(D.execution_id == row.id, D.deleted_at == row.deleted_at)
         .values(deleted_at=None, updated_at=D.updated_at)
+    )
+    # A bulk delete also takes the execution out of the command room, at the same instant: put it back.
+    await session.execute(
+        update(CommandRoomTask)
+        .where(CommandRoomTask.execution_id == row.id, CommandRoomTask.removed_at == row.deleted_at)
+        .values(removed_at=None, removed_by_id=None, updated_at=now)
     )
     summaries, events = await executions.record_changes(session, row.workspace_id, [("execution.restored", row.id)])
     entry = OperatorActionEntry(

@@ -223,7 +223,10 @@ async def _delete(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> Ite
     now = ctx.now
     await session.execute(update(E).where(E.id == row.id).values(deleted_at=now, version=E.version + 1, updated_at=now))
     await session.execute(
-        update(WorkflowExecutionData).where(WorkflowExecutionData.execution_id == row.id).values(deleted_at=now)
+        # As the single delete does: only rows still live, their updated_at kept, so a restore finds them.
+        update(WorkflowExecutionData)
+        .where(WorkflowExecutionData.execution_id == row.id, WorkflowExecutionData.deleted_at.is_(None))
+        .values(deleted_at=now, updated_at=WorkflowExecutionData.updated_at)
     )
     if open_tasks:
         await session.execute(
