@@ -161,10 +161,11 @@ async def test_deleted_row_leaves_and_a_restored_one_slides_back_in(server: AppS
         url = f"/api/v1/workflow-executions/{created['uuid']}"
         deleted = await c.request("DELETE", url, json={"reason": "probe"}, headers=world.operator_a.headers)
         assert deleted.status_code == 204
-        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
-        assert f'<tr id="row-{created["uuid"]}" hx-swap-oob="delete"></tr>' in frames
+        removal = f'<tr id="row-{created["uuid"]}" hx-swap-oob="delete"></tr>'
+        frames = await frames_until(sock, removal)
+        assert any(f.startswith(removal) for f in frames)
         restored = await c.post(f"{url}/restore", headers=world.admin_a.headers)
         assert restored.status_code == 200, restored.text
-        frames = [await asyncio.wait_for(sock.recv(), 5) for _ in range(2)]
+        frames = await frames_until(sock, "<tbody")
     insert = next(f for f in frames if "<tbody" in f)
     assert 'hx-swap-oob="afterbegin:#execution-rows"' in insert and f'id="row-{created["uuid"]}"' in insert

@@ -152,7 +152,12 @@ async def execution_timeline(
     started and finished, reviews, flags, operator actions) in one list ordered by time."""
     human = await approval_events(session, execution_id)
     human += await room_events(session, execution_id)
-    human += [_operator_event(r) for r in await execution_operator_actions(session, execution_id)]
+    # Flags are on the timeline as command-room events already (with their note).
+    human += [
+        _operator_event(r)
+        for r in await execution_operator_actions(session, execution_id)
+        if r["action"] not in ("flag", "unflag")
+    ]
     human = [e for e in human if e["at"]]
     machine = []
     for run in runs:
