@@ -153,12 +153,14 @@ class Hub:
         bus: MemoryBus | RedisBus,
         *,
         replay_limit: int = 500,
+        fill_limit: int = 5000,
         tail_interval: float = 5.0,
         degraded_interval: float = 1.0,
     ) -> None:
         self.db = db
         self.bus = bus
         self.replay_limit = replay_limit
+        self.fill_limit = fill_limit
         self.tail_interval = tail_interval
         self.degraded_interval = degraded_interval
         self.subscribers: dict[int, set[Subscriber]] = defaultdict(set)
@@ -209,9 +211,14 @@ class Hub:
         for ws in sub.workspace_ids:
             self.subscribers[ws].add(sub)
         missing = [ws for ws in sub.workspace_ids if ws not in self.last_seq]
-        if missing:
+        unknown = [ws for ws in sub.workspace_ids if ws not in self._workspace_uuids]
+        if missing or unknown:
             async with self.db.read() as session:
-                seqs = await current_seqs(session, missing)
+                seqs = await current_seqs(session, missing) if missing else {}
+                # Known before the first bus message, so checking one never waits on the database.
+                if unknown:
+                    found = await session.execute(select(Workspace.id, Workspace.uuid).where(Workspace.id.in_(unknown)))
+                    self._workspace_uuids.update({ws_id: str(ws_uuid) for ws_id, ws_uuid in found})
             for ws in missing:
                 self.last_seq.setdefault(ws, seqs.get(ws, 0))
         return {ws: self.last_seq[ws] for ws in sub.workspace_ids}
@@ -288,14 +295,16 @@ class Hub:
                         await self._fill(ws, last, db_seq)
 
     async def _fill(self, workspace_id: int, after: int, up_to: int) -> None:
-        if up_to - after > self.replay_limit:
+        # One transaction may commit more events than a client's replay (a stop cascade: 1,001): the
+        # hub's own gap fill goes further before it gives up and tells its sockets to resync.
+        if up_to - after > self.fill_limit:
             self.resyncs += 1
             for sub in list(self.subscribers.get(workspace_id, ())):
                 sub.offer(Resync(workspace_id, "gap too large", up_to))
             self.last_seq[workspace_id] = up_to
             return
         async with self.db.read() as session:
-            messages = await load_events(session, workspace_id, after, up_to=up_to)
+            messages = await load_events(session, workspace_id, after, up_to=up_to, limit=self.fill_limit)
         self.filled += len(messages)
         self._deliver([PreparedEvent(workspace_id, m) for m in messages])
 
