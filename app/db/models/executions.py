@@ -46,7 +46,8 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
         _live_index("ix_wfe_ws_updated", "workspace_id", "updated_at", "id"),
         _live_index("ix_wfe_ws_status_created", "workspace_id", "status", "created_at", "id"),
         _live_index("ix_wfe_wf_created", "workflow_id", "created_at", "id"),
-        _live_index("ix_wfe_wf_status", "workflow_id", "status"),
+        # 0010 (was (workflow_id, status)): a workflow's status filter, page and count index-only.
+        _live_index("ix_wfe_wf_status_ws_created", "workflow_id", "status", "workspace_id", "created_at", "id"),
         # 0003: org-wide ordering and index-only counts by status over a date range. The trigram
         # search indexes (GIN on PostgreSQL, FTS5 table on SQLite) live in the migration only.
         _live_index("ix_wfe_created", "created_at", "id"),
@@ -89,6 +90,15 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
             sqlite_where=LIVE,
         ),
         Index("ix_wfe_ws_deleted", "workspace_id", "deleted_at", postgresql_where=TRASHED, sqlite_where=TRASHED),
+        # 0010: error search within a workspace's date range, index-only (PostgreSQL).
+        Index(
+            "ix_wfe_ws_errors",
+            "workspace_id",
+            "created_at",
+            "id",
+            postgresql_include=["error"],
+            postgresql_where=text("deleted_at IS NULL AND error IS NOT NULL"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
