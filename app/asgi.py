@@ -42,6 +42,7 @@ from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
 from app.web.insights import InsightsPages
+from app.web.list_page import ListPageBodies
 from app.web.list_views import ListViewPages
 from app.web.live import announce_link, executions_socket
 from app.web.operations import OperationPages
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
         csrf_config=_csrf(settings),
-        state=State({"services": services, **ops_state(services)}),
+        state=State({"services": services, "list_bodies": ListPageBodies(), **ops_state(services)}),
         dependencies={key: _provider(name) for key, name in SERVICE_DEPENDENCIES.items()},
         exception_handlers={
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},

@@ -78,6 +78,9 @@ class Settings:
     # Page sockets gather a view's updates for this long and send them as one frame (a row changed
     # several times shows its latest version once); 0 sends each queued item as it comes.
     ws_page_coalesce_ms: int = field(default_factory=lambda: _env_int("WS_PAGE_COALESCE_MS", 250))
+    # A list page built this recently is served even if events came since (its socket replays
+    # them from its cursor), except after a change this instance committed; 0 always rebuilds.
+    page_snapshot_grace_ms: int = field(default_factory=lambda: _env_int("PAGE_SNAPSHOT_GRACE_MS", 250))
     # Soft-deleted executions stay restorable this long; then `athena purge` deletes them for good.
     trash_retention_days: int = field(default_factory=lambda: _env_int("TRASH_RETENTION_DAYS", 30))
 

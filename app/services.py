@@ -42,7 +42,7 @@ class Services:
         hub = build_hub(settings, db)
         executions = ExecutionService(db, hub)
         limiter = RateLimiter(settings.redis_url)
-        accounts = AccountService(db)
+        accounts = AccountService(db, session_cache_seconds=settings.ws_auth_recheck_seconds)
         return cls(
             settings=settings,
             db=db,
@@ -51,7 +51,7 @@ class Services:
             executions=executions,
             workflows=WorkflowService(db),
             approvals=ApprovalService(executions),
-            dashboard=DashboardService(db),
+            dashboard=DashboardService(db, page_grace_seconds=settings.page_snapshot_grace_ms / 1000),
             metrics=MetricsService(db),
             operations=OperationService(executions, accounts),
             limiter=limiter,

@@ -4,7 +4,9 @@
 
 Instance B runs with ``uvicorn --workers 2``; instance A takes the writes. In one run:
 1. capacity, closed loop (``wrk -t2 -c16``, Debian's wrk): requests/s of the trivial Litestar
-   endpoint ``/health`` and of ``/executions`` (signed in, 50 rows) on B;
+   endpoint ``/health`` and of ``/executions`` (signed in with the session and CSRF cookies a
+   browser sends back, 50 rows) on B, with ``--watchers`` sockets open on B as open dashboards
+   keep them (so each worker's hub watches the workspace);
 2. fixed rate, open loop: ``/executions`` at ``share`` x the trivial endpoint's requests/s, sent by a
    lean HTTP/1.1 generator in its own process (latency counted from each request's scheduled time,
    so a stall is not hidden), while goal 1 runs: writes on A at 20/s, 200 API sockets on B.
@@ -25,6 +27,7 @@ from multiprocessing.connection import Connection
 from urllib.parse import urlsplit
 
 import httpx
+import websockets
 
 from bench.common import Stack, machine_load
 from bench.live import measure_latency
@@ -44,32 +47,75 @@ def wrk(url: str, cookie: str | None, seconds: int) -> float:
 
 
 def fixed_rate_process(url: str, cookie: str, rate: float, seconds: float, conn: Connection) -> None:
-    conn.send(asyncio.run(_fixed_rate(url, cookie, rate, seconds)))
+    import uvloop  # ships with uvicorn[standard]
+
+    conn.send(uvloop.run(_fixed_rate(url, cookie, rate, seconds)))
+
+
+class PageFetcher(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection as a bare protocol: it counts the answer's bytes against
+    its Content-Length and keeps nothing (a StreamReader copied every 100 KB page: the generator
+    then used as much CPU as a server worker, on the same 2 cores)."""
+
+    def __init__(self, request: bytes, idle: asyncio.Queue[PageFetcher]) -> None:
+        self.request, self.idle = request, idle
+        self.transport: asyncio.Transport | None = None
+        self.done: asyncio.Future[bool] | None = None
+        self.head = b""
+        self.remaining = -1
+        self.ok = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def fetch(self) -> asyncio.Future[bool]:
+        self.done = asyncio.get_running_loop().create_future()
+        self.head, self.remaining = b"", -1
+        assert self.transport is not None
+        self.transport.write(self.request)
+        return self.done
+
+    def data_received(self, data: bytes) -> None:
+        if self.remaining < 0:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = int(re.search(rb"(?i)content-length: (\d+)", self.head[:end]).group(1))  # type: ignore[union-attr]
+            self.ok = self.head.startswith(b"HTTP/1.1 200")
+            self.remaining = length - (len(self.head) - end - 4)
+        else:
+            self.remaining -= len(data)
+        if self.remaining <= 0 and self.done is not None and not self.done.done():
+            self.done.set_result(self.ok)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_result(False)
 
 
 async def _fixed_rate(url: str, cookie: str, rate: float, seconds: float) -> dict[str, object]:
     parts = urlsplit(url)
     request = (f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n\r\n").encode()
-    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    idle: asyncio.Queue[PageFetcher] = asyncio.Queue()
     for _ in range(64):
-        idle.put_nowait(await asyncio.open_connection(parts.hostname, parts.port))
+        _, fetcher = await loop.create_connection(lambda: PageFetcher(request, idle), parts.hostname, parts.port)
+        idle.put_nowait(fetcher)
     hist: Counter[int] = Counter()
     failures = 0
 
     async def one(scheduled: float) -> None:
         nonlocal failures
-        reader, writer = await idle.get()
+        fetcher = await idle.get()
         try:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
-            await reader.readexactly(length)
-            failures += not head.startswith(b"HTTP/1.1 200")
+            ok = await fetcher.fetch()
+            failures += not ok
             hist[int((time.monotonic() - scheduled) * 1000 / BUCKET_MS)] += 1
         except Exception:
             failures += 1
         finally:
-            idle.put_nowait((reader, writer))
+            idle.put_nowait(fetcher)
 
     started = time.monotonic()
     total = int(rate * seconds)
@@ -94,10 +140,20 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(60):  # the page shows 50 rows
                 r = await http.post("/api/v1/workflow-executions", json={"workflow_uuid": stack.seeded.workflow_uuid})
                 assert r.status_code == 201, r.text
-        cookie = f"athena_session={stack.seeded.token}"
         page = f"{stack.b.base_url}/executions?workspace={stack.seeded.workspace_uuid}"
-        r = await asyncio.to_thread(httpx.get, page, headers={"Cookie": cookie})
+        r = await asyncio.to_thread(httpx.get, page, headers={"Cookie": f"athena_session={stack.seeded.token}"})
         assert r.status_code == 200 and r.text.count('class="row ') == 50, r.status_code
+        # A browser sends back the CSRF cookie it was given (else every answer sets a new one).
+        cookie = f"athena_session={stack.seeded.token}; athena_csrf={r.cookies['athena_csrf']}"
+        # Open dashboards: their sockets make each worker's hub watch the workspace, as in use.
+        watchers = [
+            await websockets.connect(
+                f"{stack.b.base_url.replace('http', 'ws')}/api/v1/ws?workspace_uuid={stack.seeded.workspace_uuid}",
+                additional_headers=stack.headers,
+            )
+            for _ in range(args.watchers)
+        ]
+        await asyncio.sleep(1)
         load0 = machine_load()
         trivial = wrk(f"{stack.b.base_url}/health", None, args.wrk_seconds)
         page_max = wrk(page, cookie, args.wrk_seconds)
@@ -113,6 +169,8 @@ async def run(args: argparse.Namespace) -> None:
         live = await measure_latency(stack, args.clients, int(args.seconds * 20), 20.0)
         result = conn.recv()
         proc.join(10)
+        for watcher in watchers:
+            await watcher.close()
         achieved = result["served"] / result["took"]  # type: ignore[operator]
         hist = result["hist"]
         sustained = achieved >= 0.98 * target and not result["failures"]
@@ -131,6 +189,7 @@ def main() -> None:
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--share", type=float, default=0.2)
     parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--watchers", type=int, default=16, help="API sockets open on B during the whole run")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),

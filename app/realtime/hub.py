@@ -165,6 +165,9 @@ class Hub:
         self.degraded_interval = degraded_interval
         self.subscribers: dict[int, set[Subscriber]] = defaultdict(set)
         self.last_seq: dict[int, int] = {}
+        # Workspace id -> the last seq committed by this process: a page snapshot older than that
+        # is never served in its grace period (read-your-writes on this instance).
+        self.written_here: dict[int, int] = {}
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tail_task: asyncio.Task[None] | None = None
         self.delivered = 0
@@ -202,6 +205,7 @@ class Hub:
         for event in events:
             by_workspace[event.workspace_id].append(event.to_message())
         for workspace_id, messages in by_workspace.items():
+            self.written_here[workspace_id] = max(self.written_here.get(workspace_id, 0), int(messages[-1]["seq"]))
             self.bus.publish_many(workspace_id, messages)
             await self.dispatch_many(workspace_id, messages)
 
@@ -222,6 +226,21 @@ class Hub:
             for ws in missing:
                 self.last_seq.setdefault(ws, seqs.get(ws, 0))
         return {ws: self.last_seq[ws] for ws in sub.workspace_ids}
+
+    def known_seqs(self, workspace_ids: list[int]) -> dict[int, int] | None:
+        """The last seq delivered here for each workspace, without a query: None unless every one
+        is watched by a local socket and the bus link is up. It may trail the database by a message
+        in flight (or one the bus lost, until the next catch-up), never lead it: a page built from
+        these numbers carries them as its cursor, and its socket replays whatever came after."""
+        if self.degraded:
+            return None
+        seqs = {}
+        for ws in workspace_ids:
+            seq = self.last_seq.get(ws)
+            if seq is None or ws not in self.subscribers:
+                return None
+            seqs[ws] = seq
+        return seqs
 
     def unregister(self, sub: Subscriber) -> None:
         for ws in sub.workspace_ids:

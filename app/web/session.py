@@ -45,7 +45,7 @@ async def session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> Curren
     token = connection.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await connection.app.state.services.accounts.authenticate_token(token)
+    return await connection.app.state.services.accounts.authenticate_session(token)
 
 
 async def provide_page_user(request: Request[Any, Any, Any]) -> CurrentUser:

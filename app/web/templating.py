@@ -58,6 +58,9 @@ def pretty_json(value: Any) -> str:
 def configure_environment(engine: Any) -> None:
     env: Environment = engine.engine
     env.autoescape = True
+    # Templates ship with the code: without this, every get_template() stats the file (~5 % of a
+    # cached list page).
+    env.auto_reload = False
     env.filters.update(
         duration=duration, run_duration=run_duration, short_time=short_time, pretty_json=pretty_json, parse_ts=parse_ts
     )

@@ -12,6 +12,7 @@ from sqlalchemy import and_, select, update
 from app.db.engine import Database
 from app.db.models import ApiToken, Membership, Organization, Role, User, Workspace
 from app.db.models.base import utcnow
+from app.domain.accounts.recent import RecentSessions
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import CurrentUser, WorkspaceAccess
 from app.lib.security import generate_token, hash_password, hash_token, verify_password
@@ -40,8 +41,19 @@ LAST_USED_PRECISION = dt.timedelta(seconds=60)
 
 
 class AccountService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, session_cache_seconds: float = 0.0) -> None:
         self.db = db
+        self.recent_sessions = RecentSessions(session_cache_seconds)
+
+    async def authenticate_session(self, token: str) -> CurrentUser | None:
+        """A browser session's user: ``authenticate_token``, reused for ``session_cache_seconds``
+        (see ``RecentSessions``: the same bound as open WebSockets' re-check)."""
+        user = self.recent_sessions.get(token)
+        if user is None:
+            user = await self.authenticate_token(token)
+            if user is not None:
+                self.recent_sessions.put(token, user)
+        return user
 
     async def authenticate_token(self, token: str) -> CurrentUser | None:
         """Resolve a bearer token to its user and memberships, or None if unknown, revoked or expired.
@@ -141,6 +153,7 @@ class AccountService:
                 .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+        self.recent_sessions.forget_all()
 
     async def list_tokens(self, user_id: int) -> list[dict[str, object]]:
         """The user's tokens (never their secrets), newest first."""
@@ -160,13 +173,14 @@ class AccountService:
             conditions.append(ApiToken.uuid == token_uuid)
         async with self.db.write() as session:
             result = await session.execute(update(ApiToken).where(*conditions).values(revoked_at=utcnow()))
+        self.recent_sessions.forget_all()
         if token_uuid is not None and result.rowcount == 0:  # type: ignore[attr-defined]
             raise NotFoundError("Active token")
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def remove_membership_of(self, email: str, workspace: str) -> None:
-        """Take a user out of a workspace (uuid or unique name): at once for requests, and within
-        WS_AUTH_RECHECK_SECONDS for open WebSockets."""
+        """Take a user out of a workspace (uuid or unique name): at once for this process's requests,
+        and within WS_AUTH_RECHECK_SECONDS for open WebSockets and other processes' pages."""
         user_id = await self.user_id_by_email(email)
         async with self.db.read() as session:
             ws = await self._find_workspace(session, workspace)
@@ -224,6 +238,7 @@ class AccountService:
                     exists.role = role.value
                 else:
                     session.add(Membership(user_id=user.id, workspace_id=ws.id, role=role.value))
+        self.recent_sessions.forget_all()  # a role changed or a membership added
         return user
 
     async def user_id_by_email(self, email: str) -> int:
@@ -245,6 +260,7 @@ class AccountService:
             if m is None:
                 raise ConflictError("The user is not a member of that workspace.")
             await session.delete(m)
+        self.recent_sessions.forget_all()
 
     @staticmethod
     async def _find_workspace(session, ref: str) -> Workspace:  # type: ignore[no-untyped-def]

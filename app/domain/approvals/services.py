@@ -5,6 +5,7 @@ bumps its version and records an event through the execution service's write pat
 from __future__ import annotations
 
 import uuid as uuid_lib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -38,10 +39,14 @@ A = WorkflowApproval
 E = WorkflowExecution
 
 
+SeqsOf = Callable[[list[int]], dict[int, int] | None]
+
+
 class ApprovalService:
     def __init__(self, executions: ExecutionService) -> None:
         self.executions = executions
         self.db = executions.db
+        self._pending_counts: dict[tuple[Any, ...], int] = {}
 
     # ------------------------------------------------------------------ approvals: reads
     @staticmethod
@@ -136,12 +141,19 @@ class ApprovalService:
             stmt = select(func.count()).select_from(q.item_select().where(*conds).subquery())
             return int((await session.execute(stmt)).scalar_one())
 
-    async def pending_count(self, user: CurrentUser) -> int:
+    async def pending_count(self, user: CurrentUser, seqs_of: SeqsOf | None = None) -> int:
         """Pending approvals of live executions in the workspaces where the user may approve (0 for
-        others): one COUNT on the (workspace_id, status, requested_at) index."""
+        others): one COUNT on the (workspace_id, status, requested_at) index. With ``seqs_of`` (the
+        hub's ``known_seqs``), a count is reused while those workspaces have no new event: every
+        change of what is pending (a review requested or decided, its execution ended, deleted or
+        restored) is one."""
         workspace_ids = self.approver_workspace_ids(user)
         if not workspace_ids:
             return 0
+        seqs = seqs_of(workspace_ids) if seqs_of is not None else None
+        key = (tuple(workspace_ids), tuple(sorted(seqs.items()))) if seqs is not None else None
+        if key is not None and (known := self._pending_counts.get(key)) is not None:
+            return known
         stmt = (
             select(func.count())
             .select_from(A)
@@ -149,7 +161,12 @@ class ApprovalService:
             .where(A.workspace_id.in_(workspace_ids), A.status == q.PENDING, E.deleted_at.is_(None))
         )
         async with self.db.quick_read() as session:
-            return int((await session.execute(stmt)).scalar_one())
+            count = int((await session.execute(stmt)).scalar_one())
+        if key is not None:
+            if len(self._pending_counts) >= 1024:
+                self._pending_counts.clear()
+            self._pending_counts[key] = count
+        return count
 
     # ------------------------------------------------------------------ approvals: writes
     async def request(self, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:

@@ -1,17 +1,27 @@
 """The list page's data, reused while nothing in its workspaces changed.
 
 Every change of an execution (status, approvals, command room...) commits an event and moves its
-workspace's ``event_seq``. A page's data (rows, tiles, sparklines, total, workflow choices) keyed by
-the view and those sequence numbers is therefore current until the next event: a request then
-reads the sequence numbers (one small statement) instead of the six page statements. A short
-lifetime bounds what moves without an event (a workflow renamed, the clock: quick date ranges and
-the hourly sparklines). Rows are plain dicts shared read-only between requests; who may act on a
-row is decided when rendering, not here.
+workspace's ``event_seq``. A page's data (rows, tiles, sparklines, total, workflow choices) built
+when the view's workspaces stood at given sequence numbers is therefore current until the next
+event. The numbers come from the hub when it watches the workspaces (no query at all), else from
+one small statement. A short lifetime bounds what moves without an event (a workflow renamed, the
+clock: quick date ranges and the hourly sparklines). Requests that miss together wait for one
+build (``single flight``). Rows are plain dicts shared read-only between requests; who may act on
+a row is decided when rendering, not here.
+
+A snapshot younger than ``grace`` (``PAGE_SNAPSHOT_GRACE_MS``, by default the page sockets'
+coalescing window, 250 ms) is served even when events came since: the page carries the cursor it
+was built at, so its socket replays them as soon as it connects, and an open page already shows
+changes up to that window late. Under a stream of events a process then builds a view's page at
+most once per window instead of once per event. Never for a change this process committed since
+the build (``written_here``): who reloads after their own stop sees it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.domain.dashboard.views import ExecutionView
@@ -19,11 +29,12 @@ from app.domain.dashboard.views import ExecutionView
 MAX_AGE_SECONDS = 2.0
 MAX_ENTRIES = 256
 
+Seqs = tuple[tuple[int, int], ...]
 
-def view_key(view: ExecutionView, seqs: dict[int, int]) -> tuple[Any, ...]:
-    """Everything the page's data depends on, besides the clock."""
+
+def view_key(view: ExecutionView) -> tuple[Any, ...]:
+    """Everything the page's data depends on, besides the events and the clock."""
     return (
-        tuple(sorted(seqs.items())),
         tuple(view.workspace_ids),
         tuple(view.workflow_uuids),
         tuple(view.statuses),
@@ -42,28 +53,74 @@ def view_key(view: ExecutionView, seqs: dict[int, int]) -> tuple[Any, ...]:
     )
 
 
+def frozen_seqs(seqs: dict[int, int]) -> Seqs:
+    return tuple(sorted(seqs.items()))
+
+
 class PageCache:
-    def __init__(self, max_age: float = MAX_AGE_SECONDS) -> None:
+    def __init__(self, max_age: float = MAX_AGE_SECONDS, grace: float = 0.0) -> None:
         self.max_age = max_age
-        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self.grace = grace
+        self._entries: dict[tuple[Any, ...], tuple[float, Seqs, Any]] = {}
+        self._building: dict[tuple[Any, Seqs], asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> Any | None:
+    def get(self, key: tuple[Any, ...], seqs: Seqs, written_here: dict[int, int] | None = None) -> Any | None:
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self.max_age:
-            self.misses += 1
+        if entry is None:
             return None
-        self.hits += 1
-        return entry[1]
+        made, built_at, value = entry
+        age = time.monotonic() - made
+        if age > self.max_age:
+            return None
+        if built_at == seqs:
+            return value
+        if age <= self.grace and written_here is not None and all(n >= written_here.get(ws, 0) for ws, n in built_at):
+            return value
+        return None
 
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
+    async def get_or_build(
+        self,
+        key: tuple[Any, ...],
+        seqs: Seqs,
+        build: Callable[[], Awaitable[Any]],
+        written_here: dict[int, int] | None = None,
+    ) -> Any:
+        """The page for ``key`` at ``seqs``: cached, being built by another request, or built now."""
+        cached = self.get(key, seqs, written_here)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        flight = (key, seqs)
+        pending = self._building.get(flight)
+        if pending is not None:
+            self.hits += 1
+            await asyncio.wait([pending])  # not cancelled with the request that builds
+            if not pending.cancelled() and pending.exception() is None:
+                return pending.result()
+            return await build()  # that build failed or its request went away: this one builds its own
+        self.misses += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._building[flight] = future
+        try:
+            value = await build()
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            self._building.pop(flight, None)
+        future.set_result(value)
+        self.put(key, seqs, value)
+        return value
+
+    def put(self, key: tuple[Any, ...], seqs: Seqs, value: Any) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             now = time.monotonic()
             self._entries = {k: v for k, v in self._entries.items() if now - v[0] <= self.max_age}
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-        self._entries[key] = (time.monotonic(), value)
+        self._entries[key] = (time.monotonic(), seqs, value)
 
     def clear(self) -> None:
         self._entries.clear()

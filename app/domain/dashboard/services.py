@@ -14,7 +14,7 @@ from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard import attention as att
 from app.domain.dashboard.chains import attempt_numbers, chain_ids, fold_condition, retried_uuids
-from app.domain.dashboard.pagecache import PageCache, view_key
+from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
@@ -46,9 +46,9 @@ class ExecutionPage:
 
 
 class DashboardService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, page_grace_seconds: float = 0.0) -> None:
         self.db = db
-        self.pages = PageCache()
+        self.pages = PageCache(grace=page_grace_seconds)
         self.thresholds = att.DurationThresholds()
         self.saved_views = SavedViewService(db)
 
@@ -91,11 +91,26 @@ class DashboardService:
     async def _p95(self, session: Any, view: ExecutionView) -> dict[int, float]:
         return await self.thresholds.for_workflows(session, await att.workflow_ids_of(session, view.workspace_ids))
 
-    async def execution_page(self, view: ExecutionView) -> ExecutionPage:
-        """One page of the list with its tiles and filter choices. The workspaces' event sequence
-        numbers are read first; while they have not moved the page's data comes from ``pages``
-        (one statement), else six statements on PostgreSQL without a transaction. The total is the
-        sum of the tiles it shows."""
+    async def execution_page(
+        self,
+        view: ExecutionView,
+        known_seqs: dict[int, int] | None = None,
+        written_here: dict[int, int] | None = None,
+    ) -> ExecutionPage:
+        """One page of the list with its tiles and filter choices, current as of the view's
+        workspaces' event sequence numbers: ``known_seqs`` (the hub's, when it watches them all)
+        or read first. While they have not moved, or within the grace period (see ``PageCache``;
+        ``written_here``: the seqs this process committed), the page comes from ``pages``; else
+        six statements on PostgreSQL without a transaction build it. The total is the sum of the
+        tiles it shows."""
+        if known_seqs is None:
+            async with self.db.quick_read() as session:
+                known_seqs = await current_seqs(session, view.workspace_ids)
+        return await self.pages.get_or_build(
+            view_key(view), frozen_seqs(known_seqs), lambda: self._build_page(view), written_here
+        )
+
+    async def _build_page(self, view: ExecutionView) -> ExecutionPage:
         async with self.db.quick_read() as session:
             # The cursor is read first: replaying from it covers anything newer than the rows below.
             workspaces = (
@@ -105,10 +120,6 @@ class DashboardService:
                     )
                 )
             ).all()
-            key = view_key(view, {ws.id: int(ws.event_seq) for ws in workspaces})
-            cached = self.pages.get(key)
-            if cached is not None:
-                return cached
             filters = await self._filters(session, view)
             rows, has_more = await self._page_rows(session, filters, (view.page - 1) * PER_PAGE)
             attempts = await attempt_numbers(session, rows)
@@ -117,7 +128,7 @@ class DashboardService:
             workflows = await self._workflow_choices(session, view.workspace_ids)
         matching = sum(n for status, n in tiles.items() if status in (filters.statuses or STATUS_TILES))
         cap = count_cap(filters)
-        page = ExecutionPage(
+        return ExecutionPage(
             rows=rows,
             total=min(matching, cap),
             tiles=tiles,
@@ -126,8 +137,6 @@ class DashboardService:
             total_capped=matching > cap,
             has_more=has_more,
         )
-        self.pages.put(key, page)
-        return page
 
     async def _page_rows(
         self, session: Any, filters: q.ExecutionFilters, offset: int
