@@ -45,14 +45,13 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
         ).ddl_if(dialect="postgresql"),
         _live_index("ix_wfe_ws_updated", "workspace_id", "updated_at", "id"),
         _live_index("ix_wfe_ws_status_created", "workspace_id", "status", "created_at", "id"),
-        _live_index("ix_wfe_wf_created", "workflow_id", "created_at", "id"),
-        # 0010 (was (workflow_id, status)): a workflow's status filter, page and count index-only.
-        _live_index("ix_wfe_wf_status_ws_created", "workflow_id", "status", "workspace_id", "created_at", "id"),
+        # 0010 (replaces (workflow_id, status) and (workflow_id, created_at, id)): a workflow's
+        # status filter, page and count index-only; a workflow's latest runs of a status in order.
+        _live_index("ix_wfe_wf_status_created", "workflow_id", "status", "created_at", "id", "workspace_id"),
         # 0003: org-wide ordering and index-only counts by status over a date range. The trigram
         # search indexes (GIN on PostgreSQL, FTS5 table on SQLite) live in the migration only.
         _live_index("ix_wfe_created", "created_at", "id"),
         _live_index("ix_wfe_updated", "updated_at", "id"),
-        _live_index("ix_wfe_ws_created_status", "workspace_id", "created_at", "status"),
         _live_index("ix_wfe_wf_ws_created", "workflow_id", "workspace_id", "created_at", "id"),
         # 0007: which executions a workspace's retries point at (folded retry chains).
         Index(

@@ -169,12 +169,13 @@ def _spread(ordered: list[float]) -> Spread:
 
 async def last_runs(session: AsyncSession, workflow_ids: Sequence[int]) -> dict[int, Any]:
     """The newest execution of each workflow, at any time. A correlated ``max`` per workflow is one
-    backward probe of ``ix_wfe_wf_created`` each (a grouped max would read every execution)."""
+    backward probe of ``ix_wfe_wf_ws_created`` each (a grouped max would read every execution): the
+    workflow's own workspace is named so the index's (workflow_id, workspace_id) prefix is fixed."""
     if not workflow_ids:
         return {}
     newest = (
         select(func.max(E.created_at))
-        .where(E.workflow_id == Workflow.id, E.deleted_at.is_(None))
+        .where(E.workflow_id == Workflow.id, E.workspace_id == Workflow.workspace_id, E.deleted_at.is_(None))
         .correlate(Workflow)
         .scalar_subquery()
     )
