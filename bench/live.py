@@ -270,6 +270,9 @@ async def _ramp(
     finally:
         fleet.close()
         writer_conn.send("stop")
+        # Instance B's hub may still hold this target's last seq when the next target's sockets
+        # register (it forgets a workspace only once no socket watches it): continue from there.
+        template["seq"] = writer_conn.recv()
         writer.join(10)
     return best
 

@@ -72,6 +72,7 @@ async def _writer(redis_url: str, mode: str, template: dict[str, Any], workspace
     while True:
         command = await loop.run_in_executor(None, conn.recv)
         if command == "stop":
+            conn.send(seq)  # the next writer goes on from here: a hub drops seqs it has seen
             break
         rate, seconds = command
         total = int(rate * seconds)
