@@ -144,7 +144,8 @@ async def _wait_for(fleet: ClientFleet, expected: int, seconds: float) -> None:
 
 # ------------------------------------------------------------------- goal 2
 async def fanout(args: argparse.Namespace) -> None:
-    async with Stack(args.database_url, peer=True) as stack:
+    # Page sockets flush each event as it comes (no 250 ms coalescing): the ceiling is per event.
+    async with Stack(args.database_url, peer=True, WS_PAGE_COALESCE_MS="0") as stack:
         assert stack.seeded is not None and stack.peer is not None
         template = await _template(stack)
         targets = {

@@ -199,10 +199,12 @@ class LeanSocket(asyncio.Protocol):
                     self.opened.set_result(None)
                 return
         if self.spec.dialect == "page" and payload[:3] in (b"<tr", b"<tb"):
-            # The row (its last title is updated_at, the commit time) comes in the frame before the cursor.
+            # The row (its last title is updated_at, the commit time) comes before the cursor: in the
+            # frame before it, or (a page flush) in the same frame.
             j = payload.rfind(b'<td title="')
             self.row_time = _parse_time(payload, j, b'<td title="') if j >= 0 else None
-            return
+            if self.seq_key not in payload:
+                return
         i = payload.find(self.seq_key)
         if i < 0:
             return
