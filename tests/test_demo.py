@@ -354,7 +354,7 @@ async def test_demo_app_runs_the_simulator_for_its_lifetime(settings: Settings, 
     app = create_demo_app(settings, config=SimConfig(rate=20, speed=0.02, seed=2))
     async with app.lifespan():
         simulator: Simulator = app.state.simulator
-        for _ in range(50):
+        for _ in range(200):  # up to 20 s: a loaded 2-core machine once needed more than 5
             await asyncio.sleep(0.1)
             if simulator.stats["completed"] >= 2:
                 break
