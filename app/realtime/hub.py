@@ -230,8 +230,9 @@ class Hub:
     def known_seqs(self, workspace_ids: list[int]) -> dict[int, int] | None:
         """The last seq delivered here for each workspace, without a query: None unless every one
         is watched by a local socket and the bus link is up. It may trail the database by a message
-        in flight (or one the bus lost, until the next catch-up), never lead it: a page built from
-        these numbers carries them as its cursor, and its socket replays whatever came after."""
+        in flight (or one the bus lost, until the next catch-up), never lead it: a page cached under
+        these numbers is at least that recent and carries the cursor it was built at, from which its
+        socket replays whatever came after."""
         if self.degraded:
             return None
         seqs = {}
