@@ -151,8 +151,9 @@ def tokens_revoke(email: str, token_uuid: str | None, revoke_all: bool) -> None:
 
 class AthenaCLIPlugin(CLIPluginProtocol):
     def on_cli_init(self, cli: click.Group) -> None:
+        from app.day_counts_cli import day_counts
         from app.demo.cli import DEMO_COMMANDS  # lazy: app.demo imports app.asgi, which imports us
         from app.trash_cli import purge
 
-        for command in (serve, workspaces, users, tokens, purge, *DEMO_COMMANDS):
+        for command in (serve, workspaces, users, tokens, purge, day_counts, *DEMO_COMMANDS):
             cli.add_command(command)

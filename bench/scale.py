@@ -33,6 +33,7 @@ from app.db.engine import Database
 from app.db.models import Workspace
 from app.domain.executions import queries as q
 from app.domain.executions.listing import Cursor, capped_count
+from app.domain.executions.listing import list_total as list_total_of
 from app.domain.executions.services import ExecutionService, Includes
 from app.lib.identity import CurrentUser
 from app.lib.pagination import PageRequest
@@ -250,7 +251,7 @@ async def count_times(
 
     async def list_total() -> None:
         async with services.db.read() as session:
-            await capped_count(session, q.filter_conditions(filters))
+            await list_total_of(session, filters)
 
     total = await timed(list_total, reps)
     endpoint = await timed(lambda: services.executions.count(user, filters), reps)

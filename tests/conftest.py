@@ -30,6 +30,8 @@ TEST_DATABASE_URL = normalize_database_url(os.environ.get("TEST_DATABASE_URL", "
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 TABLES = [
     "approval_audit",
+    # Kept by triggers, which TRUNCATE does not fire; no foreign key brings it in via CASCADE.
+    "execution_day_counts",
     "execution_events",
     "command_room_tasks",
     "workflow_approvals",

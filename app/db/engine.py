@@ -166,3 +166,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """Whether a DBAPI error is PostgreSQL's deadlock_detected (SQLSTATE 40P01): the victim's
+    transaction was rolled back and may simply run again."""
+    orig = getattr(exc, "orig", exc)
+    codes = {getattr(orig, "sqlstate", None), getattr(orig, "pgcode", None)}
+    cause = getattr(orig, "__cause__", None)
+    return "40P01" in codes or getattr(cause, "sqlstate", None) == "40P01"

@@ -18,6 +18,7 @@ from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
+from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
 from app.domain.metrics.buckets import truncate
@@ -160,9 +161,10 @@ class DashboardService:
         ``attention``: per "needs attention" chip, its count (one small query each)."""
         base = replace(filters, statuses=None)
         attention = await self._attention_counts(session, base, view)
-        rows = await session.execute(
-            select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
-        )
+        by_status = day_counts.count_by_status_statement(base)
+        if by_status is None:
+            by_status = select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
+        rows = await session.execute(by_status)
         tiles = dict.fromkeys(STATUS_TILES, 0)
         for status, n in rows:
             tiles[status] = int(n)

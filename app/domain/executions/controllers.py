@@ -104,7 +104,9 @@ class WorkflowExecutionController(Controller):
     ) -> dict[str, Any]:
         """Paginated executions of the workspaces you belong to.
 
-        ``meta.total`` is exact up to 10,000; beyond, it is 10,000 with ``meta.total_capped: true``.
+        ``meta.total`` is exact for a ``date_from``..``date_to`` range of up to 92 days filtered by
+        workspace, workflow and status only; otherwise it is exact up to 10,000 and beyond it is
+        10,000 with ``meta.total_capped: true``.
         ``links.next`` carries a keyset ``cursor`` so following it stays fast at any depth.
 
         At least one of ``workspace_uuid``, ``organization_multiplai_id`` or ``workflow_uuid(s)`` is

@@ -6,9 +6,11 @@
 - **Page numbers.** ``page=N`` without a cursor still works: the OFFSET part reads ids only (an
   index-only scan on PostgreSQL once the table is vacuumed) in a derived table, and only the page's
   rows are joined (``page_rows_select``): one statement for the rows and the capped total.
-- **Capped total.** Counting every match of a broad view costs as much as reading it, so the total
-  is exact up to ``COUNT_CAP`` and flagged ``total_capped`` beyond (shown as "10,000+"). It is never
-  an estimate from table statistics, which is wrong for filtered views.
+- **Total.** For a date range of up to 92 days on workspace, workflow and status filters the total
+  is exact from whole days of ``execution_day_counts`` plus the partial days at the range's ends
+  (``day_counts.py``). Otherwise counting every match of a broad view costs as much as reading it,
+  so the total is exact up to ``COUNT_CAP`` and flagged ``total_capped`` beyond (shown as
+  "10,000+"). It is never an estimate from table statistics, which is wrong for filtered views.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.lib.errors import FieldValidationError
 
@@ -96,6 +99,24 @@ async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None 
     return (cap, True) if n > cap else (int(n), False)
 
 
+def total_select(filters: q.ExecutionFilters) -> tuple[Select[Any], int | None]:
+    """The list total's one-value statement and its cap: exact (whole days from
+    ``execution_day_counts``, cap None) for a bounded range the table answers, else capped."""
+    exact = day_counts.list_total_statement(filters)
+    if exact is not None:
+        return exact, None
+    cap = count_cap(filters)
+    limited = select(E.id).where(*q.filter_conditions(filters)).limit(cap + 1).subquery()
+    return select(func.count()).select_from(limited), cap
+
+
+async def list_total(session: AsyncSession, filters: q.ExecutionFilters) -> tuple[int, bool]:
+    """(total, capped) of the list ``filters`` select, as ``list_page`` computes it."""
+    count, cap = total_select(filters)
+    n = int((await session.execute(count)).scalar_one())
+    return (cap, True) if cap is not None and n > cap else (n, False)
+
+
 async def page_ids(
     session: AsyncSession, filters: q.ExecutionFilters, per_page: int, offset: int, cursor: Cursor | None
 ) -> tuple[list[Any], bool]:
@@ -131,17 +152,12 @@ async def list_page(
     capped count rides along as a scalar subquery, computed once); a text search adds its
     workflow-name lookup, a page past the end its count."""
     filters = await q.resolve_search(session, filters)
-    conds = q.filter_conditions(filters)
-    cap = count_cap(filters)
-    limited = select(E.id).where(*conds).limit(cap + 1).subquery()
-    capped_total = select(func.count()).select_from(limited).correlate(None).scalar_subquery()
-    stmt = page_rows_select(filters, per_page, offset, cursor).add_columns(capped_total.label("capped_total"))
-    found = (await session.execute(stmt)).all()
-    if found:
-        n = int(found[0].capped_total)
-        total, capped = (cap, True) if n > cap else (n, False)
-    else:  # past the end: the count on its own
-        total, capped = await capped_count(session, conds, cap)
+    count, cap = total_select(filters)
+    total_column = count.correlate(None).scalar_subquery().label("capped_total")
+    found = (await session.execute(page_rows_select(filters, per_page, offset, cursor).add_columns(total_column))).all()
+    # Past the end there is no row to carry the total: count on its own.
+    n = int(found[0].capped_total) if found else int((await session.execute(count)).scalar_one())
+    total, capped = (cap, True) if cap is not None and n > cap else (n, False)
     rows, has_more = found[:per_page], len(found) > per_page
     next_cursor = None
     if has_more:

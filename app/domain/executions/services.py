@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.engine import Database
+from app.db.engine import Database, is_deadlock
 from app.db.models import (
     ExecutionStatus,
     Role,
@@ -22,6 +23,7 @@ from app.db.models import (
 from app.db.models.base import new_uuid, utcnow
 from app.domain.events.broker import EventPublisher, publish_safely
 from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
+from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.deletion import soft_delete_in_session
 from app.domain.executions.listing import Cursor, ExecutionPage, list_page
@@ -125,11 +127,13 @@ class ExecutionService:
     async def count(self, user: CurrentUser, filters: q.ExecutionFilters) -> dict[str, Any]:
         by_status = {s.value: 0 for s in ExecutionStatus}
         if filters.workspace_ids:
-            async with self.db.read() as session:
+            # One statement (two with a search): no snapshot to share, so no BEGIN / ROLLBACK.
+            async with self.db.quick_read() as session:
                 filters = await q.resolve_search(session, filters)
-                rows = await session.execute(
-                    select(E.status, func.count()).where(*q.filter_conditions(filters)).group_by(E.status)
-                )
+                statement = day_counts.count_by_status_statement(filters)
+                if statement is None:
+                    statement = select(E.status, func.count()).where(*q.filter_conditions(filters)).group_by(E.status)
+                rows = await session.execute(statement)
                 for status, n in rows:
                     by_status[status] = int(n)
         return {"count": sum(by_status.values()), "by_status": by_status}
@@ -178,6 +182,12 @@ class ExecutionService:
                 async with self.db.write() as session:
                     result, events = await work(session)
             except LostRace:
+                continue
+            except DBAPIError as exc:
+                # Two transactions locking rows in opposite orders (say a batch's second item and a
+                # stop, both updating execution_day_counts): PostgreSQL aborts one; it runs again.
+                if not is_deadlock(exc):
+                    raise
                 continue
             await publish_safely(self.publisher, events)
             return result
