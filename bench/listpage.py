@@ -10,7 +10,8 @@ Instance B runs with ``uvicorn --workers 2``; instance A takes the writes. In on
 2. fixed rate, open loop: ``/executions`` at ``share`` x the trivial endpoint's requests/s, sent by a
    lean HTTP/1.1 generator in its own process (latency counted from each request's scheduled time,
    so a stall is not hidden), while goal 1 runs: writes on A at 20/s, 200 API sockets on B.
-The page rate is sustained if the achieved rate is ≥ 98 % of the target and nothing failed.
+The page rate is sustained if the answers completed within the window, per second of it, are ≥ 98 %
+of the target and nothing failed.
 """
 
 from __future__ import annotations
@@ -104,14 +105,17 @@ async def _fixed_rate(url: str, cookie: str, rate: float, seconds: float) -> dic
         idle.put_nowait(fetcher)
     hist: Counter[int] = Counter()
     failures = 0
+    in_window = 0
 
     async def one(scheduled: float) -> None:
-        nonlocal failures
+        nonlocal failures, in_window
         fetcher = await idle.get()
         try:
             ok = await fetcher.fetch()
             failures += not ok
-            hist[int((time.monotonic() - scheduled) * 1000 / BUCKET_MS)] += 1
+            done = time.monotonic()
+            hist[int((done - scheduled) * 1000 / BUCKET_MS)] += 1
+            in_window += done <= started + seconds
         except Exception:
             failures += 1
         finally:
@@ -130,7 +134,14 @@ async def _fixed_rate(url: str, cookie: str, rate: float, seconds: float) -> dic
         task.cancel()
     took = time.monotonic() - started
     served = sum(hist.values())
-    return {"sent": total, "served": served, "took": took, "failures": failures + len(late), "hist": hist}
+    return {
+        "sent": total,
+        "served": served,
+        "in_window": in_window,
+        "took": took,
+        "failures": failures + len(late),
+        "hist": hist,
+    }
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -171,12 +182,18 @@ async def run(args: argparse.Namespace) -> None:
         proc.join(10)
         for watcher in watchers:
             await watcher.close()
-        achieved = result["served"] / result["took"]  # type: ignore[operator]
+        # The open-loop rate: answers completed within the window, per second of it. (Dividing all
+        # answers by the time until the last one drained counted the final responses' latency as
+        # lost throughput: a 2 s tail on a 30 s window read as 94 %.) A server that falls behind
+        # leaves its backlog past the window, so it still reads low; the p99 shows the queueing.
+        achieved = result["in_window"] / args.seconds  # type: ignore[operator]
         hist = result["hist"]
         sustained = achieved >= 0.98 * target and not result["failures"]
         print(
             f"fixed rate: /executions at {target:,.1f} req/s ({args.share:.0%} of trivial) for {args.seconds:.0f}s: "
-            f"achieved {achieved:,.1f} req/s, failures {result['failures']}, latency p50 "
+            f"achieved {achieved:,.1f} req/s ({result['served']} of {result['sent']} answered, "
+            f"{result['in_window']} within the window; drained after {result['took']:.1f}s), "
+            f"failures {result['failures']}, latency p50 "
             f"{percentile(hist, 50):.1f} ms p99 {percentile(hist, 99):.1f} ms "  # type: ignore[arg-type]
             f"-> {'sustained' if sustained else 'NOT sustained'}; goal 1 meanwhile: p50 {live['p50']:.1f} ms "
             f"p99 {live['p99']:.1f} ms lost {live['lost']} · load {machine_load()}"

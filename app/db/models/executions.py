@@ -89,13 +89,22 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
             sqlite_where=LIVE,
         ),
         Index("ix_wfe_ws_deleted", "workspace_id", "deleted_at", postgresql_where=TRASHED, sqlite_where=TRASHED),
-        # 0010: error search within a workspace's date range, index-only (PostgreSQL).
+        # 0010/0012: error search within a workspace or a workflow (with status), its page and its
+        # capped count index-only (PostgreSQL).
         Index(
             "ix_wfe_ws_errors",
             "workspace_id",
             "created_at",
             "id",
-            postgresql_include=["error"],
+            postgresql_include=["error", "status", "workflow_id"],
+            postgresql_where=text("deleted_at IS NULL AND error IS NOT NULL"),
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_wfe_wf_errors",
+            "workflow_id",
+            "created_at",
+            "id",
+            postgresql_include=["error", "status", "workspace_id"],
             postgresql_where=text("deleted_at IS NULL AND error IS NOT NULL"),
         ).ddl_if(dialect="postgresql"),
     )
