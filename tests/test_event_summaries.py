@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from app.db.models import WorkflowExecution
 from app.domain.executions import queries as q
+from app.domain.executions.summaries import event_summaries
 from app.lib.sql import any_of
 from app.services import Services
 from tests.approval_helpers import decide, pending_approval
@@ -85,8 +86,8 @@ async def test_event_summaries_match_the_typed_rows(
         ids = {str(r.uuid): r.id for r in id_rows}
         wanted = [ids[x["uuid"]] for x in executions]
         expected = await reference_summaries(session, wanted)
-        got = await q.event_summaries(session, wanted)
-        single = await q.event_summaries(session, [ids[child["uuid"]]])
+        got = await event_summaries(session, wanted)
+        single = await event_summaries(session, [ids[child["uuid"]]])
     assert got == expected
     assert single[ids[child["uuid"]]] == expected[ids[child["uuid"]]]
     for execution_id in wanted:

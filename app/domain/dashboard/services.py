@@ -21,6 +21,7 @@ from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
+from app.domain.executions.summaries import event_summaries
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -198,7 +199,7 @@ class DashboardService:
             async with self.db.read() as session:
                 filters = await self._filters(session, view)
                 id_rows, has_more = await page_ids(session, filters, batch, 0, cursor)
-                summaries = await q.event_summaries(session, [r.id for r in id_rows])
+                summaries = await event_summaries(session, [r.id for r in id_rows])
             if id_rows:
                 yield [summaries[r.id] for r in id_rows if r.id in summaries]
             if not has_more or not id_rows:
@@ -219,7 +220,7 @@ class DashboardService:
             if row is None:
                 raise NotFoundError("Workflow execution")
             ids = await chain_ids(session, row.id, user.workspace_ids)
-            summaries = await q.event_summaries(session, ids)
+            summaries = await event_summaries(session, ids)
         return [summaries[i] | {"attempt": n} for n, i in enumerate(ids, start=1) if i in summaries]
 
     async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
@@ -242,7 +243,7 @@ class DashboardService:
             if row is None:
                 raise NotFoundError("Workflow execution")
             seq = (await current_seqs(session, [row.workspace_id]))[row.workspace_id]  # before the reads below
-            summary = (await q.event_summaries(session, [row.id]))[row.id]
+            summary = (await event_summaries(session, [row.id]))[row.id]
             workflow = await session.get(Workflow, row.workflow_id)
             data = (await q.execution_data_for(session, [row.id])).get(row.id, [])
             children = await self._descendant_tree(session, row.id, row.workspace_id)
@@ -299,7 +300,7 @@ class DashboardService:
                 .limit(MAX_TREE)
             )
         ).all()
-        summaries = await q.event_summaries(session, [r.id for r in rows])
+        summaries = await event_summaries(session, [r.id for r in rows])
         nodes = {r.id: summaries[r.id] | {"children": []} for r in rows if r.id in summaries}
         top: list[dict[str, Any]] = []
         for r in rows:

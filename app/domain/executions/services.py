@@ -31,6 +31,7 @@ from app.domain.executions.progress import derived_fields, merged_data
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.state import TERMINAL, check_transition
 from app.domain.executions.stopping import StopPreview, cancel_pending_approvals, preview_stop, stop_execution
+from app.domain.executions.summaries import event_summaries
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
@@ -203,7 +204,7 @@ class ExecutionService:
         """One event per (type, execution id), its payload the execution's summary. ``extra`` adds keys
         to the payload of that execution's event only (say ``{"approval": {...}}``), not to the
         summaries returned."""
-        summaries = await q.event_summaries(session, [eid for _, eid in changes])
+        summaries = await event_summaries(session, [eid for _, eid in changes])
         first = summaries[changes[0][1]]
         extra = extra or {}
         pending = [
@@ -397,7 +398,7 @@ class ExecutionService:
             raise LostRace
 
     async def current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
-        return (await q.event_summaries(session, [execution_id]))[execution_id]
+        return (await event_summaries(session, [execution_id]))[execution_id]
 
     async def delete(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None) -> None:
         """Soft delete: the row and its data stay (in the trash), but vanish from every list, count
