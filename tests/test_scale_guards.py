@@ -385,3 +385,32 @@ async def test_list_view_extras_use_indexes(client: httpx.AsyncClient, services:
                 pass
         await services.dashboard.retry_chain(user, uuid.UUID(retry["uuid"]))
     assert await scans_of_executions(services, data_statements(statements)) == []
+
+
+async def test_a_searched_list_reuses_its_compiled_statement(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """Once ``resolve_search`` has resolved the workflow-name arm, the search is plain clauses with
+    bound parameters: a second search of the same shape is a compiled-cache hit (``SearchMatch``
+    compiled the whole list statement again on every request: a few ms of Python each)."""
+    from sqlalchemy.engine.default import CACHE_HIT
+
+    await seed_rows(client, world, 3)
+    user = await services.accounts.authenticate_token(world.viewer_a.token)
+    assert user is not None
+    a = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
+    hits: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        hits.append((statement, context.cache_hit))
+
+    engine = services.db.engine.sync_engine
+    for term in ("timeout", "invoice", "HTTP 503"):
+        hits.clear()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            await services.executions.page(user, ExecutionFilters([a], search=term), PageRequest(1, 2), Includes())
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    listing_statements = [h for s, h in hits if "workflow_executions" in s and "LIMIT" in s.upper()]
+    assert listing_statements and all(h is CACHE_HIT for h in listing_statements), hits

@@ -23,7 +23,7 @@ from app.db.models import (
     WorkflowExecutionData,
     Workspace,
 )
-from app.domain.executions.search import SearchMatch
+from app.domain.executions.search import SearchMatch, resolved_search
 from app.domain.executions.state import STOPPABLE, is_finished
 from app.domain.executions.time_axis import axis_conditions
 from app.lib.sql import any_of
@@ -47,8 +47,10 @@ class ExecutionFilters:
     has_command_room_task: bool | None = None
     sort_by: str = "created_at"
     sort_direction: str = "desc"
-    # Workflows whose name matches ``search``, resolved by ``resolve_search`` (None: a subquery).
+    # Workflows whose name matches ``search``, resolved by ``resolve_search`` (None: a subquery),
+    # and the database it was resolved on (the error arm differs: trigram ILIKE or FTS5).
     search_workflow_ids: list[int] | None = None
+    search_dialect: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # Which moment date_from / date_to apply to (see time_axis.py); lists always use ``created``.
     time_axis: str = "created"
@@ -98,7 +100,7 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     if f.user_multiplai_id:
         conds.append(E.user_id.in_(select(User.id).where(User.multiplai_id == f.user_multiplai_id)))
     if f.search:
-        conds.append(_search_condition(f.search, f.workspace_ids, f.search_workflow_ids))
+        conds.append(_search_condition(f.search, f.workspace_ids, f.search_workflow_ids, f.search_dialect))
     if f.requires_human_review is not None:
         pending = exists().where(A.execution_id == E.id, A.status == "pending")
         conds.append(pending if f.requires_human_review else ~pending)
@@ -110,13 +112,19 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
     return conds
 
 
-def _search_condition(term: str, workspace_ids: list[int], workflow_ids: list[int] | None) -> Any:
-    """Workflow name, execution uuid (whole) or error text; the term is always a bound parameter."""
+def _search_condition(
+    term: str, workspace_ids: list[int], workflow_ids: list[int] | None, dialect: str | None = None
+) -> Any:
+    """Workflow name, execution uuid (whole) or error text; the term is always a bound parameter.
+    Resolved (workflow ids and dialect known): plain SQLAlchemy clauses, whose compiled statements
+    are cached; else ``SearchMatch``, compiled per database on each use."""
     term = term.strip()
     try:
         return E.uuid == uuid_lib.UUID(term)
     except ValueError:
         pass
+    if workflow_ids is not None and dialect is not None:
+        return resolved_search(term, workflow_ids, dialect)
     return SearchMatch(term, workspace_ids, workflow_ids)
 
 
@@ -129,7 +137,7 @@ async def resolve_search(session: AsyncSession, f: ExecutionFilters) -> Executio
     if not isinstance(condition, SearchMatch):
         return f
     ids = [r[0] for r in await session.execute(condition.matching_workflows())]
-    return replace(f, search_workflow_ids=ids)
+    return replace(f, search_workflow_ids=ids, search_dialect=session.get_bind().dialect.name)
 
 
 def order_by(f: ExecutionFilters) -> list[Any]:

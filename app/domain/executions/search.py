@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, column, select, table
+from sqlalchemy import Boolean, ColumnElement, column, or_, select, table
 from sqlalchemy.ext.compiler import compiles
 
 from app.db.models import Workflow, WorkflowExecution
@@ -30,6 +30,21 @@ def like_pattern(term: str) -> str:
 def fts_phrase(term: str) -> str:
     """One FTS5 phrase: the term matched as a literal substring (quotes doubled, no operators)."""
     return '"' + term.replace('"', '""') + '"'
+
+
+def error_match(term: str, dialect: str) -> ColumnElement[bool]:
+    """The error arm: ILIKE (trigram GIN on PostgreSQL), FTS5 on SQLite for 3+ characters."""
+    # FTS5's query parser ends a string at NUL ("unterminated string"): such terms take the LIKE path.
+    if dialect == "sqlite" and len(term) >= MIN_TRIGRAM and "\x00" not in term:
+        return E.id.in_(select(FTS.c.rowid).where(FTS.c.executions_error_fts.match(fts_phrase(term))))
+    return E.error.ilike(like_pattern(term), escape="\\")
+
+
+def resolved_search(term: str, workflow_ids: list[int], dialect: str) -> ColumnElement[bool]:
+    """``SearchMatch`` once its workflow-name arm is resolved to ids, in plain clauses (the term and
+    ids are bound parameters, so SQLAlchemy caches the compiled statement)."""
+    error = error_match(term, dialect)
+    return or_(E.workflow_id.in_(workflow_ids), error) if workflow_ids else error
 
 
 class SearchMatch(ColumnElement[bool]):
@@ -56,11 +71,7 @@ class SearchMatch(ColumnElement[bool]):
 
 @compiles(SearchMatch)
 def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    # FTS5's query parser ends a string at NUL ("unterminated string"): such terms take the LIKE path.
-    if len(element.term) >= MIN_TRIGRAM and "\x00" not in element.term:
-        error = E.id.in_(select(FTS.c.rowid).where(FTS.c.executions_error_fts.match(fts_phrase(element.term))))
-    else:
-        error = E.error.ilike(like_pattern(element.term), escape="\\")
+    error = error_match(element.term, "sqlite")
     if element.workflow_ids is None:
         return "(" + compiler.process(E.workflow_id.in_(element.matching_workflows()) | error, **kw) + ")"
     if not element.workflow_ids:
