@@ -57,9 +57,13 @@ async def follow(
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         await asyncio.sleep(0.5)
+    for f in followers:
+        f.stop()  # see Follower.read_until: a swallowed cancellation must not keep one reading
     for task in following:
         task.cancel()
     await asyncio.gather(*following, return_exceptions=True)
+    for f in followers:
+        f.stopped = False
     end = plan.start + final.value
     await asyncio.gather(*(f.read_until(end, within=120) for f in followers))
     truth = await database_state(plan.base_url, plan.headers, plan.workspace)

@@ -40,6 +40,10 @@ class Follower:
     catch_up_times: list[float] = field(default_factory=list)  # reconnect -> caught up with the database
     connect_times: list[float] = field(default_factory=list)  # of which: the handshake (open)
     sock: Any = None
+    stopped: bool = False  # set by stop(): a background read_until returns at its next slice
+
+    def stop(self) -> None:
+        self.stopped = True
 
     async def connect(self, since: int | None = None) -> None:
         url = f"{self.ws_url}/api/v1/ws?workspace_uuid={self.workspace_uuid}"
@@ -65,14 +69,19 @@ class Follower:
         self.state[uuid] = (message["status"], version)
 
     async def read_until(self, seq: int, within: float = 30) -> None:
-        """Read (reconnecting after a server close, as a program should) until ``seq`` is reached."""
+        """Read (reconnecting after a server close, as a program should) until ``seq`` is reached, or
+        until ``stop()``. Waits in slices of at most a second: on Python 3.11 ``wait_for`` can swallow
+        a cancellation that lands as a frame arrives, and a reader told to stop must not then wait
+        out ``within`` (an hour for the fault tests' background readers: the suite hung on it)."""
         deadline = time.monotonic() + within
-        while self.last_seq < seq:
+        while self.last_seq < seq and not self.stopped:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"stuck at seq {self.last_seq}, expected {seq}")
             try:
-                self.apply(json.loads(await asyncio.wait_for(self.sock.recv(), remaining)))
+                self.apply(json.loads(await asyncio.wait_for(self.sock.recv(), min(remaining, 1.0))))
+            except TimeoutError:
+                continue
             except websockets.ConnectionClosed as closed:
                 self.closes.append(closed.rcvd.code if closed.rcvd else 1006)
                 self.reconnects += 1
@@ -251,6 +260,10 @@ async def finish_cuts(following: list[asyncio.Task[Any]], followers: list[Follow
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         await asyncio.sleep(poll)
+    for f in followers:
+        f.stop()
     for task in following:
         task.cancel()
     await asyncio.gather(*following, return_exceptions=True)
+    for f in followers:
+        f.stopped = False  # they read again (to the final seq) after this

@@ -104,7 +104,9 @@ async def check_render_to_connect_gap(a: AppServer, b: AppServer, world: World) 
     cursor = rendered
     async with websockets.connect(url, additional_headers={**cookie, "Origin": b.base_url}, open_timeout=30) as sock:
         # Read while the writes go on (a socket left unread would miss its keepalive pongs).
+        deadline = time.monotonic() + 120
         while not writing.done() or cursor < rendered + writer.committed:
+            assert time.monotonic() < deadline, f"page socket stuck at seq {cursor}"
             try:
                 frame = await asyncio.wait_for(sock.recv(), 1)
             except TimeoutError:
@@ -270,9 +272,13 @@ async def test_redis_killed_and_paused_under_traffic(
         recovered += await until_ready_is(pair, 200, 10)
     flowing = False
     await writing
+    for f in followers:
+        f.stop()  # returns at its next slice even if a cancellation below is swallowed
     for task in following:  # cancelling recv() loses nothing (websockets documents it as safe)
         task.cancel()
     await asyncio.gather(*following, return_exceptions=True)
+    for f in followers:
+        f.stopped = False
     final = start + writer.committed - before + len(decisions)  # decisions are one event each
     await asyncio.gather(*(f.read_until(final) for f in followers))
     truth = await database_state(b.base_url, headers, ws)
