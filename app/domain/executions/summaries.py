@@ -6,7 +6,7 @@ cascade's summaries take ~2 ms instead of 34 (docs/benchmarks.md, goal 7).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select, type_coerce
@@ -98,24 +98,23 @@ _FINISHED = {s.value: is_finished(s.value) for s in ExecutionStatus}
 _STOPPABLE_VALUES = frozenset(s.value for s in STOPPABLE)
 
 
+def _formatted_once(fmt: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """``fmt`` with each distinct value formatted once (None stays None)."""
+    done: dict[Any, str | None] = {None: None}
+
+    def get(value: Any) -> str | None:
+        try:
+            return done[value]
+        except KeyError:
+            text = done[value] = fmt(value)
+            return text
+
+    return get
+
+
 def _summaries_from_rows(rows: Any) -> dict[int, dict[str, Any]]:
     """``summary_with_counters`` of each row (same keys, order and values), by position."""
-    times: dict[Any, str | None] = {None: None}
-    uuids: dict[Any, str | None] = {None: None}
-
-    def t(value: Any) -> str | None:
-        try:
-            return times[value]
-        except KeyError:
-            text = times[value] = iso(value)
-            return text
-
-    def u(value: Any) -> str | None:
-        try:
-            return uuids[value]
-        except KeyError:
-            text = uuids[value] = str(value)
-            return text
+    t, u = _formatted_once(iso), _formatted_once(str)
 
     out: dict[int, dict[str, Any]] = {}
     for (
