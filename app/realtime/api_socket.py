@@ -142,7 +142,7 @@ async def _send_live(
     batches: bool = False,
 ) -> str:
     while True:
-        item = await sub.queue.get()
+        item = await sub.take()
         if item == EVICTED:
             return EVICTED
         if isinstance(item, Resync):

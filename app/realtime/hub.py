@@ -115,21 +115,30 @@ class Subscriber:
     state: Any = None
     queue_size: int = 1000
     queue: asyncio.Queue[Any] = field(init=False)
+    # Extra room while the socket sends its replay, until its queue first runs dry: live events
+    # pile up meanwhile through no fault of the client (the server is reading the database).
+    allowance: int = 0
     evicted: bool = False
     gone: asyncio.Event = field(init=False)  # set on eviction: wakes a socket stuck in a blocked send
     evictions = 0  # class-wide count, reported by /ready
 
     def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.queue_size)
+        self.queue = asyncio.Queue()  # bounded by offer(): queue_size + allowance items
         self.gone = asyncio.Event()
 
     def offer(self, item: Any) -> None:
         if self.evicted:
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if self.queue.qsize() >= self.queue_size + self.allowance:
             self.evict()
+        else:
+            self.queue.put_nowait(item)
+
+    async def take(self) -> Any:
+        """The next queued item; once the queue has run dry, the replay's allowance is spent."""
+        if self.queue.empty():
+            self.allowance = 0
+        return await self.queue.get()
 
     def silence(self) -> None:
         """Take no more events and drop those queued (the socket is about to close)."""
@@ -212,6 +221,7 @@ class Hub:
     # ---------------------------------------------------------------- subscribers
     async def register(self, sub: Subscriber) -> dict[int, int]:
         """Subscribe first (so nothing is missed), then return the baseline seq of each workspace."""
+        sub.allowance = self.replay_limit  # what arrives while the socket replays is not its fault
         for ws in sub.workspace_ids:
             self.subscribers[ws].add(sub)
         missing = [ws for ws in sub.workspace_ids if ws not in self.last_seq]

@@ -230,18 +230,27 @@ async def _send_live(
     loop = asyncio.get_running_loop()
     next_flush = 0.0
     while True:
-        items = [await sub.queue.get()]
-        if window > 0:
-            if (wait := next_flush - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            while not sub.queue.empty():
-                items.append(sub.queue.get_nowait())
-            next_flush = loop.time() + window
+        item = await sub.take()
         update = PageUpdate()
-        for item in items:
+        # Fold what arrives until the flush is due, rather than let it wait in the bounded queue:
+        # a flood faster than queue size / window must not evict a client that reads.
+        while True:
             if item == EVICTED:
                 return EVICTED
             _fold(item, fragments, state, last_sent, update)
+            if window <= 0:
+                break  # every item is its own flush
+            if not sub.queue.empty():
+                item = sub.queue.get_nowait()
+            elif (wait := next_flush - loop.time()) > 0:
+                try:
+                    async with asyncio.timeout(wait):
+                        item = await sub.queue.get()
+                except TimeoutError:
+                    break
+            else:
+                break
+        next_flush = loop.time() + window
         for frame in compose(update, fragments):
             await socket.send_text(frame)
 

@@ -83,11 +83,18 @@ async def test_slow_subscriber_is_evicted_with_bounded_memory(
     healthy = Subscriber(user_id=2, workspace_ids=frozenset({ws_id}))
     await services.hub.register(slow)
     await services.hub.register(healthy)
+    # While its socket replays, what piles up is not the client's fault: up to the replay's size.
+    for _ in range(4):
+        await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    assert not slow.evicted and slow.queue.qsize() == 4
+    _drain(slow)
+    taking = asyncio.create_task(slow.take())  # live now: its queue ran dry, the allowance is spent
+    await asyncio.sleep(0)
     for _ in range(6):
         await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
     assert slow.evicted
-    assert _drain(slow) == [EVICTED]
-    assert len(_drain(healthy)) == 6
+    assert (await taking) != EVICTED and _drain(slow) == [EVICTED]
+    assert len(_drain(healthy)) == 10
 
 
 async def test_a_foreign_workspace_event_never_reaches_a_subscriber(

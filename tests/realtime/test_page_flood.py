@@ -26,7 +26,11 @@ CURSOR = re.compile(r'class="live-seq"[^>]*data-seq="(\d+)"')
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, world: World) -> Iterator[AppServer]:
-    app_server = AppServer(database_url, None, tmp_path, WS_PAGE_COALESCE_MS=str(WINDOW_MS), API_RATE_LIMIT="0")
+    # A queue far smaller than one window's events: the page socket folds them as they arrive, so a
+    # client that reads is never evicted for the server's own coalescing.
+    app_server = AppServer(
+        database_url, None, tmp_path, WS_PAGE_COALESCE_MS=str(WINDOW_MS), WS_QUEUE_SIZE="8", API_RATE_LIMIT="0"
+    )
     try:
         app_server.start()
         yield app_server
