@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -335,6 +336,34 @@ async def test_search_follows_error_changes(client: httpx.AsyncClient, world: Wo
     assert await found("acme-7") == []
     assert await found("isk fu") == [e["uuid"]]
     assert await found('"quoted" OR x') == []  # FTS syntax in a term is matched literally
+
+
+async def test_a_long_error_that_does_not_compress_is_saved_whole_and_found(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """An error of kilobytes of text that does not compress (a payload dump) is saved and returned
+    whole: the covering search indexes hold only ``error_folded``, its first 500 characters, so no
+    index entry passes PostgreSQL's 2,704-byte limit (before migration 0013 such a write failed).
+    Search folds case beyond ASCII, and on PostgreSQL covers the error's first 500 characters."""
+    wf = world.workflows["Invoice approval"]
+    noise = secrets.token_urlsafe(9_000)  # ~12,000 characters, incompressible
+    error = f"ÉCHEC du paiement cust-99121: {noise}"
+    e = await create_execution(client, world.operator_a, wf, status="running")
+    response = await client.patch(f"{EXECUTIONS}/{e['uuid']}", json={"error": error}, headers=world.operator_a.headers)
+    assert response.status_code == 200, response.text
+    got = await client.get(f"{EXECUTIONS}/{e['uuid']}", headers=world.viewer_a.headers)
+    assert got.json()["data"]["error"] == error
+    a = world.ws["A"]
+
+    async def found(term: str, **filters: str) -> list[str]:
+        body = await list_executions(client, world.viewer_a, workspace_uuid=a, search=term, **filters)
+        return [x["uuid"] for x in body["data"]]
+
+    assert await found("échec du") == [e["uuid"]]
+    assert await found("CUST-99121", status="running", workflow_uuid=wf) == [e["uuid"]]
+    assert await found(noise[200:230]) == [e["uuid"]]  # mixed case, "-" and "_" taken literally
+    # Past the first ERROR_SEARCHED characters only SQLite's FTS5 table (the whole text) finds it.
+    assert await found(noise[-40:]) == ([] if IS_POSTGRES else [e["uuid"]])
 
 
 async def test_counts_on_every_time_axis_read_an_index(

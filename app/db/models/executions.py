@@ -89,23 +89,24 @@ class WorkflowExecution(UUIDColumn, SoftDelete, Base):
             sqlite_where=LIVE,
         ),
         Index("ix_wfe_ws_deleted", "workspace_id", "deleted_at", postgresql_where=TRASHED, sqlite_where=TRASHED),
-        # 0010/0012: error search within a workspace or a workflow (with status), its page and its
-        # capped count index-only (PostgreSQL).
+        # 0010/0012/0013: error search within a workspace or a workflow (with status), its page and
+        # its capped count index-only (PostgreSQL). ``error_folded`` is a generated column that only
+        # PostgreSQL has (``lower(left(error, 500))``, migration 0013), so it is not mapped.
         Index(
             "ix_wfe_ws_errors",
             "workspace_id",
             "created_at",
             "id",
-            postgresql_include=["error", "status", "workflow_id"],
-            postgresql_where=text("deleted_at IS NULL AND error IS NOT NULL"),
+            postgresql_include=["error_folded", "status", "workflow_id"],
+            postgresql_where=text("deleted_at IS NULL AND error_folded IS NOT NULL"),
         ).ddl_if(dialect="postgresql"),
         Index(
             "ix_wfe_wf_errors",
             "workflow_id",
             "created_at",
             "id",
-            postgresql_include=["error", "status", "workspace_id"],
-            postgresql_where=text("deleted_at IS NULL AND error IS NOT NULL"),
+            postgresql_include=["error_folded", "status", "workspace_id"],
+            postgresql_where=text("deleted_at IS NULL AND error_folded IS NOT NULL"),
         ).ddl_if(dialect="postgresql"),
     )
 

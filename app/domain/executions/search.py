@@ -1,6 +1,7 @@
 """Substring search over executions (workflow name or error text), compiled per database.
 
-- PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error ILIKE '%term%'``. The
+- PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error_folded LIKE lower('%term%')``
+  (``error_folded``: the error's first 500 characters, lowercased on write; migration 0013). The
   ``ARRAY(subquery)`` is an init-plan evaluated once, so both arms are index conditions (btree on
   ``workflow_id``, trigram GIN on ``error``) and the planner can BitmapOr them; a plain
   ``workflow_id IN (subquery) OR ...`` cannot use an index for the OR and filters row by row.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, column, or_, select, table
+from sqlalchemy import Boolean, ColumnElement, Text, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.compiler import compiles
 
 from app.db.models import Workflow, WorkflowExecution
@@ -20,6 +21,9 @@ from app.db.models import Workflow, WorkflowExecution
 E = WorkflowExecution
 FTS = table("executions_error_fts", column("rowid"), column("executions_error_fts"))
 MIN_TRIGRAM = 3
+# PostgreSQL's generated column (migration 0013), not mapped: SQLite has no such column.
+ERROR_FOLDED = literal_column("workflow_executions.error_folded", Text)
+ERROR_SEARCHED = 500  # characters of the error that search covers on PostgreSQL
 
 
 def like_pattern(term: str) -> str:
@@ -33,7 +37,11 @@ def fts_phrase(term: str) -> str:
 
 
 def error_match(term: str, dialect: str) -> ColumnElement[bool]:
-    """The error arm: ILIKE (trigram GIN on PostgreSQL), FTS5 on SQLite for 3+ characters."""
+    """The error arm. PostgreSQL: ``LIKE`` on ``error_folded`` (migration 0013: the first
+    ``ERROR_SEARCHED`` characters, lowercased when written; trigram GIN and the covering indexes
+    carry it). SQLite: FTS5 for 3+ characters, else ``LIKE``."""
+    if dialect == "postgresql":
+        return ERROR_FOLDED.like(func.lower(like_pattern(term)), escape="\\")
     # FTS5's query parser ends a string at NUL ("unterminated string"): such terms take the LIKE path.
     if dialect == "sqlite" and len(term) >= MIN_TRIGRAM and "\x00" not in term:
         return E.id.in_(select(FTS.c.rowid).where(FTS.c.executions_error_fts.match(fts_phrase(term))))
@@ -81,7 +89,7 @@ def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
 
 @compiles(SearchMatch, "postgresql")
 def _compile_postgresql(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    error = compiler.process(E.error.ilike(like_pattern(element.term), escape="\\"), **kw)
+    error = compiler.process(error_match(element.term, "postgresql"), **kw)
     if element.workflow_ids is not None:
         if not element.workflow_ids:
             return error
