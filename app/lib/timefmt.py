@@ -7,9 +7,10 @@ def iso(value: dt.datetime | None) -> str | None:
     """UTC ISO-8601 with a ``Z`` suffix, as the seed API prints timestamps."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    tz = value.tzinfo
+    if tz is not dt.UTC:  # the drivers hand back UTC times: usually nothing to convert
+        value = value.replace(tzinfo=dt.UTC) if tz is None else value.astimezone(dt.UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def parse_date_param(field: str, raw: str, *, end_of_day: bool = False) -> dt.datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid as uuid_lib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,7 @@ class ExecutionFilters:
     time_axis: str = "created"
 
 
+@functools.cache  # a Select is immutable (its methods return copies): built once, not per page
 def summary_select() -> Select[Any]:
     return (
         select(
@@ -147,31 +149,53 @@ def order_by(f: ExecutionFilters) -> list[Any]:
     return [column.desc(), E.id.desc()]
 
 
+def _by_name(row: Row[Any] | Any) -> Any:
+    """A row's values by name: a result Row is read once into a dict (a Row's attribute lookup costs
+    ~0.6 us, a page's 50 rows x 24 columns ~0.7 ms); anything else is read by attribute."""
+    fields = getattr(row, "_fields", None)
+    return dict(zip(fields, row, strict=True)) if fields is not None else _Attributes(row)
+
+
+class _Attributes:
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.obj, name)
+
+
 def serialize_execution(row: Row[Any] | Any) -> dict[str, Any]:
     """The seed's execution object plus our scoping fields (``workspace_uuid``, ``workflow_uuid``...)."""
+    return _serialized(_by_name(row))
+
+
+def _serialized(v: Any) -> dict[str, Any]:
+    parent_uuid, status = v["parent_execution_uuid"], v["status"]
     return {
-        "id": row.id,
-        "uuid": str(row.uuid),
-        "workspace_uuid": str(row.workspace_uuid),
-        "workflow_uuid": str(row.workflow_uuid),
-        "workflow_name": row.workflow_name,
-        "parent_execution_uuid": str(row.parent_execution_uuid) if row.parent_execution_uuid else None,
-        "is_finished": is_finished(row.status),
-        "mode": row.mode,
-        "retry_of": row.retry_of,
-        "retry_success_id": row.retry_success_id,
-        "started_at": iso(row.started_at),
-        "stopped_at": iso(row.stopped_at),
-        "wait_till": iso(row.wait_till),
-        "status": row.status,
-        "running_node": row.running_node,
-        "error": row.error,
-        "version": row.version,
-        "created_at": iso(row.created_at),
-        "updated_at": iso(row.updated_at),
-        "deleted_at": iso(row.deleted_at),
+        "id": v["id"],
+        "uuid": str(v["uuid"]),
+        "workspace_uuid": str(v["workspace_uuid"]),
+        "workflow_uuid": str(v["workflow_uuid"]),
+        "workflow_name": v["workflow_name"],
+        "parent_execution_uuid": str(parent_uuid) if parent_uuid else None,
+        "is_finished": is_finished(status),
+        "mode": v["mode"],
+        "retry_of": v["retry_of"],
+        "retry_success_id": v["retry_success_id"],
+        "started_at": iso(v["started_at"]),
+        "stopped_at": iso(v["stopped_at"]),
+        "wait_till": iso(v["wait_till"]),
+        "status": status,
+        "running_node": v["running_node"],
+        "error": v["error"],
+        "version": v["version"],
+        "created_at": iso(v["created_at"]),
+        "updated_at": iso(v["updated_at"]),
+        "deleted_at": iso(v["deleted_at"]),
         # A stop accepted but not applied yet (its cascade is running or resumes after a restart).
-        "stopping": row.stop_requested_at is not None and row.status in STOPPABLE,
+        "stopping": v["stop_requested_at"] is not None and status in STOPPABLE,
     }
 
 
@@ -212,10 +236,11 @@ def row_counters() -> list[Any]:
 
 
 def summary_with_counters(row: Row[Any] | Any) -> dict[str, Any]:
-    return serialize_execution(row) | {
-        "workflow_approvals_count": int(row.workflow_approvals_count or 0),
-        "pending_workflow_approvals_count": int(row.pending_workflow_approvals_count or 0),
-        "in_command_room": bool(row.in_command_room),
+    v = _by_name(row)
+    return _serialized(v) | {
+        "workflow_approvals_count": int(v["workflow_approvals_count"] or 0),
+        "pending_workflow_approvals_count": int(v["pending_workflow_approvals_count"] or 0),
+        "in_command_room": bool(v["in_command_room"]),
     }
 
 
