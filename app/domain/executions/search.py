@@ -3,7 +3,7 @@
 - PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error_folded LIKE lower('%term%')``
   (``error_folded``: the error's first 500 characters, lowercased on write; migration 0013). The
   ``ARRAY(subquery)`` is an init-plan evaluated once, so both arms are index conditions (btree on
-  ``workflow_id``, trigram GIN on ``error``) and the planner can BitmapOr them; a plain
+  ``workflow_id``, trigram GIN on ``error_folded``) and the planner can BitmapOr them; a plain
   ``workflow_id IN (subquery) OR ...`` cannot use an index for the OR and filters row by row.
 - SQLite: the error arm is a lookup in the FTS5 trigram table ``executions_error_fts`` (migration
   0003) for terms of 3+ characters; shorter terms fall back to ``LIKE`` (trigrams need 3).
