@@ -427,20 +427,27 @@ async def test_simulator_continues_a_seeded_review_once_decided(services: Servic
     item = next(i for i in seeded if hashes[i["payload_hash"]] == 1)  # not one of the identical group
     execution_uuid = uuid.UUID(item["execution_uuid"])
     status = "waiting"
+
+    async def its_pending_reviews() -> list[dict[str, Any]]:
+        pending, _ = await services.approvals.inbox(
+            approver, ApprovalFilters(statuses=["pending"]), PageRequest(1, 100)
+        )
+        return [p for p in pending if p["execution_uuid"] == item["execution_uuid"]]
+
     # Each decision resumes it; the engine may reach a later review node and wait again: decide that too.
     for _ in range(5):
-        only_pending = ApprovalFilters(statuses=["pending"])
-        pending, _ = await services.approvals.inbox(approver, only_pending, PageRequest(1, 100))
-        for review in [p for p in pending if p["execution_uuid"] == item["execution_uuid"]]:
+        for review in await its_pending_reviews():
             # Four-eyes reviews the approver triggered go to the admin; high-risk ones need both.
             first = admin if review["four_eyes"] and review["triggered_by"] == approver.email else approver
             decided = await services.approvals.decide(first, uuid.UUID(review["uuid"]), True, "ok")
             if decided["status"] == "pending":
                 await services.approvals.decide(admin, uuid.UUID(review["uuid"]), True, "ok too")
-        for _ in range(100):
+        # Until it finishes, or waits on a new review: right after a decision it still says "waiting"
+        # until the simulator's next poll resumes it.
+        for _ in range(200):
             await asyncio.sleep(0.05)
             status = (await services.executions.get(approver, execution_uuid, Includes()))["status"]
-            if status != "running":
+            if status not in ("running", "waiting") or (status == "waiting" and await its_pending_reviews()):
                 break
         if status != "waiting":
             break
