@@ -35,46 +35,39 @@ LIVE_WITH_ERROR = "WHERE deleted_at IS NULL AND error IS NOT NULL"
 LIVE_WITH_FOLDED = "WHERE deleted_at IS NULL AND error_folded IS NOT NULL"
 
 
+def _search_indexes(text_column: str, where: str) -> None:
+    """The two covering error-search indexes and the trigram index, on ``text_column``."""
+    op.execute(
+        "CREATE INDEX ix_wfe_ws_errors ON workflow_executions (workspace_id, created_at, id) "
+        f"INCLUDE ({text_column}, status, workflow_id) {where}"
+    )
+    op.execute(
+        "CREATE INDEX ix_wfe_wf_errors ON workflow_executions (workflow_id, created_at, id) "
+        f"INCLUDE ({text_column}, status, workspace_id) {where}"
+    )
+    op.execute(f"CREATE INDEX ix_wfe_error_trgm ON workflow_executions USING gin ({text_column} gin_trgm_ops) {where}")
+
+
+def _drop_search_indexes() -> None:
+    for name in ("ix_wfe_ws_errors", "ix_wfe_wf_errors", "ix_wfe_error_trgm"):
+        op.execute(f"DROP INDEX {name}")
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("DROP INDEX ix_wfe_ws_errors")
-    op.execute("DROP INDEX ix_wfe_wf_errors")
-    op.execute("DROP INDEX ix_wfe_error_trgm")
+    _drop_search_indexes()
     op.execute(
         "ALTER TABLE workflow_executions ADD COLUMN error_folded text"
         " GENERATED ALWAYS AS (lower(left(error, 500))) STORED"
     )
-    op.execute(
-        "CREATE INDEX ix_wfe_ws_errors ON workflow_executions (workspace_id, created_at, id) "
-        f"INCLUDE (error_folded, status, workflow_id) {LIVE_WITH_FOLDED}"
-    )
-    op.execute(
-        "CREATE INDEX ix_wfe_wf_errors ON workflow_executions (workflow_id, created_at, id) "
-        f"INCLUDE (error_folded, status, workspace_id) {LIVE_WITH_FOLDED}"
-    )
-    op.execute(
-        "CREATE INDEX ix_wfe_error_trgm ON workflow_executions USING gin (error_folded gin_trgm_ops) "
-        + LIVE_WITH_FOLDED
-    )
+    _search_indexes("error_folded", LIVE_WITH_FOLDED)
     op.execute("ANALYZE workflow_executions")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("DROP INDEX ix_wfe_ws_errors")
-    op.execute("DROP INDEX ix_wfe_wf_errors")
-    op.execute("DROP INDEX ix_wfe_error_trgm")
+    _drop_search_indexes()
     op.execute("ALTER TABLE workflow_executions DROP COLUMN error_folded")
-    op.execute(
-        "CREATE INDEX ix_wfe_ws_errors ON workflow_executions (workspace_id, created_at, id) "
-        f"INCLUDE (error, status, workflow_id) {LIVE_WITH_ERROR}"
-    )
-    op.execute(
-        "CREATE INDEX ix_wfe_wf_errors ON workflow_executions (workflow_id, created_at, id) "
-        f"INCLUDE (error, status, workspace_id) {LIVE_WITH_ERROR}"
-    )
-    op.execute(
-        f"CREATE INDEX ix_wfe_error_trgm ON workflow_executions USING gin (error gin_trgm_ops) {LIVE_WITH_ERROR}"
-    )
+    _search_indexes("error", LIVE_WITH_ERROR)
