@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from app.config import Settings
@@ -80,6 +81,25 @@ async def test_seed_creates_the_promised_demo(services: Services) -> None:
     assert orgs == [(DEMO_ORG, 2)]
     await _check_workflows(services)
     await _check_executions(services, report.executions)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        # A long-running example walked through a human review of hours: a child it started came
+        # out 8 hours in the future (seen in CI, at this minute's hour and weekday).
+        dt.datetime(2026, 12, 10, 15, 7, tzinfo=dt.UTC),
+        # Just after midnight UTC: a scheduled run moved to its hour on the oldest day lay 30 days
+        # and almost a day back.
+        dt.datetime(2026, 12, 7, 0, 4, tzinfo=dt.UTC),
+    ],
+    ids=["afternoon", "after-midnight"],
+)
+async def test_seeded_history_lies_within_its_30_days(services: Services, now: dt.datetime) -> None:
+    await seed_demo(services, executions=3000, now=now)
+    created = [r.created_at for r in await _rows(services, select(E.created_at))]
+    assert len(created) >= 3000
+    assert now - dt.timedelta(days=30) <= min(created) and max(created) <= now
 
 
 async def _check_workflows(services: Services) -> None:

@@ -286,7 +286,7 @@ class History:
         for _ in range(long_running):
             wf = self.rng.choice(self.workflows)
             started = self.now - dt.timedelta(hours=self.rng.uniform(2, 6))
-            row = self._execution(wf, started, mode=STUCK_MODE, fail_rate=0.0)
+            row = self._execution(wf, started, mode=STUCK_MODE, fail_rate=0.0, avoid_review=True)
             node = next(iter(wf.graph.nodes.values()))
             row.update(status="running", stopped_at=None, running_node=node.id, updated_at=started, error=None)
             self.data[row["uuid"]]["metadata"].update(running_node=node.id, loop_index=self.rng.randint(3, 40))
@@ -311,12 +311,15 @@ class History:
     def _start_time(self, spec: WorkflowSpec, days: int) -> dt.datetime:
         """Scheduled workflows at their hour; the rest mostly in office hours on weekdays."""
         latest = self.now - dt.timedelta(minutes=10)
+        earliest = self.now - dt.timedelta(days=days)
         while True:
             moment = latest - dt.timedelta(seconds=self.rng.uniform(0, days * 86400))
             if spec.schedule_hours:
                 hour = self.rng.choice(spec.schedule_hours)
                 moment = moment.replace(hour=hour, minute=self.rng.randint(0, 2), second=self.rng.randint(0, 59))
-                if moment <= latest:
+                # Moving to the scheduled hour can leave the window at either end (just after midnight
+                # UTC, the oldest day's early hours lie more than `days` back).
+                if earliest <= moment <= latest:
                     return moment
                 continue
             weight = 1.0 if 8 <= moment.hour < 19 else (0.35 if 6 <= moment.hour < 23 else 0.12)
