@@ -35,6 +35,7 @@ from app.lib.openapi_errors import document_errors
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.realtime.presence import PresenceBoard
+from app.realtime.wire import AthenaApp
 from app.services import Services
 from app.web.approvals import ApprovalPages
 from app.web.command_room import CommandRoomPages
@@ -170,7 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
     start_services, close_services = _lifecycle(services)
-    app = Litestar(
+    app = AthenaApp(
         route_handlers=[api, *OPS_ROUTES, *PAGES, static],
         # Request id outermost (every log line carries it), then metrics, then the pages' Origin check.
         middleware=[*OPS_MIDDLEWARE, DefineMiddleware(PageOriginMiddleware, settings=settings)],

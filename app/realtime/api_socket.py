@@ -13,9 +13,10 @@ from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_FORBIDDEN
-from app.realtime.hub import EVICTED, Batch, Hub, Resync, Subscriber, batch_frame, events_of
+from app.realtime.hub import EVICTED, Batch, Hub, PreparedEvent, Resync, Subscriber, batch_frame, events_of
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.socket_loop import run_socket
+from app.realtime.wire import Wire, text_frame
 
 logger = logging.getLogger("athena.realtime.api_socket")
 
@@ -96,7 +97,7 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
             hub,
             sub,
             lambda: _replay(socket, hub, uuid_of, baseline, since),
-            lambda last_sent: _send_live(socket, sub, uuid_of, last_sent, batches),
+            lambda last_sent: ApiStream(socket, sub, uuid_of, last_sent, batches, Wire.of(socket.scope)).run(),
             evicted_reason="resync: client too slow, reconnect with since",
             tracked=tracked,
             max_message_bytes=services.sockets.max_message_bytes,
@@ -134,31 +135,65 @@ async def _replay(
     return last_sent
 
 
-async def _send_live(
-    socket: WebSocket[Any, Any, Any],
-    sub: Subscriber,
-    uuid_of: dict[int, str],
-    last_sent: dict[int, int],
-    batches: bool = False,
-) -> str:
-    while True:
-        item = await sub.take()
-        if item == EVICTED:
-            return EVICTED
+class ApiStream:
+    """The live part of one API socket: each queue item becomes its frames, written straight to the
+    connection when it takes them (``direct``, called by the hub while this socket waits on an empty
+    queue), else sent through ASGI ``send`` by ``run`` in queue order."""
+
+    def __init__(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        sub: Subscriber,
+        uuid_of: dict[int, str],
+        last_sent: dict[int, int],
+        batches: bool,
+        wire: Wire | None,
+    ) -> None:
+        self.socket, self.sub, self.uuid_of, self.last_sent, self.batches = socket, sub, uuid_of, last_sent, batches
+        self.wire = wire
+
+    def frames(self, item: Any) -> list[PreparedEvent | Batch | str]:
+        """What ``item`` sends this client (each with its JSON text and, cached, its frame bytes)."""
         if isinstance(item, Resync):
-            await socket.send_text(resync_frame(uuid_of[item.workspace_id], item.reason, item.seq))
-            last_sent[item.workspace_id] = item.seq
-            continue
+            self.last_sent[item.workspace_id] = item.seq
+            return [resync_frame(self.uuid_of[item.workspace_id], item.reason, item.seq)]
         # A batch (one transaction's events) is one queue item: one batch frame for clients that
         # asked for them, else consecutive frames.
-        fresh = [e for e in events_of(item) if e.seq > last_sent.get(e.workspace_id, 0)]  # not sent in replay
+        fresh = [e for e in events_of(item) if e.seq > self.last_sent.get(e.workspace_id, 0)]  # not sent in replay
         if not fresh:
-            continue
-        if batches and len(fresh) > 1:
-            await socket.send_text(
-                item.json if isinstance(item, Batch) and len(fresh) == len(item.events) else batch_frame(fresh)
-            )
-        else:
-            for event in fresh:
-                await socket.send_text(event.json)
-        last_sent[item.workspace_id] = fresh[-1].seq
+            return []
+        self.last_sent[item.workspace_id] = fresh[-1].seq
+        if self.batches and len(fresh) > 1:
+            return [item if isinstance(item, Batch) and len(fresh) == len(item.events) else batch_frame(fresh)]
+        return list(fresh)
+
+    def direct(self, item: Any) -> bool:
+        wire = self.wire
+        if wire is None or not wire.ready():
+            return False
+        for frame in self.frames(item):
+            wire.write(_frame_bytes(frame))
+        return True
+
+    async def run(self) -> str:
+        sub, wire = self.sub, self.wire
+        if wire is not None:
+            sub.direct = self.direct
+        try:
+            while True:
+                sub.idle = True
+                item = await sub.take()
+                sub.idle = False
+                if item == EVICTED:
+                    return EVICTED
+                for frame in self.frames(item):
+                    if wire is not None and wire.ready():
+                        wire.write(_frame_bytes(frame))
+                    else:
+                        await self.socket.send_text(frame if isinstance(frame, str) else frame.json)
+        finally:
+            sub.direct, sub.idle = None, False
+
+
+def _frame_bytes(frame: PreparedEvent | Batch | str) -> bytes:
+    return text_frame(frame.encode()) if isinstance(frame, str) else frame.frame

@@ -26,6 +26,7 @@ from app.domain.events.recorder import CommittedEvent
 from app.ops import metrics as ops_metrics
 from app.realtime.bus import MemoryBus, RedisBus
 from app.realtime.messages import current_seqs, load_events
+from app.realtime.wire import Wire, text_frame
 
 logger = logging.getLogger("athena.realtime.hub")
 
@@ -55,6 +56,14 @@ class PreparedEvent:
             self._cache["json"] = json.dumps(self.message, separators=(",", ":"))
         return self._cache["json"]
 
+    @property
+    def frame(self) -> bytes:
+        """``json`` as a WebSocket frame, the same bytes for every API socket (app/realtime/wire.py)."""
+        if "frame" not in self._cache:
+            PreparedEvent.renders_by_kind["frame"] += 1
+            self._cache["frame"] = text_frame(self.json.encode())
+        return self._cache["frame"]
+
     def rendered(self, key: str, render: Callable[[dict[str, Any]], Any]) -> Any:
         if key not in self._cache:
             PreparedEvent.renders += 1
@@ -69,12 +78,13 @@ class Batch:
     Each event keeps its own once-per-instance encodings; the page socket sends a batch as one
     flush and the API socket as consecutive frames."""
 
-    __slots__ = ("_json", "events", "workspace_id")
+    __slots__ = ("_frame", "_json", "events", "workspace_id")
 
     def __init__(self, workspace_id: int, events: list[PreparedEvent]) -> None:
         self.workspace_id = workspace_id
         self.events = events
         self._json: str | None = None
+        self._frame: bytes | None = None
 
     @property
     def json(self) -> str:
@@ -83,6 +93,12 @@ class Batch:
         if self._json is None:
             self._json = batch_frame(self.events)
         return self._json
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self.json.encode())
+        return self._frame
 
     @property
     def seq(self) -> int:
@@ -118,6 +134,10 @@ class Subscriber:
     # Extra room while the socket sends its replay, until its queue first runs dry: live events
     # pile up meanwhile through no fault of the client (the server is reading the database).
     allowance: int = 0
+    # Set by a socket whose sender waits on an empty queue: ``direct(item)`` writes the item's frames
+    # to the connection at once (app/realtime/wire.py) and says whether it could; else it is queued.
+    direct: Callable[[Any], bool] | None = None
+    idle: bool = False
     evicted: bool = False
     gone: asyncio.Event = field(init=False)  # set on eviction: wakes a socket stuck in a blocked send
     evictions = 0  # class-wide count, reported by /ready
@@ -129,6 +149,14 @@ class Subscriber:
     def offer(self, item: Any) -> None:
         if self.evicted:
             return
+        if self.idle and self.direct is not None and self.queue.empty():
+            try:
+                if self.direct(item):
+                    return
+            except Exception:  # one socket's failure must not stop the fan-out to the others
+                logger.exception("direct send failed: the socket is closed and its client resyncs")
+                self.evict()
+                return
         if self.queue.qsize() >= self.queue_size + self.allowance:
             self.evict()
         else:
@@ -372,6 +400,7 @@ class Hub:
             "delivered": self.delivered,
             "events_dispatched": self.dispatched,
             "renders": dict(PreparedEvent.renders_by_kind),
+            "frames_written_directly": Wire.written,
             "filled_from_database": self.filled,
             "resyncs": self.resyncs,
             "evicted": Subscriber.evictions,

@@ -28,6 +28,7 @@ from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber, ev
 from app.realtime.messages import current_seqs, load_events
 from app.realtime.presence import PresenceBoard
 from app.realtime.socket_loop import CLOSE_POLICY, run_socket
+from app.realtime.wire import Wire, text_frame
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate, compose
@@ -145,9 +146,9 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
             hub,
             sub,
             lambda: _replay(socket, hub, fragments, state, baseline, cursor),
-            lambda last_sent: _send_live(
+            lambda last_sent: PageStream(
                 socket, sub, fragments, state, last_sent, services.settings.ws_page_coalesce_ms / 1000
-            ),
+            ).run(),
             evicted_reason="resync: client too slow",
             on_exit=lambda: _on_exit(ticker, presence, sub),
             tracked=tracked,
@@ -215,44 +216,80 @@ async def _replay(
     return last_sent
 
 
-async def _send_live(
-    socket: WebSocket[Any, Any, Any],
-    sub: Subscriber,
-    fragments: Fragments,
-    state: PageState,
-    last_sent: dict[int, int],
-    window: float,
-) -> str:
-    """Send what the queue holds, one flush at a time; a batch (one transaction's events) is always
-    one flush. With a coalescing ``window``, flushes are at least ``window`` apart: a lone event goes
-    out at once, and what arrives until the next flush is due is gathered (a flood becomes a few
-    frames per second per page)."""
-    loop = asyncio.get_running_loop()
-    next_flush = 0.0
-    while True:
-        item = await sub.take()
+class PageStream:
+    """The live part of one page socket: one flush at a time; a batch (one transaction's events) is
+    always one flush. With a coalescing ``window``, flushes are at least ``window`` apart: a lone
+    event goes out at once, and what arrives until the next flush is due is gathered (a flood
+    becomes a few frames per second per page). A flush that is due while the socket waits on an
+    empty queue is written straight to the connection (``direct``, called by the hub)."""
+
+    def __init__(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        sub: Subscriber,
+        fragments: Fragments,
+        state: PageState,
+        last_sent: dict[int, int],
+        window: float,
+    ) -> None:
+        self.socket, self.sub, self.fragments, self.state = socket, sub, fragments, state
+        self.last_sent, self.window = last_sent, window
+        self.wire = Wire.of(socket.scope)
+        self.loop = asyncio.get_running_loop()
+        self.next_flush = 0.0
+
+    def direct(self, item: Any) -> bool:
+        wire = self.wire
+        if wire is None or not wire.ready() or (self.window > 0 and self.loop.time() < self.next_flush):
+            return False
         update = PageUpdate()
-        # Fold what arrives until the flush is due, rather than let it wait in the bounded queue:
-        # a flood faster than queue size / window must not evict a client that reads.
+        _fold(item, self.fragments, self.state, self.last_sent, update)
+        self.next_flush = self.loop.time() + self.window
+        for frame in compose(update, self.fragments):
+            wire.write(text_frame(frame.encode()))
+        return True
+
+    async def run(self) -> str:
+        sub = self.sub
+        if self.wire is not None:
+            sub.direct = self.direct
+        try:
+            while True:
+                sub.idle = True
+                item = await sub.take()
+                sub.idle = False
+                update = PageUpdate()
+                if await self._gather(item, update) == EVICTED:
+                    return EVICTED
+                self.next_flush = self.loop.time() + self.window
+                for frame in compose(update, self.fragments):
+                    if self.wire is not None and self.wire.ready():
+                        self.wire.write(text_frame(frame.encode()))
+                    else:
+                        await self.socket.send_text(frame)
+        finally:
+            sub.direct, sub.idle = None, False
+
+    async def _gather(self, item: Any, update: PageUpdate) -> str | None:
+        """Fold ``item`` and what arrives until the flush is due, rather than let it wait in the
+        bounded queue: a flood faster than queue size / window must not evict a client that reads."""
+        queue = self.sub.queue
         while True:
             if item == EVICTED:
                 return EVICTED
-            _fold(item, fragments, state, last_sent, update)
-            if window <= 0:
-                break  # every item is its own flush
-            if not sub.queue.empty():
-                item = sub.queue.get_nowait()
-            elif (wait := next_flush - loop.time()) > 0:
+            _fold(item, self.fragments, self.state, self.last_sent, update)
+            if self.window <= 0:
+                return None  # every item is its own flush
+            if not queue.empty():
+                item = queue.get_nowait()
+            elif (wait := self.next_flush - self.loop.time()) > 0:
                 try:
                     async with asyncio.timeout(wait):
-                        item = await sub.queue.get()
+                        item = await queue.get()
                 except TimeoutError:
-                    break
+                    return None
             else:
-                break
-        next_flush = loop.time() + window
-        for frame in compose(update, fragments):
-            await socket.send_text(frame)
+                return None
 
 
 def _fold(item: Any, fragments: Fragments, state: PageState, last_sent: dict[int, int], update: PageUpdate) -> None:

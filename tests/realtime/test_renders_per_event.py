@@ -37,6 +37,10 @@ def renders(server: AppServer) -> dict[str, int]:
     return httpx.get(server.base_url + "/ready", timeout=5).json()["checks"]["subscriber"]["renders"]
 
 
+def frames_written_directly(server: AppServer) -> int:
+    return httpx.get(server.base_url + "/ready", timeout=5).json()["checks"]["subscriber"]["frames_written_directly"]
+
+
 def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
@@ -64,18 +68,22 @@ async def test_each_event_is_rendered_and_encoded_once_whatever_the_number_of_so
     pages = [await websockets.connect(page_url, additional_headers=page_headers) for _ in range(SOCKETS)]
     apis = [await websockets.connect(api_url, additional_headers=world.viewer_a.headers) for _ in range(SOCKETS)]
     try:
-        before = renders(server)
+        before, written_before = renders(server), frames_written_directly(server)
         await write_twice(server, world)
         # Every socket gets both events (seq 2 is the last) before we count.
         await asyncio.gather(*(until(s, 'data-seq="2"') for s in pages), *(until(s, '"seq":2,') for s in apis))
         counted = delta(before, renders(server))
+        # Under uvicorn every frame is written straight to the connections (app/realtime/wire.py):
+        # each API socket's two event frames, and at least one flush per page.
+        assert frames_written_directly(server) - written_before >= 3 * SOCKETS
         if server.env["WS_PAGE_COALESCE_MS"] == "0":
-            # Pages: the inserted row, the updated row and a cursor per event; API: one JSON text per event.
-            assert counted == {"insert": 1, "row": 1, "cursor": 2, "json": 2}
+            # Pages: the inserted row, the updated row and a cursor per event; API: one JSON text and
+            # one frame (the same bytes for every socket) per event.
+            assert counted == {"insert": 1, "row": 1, "cursor": 2, "json": 2, "frame": 2}
         else:
             # Coalesced: a row created and changed within one window is inserted once at its latest
             # version (the older rendering is skipped, never repeated per socket).
-            assert counted["json"] == 2 and 1 <= counted.get("insert", 0) <= 2
+            assert counted["json"] == 2 and counted["frame"] == 2 and 1 <= counted.get("insert", 0) <= 2
             assert counted.get("insert", 0) + counted.get("row", 0) <= 2 and 1 <= counted["cursor"] <= 2
     finally:
         for s in pages + apis:

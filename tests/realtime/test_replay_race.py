@@ -3,8 +3,9 @@ interleaving: how many events commit before the connect, while the replay query 
 replay is being sent and after it, and how the bus delivers each one (late, twice, or never).
 Whatever it picks, the socket sends every event after ``since`` exactly once, in seq order.
 
-The real replay (``_replay``) and live sender (``_send_live``) of ``/api/v1/ws`` run against the hub
-and the database; only the socket is a recorder, and the bus is played by the test.
+The real replay (``_replay``) and live sender (``ApiStream``) of ``/api/v1/ws`` run against the hub
+and the database; only the socket and its direct wire are recorders (the wire taking frames or not, as
+Hypothesis decides), and the bus is played by the test.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.schemas import ExecutionCreate
-from app.realtime.api_socket import _replay, _send_live
+from app.realtime.api_socket import ApiStream, _replay
 from app.realtime.hub import Subscriber
 from app.realtime.messages import current_seqs
 from app.services import Services
@@ -46,6 +47,22 @@ class RecordingSocket:
     async def send_text(self, text: str) -> None:
         await self.on_send(len(self.sent))
         self.sent.append(json.loads(text))
+
+
+class RecordingWire:
+    """The socket's direct line (app/realtime/wire.py), ready or not in turn as the plan says; what it
+    takes lands in the same list as what the socket sends, so their order is checked together."""
+
+    def __init__(self, socket: RecordingSocket, readiness: list[bool]) -> None:
+        self.socket, self.readiness, self.turn = socket, readiness or [True], 0
+
+    def ready(self) -> bool:
+        self.turn += 1
+        return self.readiness[self.turn % len(self.readiness)]
+
+    def write(self, frame: bytes) -> None:
+        head = 2 + {126: 2, 127: 8}.get(frame[1], 0)
+        self.socket.sent.append(json.loads(frame[head:]))
 
 
 class HookedDatabase:
@@ -77,6 +94,7 @@ PLANS = st.fixed_dictionaries(
         "send_index": st.integers(0, 5),  # which replayed frame the mid-send commits happen at
         "after": st.integers(0, 4),
         "fates": st.lists(FATES, min_size=20, max_size=20),
+        "wire": st.none() | st.lists(st.booleans(), min_size=1, max_size=8),  # None: no direct line
     }
 )
 
@@ -142,7 +160,9 @@ async def test_replay_racing_live_events_delivers_each_once_in_order(
     if not mid_send["done"]:  # the replay was shorter: those commits happen right after it
         mid_send["done"] = True
         await commit_and_deliver(plan["during_send"])
-    live = asyncio.create_task(_send_live(socket, sub, {ws: world.ws["A"]}, last_sent))  # type: ignore[arg-type]
+    wire = RecordingWire(socket, plan["wire"]) if plan["wire"] is not None else None
+    stream = ApiStream(socket, sub, {ws: world.ws["A"]}, last_sent, False, wire)  # type: ignore[arg-type]
+    live = asyncio.create_task(stream.run())
     await commit_and_deliver(plan["after"])
     await deliver()  # the late ones arrive at last (lost ones never do)
     await hub.catch_up()  # the hub's periodic check finds what the bus lost
