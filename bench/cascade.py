@@ -117,19 +117,23 @@ async def stop_cascade_run(database_url: str, ctx: Context, figures: Figures) ->
     page_frames = [0] * PAGES
 
     async def page_reader(i: int, final_seq: asyncio.Future[int]) -> None:
-        """A dashboard: done when its cursor shows the cascade's last seq (a resync counts too)."""
+        """A dashboard: done when its cursor shows the cascade's last seq (a resync counts too). The
+        cascade may arrive before the API answers (and ``final_seq`` is known): each frame's arrival
+        is kept, and the dashboard's time and frame count are those of the first frame at that seq."""
         nonlocal resyncs
-        seqs: list[int] = []
-        while not final_seq.done() or max(seqs, default=0) < final_seq.result():
+        arrivals: list[tuple[float, int]] = []  # (arrival, highest seq shown so far)
+        while not final_seq.done() or max((seq for _, seq in arrivals), default=0) < final_seq.result():
             try:
                 frame = await asyncio.wait_for(pages[i].recv(), 1)
             except TimeoutError:
                 continue
-            page_frames[i] += 1
+            arrived = time.perf_counter()
             if 'id="resync-trigger"' in frame:
                 resyncs += 1
-            seqs += [int(s) for s in SEQ.findall(frame)]
-        page_done[i] = time.perf_counter()
+            shown = max([int(s) for s in SEQ.findall(frame)], default=0)
+            arrivals.append((arrived, max(shown, arrivals[-1][1] if arrivals else 0)))
+        final = next(n for n, (_, seq) in enumerate(arrivals) if seq >= final_seq.result())
+        page_done[i], page_frames[i] = arrivals[final][0], final + 1
 
     url = f"{app.ws_url}/api/v1/ws?workspace_uuid={ws_uuid}&batch=1"
     socks = [await websockets.connect(url, additional_headers=headers, max_size=2**24) for _ in range(CLIENTS)]
