@@ -31,7 +31,7 @@ from app.realtime.socket_loop import CLOSE_POLICY, run_socket
 from app.realtime.wire import Wire, text_frame
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
-from app.web.page_frames import PageUpdate, compose
+from app.web.page_frames import PageUpdate, compose, lone_row_frame
 from app.web.session import session_user
 from app.web.tiles import TileTicker
 
@@ -245,6 +245,9 @@ class PageStream:
         update = PageUpdate()
         _fold(item, self.fragments, self.state, self.last_sent, update)
         self.next_flush = self.loop.time() + self.window
+        if isinstance(item, PreparedEvent) and (ready := lone_row_frame(item, update, self.fragments)) is not None:
+            wire.write(ready)
+            return True
         for frame in compose(update, self.fragments):
             wire.write(text_frame(frame.encode()))
         return True

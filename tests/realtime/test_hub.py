@@ -10,9 +10,11 @@ import httpx
 
 from app.domain.dashboard.views import ExecutionView
 from app.realtime.hub import EVICTED, Batch, PreparedEvent, Subscriber, events_of
+from app.realtime.wire import text_frame
 from app.services import Services
 from app.web.fragments import Fragments
-from app.web.live import PageState, frames_for
+from app.web.live import PageState, add_event, frames_for
+from app.web.page_frames import PageUpdate, compose, lone_row_frame
 from tests.conftest import World, create_execution
 
 
@@ -127,6 +129,37 @@ async def test_each_event_is_rendered_once_whatever_the_number_of_pages(
     assert PreparedEvent.renders - before == 2  # the row and the cursor, once each
     assert all(f == frames[0] for f in frames)
     assert f'id="row-{created["uuid"]}"' in frames[0][0] and 'hx-swap-oob="true"' in frames[0][0]
+
+
+async def test_a_lone_row_update_is_the_composed_frame_encoded_once_for_every_page(
+    client: httpx.AsyncClient, app: Any, services: Services, world: World
+) -> None:
+    """The page socket's fast path (``lone_row_frame``) sends what ``compose`` would, byte for byte,
+    and only for a row the page shows: a page without that row gets the banner instead."""
+    user = await services.accounts.authenticate_token(world.viewer_a.token)
+    assert user is not None
+    view = ExecutionView.from_query(user, {"workspace": world.ws["A"]})
+    ws_id = view.workspace_ids[0]
+    created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
+    fragments = Fragments(app.template_engine.engine)
+    message = {
+        "seq": 98, "type": "execution.status_changed", "workspace_uuid": world.ws["A"],
+        "execution_uuid": created["uuid"], "version": 2, "status": "running", "execution": created,
+    }  # fmt: skip
+    prepared = PreparedEvent(ws_id, message)
+
+    def folded(visible: set[str]) -> PageUpdate:
+        update = PageUpdate()
+        add_event(prepared, fragments, PageState(view=view, visible=visible, uuid_of={ws_id: world.ws["A"]}), update)
+        return update
+
+    before = PreparedEvent.renders_by_kind["page-frame"]
+    ready = [lone_row_frame(prepared, folded({created["uuid"]}), fragments) for _ in range(20)]
+    assert PreparedEvent.renders_by_kind["page-frame"] - before == 1 and all(r is ready[0] for r in ready)
+    composed = compose(folded({created["uuid"]}), fragments)
+    assert len(composed) == 1 and ready[0] == text_frame(composed[0].encode())
+    unseen = folded(set())
+    assert lone_row_frame(prepared, unseen, fragments) is None and "banner" in unseen.parts
 
 
 async def test_a_bus_message_naming_another_deployments_workspace_is_dropped(

@@ -77,9 +77,9 @@ async def test_each_event_is_rendered_and_encoded_once_whatever_the_number_of_so
         # each API socket's two event frames, and at least one flush per page.
         assert frames_written_directly(server) - written_before >= 3 * SOCKETS
         if server.env["WS_PAGE_COALESCE_MS"] == "0":
-            # Pages: the inserted row, the updated row and a cursor per event; API: one JSON text and
-            # one frame (the same bytes for every socket) per event.
-            assert counted == {"insert": 1, "row": 1, "cursor": 2, "json": 2, "frame": 2}
+            # Pages: the inserted row, the updated row and a cursor per event, and the update's frame
+            # (the same bytes for every page); API: one JSON text and one frame per event.
+            assert counted == {"insert": 1, "row": 1, "cursor": 2, "page-frame": 1, "json": 2, "frame": 2}
         else:
             # Coalesced: a row created and changed within one window is inserted once at its latest
             # version (the older rendering is skipped, never repeated per socket).
