@@ -144,7 +144,7 @@ async def test_sign_in_form_and_sign_out_revokes_the_session(client: httpx.Async
             "password": "correct horse",
             "next": "//evil.example",
         },
-        cookies={"athena_csrf": csrf},
+        headers={"Cookie": f"athena_csrf={csrf}"},
     )
     assert signed.status_code == 303 and signed.headers["location"] == "/executions"  # no open redirect
     cookie = signed.headers["set-cookie"]
