@@ -10,14 +10,18 @@ import asyncio
 import itertools
 import uuid
 from collections import Counter
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.db.models import WorkflowExecution
+from app.domain.executions.services import ExecutionService
 from app.services import Services
 from tests.conftest import (
     EXECUTIONS,
+    IS_POSTGRES,
     World,
     assert_gapless,
     create_execution,
@@ -232,6 +236,33 @@ async def test_races_on_one_execution(client: httpx.AsyncClient, world: World, s
     await check_concurrent_terminal_transitions_have_exactly_one_winner(client, world, services)
     await check_concurrent_finishes_have_exactly_one_winner(client, world, services)
     await check_stop_racing_with_completion(client, world, services)
+
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="SQLite write transactions are exclusive: nothing commits in between")
+async def test_a_repeated_status_is_answered_as_judged_even_if_another_writer_commits_meanwhile(
+    client: httpx.AsyncClient, world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PATCH ``paused`` on a paused execution is a no-op answered with the execution. If a stop commits
+    between the request's read and its answer, the answer must not be 200 "cancelled" (the race
+    test_races_on_one_execution caught): the request is judged again, and paused -> paused is now
+    cancelled -> paused, a 409."""
+    execution = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
+    assert (await patch_execution(client, world.operator_a, execution["uuid"], status="paused")).status_code == 200
+    original, interleaved = ExecutionService.current, []
+
+    async def current_after_a_concurrent_cancel(self: ExecutionService, session: Any, execution_id: int) -> Any:
+        if not interleaved:  # once: the other writer commits between this request's read and its answer
+            other = await patch_execution(client, world.operator_a, execution["uuid"], status="cancelled")
+            interleaved.append(other.status_code)
+        return await original(self, session, execution_id)
+
+    monkeypatch.setattr(ExecutionService, "current", current_after_a_concurrent_cancel)
+    answer = await patch_execution(client, world.operator_a, execution["uuid"], status="paused")
+    assert interleaved == [200]
+    assert answer.status_code == 409, answer.text
+    assert (answer.json()["requested_status"], answer.json()["current_status"]) == ("paused", "cancelled")
+    assert await db_row(services, execution["uuid"]) == ("cancelled", 3)
 
 
 async def test_concurrent_updates(client: httpx.AsyncClient, world: World, services: Services) -> None:

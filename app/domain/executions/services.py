@@ -366,7 +366,13 @@ class ExecutionService:
                     derived.pop("running_node", None)
                 values = derived | values
             if not values and data is None:
-                return await self.current(session, row.id), []
+                # A repeat of the current state answers that state, as it was judged: another writer
+                # may have committed since the row was read (READ COMMITTED), and the answer must not
+                # report its status as this request's (asked "paused", answered 200 "cancelled").
+                current = await self.current(session, row.id)
+                if current["version"] != row.version:
+                    raise LostRace
+                return current, []
             await self.conditional_update(session, row, values, now)
             if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
                 why = f"the execution became {values['status']}"
