@@ -238,7 +238,6 @@ async def test_races_on_one_execution(client: httpx.AsyncClient, world: World, s
     await check_stop_racing_with_completion(client, world, services)
 
 
-
 @pytest.mark.skipif(not IS_POSTGRES, reason="SQLite write transactions are exclusive: nothing commits in between")
 async def test_a_repeated_status_is_answered_as_judged_even_if_another_writer_commits_meanwhile(
     client: httpx.AsyncClient, world: World, services: Services, monkeypatch: pytest.MonkeyPatch
