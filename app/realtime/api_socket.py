@@ -181,9 +181,7 @@ class ApiStream:
             sub.direct = self.direct
         try:
             while True:
-                sub.idle = True
                 item = await sub.take()
-                sub.idle = False
                 if item == EVICTED:
                     return EVICTED
                 for frame in self.frames(item):
@@ -192,7 +190,7 @@ class ApiStream:
                     else:
                         await self.socket.send_text(frame if isinstance(frame, str) else frame.json)
         finally:
-            sub.direct, sub.idle = None, False
+            sub.direct = None
 
 
 def _frame_bytes(frame: PreparedEvent | Batch | str) -> bytes:

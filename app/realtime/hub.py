@@ -134,8 +134,9 @@ class Subscriber:
     # Extra room while the socket sends its replay, until its queue first runs dry: live events
     # pile up meanwhile through no fault of the client (the server is reading the database).
     allowance: int = 0
-    # Set by a socket whose sender waits on an empty queue: ``direct(item)`` writes the item's frames
-    # to the connection at once (app/realtime/wire.py) and says whether it could; else it is queued.
+    # Set by a socket that can write to its connection: while its sender waits in ``take`` (``idle``)
+    # on an empty queue, ``direct(item)`` writes the item's frames at once (app/realtime/wire.py) and
+    # says whether it could; else the item is queued.
     direct: Callable[[Any], bool] | None = None
     idle: bool = False
     evicted: bool = False
@@ -166,7 +167,11 @@ class Subscriber:
         """The next queued item; once the queue has run dry, the replay's allowance is spent."""
         if self.queue.empty():
             self.allowance = 0
-        return await self.queue.get()
+        self.idle = True  # ``offer`` may hand an item to ``direct`` meanwhile
+        try:
+            return await self.queue.get()
+        finally:
+            self.idle = False
 
     def silence(self) -> None:
         """Take no more events and drop those queued (the socket is about to close)."""

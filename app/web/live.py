@@ -258,9 +258,7 @@ class PageStream:
             sub.direct = self.direct
         try:
             while True:
-                sub.idle = True
                 item = await sub.take()
-                sub.idle = False
                 update = PageUpdate()
                 if await self._gather(item, update) == EVICTED:
                     return EVICTED
@@ -271,7 +269,7 @@ class PageStream:
                     else:
                         await self.socket.send_text(frame)
         finally:
-            sub.direct, sub.idle = None, False
+            sub.direct = None
 
     async def _gather(self, item: Any, update: PageUpdate) -> str | None:
         """Fold ``item`` and what arrives until the flush is due, rather than let it wait in the

@@ -109,20 +109,27 @@ async def test_a_foreign_workspace_event_never_reaches_a_subscriber(
     assert _drain(sub) == []
 
 
-async def test_each_event_is_rendered_once_whatever_the_number_of_pages(
-    client: httpx.AsyncClient, app: Any, services: Services, world: World
-) -> None:
+async def _status_change(
+    client: httpx.AsyncClient, app: Any, services: Services, world: World, seq: int
+) -> tuple[ExecutionView, int, dict[str, Any], Fragments, PreparedEvent]:
+    """A running execution of workspace A, its status change as a prepared event at ``seq``, the
+    list view of viewer A it shows in, and the app's fragments."""
     user = await services.accounts.authenticate_token(world.viewer_a.token)
     assert user is not None
     view = ExecutionView.from_query(user, {"workspace": world.ws["A"]})
     ws_id = view.workspace_ids[0]
     created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
-    fragments = Fragments(app.template_engine.engine)
     message = {
-        "seq": 99, "type": "execution.status_changed", "workspace_uuid": world.ws["A"],
+        "seq": seq, "type": "execution.status_changed", "workspace_uuid": world.ws["A"],
         "execution_uuid": created["uuid"], "version": 2, "status": "running", "execution": created,
     }  # fmt: skip
-    prepared = PreparedEvent(ws_id, message)
+    return view, ws_id, created, Fragments(app.template_engine.engine), PreparedEvent(ws_id, message)
+
+
+async def test_each_event_is_rendered_once_whatever_the_number_of_pages(
+    client: httpx.AsyncClient, app: Any, services: Services, world: World
+) -> None:
+    view, ws_id, created, fragments, prepared = await _status_change(client, app, services, world, 99)
     before = PreparedEvent.renders
     pages = [PageState(view=view, visible={created["uuid"]}, uuid_of={ws_id: world.ws["A"]}) for _ in range(50)]
     frames = [frames_for(prepared, fragments, state) for state in pages]
@@ -136,17 +143,7 @@ async def test_a_lone_row_update_is_the_composed_frame_encoded_once_for_every_pa
 ) -> None:
     """The page socket's fast path (``lone_row_frame``) sends what ``compose`` would, byte for byte,
     and only for a row the page shows: a page without that row gets the banner instead."""
-    user = await services.accounts.authenticate_token(world.viewer_a.token)
-    assert user is not None
-    view = ExecutionView.from_query(user, {"workspace": world.ws["A"]})
-    ws_id = view.workspace_ids[0]
-    created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
-    fragments = Fragments(app.template_engine.engine)
-    message = {
-        "seq": 98, "type": "execution.status_changed", "workspace_uuid": world.ws["A"],
-        "execution_uuid": created["uuid"], "version": 2, "status": "running", "execution": created,
-    }  # fmt: skip
-    prepared = PreparedEvent(ws_id, message)
+    view, ws_id, created, fragments, prepared = await _status_change(client, app, services, world, 98)
 
     def folded(visible: set[str]) -> PageUpdate:
         update = PageUpdate()
