@@ -32,6 +32,7 @@ from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.lib.headers import PageOriginMiddleware, security_headers_hook
 from app.lib.openapi_errors import document_errors
+from app.ops.runtime import freeze_startup_heap
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.realtime.presence import PresenceBoard
@@ -148,6 +149,7 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
         await app.state.tile_ticker.start()
         app.state.presence = PresenceBoard(services.hub, services.db, services.settings.redis_url)
         await app.state.presence.start()
+        freeze_startup_heap()  # last: what start-up made is then never walked by a full collection
 
     async def close_services(app: Litestar) -> None:
         if "presence" in app.state:

@@ -4,6 +4,7 @@ request ids, and the log formatter's redaction."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import json
 import logging
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from app.asgi import create_app
 from app.config import Settings
 from app.ops.logs import JsonFormatter, RequestIdFilter, request_id_var
+from app.ops.runtime import freeze_startup_heap
 from app.realtime.hub import Subscriber
 from app.services import Services
 from tests.conftest import EXECUTIONS, World, create_execution
@@ -185,3 +187,11 @@ def test_json_formatter_carries_the_request_id_and_redacts_secrets() -> None:
     for secret in ("ath_abcdefghijklmnop", "hunter2", ":pw@", "topsecretvalue"):
         assert secret not in everything
     assert "postgresql://u:[redacted]@db:5432/x" in lines[0]["message"]
+
+
+async def test_start_up_takes_its_heap_out_of_full_collections(app: Any) -> None:
+    """What start-up left alive (modules, routes, ORM metadata) is frozen, so a full collection no
+    longer walks it with the event loop stopped (docs/benchmarks.md, goal 8); once per process."""
+    async with app.lifespan():
+        assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()
+        assert freeze_startup_heap() == 0  # a second app in the same process (tests) leaves it be
