@@ -36,8 +36,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
         echo=settings.db_echo,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        # Up to twice DATABASE_POOL_SIZE, all kept once opened: a pool of N plus N overflow closed
+        # each overflow connection as it came back, so a busy process kept connecting and
+        # disconnecting (each a few ms of its event loop, and a backend start on the server) at
+        # the very moments it was most loaded (docs/benchmarks.md, goal 8).
+        pool_size=2 * settings.db_pool_size,
+        max_overflow=0,
         pool_recycle=1800,
         # asyncpg prepares every statement; after five runs PostgreSQL may switch a prepared
         # statement to a generic plan, blind to its parameters. On skewed data that plan is the
@@ -108,11 +112,11 @@ _holding_write_slot: ContextVar[bool] = ContextVar("athena_holding_write_slot", 
 class Database:
     """Owns the engine; hands out read and write sessions.
 
-    Write transactions take a slot first (``write_slots``: the pool's base size on PostgreSQL, one
-    on SQLite, which has one writer anyway). A burst of writes then queues in order, without a
-    timeout, instead of all of them holding or waiting for pool connections: the pool's 30 s
-    checkout timeout (a 503) is left for an unreachable database, and reads keep the pool's
-    overflow connections while writes queue."""
+    Write transactions take a slot first (``write_slots``: ``DATABASE_POOL_SIZE``, half the pool,
+    on PostgreSQL; one on SQLite, which has one writer anyway). A burst of writes then queues in
+    order, without a timeout, instead of all of them holding or waiting for pool connections: the
+    pool's 30 s checkout timeout (a 503) is left for an unreachable database, and reads keep the
+    other half of the pool while writes queue."""
 
     def __init__(self, engine: AsyncEngine, *, is_sqlite: bool, write_slots: int = 10) -> None:
         self.engine = engine
