@@ -1,6 +1,6 @@
 """The HTML list page under load (issue 6, goal 8), with goal 1's latency measured at the same time.
 
-    uv run python -m bench.listpage [--seconds 30] [--share 0.2] [--clients 200]
+    uv run python -m bench.listpage [--seconds 30] [--share 0.2] [--clients 200] [--rate PAGES_PER_S]
 
 Instance B runs with ``uvicorn --workers 2``; instance A takes the writes. In one run:
 1. capacity, closed loop (``wrk -t2 -c16``, Debian's wrk): requests/s of the trivial Litestar
@@ -10,8 +10,9 @@ Instance B runs with ``uvicorn --workers 2``; instance A takes the writes. In on
 2. fixed rate, open loop: ``/executions`` at ``share`` x the trivial endpoint's requests/s, sent by a
    lean HTTP/1.1 generator in its own process (latency counted from each request's scheduled time,
    so a stall is not hidden), while goal 1 runs: writes on A at 20/s, 200 API sockets on B.
-The page rate is sustained if the answers completed within the window, per second of it, are ≥ 98 %
-of the target and nothing failed.
+``--rate`` skips step 1 and sends that many pages per second (to compare two builds quickly at the
+same load). The page rate is sustained if the answers completed within the window, per second of
+it, are ≥ 98 % of the target and nothing failed.
 """
 
 from __future__ import annotations
@@ -165,15 +166,18 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(args.watchers)
         ]
         await asyncio.sleep(1)
-        load0 = machine_load()
-        trivial = wrk(f"{stack.b.base_url}/health", None, args.wrk_seconds)
-        page_max = wrk(page, cookie, args.wrk_seconds)
-        print(f"goal 8 · B: uvicorn --workers 2 · load {load0} -> {machine_load()}")
-        print(
-            f"closed loop (wrk -t2 -c16 {args.wrk_seconds}s): /health {trivial:,.0f} req/s · /executions "
-            f"{page_max:,.0f} req/s = {page_max / trivial:.0%} of trivial"
-        )
-        target = args.share * trivial
+        if args.rate:
+            target = args.rate  # a given rate: no closed-loop phase (to compare builds quickly)
+        else:
+            load0 = machine_load()
+            trivial = wrk(f"{stack.b.base_url}/health", None, args.wrk_seconds)
+            page_max = wrk(page, cookie, args.wrk_seconds)
+            print(f"goal 8 · B: uvicorn --workers 2 · load {load0} -> {machine_load()}")
+            print(
+                f"closed loop (wrk -t2 -c16 {args.wrk_seconds}s): /health {trivial:,.0f} req/s · /executions "
+                f"{page_max:,.0f} req/s = {page_max / trivial:.0%} of trivial"
+            )
+            target = args.share * trivial
         conn, child = CTX.Pipe()
         proc = CTX.Process(target=fixed_rate_process, args=(page, cookie, target, args.seconds, child))
         proc.start()
@@ -190,7 +194,7 @@ async def run(args: argparse.Namespace) -> None:
         hist = result["hist"]
         sustained = achieved >= 0.98 * target and not result["failures"]
         print(
-            f"fixed rate: /executions at {target:,.1f} req/s ({args.share:.0%} of trivial) for {args.seconds:.0f}s: "
+            f"fixed rate: /executions at {target:,.1f} req/s for {args.seconds:.0f}s: "
             f"achieved {achieved:,.1f} req/s ({result['served']} of {result['sent']} answered, "
             f"{result['in_window']} within the window; drained after {result['took']:.1f}s), "
             f"failures {result['failures']}, latency p50 "
@@ -205,6 +209,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--share", type=float, default=0.2)
+    parser.add_argument("--rate", type=float, default=0.0, help="pages/s; skips the closed-loop phase")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--watchers", type=int, default=16, help="API sockets open on B during the whole run")
     parser.add_argument(
