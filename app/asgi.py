@@ -195,5 +195,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=_openapi(),
         debug=settings.debug,
     )
+    app.read_gate = services.read_gate
     document_errors(app.plugins.get("OpenAPIPlugin").provide_openapi())  # type: ignore[attr-defined]
     return app

@@ -75,6 +75,8 @@ class Settings:
     ws_auth_recheck_seconds: float = field(
         default_factory=lambda: float(os.environ.get("WS_AUTH_RECHECK_SECONDS", "2"))
     )
+    # GET requests one process works on at once; the others wait their turn (app/lib/read_gate.py).
+    http_read_concurrency: int = field(default_factory=lambda: _env_int("HTTP_READ_CONCURRENCY", 4))
     # Page sockets gather a view's updates for this long and send them as one frame (a row changed
     # several times shows its latest version once); 0 sends each queued item as it comes.
     ws_page_coalesce_ms: int = field(default_factory=lambda: _env_int("WS_PAGE_COALESCE_MS", 250))

@@ -14,6 +14,7 @@ from app.domain.metrics.services import MetricsService
 from app.domain.operations.services import OperationService
 from app.domain.workflows.services import WorkflowService
 from app.lib.ratelimit import ApiRateLimit, RateLimiter, SignInGuard
+from app.lib.read_gate import ReadGate
 from app.realtime.guard import SocketGuard
 from app.realtime.hub import Hub
 from app.realtime.setup import build_hub
@@ -35,6 +36,7 @@ class Services:
     sign_in_guard: SignInGuard
     api_rate_limit: ApiRateLimit
     sockets: SocketGuard
+    read_gate: ReadGate
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -58,6 +60,7 @@ class Services:
             sign_in_guard=SignInGuard(limiter, settings),
             api_rate_limit=ApiRateLimit(limiter, settings),
             sockets=SocketGuard(db, settings),
+            read_gate=ReadGate(settings.http_read_concurrency),
         )
 
     async def start(self) -> None:

@@ -132,6 +132,9 @@ async def test_metrics_parse_and_move_when_events_flow(
     assert value(after, "athena_socket_queue_depth_bucket", socket="api", le="1.0") == 1
     assert value(after, "athena_subscriber_connected") == 1
     assert any(name == "athena_db_pool_info" for name, _ in after)
+    # The GETs above were admitted through the read gate and gave their places back.
+    assert value(after, "athena_http_reads_running") == value(after, "athena_http_reads_waiting") == 0
+    assert moved("athena_http_reads_waited_total") == 0
 
     # Latency by route template: the execution's uuid never becomes a label value.
     routes = {dict(labels).get("route") for name, labels in after if name.startswith("athena_http_request_duration")}

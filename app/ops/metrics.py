@@ -27,6 +27,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from app.lib.read_gate import ARRIVED
+
 if TYPE_CHECKING:
     from app.services import Services
 
@@ -102,6 +104,12 @@ class AppCollector(Collector):
         yield _gauge("athena_watched_workspaces", "Workspaces at least one local socket watches.", len(hub.subscribers))
         yield from self._sockets(hub)
         yield from _pool(self.services.db.engine.pool)
+        gate = self.services.read_gate
+        yield _gauge(
+            "athena_http_reads_running", "GET requests being worked on (at most HTTP_READ_CONCURRENCY).", gate.running
+        )
+        yield _gauge("athena_http_reads_waiting", "GET requests waiting for their turn.", gate.waiting)
+        yield _counter("athena_http_reads_waited", "GET requests that had to wait for their turn.", gate.waited_total)
 
     def _sockets(self, hub: Any) -> Iterator[Metric]:
         subs = {id(s): s for subs in hub.subscribers.values() for s in subs}.values()
@@ -172,7 +180,8 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            scope[_STARTED] = time.perf_counter()  # type: ignore[typeddict-unknown-key]
+            # From its arrival: a GET's wait for a place (app/lib/read_gate.py) is part of its time.
+            scope[_STARTED] = scope.get(ARRIVED) or time.perf_counter()  # type: ignore[typeddict-unknown-key]
         await app(scope, receive, send)
 
     return middleware

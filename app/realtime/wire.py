@@ -20,6 +20,8 @@ from typing import Any
 from litestar import Litestar
 from websockets.protocol import State
 
+from app.lib.read_gate import ReadGate
+
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
@@ -42,11 +44,17 @@ def text_frame(payload: bytes) -> bytes:
 
 class AthenaApp(Litestar):
     """Litestar, recording for each WebSocket the server protocol object its ``send`` belongs to
-    (Litestar wraps ``send`` before any handler sees it)."""
+    (Litestar wraps ``send`` before any handler sees it), and admitting GET requests through the
+    process's ``read_gate`` (app/lib/read_gate.py) before any of its work on them."""
+
+    read_gate: ReadGate | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
             scope[SCOPE_KEY] = getattr(send, "__self__", None)
+        elif self.read_gate is not None and self.read_gate.applies_to(scope):
+            await self.read_gate.run(super().__call__, scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 
