@@ -34,7 +34,8 @@ class Handler:
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": []}) if scope.get("stream") else None
+            if scope.get("stream"):  # a download: the response starts, its body comes later
+                await send({"type": "http.response.start", "status": 200, "headers": []})
             await self.go.setdefault(n, asyncio.Event()).wait()
             if scope.get("fail"):
                 raise RuntimeError("handler failed")

@@ -4,8 +4,9 @@ A process serves pages and WebSockets on one event loop, and a page is CPU work 
 Admitted all together, 30 page requests interleave their steps: each takes ~30 times its own work
 to finish, and every loop pass runs a step of each, so a WebSocket event read from Redis waits
 behind all of them. Admitted a few at a time, in arrival order, the same pages finish sooner on
-average and the loop comes back to the sockets between them (docs/benchmarks.md, goal 8: goal 1's
-p99 during the page load 47-92 -> 18-48 ms, the pages' own p99 300-500 -> 105-195 ms).
+average and the loop comes back to the sockets between them (docs/benchmarks.md, goal 8, fifth
+pass: goal 1's p99 during the page load 70-134 -> 13-16 ms, the pages' own p99 390-1,050 ->
+80-170 ms).
 
 Only GET and HEAD wait here: they have no request body, so a slow client cannot hold a place
 while it uploads. A place is given back when the response starts, so a long download (a CSV
