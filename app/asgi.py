@@ -149,7 +149,8 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
         await app.state.tile_ticker.start()
         app.state.presence = PresenceBoard(services.hub, services.db, services.settings.redis_url)
         await app.state.presence.start()
-        freeze_startup_heap()  # last: what start-up made is then never walked by a full collection
+        if services.settings.gc_freeze_after_startup:
+            freeze_startup_heap()  # last: what start-up made is then never walked by a full collection
 
     async def close_services(app: Litestar) -> None:
         if "presence" in app.state:

@@ -75,6 +75,11 @@ class Settings:
     ws_auth_recheck_seconds: float = field(
         default_factory=lambda: float(os.environ.get("WS_AUTH_RECHECK_SECONDS", "2"))
     )
+    # gc.freeze() once started (app/ops/runtime.py). Off in the test suite: one process starts many
+    # apps there, and each would keep the previous test's objects from the collector for good.
+    gc_freeze_after_startup: bool = field(
+        default_factory=lambda: os.environ.get("GC_FREEZE_AFTER_STARTUP", "1") not in {"0", "false", "no"}
+    )
     # GET requests one process works on at once; the others wait their turn (app/lib/read_gate.py).
     http_read_concurrency: int = field(default_factory=lambda: _env_int("HTTP_READ_CONCURRENCY", 4))
     # Page sockets gather a view's updates for this long and send them as one frame (a row changed

@@ -25,6 +25,10 @@ from app.config import Settings, normalize_database_url
 from app.db.models import Role
 from app.services import Services
 
+# A test process starts hundreds of apps: freezing the heap at the first would keep that test's
+# objects (its database connections too) from the collector for the rest of the run. Servers the
+# tests start inherit this; tests/test_ops.py checks the freeze in a process of its own.
+os.environ["GC_FREEZE_AFTER_STARTUP"] = "0"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_DATABASE_URL = normalize_database_url(os.environ.get("TEST_DATABASE_URL", ""))
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
