@@ -7,8 +7,6 @@ import logging
 
 logger = logging.getLogger(__name__)
 
-_frozen = False
-
 
 def freeze_startup_heap() -> int:
     """Take what start-up left alive out of the cyclic garbage collector's walks, once per process.
@@ -18,10 +16,8 @@ def freeze_startup_heap() -> int:
     under load, about every 15 s per worker, and each such pause held back the WebSocket events
     due in it (docs/benchmarks.md, goal 8). Frozen, they are skipped; a full collection then walks
     only what serving created. Returns how many objects were frozen (0 when already done)."""
-    global _frozen
-    if _frozen:
+    if gc.get_freeze_count():
         return 0
-    _frozen = True
     gc.collect()  # garbage from start-up is freed, not frozen
     gc.freeze()
     frozen = gc.get_freeze_count()
