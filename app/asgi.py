@@ -17,7 +17,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app.cli import AthenaCLIPlugin
 from app.config import Settings, get_settings
 from app.db.migrate import MIGRATIONS_DIR
 from app.domain.accounts.controllers import AuthController, UserController
@@ -190,7 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[_alchemy(services), AthenaCLIPlugin()],
+        plugins=[_alchemy(services)],
         on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=_openapi(),
