@@ -35,7 +35,7 @@ from app.ops.runtime import freeze_startup_heap
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.realtime.presence import PresenceBoard
-from app.realtime.wire import AthenaApp
+from app.realtime.wire import AthenaApp, warn_if_unexpected_server
 from app.services import Services
 from app.web.approvals import ApprovalPages
 from app.web.command_room import CommandRoomPages
@@ -140,6 +140,7 @@ def _alchemy(services: Services) -> SQLAlchemyPlugin:
 
 def _lifecycle(services: Services) -> tuple[Any, Any]:
     async def start_services(app: Litestar) -> None:
+        warn_if_unexpected_server()  # the sockets' fast path needs uvicorn's sans-io protocol
         fragments = Fragments(app.template_engine.engine)
         app.state.fragments = fragments
         app.state.tile_ticker = TileTicker(services.dashboard, fragments)
