@@ -1,17 +1,10 @@
-"""The ``athena`` console script: Litestar's CLI with our app and commands."""
+"""``python -m app``: the ``athena`` command line (app/cli)."""
 
 from __future__ import annotations
 
-import os
 import sys
 
-
-def main() -> None:
-    os.environ.setdefault("LITESTAR_APP", "app.asgi:create_app")
-    from litestar.cli.main import litestar_group
-
-    sys.exit(litestar_group())
-
+from app.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,7 +17,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from app.cli import AthenaCLIPlugin
 from app.config import Settings, get_settings
 from app.db.migrate import MIGRATIONS_DIR
 from app.domain.accounts.controllers import AuthController, UserController
@@ -36,7 +35,7 @@ from app.ops.runtime import freeze_startup_heap
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
 from app.realtime.presence import PresenceBoard
-from app.realtime.wire import AthenaApp
+from app.realtime.wire import AthenaApp, warn_if_unexpected_server
 from app.services import Services
 from app.web.approvals import ApprovalPages
 from app.web.command_room import CommandRoomPages
@@ -141,6 +140,7 @@ def _alchemy(services: Services) -> SQLAlchemyPlugin:
 
 def _lifecycle(services: Services) -> tuple[Any, Any]:
     async def start_services(app: Litestar) -> None:
+        warn_if_unexpected_server()  # the sockets' fast path needs uvicorn's sans-io protocol
         fragments = Fragments(app.template_engine.engine)
         app.state.fragments = fragments
         app.state.tile_ticker = TileTicker(services.dashboard, fragments)
@@ -190,7 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[_alchemy(services), AthenaCLIPlugin()],
+        plugins=[_alchemy(services)],
         on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=_openapi(),

@@ -13,17 +13,17 @@ import httpx
 
 from app.asgi import create_app
 from app.config import Settings
+from app.db.migrate import head_revision, script_heads
 
-# One process runs the three commands through the click group of the ``athena`` console script
-# (``app.__main__:main`` is ``litestar_group()`` with LITESTAR_APP set), paying the ~3 s of imports
-# once instead of three times. Each command's output ends with a record separator.
+# One process runs several commands through ``app.cli.main`` (the ``athena`` console script),
+# paying the imports once instead of once per command. Each command's output ends with a record
+# separator.
 DRIVER = """
-import json, os, sys
-os.environ.setdefault("LITESTAR_APP", "app.asgi:create_app")
-from litestar.cli.main import litestar_group
+import json, sys
+from app.cli import main
 for argv in json.loads(sys.argv[1]):
     try:
-        litestar_group.main(args=argv, prog_name="athena")
+        main(argv)
     except SystemExit as exc:
         if exc.code:
             raise
@@ -99,14 +99,16 @@ async def test_workspace_user_and_token_commands(tmp_path: Path) -> None:
                 ["tokens", "list", "ops@example.test"],
                 ["users", "remove-membership", "ops@example.test", "--workspace", "Ops Team"],
                 ["tokens", "revoke", "ops@example.test", "--all"],
+                ["database", "show-current-revision"],  # Litestar's CLI (advanced-alchemy), through ours
                 env=env,
                 cwd=tmp_path,
             )
-            listed, removed, revoked = (out.strip() for out in outputs)
+            listed, removed, revoked, revision = (out.strip() for out in outputs)
             assert [line.split()[1:3] for line in listed.splitlines()] == [["active", "sign-in"], ["active", "ci"]]
             assert secret not in listed  # secrets are never shown again
             assert removed == "ops@example.test is no longer a member of Ops Team"
             assert revoked == "revoked 2 token(s) of ops@example.test"
+            assert revision.splitlines()[-1] == f"{head_revision()} (head)"
             for old in (secret, signed_in.json()["data"]["token"]):
                 assert (await client.get("/api/v1/user", headers={"Authorization": f"Bearer {old}"})).status_code == 401
             again = await client.post(
@@ -115,3 +117,64 @@ async def test_workspace_user_and_token_commands(tmp_path: Path) -> None:
             assert again.json()["data"]["user"]["workspaces"] == []
     finally:
         await app.state.services.close()
+
+
+HEAVY = ("sqlalchemy", "litestar", "alembic", "advanced_alchemy", "redis", "uvicorn", "argon2", "app.asgi")
+PROBE = """
+import json, sys
+from app.cli import main
+try:
+    main(json.loads(sys.argv[1]))
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"sqlalchemy", "litestar", "alembic",
+      "advanced_alchemy", "redis", "uvicorn", "argon2"} or m.startswith("app.") and not m.startswith("app.cli"))))
+"""
+
+
+def test_help_loads_no_app_code(tmp_path: Path) -> None:
+    """``athena --help`` and every command's ``--help`` list the commands from click alone: nothing
+    of the app, its database layer, Litestar, Alembic or Redis is imported (that took seconds)."""
+    for argv in (["--help"], ["users", "create", "--help"], ["tokens", "--help"], ["purge", "--help"], ["serve", "-h"]):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, json.dumps(argv)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        *help_lines, modules = done.stdout.splitlines()
+        help_text, loaded = "\n".join(help_lines), json.loads(modules)
+        assert "Usage: athena" in help_text, help_text
+        assert loaded == [], (argv, loaded)
+        if argv == ["--help"]:
+            for command in ("serve", "users", "tokens", "workspaces", "purge", "day-counts", "demo", "database"):
+                assert re.search(rf"^  {command} ", help_text, re.MULTILINE), (command, help_text)
+
+
+def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(["nonsense"])], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "No such command 'nonsense'" in done.stderr
+
+
+def test_script_heads_read_without_alembic_match_alembics() -> None:
+    """The CLI skips Alembic when the database is at the heads it reads from the version files."""
+    assert script_heads() == {head_revision()}
+
+
+def test_nothing_in_the_app_imports_the_cli() -> None:
+    """``app.cli`` sits on top (only ``python -m app`` imports it): a module below it importing it
+    back (even inside a function) made the cycle app.cli <-> app.asgi / app.demo it replaced."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "app"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.is_relative_to(root / "cli") or path == root / "__main__.py":  # the two entry points
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            if any(name == "app.cli" or name.startswith("app.cli.") for name in names):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []

@@ -284,19 +284,19 @@ async def test_day_counts_command_finds_and_repairs_drift(
     """After surgery no trigger sees (the table emptied by hand), ``athena day-counts`` reports the
     difference and exits 1; ``--repair`` rebuilds it equal to the executions."""
     from click.testing import CliRunner
-    from litestar.cli.main import litestar_group
+
+    from app.cli import athena
 
     for _ in range(3):
         await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
     async with services.db.write() as session:
         await session.execute(execution_day_counts.delete())
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("LITESTAR_APP", "app.asgi:create_app")
     runner = CliRunner()
-    found = await asyncio.to_thread(runner.invoke, litestar_group, ["day-counts"])
+    found = await asyncio.to_thread(runner.invoke, athena, ["day-counts"])
     assert found.exit_code == 1 and "1 differ" in found.output and "kept 0, actual 3" in found.output, found.output
-    repaired = await asyncio.to_thread(runner.invoke, litestar_group, ["day-counts", "--repair"])
+    repaired = await asyncio.to_thread(runner.invoke, athena, ["day-counts", "--repair"])
     assert repaired.exit_code == 0 and "rebuilt" in repaired.output, repaired.output
     await assert_kept(services, "repaired")
-    clean = await asyncio.to_thread(runner.invoke, litestar_group, ["day-counts"])
+    clean = await asyncio.to_thread(runner.invoke, athena, ["day-counts"])
     assert clean.exit_code == 0 and "0 differ" in clean.output, clean.output

@@ -199,15 +199,14 @@ async def test_purge_deletes_old_trash_for_good_and_keeps_the_audit_log(
 
 def test_purge_command_prints_what_it_did(settings: Any, monkeypatch: Any) -> None:
     """``athena purge`` on an empty trash: a dry run and a real run both say what they did."""
-    from litestar.cli.main import litestar_group
+    from app.cli import athena
 
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("LITESTAR_APP", "app.asgi:create_app")
     runner = CliRunner()
-    dry = runner.invoke(litestar_group, ["purge", "--dry-run", "--older-than", "7"])
+    dry = runner.invoke(athena, ["purge", "--dry-run", "--older-than", "7"])
     assert dry.exit_code == 0, dry.output
     assert "would purge 0 execution(s)" in dry.output
-    real = runner.invoke(litestar_group, ["purge"])
+    real = runner.invoke(athena, ["purge"])
     assert real.exit_code == 0 and "purged 0 execution(s)" in real.output
 
 

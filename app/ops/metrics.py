@@ -53,10 +53,21 @@ SOCKET_EVICTIONS = Counter(
     "athena_socket_evictions", "Sockets evicted because their queue filled up (closed with 1013).", ["socket"],
     registry=None,
 )  # fmt: skip
-PROCESS_COUNTERS = (SOCKET_REPLAYS, SOCKET_REPLAYED_EVENTS, SOCKET_RESYNCS, SOCKET_EVICTIONS)
-for _counter in PROCESS_COUNTERS:
+WIRE_FALLBACK_REASONS = ("protocol", "deflate")
+WIRE_FALLBACKS = Counter(
+    "athena_ws_fast_path_fallbacks",
+    "WebSockets served through ASGI send, not the direct write of app/realtime/wire.py: reason protocol = the "
+    "server is not uvicorn's websockets-sansio protocol (docs/architecture.md), deflate = compression negotiated.",
+    ["reason"],
+    registry=None,
+)
+SOCKET_COUNTERS = (SOCKET_REPLAYS, SOCKET_REPLAYED_EVENTS, SOCKET_RESYNCS, SOCKET_EVICTIONS)
+PROCESS_COUNTERS = (*SOCKET_COUNTERS, WIRE_FALLBACKS)
+for _counter in SOCKET_COUNTERS:
     for _kind in SOCKET_KINDS:
         _counter.labels(_kind)  # export zeros from the start: rate() needs the series to exist
+for _reason in WIRE_FALLBACK_REASONS:
+    WIRE_FALLBACKS.labels(_reason)
 
 
 def record_replay(socket: str, events: int) -> None:
@@ -70,6 +81,10 @@ def record_resync(socket: str) -> None:
 
 def record_eviction(socket: str) -> None:
     SOCKET_EVICTIONS.labels(socket).inc()
+
+
+def record_wire_fallback(reason: str) -> None:
+    WIRE_FALLBACKS.labels(reason).inc()
 
 
 class AppCollector(Collector):

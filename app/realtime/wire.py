@@ -10,22 +10,34 @@ Only uvicorn's ``websockets-sansio`` protocol (its default WebSocket implementat
 directly, and only while that connection is open, has nothing compressed, and its transport takes
 more (uvicorn clears ``writable`` above the transport's high-water mark). Anything else (another
 server, the test client, a client that stopped reading) goes through ASGI ``send`` as before.
+
+The protocol's internals are not an API: ``pyproject.toml`` bounds uvicorn to the series the tests
+ran on (``TESTED_UVICORN``). Each socket that cannot take the direct write counts in /metrics
+(``athena_ws_fast_path_fallbacks_total{reason}``), and start-up logs a warning when the installed
+uvicorn is outside that range or would not pick the sans-io protocol (``server_problem``); the first
+socket served by another protocol logs one too.
 """
 
 from __future__ import annotations
 
+import logging
 import struct
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from litestar import Litestar
 from websockets.protocol import State
 
 from app.lib.read_gate import ReadGate
+from app.ops.metrics import record_wire_fallback
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+log = logging.getLogger("athena.realtime.wire")
+TESTED_UVICORN = ((0, 54), (0, 55))  # [from, to): keep in step with pyproject.toml's uvicorn bound
 
 SCOPE_KEY = "athena.ws_protocol"
 _SHORT = struct.Struct("!BBH")
@@ -70,11 +82,14 @@ class Wire:
 
     @classmethod
     def of(cls, scope: Any) -> Wire | None:
-        """The socket's wire, or None when its server is not one this module can write to."""
+        """The socket's wire, or None (counted in /metrics) when its server is not one this module
+        can write to."""
         proto = scope.get(SCOPE_KEY)
         if WebSocketsSansIOProtocol is None or type(proto) is not WebSocketsSansIOProtocol:
+            _fell_back("protocol", type(proto).__qualname__ if proto is not None else "unknown")
             return None
         if proto.conn.extensions:  # permessage-deflate negotiated: frames differ per client
+            _fell_back("deflate", "permessage-deflate")
             return None
         return cls(proto)
 
@@ -92,3 +107,45 @@ class Wire:
     def write(self, frame: bytes) -> None:
         self._transport.write(frame)
         Wire.written += 1
+
+
+_warned: set[str] = set()
+
+
+def _fell_back(reason: str, what: str) -> None:
+    record_wire_fallback(reason)
+    if reason not in _warned:
+        _warned.add(reason)
+        log.warning("WebSocket frames go through ASGI send, not the direct write (%s: %s)", reason, what)
+
+
+def _uvicorn_version() -> tuple[int, ...] | None:
+    try:
+        return tuple(int(part) for part in version("uvicorn").split(".")[:3] if part.isdigit())
+    except PackageNotFoundError:
+        return None
+
+
+def server_problem() -> str | None:
+    """Why the fast path would not be taken under the installed uvicorn's default WebSocket
+    protocol, or None when it would (uvicorn inside ``TESTED_UVICORN``, sans-io as its choice)."""
+    installed = _uvicorn_version()
+    if installed is None:
+        return "uvicorn is not installed: sockets use ASGI send"
+    low, high = TESTED_UVICORN
+    if not low <= installed[:2] < high:
+        shown = ".".join(map(str, installed))
+        return f"uvicorn {shown} is outside the tested {low[0]}.{low[1]} to <{high[0]}.{high[1]}: sockets may misbehave"
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    if WebSocketsSansIOProtocol is None or AutoWebSocketsProtocol is not WebSocketsSansIOProtocol:
+        return f"uvicorn's default WebSocket protocol is {AutoWebSocketsProtocol!r}, not websockets-sansio"
+    return None
+
+
+def warn_if_unexpected_server() -> str | None:
+    """Log (at start-up) what ``server_problem`` finds; returns it for the caller's tests."""
+    problem = server_problem()
+    if problem is not None:
+        log.warning("WebSocket fast path: %s", problem)
+    return problem

@@ -4,11 +4,11 @@ import enum
 import uuid as uuid_lib
 from typing import Any
 
-from advanced_alchemy.types import GUID, JsonB
+from advanced_alchemy.types import GUID
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models.base import Base
+from app.db.models.base import Base, JsonB
 
 
 class OperatorActionKind(enum.StrEnum):

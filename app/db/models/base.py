@@ -5,12 +5,20 @@ import uuid as uuid_lib
 
 from advanced_alchemy.base import BigIntAuditBase
 from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import JSON
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 try:  # uuid-utils gives time-ordered v7 ids (better index locality); stdlib v4 otherwise
     from uuid_utils.compat import uuid7 as _new_uuid
 except ImportError:  # pragma: no cover
     _new_uuid = uuid_lib.uuid4
+
+
+# JSON on SQLite, JSONB on PostgreSQL. advanced-alchemy's ``JsonB`` adds an Oracle variant whose
+# ``_set_table`` breaks on SQLAlchemy 2.1 (``util.portable_instancemethod`` is gone); the app runs
+# on SQLite and PostgreSQL only, so the two variants it needs are plain SQLAlchemy.
+JsonB = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def new_uuid() -> uuid_lib.UUID:

@@ -3,12 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models.base import Base as _AuditBase
-from app.db.models.base import utcnow
+from app.db.models.base import JsonB, utcnow
 
 
 class ExecutionEvent(_AuditBase):

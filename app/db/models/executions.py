@@ -4,11 +4,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models.base import Base, SoftDelete, UUIDColumn, utcnow
+from app.db.models.base import Base, JsonB, SoftDelete, UUIDColumn, utcnow
 
 LIVE = text("deleted_at IS NULL")
 TRASHED = text("deleted_at IS NOT NULL")

@@ -4,11 +4,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models.base import Base, UUIDColumn
+from app.db.models.base import Base, JsonB, UUIDColumn
 
 
 class OperationStatus(enum.StrEnum):

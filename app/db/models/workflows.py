@@ -3,11 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models.base import Base, SoftDelete, UUIDColumn
+from app.db.models.base import Base, JsonB, SoftDelete, UUIDColumn
 
 
 class Workflow(UUIDColumn, SoftDelete, Base):

@@ -18,6 +18,9 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# JSON on SQLite, JSONB on PostgreSQL (the only two databases the app runs on).
+JSONB = sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -128,10 +131,7 @@ def upgrade() -> None:
         sa.Column("profile_photo_url", sa.String(length=2048), nullable=True),
         sa.Column(
             "profile_photo_config",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=True,
         ),
         sa.Column("visibility", sa.String(length=20), nullable=False),
@@ -142,18 +142,12 @@ def upgrade() -> None:
         sa.Column("last_used_at", sa_types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column(
             "nodes",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=False,
         ),
         sa.Column(
             "edges",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=False,
         ),
         sa.Column("created_at", sa_types.DateTimeUTC(timezone=True), nullable=False),
@@ -326,10 +320,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
             "payload",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=False,
         ),
         sa.Column("occurred_at", sa_types.DateTimeUTC(timezone=True), nullable=False),
@@ -364,10 +355,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column(
             "payload",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=True,
         ),
         sa.Column("high_risk", sa.Boolean(), nullable=False),
@@ -418,18 +406,12 @@ def upgrade() -> None:
         sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "workflow_data",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=False,
         ),
         sa.Column(
             "metadata",
-            sa.JSON()
-            .with_variant(postgresql.JSONB(astext_type=Text()), "cockroachdb")
-            .with_variant(sa_types.ORA_JSONB(), "oracle")
-            .with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            JSONB,
             nullable=False,
         ),
         sa.Column("data", sa.Text(), nullable=True),

@@ -1,5 +1,5 @@
 """``athena demo`` (seed, then serve with the simulator inside) and ``athena simulate`` (drive a
-deployment through its REST API)."""
+deployment through its REST API, with httpx)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ async def _seed() -> None:
     from app.demo.seed import seed_demo
     from app.services import Services
 
-    services = Services.build(get_settings())
+    services = Services.build(get_settings())  # the seed goes through the services, as the API would
     try:
         report = await seed_demo(services)
     finally:
@@ -124,6 +124,3 @@ async def _simulate(url: str, token: str, rate: float, workspace: str | None, ma
     finally:
         await simulator.stop()
         await backend.close()
-
-
-DEMO_COMMANDS = (demo, simulate)

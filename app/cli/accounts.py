@@ -1,0 +1,100 @@
+"""``athena workspaces``, ``users`` and ``tokens``: accounts managed from the shell."""
+
+from __future__ import annotations
+
+import uuid
+
+import click
+
+from app.cli.context import CliContext, run
+
+ROLES = ["viewer", "operator", "approver", "admin"]
+
+
+@click.group(name="workspaces", help="Manage workspaces.")
+def workspaces() -> None: ...
+
+
+@workspaces.command(name="create")
+@click.argument("name")
+@click.option("--organization", "organization", required=True, help="Organization multiplai id (created if new).")
+def workspaces_create(name: str, organization: str) -> None:
+    """Create a workspace (and its organization when new)."""
+    ws = run(lambda s: s.accounts.create_workspace(name, organization))
+    click.echo(f"workspace {ws.uuid} {name!r} in organization {organization!r}")
+
+
+@click.group(name="users", help="Manage users.")
+def users() -> None: ...
+
+
+@users.command(name="create")
+@click.argument("email")
+@click.option("--password", required=True, help="Password (argon2id); resets an existing user's.")
+@click.option("--workspace", required=True, help="Workspace uuid or name.")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--name", default="", help="Display name.")
+def users_create(email: str, password: str, workspace: str, role: str, name: str) -> None:
+    """Create a user (or reset one's password) with a role in a workspace."""
+    from app.db.models import Role
+
+    user = run(lambda s: s.accounts.create_user(email, password, name=name, workspace=workspace, role=Role(role)))
+    click.echo(f"user {user.uuid} {user.email} is {role} in {workspace}")
+
+
+@users.command(name="remove-membership")
+@click.argument("email")
+@click.option("--workspace", required=True, help="Workspace uuid or name.")
+def users_remove_membership(email: str, workspace: str) -> None:
+    """Take a user out of a workspace."""
+    run(lambda s: s.accounts.remove_membership_of(email, workspace))
+    click.echo(f"{email} is no longer a member of {workspace}")
+
+
+@click.group(name="tokens", help="Manage API tokens.")
+def tokens() -> None: ...
+
+
+@tokens.command(name="create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for a user and print it once."""
+
+    async def make(s: CliContext) -> str:
+        return await s.accounts.create_token(await s.accounts.user_id_by_email(email), name=name)
+
+    click.echo(run(make))
+    click.echo("Store it now: it is not shown again.", err=True)
+
+
+@tokens.command(name="list")
+@click.argument("email")
+def tokens_list(email: str) -> None:
+    """List a user's tokens (never their secrets)."""
+
+    async def make(s: CliContext) -> list[dict[str, object]]:
+        return await s.accounts.list_tokens(await s.accounts.user_id_by_email(email))
+
+    for t in run(make):
+        state = "revoked" if t["revoked_at"] else "active"
+        click.echo(f"{t['uuid']}  {state:7}  {t['name']}  created {t['created_at']:%Y-%m-%d %H:%M}")
+
+
+@tokens.command(name="revoke")
+@click.argument("email")
+@click.option("--token", "token_uuid", default=None, help="The token's uuid (from `tokens list`).")
+@click.option("--all", "revoke_all", is_flag=True, help="Every token and dashboard session of the user.")
+def tokens_revoke(email: str, token_uuid: str | None, revoke_all: bool) -> None:
+    """Revoke one token, or every token and session of a user."""
+    if bool(token_uuid) == revoke_all:
+        raise click.UsageError("Give either --token UUID or --all.")
+    try:
+        target = uuid.UUID(token_uuid) if token_uuid else None
+    except ValueError:
+        raise click.UsageError("--token must be a token uuid (see `athena tokens list`).") from None
+
+    async def make(s: CliContext) -> int:
+        return await s.accounts.revoke_tokens(await s.accounts.user_id_by_email(email), target)
+
+    click.echo(f"revoked {run(make)} token(s) of {email}")
