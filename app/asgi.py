@@ -29,8 +29,9 @@ from app.domain.operations.controllers import BulkActionController, OperationCon
 from app.domain.workflows.controllers import WorkflowController, WorkspaceController
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
-from app.lib.headers import PageOriginMiddleware, security_headers_hook
-from app.lib.openapi_errors import document_errors
+from app.lib.headers import PageOriginMiddleware, allow_header_hook, security_headers_hook
+from app.lib.openapi_errors import declare_strict_bodies, document_errors, tidy_query_parameters
+from app.lib.query_forms import SeedQueryMiddleware
 from app.ops.runtime import freeze_startup_heap
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
 from app.realtime.api_socket import api_events_socket
@@ -169,7 +170,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     api = Router(
         path="/api/v1",
         route_handlers=API_CONTROLLERS,
-        middleware=[TokenAuthMiddleware],
+        # Authentication first (no 422 before a 401), then the seed's query forms (app/lib/query_forms.py).
+        middleware=[TokenAuthMiddleware, SeedQueryMiddleware()],
         security=[{"BearerToken": []}],
     )
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
@@ -178,7 +180,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[api, *OPS_ROUTES, *PAGES, static],
         # Request id outermost (every log line carries it), then metrics, then the pages' Origin check.
         middleware=[*OPS_MIDDLEWARE, DefineMiddleware(PageOriginMiddleware, settings=settings)],
-        before_send=[*OPS_BEFORE_SEND, security_headers_hook(settings)],
+        before_send=[*OPS_BEFORE_SEND, security_headers_hook(settings), allow_header_hook],
         logging_config=ops_logging(settings),
         template_config=TemplateConfig(
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
@@ -197,5 +199,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
     )
     app.read_gate = services.read_gate
-    document_errors(app.plugins.get("OpenAPIPlugin").provide_openapi())  # type: ignore[attr-defined]
+    openapi = app.plugins.get("OpenAPIPlugin").provide_openapi()  # type: ignore[attr-defined]
+    document_errors(openapi)
+    declare_strict_bodies(openapi)
+    tidy_query_parameters(openapi)
     return app

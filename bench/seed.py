@@ -318,7 +318,7 @@ async def load_sqlite(url: str, plan: Plan) -> dict[str, int]:
     return counts
 
 
-async def analyze(url: str) -> None:
+async def analyze(url: str, vacuum: bool = True) -> None:
     if url.startswith("sqlite"):
         import sqlite3
 
@@ -329,8 +329,9 @@ async def analyze(url: str) -> None:
 
     conn = await asyncpg.connect(_pg(url))
     try:
-        # VACUUM sets the visibility map, so OFFSET and count scans can be index-only.
-        await conn.execute("VACUUM (ANALYZE)")
+        # VACUUM sets the visibility map, so OFFSET and count scans can be index-only. --no-vacuum
+        # leaves a freshly loaded table as production has it between autovacuum runs (issue 20).
+        await conn.execute("VACUUM (ANALYZE)" if vacuum else "ANALYZE")
     finally:
         await conn.close()
 
@@ -340,6 +341,7 @@ async def main() -> None:
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/athena_bench")
     parser.add_argument("--executions", type=int, default=None, help="default 1,000,000 (PostgreSQL), 100,000 (SQLite)")
     parser.add_argument("--node-runs", type=int, default=10, help="node runs per execution (default 10)")
+    parser.add_argument("--no-vacuum", action="store_true", help="ANALYZE only: leave the visibility map unset")
     args = parser.parse_args()
     url = normalize_database_url(args.database_url)
     is_sqlite = url.startswith("sqlite")
@@ -359,7 +361,7 @@ async def main() -> None:
     t1 = time.perf_counter()
     counts = await (load_sqlite(url, plan) if is_sqlite else load_postgres(url, plan))
     t2 = time.perf_counter()
-    await analyze(url)
+    await analyze(url, vacuum=not args.no_vacuum)
     t3 = time.perf_counter()
     print(
         f"seeded {url.rsplit('/', 1)[1]}: "

@@ -36,6 +36,7 @@ TABLES = [
     "approval_audit",
     # Kept by triggers, which TRUNCATE does not fire; no foreign key brings it in via CASCADE.
     "execution_day_counts",
+    "execution_status_counts",
     "execution_events",
     "command_room_tasks",
     "workflow_approvals",

@@ -57,7 +57,7 @@ async def test_approval_on_a_waiting_execution(client: httpx.AsyncClient, world:
     assert approval["status"] == "pending" and approval["execution_uuid"] == execution["uuid"]
     assert approval["workspace_uuid"] == world.ws["A"]
     assert approval["payload"] == {"amount": 12500, "currency": "EUR"} and approval["high_risk"] is True
-    assert approval["due_at"] == "2030-01-01T11:00:00Z"
+    assert approval["due_at"] == "2030-01-01T11:00:00.000000Z"
     assert approval["decided_at"] is None and approval["decided_by"] is None
 
     second = await client.post(APPROVALS, json={**body, "title": "Second look"}, headers=world.operator_a.headers)

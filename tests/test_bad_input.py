@@ -204,7 +204,7 @@ async def check_naive_body_datetimes_mean_utc(client: httpx.AsyncClient, world: 
     execution = await create_execution(
         client, world.operator_a, world.workflows["Invoice approval"], status="running", wait_till="2030-01-01T08:00:00"
     )
-    assert execution["wait_till"] == "2030-01-01T08:00:00Z"
+    assert execution["wait_till"] == "2030-01-01T08:00:00.000000Z"
 
 
 async def test_invalid_and_unknown_path_ids(client: httpx.AsyncClient, world: World) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from app.db.engine import is_deadlock
-from app.db.models import Workflow, WorkflowExecution, Workspace, execution_day_counts
+from app.db.models import Workflow, WorkflowExecution, Workspace, execution_day_counts, execution_status_counts
 from app.domain.executions.day_counts import split_range
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.services import Includes
@@ -79,8 +79,20 @@ async def truth(services: Services) -> Counter[tuple[Any, ...]]:
     return Counter((r.workspace_id, r.created_at.astimezone(UTC).date(), r.workflow_id, r.status) for r in rows)
 
 
+async def kept_all_time(services: Services) -> Counter[tuple[Any, ...]]:
+    async with services.db.read() as session:
+        rows = (await session.execute(select(execution_status_counts))).all()
+    return Counter({(r.workspace_id, r.workflow_id, r.status): r.n for r in rows if r.n})
+
+
 async def assert_kept(services: Services, step: str) -> None:
-    assert await kept(services) == await truth(services), step
+    """Both summaries: the day table (migration 0011) and the all-time one kept from it (0014)."""
+    days = await truth(services)
+    assert await kept(services) == days, step
+    all_time: Counter[tuple[Any, ...]] = Counter()
+    for (workspace_id, _, workflow_id, status), n in days.items():
+        all_time[(workspace_id, workflow_id, status)] += n
+    assert await kept_all_time(services) == all_time, step
 
 
 async def live_rows(services: Services) -> list[Any]:
@@ -250,7 +262,7 @@ async def test_long_ranges_read_the_table_short_ones_and_searches_do_not(
     client: httpx.AsyncClient, services: Services, world: World
 ) -> None:
     """A regression guard on the path, not on time: a 30-day count and list total are summed from
-    whole days; a range inside one day, a search, or a list range over 92 days are not."""
+    whole days (a list range of 200 days too); a range inside one day or a search are not."""
     from tests.test_scale_guards import captured
 
     await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
@@ -266,7 +278,7 @@ async def test_long_ranges_read_the_table_short_ones_and_searches_do_not(
             False,
             False,
         ),
-        "200 days": (ExecutionFilters([ws_id], date_from=now - dt.timedelta(days=200), date_to=now), True, False),
+        "200 days": (ExecutionFilters([ws_id], date_from=now - dt.timedelta(days=200), date_to=now), True, True),
     }
     for name, (filters, count_reads, list_reads) in cases.items():
         with captured(services) as statements:
@@ -276,6 +288,10 @@ async def test_long_ranges_read_the_table_short_ones_and_searches_do_not(
         with captured(services) as statements:
             await services.executions.page(user, filters, PageRequest(1, 5), Includes())
         assert any("execution_day_counts" in s for s, _ in statements) is list_reads, name
+    # Without a date range the list total reads the all-time table, not the executions.
+    with captured(services) as statements:
+        await services.executions.page(user, ExecutionFilters([ws_id]), PageRequest(1, 5), Includes())
+    assert any("execution_status_counts" in s for s, _ in statements)
 
 
 async def test_day_counts_command_finds_and_repairs_drift(
@@ -300,3 +316,31 @@ async def test_day_counts_command_finds_and_repairs_drift(
     await assert_kept(services, "repaired")
     clean = await asyncio.to_thread(runner.invoke, athena, ["day-counts"])
     assert clean.exit_code == 0 and "0 differ" in clean.output, clean.output
+
+
+async def test_list_totals_are_exact_for_every_filter_combination(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """Issue 20: the list's ``meta.total`` equals the rows a client gets by paging to ``last_page``,
+    for every combination of workflow, status, user, open or bounded dates and search."""
+    await build(client, services, world)
+    invoice = world.workflows["Invoice approval"]
+    lo, hi = D1 - dt.timedelta(days=400), D1 + dt.timedelta(days=3, hours=5)
+    options: dict[str, list[dict[str, Any]]] = {
+        "workflow": [{}, {"workflow_uuid": invoice}],
+        "status": [{}, {"status": "completed,running"}],
+        "user": [{}, {"user_multiplai_id": "mp-operator_a"}, {"user_multiplai_id": "mp-nobody"}],
+        "dates": [{}, {"date_from": lo.isoformat()}, {"date_to": hi.isoformat()}, {"date_from": D1.isoformat()}],
+        "search": [{}, {"search": "invoice"}],
+    }
+    checked = 0
+    for combo in itertools.product(*options.values()):
+        params: dict[str, Any] = {"workspace_uuid": world.ws["A"], "per_page": 100}
+        for part in combo:
+            params |= part
+        body = await list_executions(client, world.viewer_a, **params)
+        meta = body["meta"]
+        assert meta["total"] == len(body["data"]) and meta["total_capped"] is False, params
+        assert meta["last_page"] == max(1, -(-meta["total"] // 100)), params
+        checked += 1
+    assert checked == 2 * 2 * 3 * 4 * 2

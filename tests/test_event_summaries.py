@@ -100,8 +100,8 @@ async def test_event_summaries_match_the_typed_rows(
     assert by_uuid[child["uuid"]]["wait_till"] == "2030-01-02T01:04:05.123456Z"
     assert by_uuid[child["uuid"]]["run_metadata"] == {"retry_count": 2, "loop_index": 0}
     assert by_uuid[stopping["uuid"]]["stopping"] is True
-    assert by_uuid[stopping["uuid"]]["started_at"] == "2026-05-06T07:08:09Z"
-    assert by_uuid[deleted["uuid"]]["deleted_at"] == "2026-05-06T07:08:09Z"
+    assert by_uuid[stopping["uuid"]]["started_at"] == "2026-05-06T07:08:09.000000Z"
+    assert by_uuid[deleted["uuid"]]["deleted_at"] == "2026-05-06T07:08:09.000000Z"
     assert by_uuid[finished["uuid"]]["is_finished"] is True
     assert by_uuid[reviewed["uuid"]]["pending_workflow_approvals_count"] == 1
     assert by_uuid[decided["uuid"]]["workflow_approvals_count"] == 1

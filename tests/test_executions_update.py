@@ -87,7 +87,7 @@ async def check_create_rejects_a_parent_from_another_workspace(client: httpx.Asy
 
 async def check_patch_plain_fields(client: httpx.AsyncClient, world: World, services: Services) -> None:
     created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
-    wait = "2030-01-02T03:04:05Z"
+    wait = "2030-01-02T03:04:05.000000Z"
     response = await patch_execution(
         client,
         world.operator_a,
@@ -213,7 +213,7 @@ async def check_node_runs_are_merged_by_node_and_run_index(
     assert item["running_node"] == "start"
 
     # An explicit run_index updates that run, not the latest.
-    stamp = "2030-05-05T05:05:05Z"
+    stamp = "2030-05-05T05:05:05.000000Z"
     await patch_execution(
         client,
         world.operator_a,
@@ -344,7 +344,7 @@ async def check_timestamps_are_utc_iso(client: httpx.AsyncClient, world: World) 
         status="running",
         wait_till="2030-01-01T12:00:00+02:00",
     )
-    assert created["wait_till"] == "2030-01-01T10:00:00Z"
+    assert created["wait_till"] == "2030-01-01T10:00:00.000000Z"
     for key in ("created_at", "updated_at", "started_at"):
         assert created[key].endswith("Z")
         assert _parse(created[key]).tzinfo is not None

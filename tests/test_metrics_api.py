@@ -39,12 +39,12 @@ async def check_hourly_buckets(client: httpx.AsyncClient, world: World) -> None:
     ten, eleven = body["data"]
     # 10:00: inv1 10 s, inv2 20 s completed, inv3 40 s failed (the deleted one does not count).
     assert ten == {
-        "bucket": "2025-03-03T10:00:00Z", "total": 3, "by_status": ZERO | {"completed": 2, "failed": 1},
+        "bucket": "2025-03-03T10:00:00.000000Z", "total": 3, "by_status": ZERO | {"completed": 2, "failed": 1},
         "failure_rate": 0.3333, "duration_ms": spread(20000, 38000, 3),  # p95: 20 + (40 - 20) * 0.9
         "approval_wait_ms": spread(303000, 570300, 2),  # 6 s and 600 s; the cancelled one is left out
     }  # fmt: skip
     assert eleven == {
-        "bucket": "2025-03-03T11:00:00Z", "total": 2, "by_status": ZERO | {"completed": 1, "running": 1},
+        "bucket": "2025-03-03T11:00:00.000000Z", "total": 2, "by_status": ZERO | {"completed": 1, "running": 1},
         "failure_rate": 0.0, "duration_ms": spread(30000, 30000, 1), "approval_wait_ms": spread(120000, 120000, 1),
     }  # fmt: skip
     assert body["summary"] == {
@@ -52,7 +52,7 @@ async def check_hourly_buckets(client: httpx.AsyncClient, world: World) -> None:
         "duration_ms": spread(25000, 38500, 4), "approval_wait_ms": spread(120000, 552000, 3),
     }  # fmt: skip
     assert body["meta"] == {
-        "interval": "hour", "date_from": "2025-03-03T10:00:00Z", "date_to": "2025-03-03T11:59:59Z",
+        "interval": "hour", "date_from": "2025-03-03T10:00:00.000000Z", "date_to": "2025-03-03T11:59:59.000000Z",
         "timezone": "UTC", "time_axis": "created", "workspace_uuids": [world.ws["A"]], "buckets": 2,
     }  # fmt: skip
 
@@ -73,8 +73,8 @@ async def check_days_and_weeks(client: httpx.AsyncClient, world: World) -> None:
     )  # fmt: skip
     # Weeks start on Monday (03-03 and 03-10); only executions from 03-05 on count.
     assert [(w["bucket"], w["total"]) for w in weeks["data"]] == [
-        ("2025-03-03T00:00:00Z", 0),
-        ("2025-03-10T00:00:00Z", 1),
+        ("2025-03-03T00:00:00.000000Z", 0),
+        ("2025-03-10T00:00:00.000000Z", 1),
     ]
     whole = await get(
         client, world.viewer_a, EXEC_METRICS,
@@ -103,10 +103,10 @@ async def check_workflows(client: httpx.AsyncClient, world: World) -> None:
         "workspace_uuid": world.ws["A"], "total": 5,
         "by_status": ZERO | {"completed": 3, "failed": 1, "cancelled": 1}, "failure_rate": 0.2,
         "duration_ms": spread(20000, 56000, 5),  # 5, 10, 20, 40, 60 s
-        "last_run_at": "2025-04-01T12:00:00Z",  # the last run at any time, after the range
+        "last_run_at": "2025-04-01T12:00:00.000000Z",  # the last run at any time, after the range
     }  # fmt: skip
     assert onb["workflow_name"] == "Customer onboarding" and onb["total"] == 2 and onb["failure_rate"] == 0.0
-    assert onb["duration_ms"] == spread(30000, 30000, 1) and onb["last_run_at"] == "2025-03-03T11:30:00Z"
+    assert onb["duration_ms"] == spread(30000, 30000, 1) and onb["last_run_at"] == "2025-03-03T11:30:00.000000Z"
     review, start = body["nodes"]
     assert review == {
         "node_id": "review", "node_name": "Review", "runs": 2, "errors": 1, "error_rate": 0.5,

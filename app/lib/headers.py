@@ -118,3 +118,29 @@ async def _refuse(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def allow_header_hook(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: ``OPTIONS`` answers list every method of the path.
+
+    Litestar 2.25 builds a path's ``OPTIONS`` handler with the first route object of that path and
+    keeps it when later handlers (``POST`` beside ``GET``, ``PUT``/``PATCH``/``DELETE`` beside
+    ``GET``) rebuild the route, so its ``Allow`` header lists only the methods known then. The
+    routes' own method sets are complete: answer from them."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    template = scope.get("path_template")
+    app = scope.get("app")
+    if template is None or app is None:
+        return
+    methods = _route_methods(app).get(template)
+    if methods:
+        MutableScopeHeaders.from_message(message)["Allow"] = methods
+
+
+def _route_methods(app: Any) -> dict[str, str]:
+    cached: dict[str, str] | None = getattr(app.state, "_allow_by_path", None)
+    if cached is None:
+        cached = {r.path: ", ".join(sorted(r.methods)) for r in app.routes if getattr(r, "methods", None)}
+        app.state._allow_by_path = cached
+    return cached

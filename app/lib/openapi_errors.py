@@ -8,6 +8,8 @@ operation with the statuses the API really answers and that one body.
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
@@ -49,3 +51,65 @@ def document_errors(openapi: OpenAPI, prefix: str = "/api/") -> None:
             for status, description in ERROR_STATUSES.items():
                 responses[status] = OpenAPIResponse(description=description, content=content)
             operation.responses = responses
+
+
+def declare_strict_bodies(openapi: OpenAPI) -> None:
+    """Request bodies refuse unknown fields (msgspec ``forbid_unknown_fields``: 422 naming the field):
+    say so with ``additionalProperties: false`` on every object schema a request body reaches."""
+    components = openapi.components.schemas or {}
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, Reference):
+            name = node.ref.rsplit("/", 1)[-1]
+            if name not in seen and name in components:
+                seen.add(name)
+                visit(components[name])
+            return
+        if not isinstance(node, Schema):
+            return
+        if node.properties is not None and node.additional_properties is None:
+            node.additional_properties = False
+        for child in [*(node.properties or {}).values(), *(node.one_of or []), *(node.any_of or [])]:
+            visit(child)
+        for child in (*(node.all_of or []), node.items):
+            visit(child)
+
+    for item in (openapi.paths or {}).values():
+        for method in ("put", "post", "patch", "delete"):
+            operation = getattr(item, method, None)
+            body = getattr(operation, "request_body", None)
+            for media in (getattr(body, "content", None) or {}).values():
+                visit(media.schema)
+
+
+def tidy_query_parameters(openapi: OpenAPI) -> None:
+    """Put an optional query parameter's constraints where they apply. Litestar renders
+    ``str | None`` with ``pattern`` / ``format`` / ``maxLength`` beside ``oneOf: [string, null]``,
+    and ``list[str] | None`` with ``maxItems`` and ``pattern`` beside ``oneOf: [array, null]``,
+    where a validator (and schemathesis) ignores them: move them into the string branch, and into
+    the array branch and its items."""
+    for item in (openapi.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            for parameter in getattr(operation, "parameters", None) or []:
+                schema = getattr(parameter, "schema", None)
+                if isinstance(schema, Schema) and schema.one_of:
+                    _move_constraints(schema)
+
+
+def _move_constraints(schema: Schema) -> None:
+    for branch in schema.one_of or []:
+        if not isinstance(branch, Schema):
+            continue
+        if branch.type == OpenAPIType.STRING:
+            for name in ("pattern", "format", "max_length", "min_length"):
+                if getattr(schema, name) is not None and getattr(branch, name) is None:
+                    setattr(branch, name, getattr(schema, name))
+        elif branch.type == OpenAPIType.ARRAY:
+            if schema.max_items is not None:
+                branch.max_items = schema.max_items
+            if schema.pattern is not None and isinstance(branch.items, Schema):
+                branch.items.pattern = schema.pattern
+    for name in ("pattern", "format", "max_length", "min_length", "max_items"):
+        setattr(schema, name, None)

@@ -9,6 +9,11 @@ def comma_list(values: list[str] | None) -> set[str]:
     return {part.strip() for value in values or [] for part in value.split(",") if part.strip()}
 
 
+# What ``parse_bool`` accepts, for the OpenAPI schema (JSON Schema patterns have no case flag).
+BOOL_VALUES = ("1", "0", "true", "false", "yes", "no", "on", "off")
+BOOL_PATTERN = "^(" + "|".join(v for b in BOOL_VALUES for v in (b, b.capitalize(), b.upper())) + ")$"
+
+
 def parse_bool(field: str, raw: str | None) -> bool | None:
     if raw is None or raw == "":
         return None

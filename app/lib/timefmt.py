@@ -4,13 +4,21 @@ import datetime as dt
 
 
 def iso(value: dt.datetime | None) -> str | None:
-    """UTC ISO-8601 with a ``Z`` suffix, as the seed API prints timestamps."""
+    """UTC ISO-8601 with exactly six fraction digits and ``Z`` (``2026-12-08T09:00:00.000000Z``), as
+    the seed API prints timestamps: the fraction is kept when it is zero."""
     if value is None:
         return None
     tz = value.tzinfo
     if tz is not dt.UTC:  # the drivers hand back UTC times: usually nothing to convert
         value = value.replace(tzinfo=dt.UTC) if tz is None else value.astimezone(dt.UTC)
-    return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# What ``parse_date_param`` accepts, for the OpenAPI schema: a date or an ISO date-time, 1970-9998.
+DATE_PATTERN = (
+    r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4]):[0-5]\d)?)?$"
+)
 
 
 def parse_date_param(field: str, raw: str, *, end_of_day: bool = False) -> dt.datetime:

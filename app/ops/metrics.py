@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -219,7 +220,16 @@ async def observe_response(message: Message, scope: Scope) -> None:
         del scope[_STARTED]  # type: ignore[misc]
 
 
-@get("/metrics", tags=["Operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+@get(
+    "/metrics",
+    tags=["Operations"],
+    summary="Prometheus metrics",
+    media_type=CONTENT_TYPE_LATEST,
+    responses={
+        401: ResponseSpec(data_container=dict[str, str], description="Missing or wrong METRICS_TOKEN"),
+        404: ResponseSpec(data_container=dict[str, str], description="Metrics are disabled (no METRICS_TOKEN)"),
+    },
+)
 async def metrics(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
     """Prometheus text format. Requires ``Authorization: Bearer <METRICS_TOKEN>``; 404 when unset."""
     expected = state.services.settings.metrics_token

@@ -64,7 +64,7 @@ class ListViewPages(Controller):
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         return Stream(
             lines(),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
             headers={"Content-Disposition": f'attachment; filename="executions-{stamp}.csv"'},
         )
 

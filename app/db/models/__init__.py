@@ -3,7 +3,7 @@
 from app.db.models.accounts import ApiToken, Membership, Organization, Role, User, Workspace
 from app.db.models.audit import OperatorAction, OperatorActionKind
 from app.db.models.base import Base
-from app.db.models.day_counts import execution_day_counts
+from app.db.models.day_counts import execution_day_counts, execution_status_counts
 from app.db.models.events import ExecutionEvent
 from app.db.models.executions import (
     ApprovalAction,
@@ -43,4 +43,5 @@ __all__ = [
     "WorkflowExecutionData",
     "Workspace",
     "execution_day_counts",
+    "execution_status_counts",
 ]

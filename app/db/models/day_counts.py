@@ -23,3 +23,14 @@ execution_day_counts = Table(
     Column("status", String(20), primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+# The same counts of all time, without the day (migration 0014): kept by row triggers on
+# ``execution_day_counts``, so a list total without a date range reads one row per workflow and status.
+execution_status_counts = Table(
+    "execution_status_counts",
+    Base.metadata,
+    Column("workspace_id", BigInteger, primary_key=True),
+    Column("workflow_id", BigInteger, primary_key=True),
+    Column("status", String(20), primary_key=True),
+    Column("n", Integer, nullable=False),
+)

@@ -24,7 +24,7 @@ from app.domain.executions.services import ExecutionService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import comma_list, parse_bool, search_term
+from app.lib.params import BOOL_PATTERN, comma_list, parse_bool, search_term
 
 APPROVAL_STATUSES = {"pending", "approved", "rejected", "cancelled"}
 
@@ -65,7 +65,9 @@ class ApprovalController(Controller):
         status: Annotated[list[str] | None, QueryParameter(name="status", max_items=4)] = None,
         assigned: Annotated[str | None, QueryParameter(name="assigned", max_length=10)] = None,
         decided_by: Annotated[str | None, QueryParameter(name="decided_by", max_length=10)] = None,
-        overdue: Annotated[str | None, QueryParameter(name="overdue", max_length=5)] = None,
+        overdue: Annotated[
+            str | None, QueryParameter(name="overdue", max_length=5, schema_extra={"pattern": BOOL_PATTERN})
+        ] = None,
         search: Annotated[str | None, QueryParameter(name="search", max_length=200)] = None,
         sort_by: Annotated[Literal["requested_at", "due_at"], QueryParameter(name="sort_by")] = "requested_at",
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,

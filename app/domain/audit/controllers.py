@@ -11,8 +11,10 @@ from litestar.response import Stream
 from app.domain.audit.log import ACTIONS, AuditFilters, AuditLogService
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
+from app.lib.timefmt import DATE_PATTERN
 
 Text = Annotated[str | None, QueryParameter(max_length=320)]
+UuidText = Annotated[str | None, QueryParameter(max_length=36, format="uuid")]
 
 
 def audit_service(request: Request[Any, Any, Any]) -> AuditLogService:
@@ -22,7 +24,7 @@ def audit_service(request: Request[Any, Any, Any]) -> AuditLogService:
 def csv_download(service: AuditLogService, filters: AuditFilters, name: str = "athena-audit.csv") -> Stream:
     return Stream(
         service.csv_chunks(filters),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 
@@ -35,12 +37,12 @@ class AuditController(Controller):
     async def list_actions(
         self,
         request: Request[CurrentUser, Any, Any],
-        workspace_uuid: Text = None,
+        workspace_uuid: UuidText = None,
         action: Annotated[str | None, QueryParameter(max_length=30, description=", ".join(ACTIONS))] = None,
         actor: Annotated[str | None, QueryParameter(max_length=320, description="Actor's email")] = None,
-        execution_uuid: Text = None,
-        date_from: Annotated[str | None, QueryParameter(max_length=40)] = None,
-        date_to: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        execution_uuid: UuidText = None,
+        date_from: Annotated[str | None, QueryParameter(max_length=40, schema_extra={"pattern": DATE_PATTERN})] = None,
+        date_to: Annotated[str | None, QueryParameter(max_length=40, schema_extra={"pattern": DATE_PATTERN})] = None,
         page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
         per_page: Annotated[int, QueryParameter(ge=1, le=MAX_PER_PAGE)] = 50,
     ) -> dict[str, Any]:
@@ -53,16 +55,16 @@ class AuditController(Controller):
         items, total = await audit_service(request).page(filters, page_req.offset, page_req.per_page)
         return paginated(request, items, total, page_req)
 
-    @get("/export", summary="Export operator actions as CSV")
+    @get("/export", summary="Export operator actions as CSV", media_type="text/csv")
     async def export(
         self,
         request: Request[CurrentUser, Any, Any],
-        workspace_uuid: Text = None,
+        workspace_uuid: UuidText = None,
         action: Annotated[str | None, QueryParameter(max_length=30)] = None,
         actor: Annotated[str | None, QueryParameter(max_length=320)] = None,
-        execution_uuid: Text = None,
-        date_from: Annotated[str | None, QueryParameter(max_length=40)] = None,
-        date_to: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        execution_uuid: UuidText = None,
+        date_from: Annotated[str | None, QueryParameter(max_length=40, schema_extra={"pattern": DATE_PATTERN})] = None,
+        date_to: Annotated[str | None, QueryParameter(max_length=40, schema_extra={"pattern": DATE_PATTERN})] = None,
     ) -> Stream:
         """The whole filtered log (same filters as the list) as a streamed CSV, newest first."""
         filters = AuditFilters.parse(request.user, request.query_params)

@@ -77,7 +77,7 @@ def may_match(key: str, execution: Mapping[str, Any], now: dt.datetime) -> bool:
         return status == "running"
     if key == "wait_overdue":
         wait_till = str(execution.get("wait_till") or "")
-        return status == "waiting" and bool(wait_till) and wait_till.replace("Z", "+00:00") < now.isoformat()
+        return status == "waiting" and bool(wait_till) and dt.datetime.fromisoformat(wait_till) < now
     if key == "child_failed":
         return status == "waiting"
     if key == "approval_overdue":

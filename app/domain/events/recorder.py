@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionEvent, Workspace
 from app.db.models.base import utcnow
+from app.lib.timefmt import iso
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class CommittedEvent:
             "execution_uuid": str(self.execution_uuid),
             "version": self.version,
             "status": self.status,
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "occurred_at": iso(self.occurred_at),
             "execution": self.execution,
         }
 

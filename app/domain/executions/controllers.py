@@ -21,15 +21,27 @@ from app.domain.operations.services import OperationService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import comma_list, parse_bool, search_term
-from app.lib.timefmt import parse_date_param
+from app.lib.params import BOOL_PATTERN, comma_list, parse_bool, search_term
+from app.lib.timefmt import DATE_PATTERN, parse_date_param
 
 WITH_OPTIONS = {"workflow", "workflowExecutionData"}
 WITH_COUNT_OPTIONS = {"workflowApprovals", "pendingWorkflowApprovals"}
 
+
+def comma_list_pattern(values: list[str] | set[str]) -> str:
+    """A regular expression for one value or a comma list of them (OpenAPI ``pattern``)."""
+    one = "(" + "|".join(sorted(values)) + ")"
+    return f"^{one}(,{one})*$"
+
+
 WithParam = Annotated[
     list[str] | None,
-    QueryParameter(name="with", description="Comma list: workflow, workflowExecutionData", max_items=10),
+    QueryParameter(
+        name="with",
+        description="Comma list: workflow, workflowExecutionData",
+        max_items=10,
+        schema_extra={"pattern": comma_list_pattern(WITH_OPTIONS)},
+    ),
 ]
 WithCountParam = Annotated[
     list[str] | None,
@@ -37,11 +49,17 @@ WithCountParam = Annotated[
         name="with_count",
         description="Comma list: workflowApprovals, pendingWorkflowApprovals",
         max_items=10,
+        schema_extra={"pattern": comma_list_pattern(WITH_COUNT_OPTIONS)},
     ),
 ]
 StatusParam = Annotated[
     list[str] | None,
-    QueryParameter(name="status", description="One status or a comma list: " + ", ".join(STATUS_VALUES), max_items=10),
+    QueryParameter(
+        name="status",
+        description="One status or a comma list: " + ", ".join(STATUS_VALUES),
+        max_items=10,
+        schema_extra={"pattern": comma_list_pattern(list(STATUS_VALUES))},
+    ),
 ]
 
 
@@ -89,8 +107,12 @@ class WorkflowExecutionController(Controller):
         ] = None,
         search: Annotated[str | None, QueryParameter(name="search", max_length=200)] = None,
         status: StatusParam = None,
-        date_from: Annotated[str | None, QueryParameter(name="date_from", max_length=40)] = None,
-        date_to: Annotated[str | None, QueryParameter(name="date_to", max_length=40)] = None,
+        date_from: Annotated[
+            str | None, QueryParameter(name="date_from", max_length=40, schema_extra={"pattern": DATE_PATTERN})
+        ] = None,
+        date_to: Annotated[
+            str | None, QueryParameter(name="date_to", max_length=40, schema_extra={"pattern": DATE_PATTERN})
+        ] = None,
         sort_by: Annotated[Literal["created_at", "updated_at"], QueryParameter(name="sort_by")] = "created_at",
         sort_direction: Annotated[Literal["asc", "desc"], QueryParameter(name="sort_direction")] = "desc",
         page: Annotated[int, QueryParameter(name="page", ge=1, le=1_000_000)] = 1,
@@ -104,9 +126,8 @@ class WorkflowExecutionController(Controller):
     ) -> dict[str, Any]:
         """Paginated executions of the workspaces you belong to.
 
-        ``meta.total`` is exact for a ``date_from``..``date_to`` range of up to 92 days filtered by
-        workspace, workflow and status only; otherwise it is exact up to 10,000 and beyond it is
-        10,000 with ``meta.total_capped: true``.
+        ``meta.total`` and ``last_page`` are exact for every filter combination (``total_capped``
+        is always false): paging 1..``last_page`` sees every match once.
         ``links.next`` carries a keyset ``cursor`` so following it stays fast at any depth.
 
         At least one of ``workspace_uuid``, ``organization_multiplai_id`` or ``workflow_uuid(s)`` is
@@ -146,16 +167,26 @@ class WorkflowExecutionController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         execution_service: NamedDependency[ExecutionService],
-        start_date: Annotated[str, QueryParameter(name="start_date", max_length=40)],
-        end_date: Annotated[str, QueryParameter(name="end_date", max_length=40)],
+        start_date: Annotated[
+            str, QueryParameter(name="start_date", max_length=40, schema_extra={"pattern": DATE_PATTERN})
+        ],
+        end_date: Annotated[
+            str, QueryParameter(name="end_date", max_length=40, schema_extra={"pattern": DATE_PATTERN})
+        ],
         workspace_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")] = None,
         multiplai_id: Annotated[
             str | None,
             QueryParameter(name="multiplai_id", max_length=191, description="Organization multiplai id"),
         ] = None,
         status: StatusParam = None,
-        requires_human_review: Annotated[str | None, QueryParameter(name="requires_human_review", max_length=5)] = None,
-        has_command_room_task: Annotated[str | None, QueryParameter(name="has_command_room_task", max_length=5)] = None,
+        requires_human_review: Annotated[
+            str | None,
+            QueryParameter(name="requires_human_review", max_length=5, schema_extra={"pattern": BOOL_PATTERN}),
+        ] = None,
+        has_command_room_task: Annotated[
+            str | None,
+            QueryParameter(name="has_command_room_task", max_length=5, schema_extra={"pattern": BOOL_PATTERN}),
+        ] = None,
         time_axis: Annotated[
             str | None, QueryParameter(name="time_axis", max_length=20, description=TIME_AXIS_DESCRIPTION)
         ] = None,
@@ -248,7 +279,9 @@ class WorkflowExecutionController(Controller):
         operation_service: NamedDependency[OperationService],
         execution_uuid: FromPath[uuid_lib.UUID],
         data: Annotated[StopRequest | None, Body(description="Optional: reason, dry_run")] = None,
-        dry_run: Annotated[str | None, QueryParameter(name="dry_run", max_length=5)] = None,
+        dry_run: Annotated[
+            str | None, QueryParameter(name="dry_run", max_length=5, schema_extra={"pattern": BOOL_PATTERN})
+        ] = None,
     ) -> dict[str, Any]:
         """Cancel a running, pending, paused or waiting execution, its descendants and the ancestors
         waiting on it, in one transaction. Already cancelled: 200, nothing changes. Finished: 409.

@@ -8,6 +8,8 @@ of write), and its cost grows with the number of days, not of executions.
 
 Only filters the table can answer use it: workspace, workflow, status and a ``created`` range.
 Search, users, review and command-room flags, and conditions a caller adds count as before.
+A list without a date range sums ``execution_status_counts`` (the same counts of all time,
+migration 0014) instead.
 """
 
 from __future__ import annotations
@@ -19,17 +21,15 @@ from typing import Any
 from sqlalchemy import Select, func, select, text, union_all
 
 from app.db.engine import Database
-from app.db.models import WorkflowExecution, execution_day_counts
+from app.db.models import WorkflowExecution, execution_day_counts, execution_status_counts
 from app.domain.executions import queries as q
 
 E = WorkflowExecution
 D = execution_day_counts.c
+S = execution_status_counts.c
 ONE_DAY = dt.timedelta(days=1)
 # The date-time ranges are inclusive at both ends ([date_from, date_to]).
 TICK = dt.timedelta(microseconds=1)
-# A list's total comes from the table for ranges up to this long (about 7 rows per workflow and
-# day); longer or open ranges keep the capped count, which never reads more than 10,001 entries.
-LIST_TOTAL_MAX_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -90,16 +90,27 @@ def count_by_status_statement(f: q.ExecutionFilters) -> Select[Any] | None:
 
 
 def list_total_statement(f: q.ExecutionFilters) -> Select[Any] | None:
-    """The exact total of a list whose range is bounded and at most ``LIST_TOTAL_MAX_DAYS`` long, as
-    a one-value select; None to keep the capped count."""
-    if not answerable(f) or f.date_from is None or f.date_to is None:
+    """The exact total of a list as a one-value select, from the summaries: without a date range
+    from ``execution_status_counts`` (one row per workflow and status), with one from the whole days
+    of ``execution_day_counts`` plus the partial ends. None when the filters are not answerable
+    from them (search, user...) or the range holds no whole day: the caller counts the rows."""
+    if not answerable(f):
         return None
-    if f.date_to - f.date_from > dt.timedelta(days=LIST_TOTAL_MAX_DAYS):
-        return None
+    if f.date_from is None and f.date_to is None:
+        return _all_time_total(f)
     split = split_range(f.date_from, f.date_to)
     if split is None:
         return None
     return select(func.coalesce(func.sum(_counted(f, split).c.n), 0))
+
+
+def _all_time_total(f: q.ExecutionFilters) -> Select[Any]:
+    total = select(func.coalesce(func.sum(S.n), 0)).where(S.workspace_id.in_(f.workspace_ids))
+    if f.workflow_ids is not None:
+        total = total.where(S.workflow_id.in_(f.workflow_ids))
+    if f.statuses:
+        total = total.where(S.status.in_(f.statuses))
+    return total
 
 
 def _counted(f: q.ExecutionFilters, split: DaySplit) -> Any:

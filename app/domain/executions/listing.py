@@ -6,11 +6,14 @@
 - **Page numbers.** ``page=N`` without a cursor still works: the OFFSET part reads ids only (an
   index-only scan on PostgreSQL once the table is vacuumed) in a derived table, and only the page's
   rows are joined (``page_rows_select``): one statement for the rows and the capped total.
-- **Total.** For a date range of up to 92 days on workspace, workflow and status filters the total
-  is exact from whole days of ``execution_day_counts`` plus the partial days at the range's ends
-  (``day_counts.py``). Otherwise counting every match of a broad view costs as much as reading it,
-  so the total is exact up to ``COUNT_CAP`` and flagged ``total_capped`` beyond (shown as
-  "10,000+"). It is never an estimate from table statistics, which is wrong for filtered views.
+- **Total.** Exact for every filter the API takes (issue 20: a client paging from 1 to
+  ``last_page`` sees every match once, and ``last_page + 1`` is empty). Workspace, workflow,
+  status and ``created`` date filters are answered by the summaries (``day_counts.py``:
+  ``execution_status_counts`` without a range, whole days of ``execution_day_counts`` plus the
+  partial ends with one); a search or a user filter counts its matching rows through their indexes.
+  Only conditions the dashboard adds itself (attention chips, folded retry chains) keep the count
+  exact up to ``COUNT_CAP`` with ``total_capped`` beyond (shown as "10,000+"). Never an estimate
+  from table statistics, which is wrong for filtered views.
 """
 
 from __future__ import annotations
@@ -88,7 +91,14 @@ class ExecutionPage:
 
 
 def count_cap(filters: q.ExecutionFilters) -> int:
+    """Where the dashboard stops counting a view's matches for display ("10,000+")."""
     return SEARCH_COUNT_CAP if filters.search else COUNT_CAP
+
+
+def list_count_cap(filters: q.ExecutionFilters) -> int | None:
+    """The list total's cap: None (exact) for the API's filters; ``count_cap`` when the dashboard
+    adds conditions of its own."""
+    return count_cap(filters) if filters.extra.get("conditions") else None
 
 
 async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None = None) -> tuple[int, bool]:
@@ -100,12 +110,14 @@ async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None 
 
 
 def total_select(filters: q.ExecutionFilters) -> tuple[Select[Any], int | None]:
-    """The list total's one-value statement and its cap: exact (whole days from
-    ``execution_day_counts``, cap None) for a bounded range the table answers, else capped."""
+    """The list total's one-value statement and its cap (None: exact): from the summaries where
+    they answer the filters, else a count of the matching rows (capped for dashboard conditions)."""
     exact = day_counts.list_total_statement(filters)
     if exact is not None:
         return exact, None
-    cap = count_cap(filters)
+    cap = list_count_cap(filters)
+    if cap is None:
+        return select(func.count()).select_from(E).where(*q.filter_conditions(filters)), None
     limited = select(E.id).where(*q.filter_conditions(filters)).limit(cap + 1).subquery()
     return select(func.count()).select_from(limited), cap
 

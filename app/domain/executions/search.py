@@ -1,4 +1,10 @@
-"""Substring search over executions (workflow name or error text), compiled per database.
+"""Substring search over executions (workflow name, error text or content), compiled per database.
+
+- Content (migration 0016): ``workflow_execution_data.content_folded``, the text values of node
+  names, node input and output and metadata, bounded and lowercased when written. PostgreSQL:
+  ``id = ANY(ARRAY(<data rows whose content_folded LIKE lower('%term%')>))``, an init-plan over
+  the trigram GIN index, so the arm is an index condition that BitmapOr can join. SQLite: the same
+  ``LIKE`` in an ``IN`` subquery (a scan of the column; correct, not indexed).
 
 - PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error_folded LIKE lower('%term%')``
   (``error_folded``: the error's first 500 characters, lowercased on write; migration 0013). The
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Text, column, func, literal_column, or_, select, table
+from sqlalchemy import Boolean, ColumnElement, Text, any_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.compiler import compiles
 
 from app.db.models import Workflow, WorkflowExecution
@@ -24,6 +30,8 @@ MIN_TRIGRAM = 3
 # PostgreSQL's generated column (migration 0013), not mapped: SQLite has no such column.
 ERROR_FOLDED = literal_column("workflow_executions.error_folded", Text)
 ERROR_SEARCHED = 500  # characters of the error that search covers on PostgreSQL
+# Not mapped on the model: a generated column on PostgreSQL (an ORM insert must not name it).
+CONTENT = table("workflow_execution_data", column("execution_id"), column("content_folded"), column("deleted_at"))
 
 
 def like_pattern(term: str) -> str:
@@ -48,11 +56,21 @@ def error_match(term: str, dialect: str) -> ColumnElement[bool]:
     return E.error.ilike(like_pattern(term), escape="\\")
 
 
+def content_match(term: str, dialect: str) -> ColumnElement[bool]:
+    """The content arm: node names, node input/output text and metadata values (migration 0016)."""
+    matching = select(CONTENT.c.execution_id).where(
+        CONTENT.c.content_folded.like(func.lower(like_pattern(term)), escape="\\"), CONTENT.c.deleted_at.is_(None)
+    )
+    if dialect == "postgresql":
+        return E.id == any_(func.array(matching.scalar_subquery()))
+    return E.id.in_(matching)
+
+
 def resolved_search(term: str, workflow_ids: list[int], dialect: str) -> ColumnElement[bool]:
     """``SearchMatch`` once its workflow-name arm is resolved to ids, in plain clauses (the term and
     ids are bound parameters, so SQLAlchemy caches the compiled statement)."""
-    error = error_match(term, dialect)
-    return or_(E.workflow_id.in_(workflow_ids), error) if workflow_ids else error
+    text_arms = or_(error_match(term, dialect), content_match(term, dialect))
+    return or_(E.workflow_id.in_(workflow_ids), text_arms) if workflow_ids else text_arms
 
 
 class SearchMatch(ColumnElement[bool]):
@@ -79,7 +97,7 @@ class SearchMatch(ColumnElement[bool]):
 
 @compiles(SearchMatch)
 def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    error = error_match(element.term, "sqlite")
+    error = or_(error_match(element.term, "sqlite"), content_match(element.term, "sqlite"))
     if element.workflow_ids is None:
         return "(" + compiler.process(E.workflow_id.in_(element.matching_workflows()) | error, **kw) + ")"
     if not element.workflow_ids:
@@ -89,7 +107,8 @@ def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
 
 @compiles(SearchMatch, "postgresql")
 def _compile_postgresql(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    error = compiler.process(error_match(element.term, "postgresql"), **kw)
+    text_arms = or_(error_match(element.term, "postgresql"), content_match(element.term, "postgresql"))
+    error = "(" + compiler.process(text_arms, **kw) + ")"
     if element.workflow_ids is not None:
         if not element.workflow_ids:
             return error

@@ -116,7 +116,7 @@ class ExecutionService:
         includes: Includes,
         cursor: str | None = None,
     ) -> tuple[list[dict[str, Any]], ExecutionPage]:
-        """One page (by number, or after ``cursor`` from ``links.next``) with its total capped at 10,000."""
+        """One page (by number, or after ``cursor`` from ``links.next``) with its exact total."""
         if not filters.workspace_ids:
             return [], ExecutionPage([], 0, False, False, None)
         after = Cursor.decode(cursor, filters) if cursor else None

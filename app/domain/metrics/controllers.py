@@ -13,16 +13,27 @@ from app.domain.executions.time_axis import TIME_AXIS_DESCRIPTION, parse_time_ax
 from app.domain.metrics.buckets import parse_interval
 from app.domain.metrics.services import MetricsScope, MetricsService
 from app.lib.identity import CurrentUser
+from app.lib.timefmt import DATE_PATTERN
 
 WorkspaceParam = Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")]
 OrganizationParam = Annotated[str | None, QueryParameter(name="organization_multiplai_id", max_length=191)]
 DateFromParam = Annotated[
     str | None,
-    QueryParameter(name="date_from", max_length=40, description="YYYY-MM-DD or ISO date-time (UTC); default: see docs"),
+    QueryParameter(
+        name="date_from",
+        max_length=40,
+        schema_extra={"pattern": DATE_PATTERN},
+        description="YYYY-MM-DD or ISO date-time (UTC); default: see docs",
+    ),
 ]
 DateToParam = Annotated[
     str | None,
-    QueryParameter(name="date_to", max_length=40, description="YYYY-MM-DD (whole day) or ISO date-time; default: now"),
+    QueryParameter(
+        name="date_to",
+        max_length=40,
+        schema_extra={"pattern": DATE_PATTERN},
+        description="YYYY-MM-DD (whole day) or ISO date-time; default: now",
+    ),
 ]
 TimeAxisParam = Annotated[
     str | None, QueryParameter(name="time_axis", max_length=20, description=TIME_AXIS_DESCRIPTION)

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from app.domain.operations.schemas import BulkRequest
 from app.domain.operations.services import OperationService
@@ -19,7 +20,16 @@ class BulkActionController(Controller):
     path = "/workflow-executions"
     tags = ["Workflow Executions"]
 
-    @post("/bulk", summary="Bulk stop, delete or retry request (with a dry run)", status_code=HTTP_200_OK)
+    @post(
+        "/bulk",
+        summary="Bulk stop, delete or retry request (with a dry run)",
+        status_code=HTTP_200_OK,
+        responses={
+            HTTP_202_ACCEPTED: ResponseSpec(
+                data_container=dict[str, Any], description="The operation, started in the background"
+            )
+        },
+    )
     async def bulk(
         self,
         request: Request[CurrentUser, Any, Any],
