@@ -147,7 +147,7 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
         services.hub.link_listeners.append(lambda up: announce_link(services.hub, fragments, up))
         await services.start()
         await app.state.tile_ticker.start()
-        app.state.presence = PresenceBoard(services.hub, services.db, services.settings.redis_url)
+        app.state.presence = PresenceBoard(services.hub, services.db)
         await app.state.presence.start()
         if services.settings.gc_freeze_after_startup:
             freeze_startup_heap()  # last: what start-up made is then never walked by a full collection

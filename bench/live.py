@@ -188,7 +188,7 @@ async def fanout(args: argparse.Namespace) -> None:
 
 async def _template(stack: Stack) -> dict[str, Any]:
     """One real event (an execution created through A's API), the model of the synthetic ones."""
-    from app.realtime.messages import load_events
+    from app.domain.events.replay import load_events
 
     assert stack.seeded is not None
     async with httpx.AsyncClient(base_url=stack.a.base_url, headers=stack.headers) as http:

@@ -12,7 +12,7 @@ import httpx
 
 from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
-from app.realtime.hub import PreparedEvent
+from app.realtime.prepared import PreparedEvent
 from app.services import Services
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments

@@ -194,7 +194,7 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     client: httpx.AsyncClient, app: Any, services: Services, world: World
 ) -> None:
     from app.domain.dashboard.views import ExecutionView
-    from app.realtime.hub import PreparedEvent
+    from app.realtime.prepared import PreparedEvent
     from app.web.fragments import Fragments
     from app.web.live import PageState, frames_for
 

@@ -23,10 +23,10 @@ from sqlalchemy import select
 from app.db.models import Workflow
 from app.domain.approvals.services import ApprovalFilters, ApprovalService
 from app.domain.dashboard.services import DashboardService
+from app.domain.events.replay import current_seqs
 from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
-from app.realtime.messages import current_seqs
 from app.web.approval_groups import group_entries, group_note
 from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast

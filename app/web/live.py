@@ -19,14 +19,15 @@ from litestar import WebSocket, websocket
 
 from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
+from app.domain.events.replay import current_seqs, load_events
 from app.domain.executions.state import TERMINAL
 from app.lib.headers import origin_allowed
 from app.lib.identity import APPROVE_ROLES
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_RECONNECT
-from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber, events_of
-from app.realtime.messages import current_seqs, load_events
-from app.realtime.presence import PresenceBoard
+from app.realtime.hub import EVICTED, Hub, Resync, Subscriber
+from app.realtime.prepared import PreparedEvent, events_of
+from app.realtime.presence import PresenceBoard, PresenceNote
 from app.realtime.socket_loop import CLOSE_POLICY, run_socket
 from app.realtime.wire import Wire, text_frame
 from app.web.approvals import InboxView
@@ -296,6 +297,8 @@ class PageStream:
 def _fold(item: Any, fragments: Fragments, state: PageState, last_sent: dict[int, int], update: PageUpdate) -> None:
     if isinstance(item, str):  # a ready fragment (tiles, connection state)
         update.ready_fragment(item)
+    elif isinstance(item, PresenceNote):
+        update.ready_fragment(fragments.presence(item))
     elif isinstance(item, Resync):
         resync = fragments.badge_refresh() if item.workspace_id in state.badge_only else _resync(fragments, state)
         update.part(f"resync:{item.workspace_id}", resync)

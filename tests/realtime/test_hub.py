@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from app.domain.dashboard.views import ExecutionView
-from app.realtime.hub import EVICTED, Batch, PreparedEvent, Subscriber, events_of
+from app.realtime.hub import EVICTED, Subscriber
+from app.realtime.prepared import Batch, PreparedEvent, events_of
 from app.realtime.wire import text_frame
 from app.services import Services
 from app.web.fragments import Fragments

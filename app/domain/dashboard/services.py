@@ -18,6 +18,7 @@ from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
+from app.domain.events.replay import current_seqs
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
@@ -27,7 +28,6 @@ from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
-from app.realtime.messages import current_seqs
 
 E = q.E
 SPARK_HOURS = 24
