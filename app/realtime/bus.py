@@ -22,6 +22,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.domain.events.message import EventMessage, decode
 from app.realtime.messages import CHANNEL_PATTERN, channel_for
 
 # Several times faster than json.dumps for a cascade's 500-event envelopes (equivalent JSON: compact, UTF-8).
@@ -29,7 +30,7 @@ _encode = msgspec.json.Encoder().encode
 
 logger = logging.getLogger("athena.realtime.bus")
 
-MessageHandler = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
+MessageHandler = Callable[[int, list[EventMessage]], Awaitable[None]]
 BATCH_ENVELOPE_EVENTS = 500  # events per Redis message at most (a 1,001-event cascade: 3 messages)
 LinkHandler = Callable[[bool], Awaitable[None]]
 # A side channel's handler (presence): ephemeral messages of other instances, never events.
@@ -54,10 +55,10 @@ class MemoryBus:
     def publish_side(self, channel: str, text: str) -> None:
         """No other instance to tell."""
 
-    def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
+    def publish(self, workspace_id: int, message: EventMessage) -> None:
         self.published += 1
 
-    def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    def publish_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         self.published += len(messages)
 
     async def stop(self) -> None:
@@ -131,12 +132,12 @@ class RedisBus:
         self._enqueue((channel, text, 0))
 
     # ------------------------------------------------------------------ publish
-    def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
+    def publish(self, workspace_id: int, message: EventMessage) -> None:
         """Never blocks and never raises: a full queue drops its oldest entry (clients catch up by replay)."""
         envelope = _encode({"origin": self.instance_id, "workspace_id": workspace_id, "event": message}).decode()
         self._enqueue((channel_for(message["workspace_uuid"]), envelope, 1))
 
-    def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    def publish_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """One transaction's events of a workspace as one Redis message (``"events": [...]``), so
         other instances hand them to their sockets as one batch too."""
         if len(messages) == 1:
@@ -250,7 +251,7 @@ class RedisBus:
         try:
             # "events": a transaction's batch; "event": one event (and what older instances send).
             events = envelope["events"] if "events" in envelope else [envelope["event"]]
-            await self._on_message(int(envelope["workspace_id"]), events)
+            await self._on_message(int(envelope["workspace_id"]), [decode(e) for e in events])
         except Exception:
             logger.exception("dispatching a redis message failed")
 

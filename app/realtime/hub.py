@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.db.models import Workspace
+from app.domain.events.message import EventMessage
 from app.domain.events.recorder import CommittedEvent
 from app.domain.events.replay import current_seqs, load_events
 from app.ops import metrics as ops_metrics
@@ -162,11 +163,11 @@ class Hub:
 
         One transaction's events of a workspace travel together: one bus message, one queue item
         per socket (a stop cascade is one batch, not 1,001 items)."""
-        by_workspace: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        by_workspace: dict[int, list[EventMessage]] = defaultdict(list)
         for event in events:
             by_workspace[event.workspace_id].append(event.to_message())
         for workspace_id, messages in by_workspace.items():
-            self.written_here[workspace_id] = max(self.written_here.get(workspace_id, 0), int(messages[-1]["seq"]))
+            self.written_here[workspace_id] = max(self.written_here.get(workspace_id, 0), messages[-1].seq)
             self.bus.publish_many(workspace_id, messages)
             await self.dispatch_many(workspace_id, messages)
 
@@ -218,10 +219,10 @@ class Hub:
                 self._locks.pop(ws, None)
 
     # ------------------------------------------------------------------ dispatch
-    async def dispatch(self, workspace_id: int, message: dict[str, Any]) -> None:
+    async def dispatch(self, workspace_id: int, message: EventMessage) -> None:
         await self.dispatch_many(workspace_id, [message])
 
-    async def dispatch_remote(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    async def dispatch_remote(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """A bus message from another instance. Its integer workspace id is only meaningful in our
         database, so it is trusted only when the message's workspace uuid is that workspace's: a
         second deployment (another database) publishing on the same Redis is dropped, never shown."""
@@ -232,7 +233,7 @@ class Hub:
                 found = await session.scalar(select(Workspace.uuid).where(Workspace.id == workspace_id))
             self._workspace_uuids[workspace_id] = str(found) if found is not None else None
         expected = self._workspace_uuids[workspace_id]
-        if expected is None or any(str(m.get("workspace_uuid")) != expected for m in messages):
+        if expected is None or any(m.workspace_uuid != expected for m in messages):
             self.foreign_dropped += 1
             if self.foreign_dropped == 1 or self.foreign_dropped % 1000 == 0:
                 logger.warning(
@@ -242,7 +243,7 @@ class Hub:
             return
         await self.dispatch_many(workspace_id, messages)
 
-    async def dispatch_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    async def dispatch_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """Deliver consecutive events of one workspace (seq order) as one queue item per socket."""
         if workspace_id not in self.subscribers or not messages:
             return
@@ -250,14 +251,14 @@ class Hub:
             last = self.last_seq.get(workspace_id)
             if last is None:
                 return
-            fresh = [m for m in messages if int(m["seq"]) > last]
+            fresh = [m for m in messages if m.seq > last]
             if not fresh:
                 return
-            first = int(fresh[0]["seq"])
+            first = fresh[0].seq
             if first > last + 1:
                 await self._fill(workspace_id, last, first - 1)
                 last = self.last_seq.get(workspace_id, last)
-                fresh = [m for m in fresh if int(m["seq"]) > last]
+                fresh = [m for m in fresh if m.seq > last]
             # A hole inside the batch (never expected: one transaction's seqs are consecutive) is
             # found by the next event or the periodic catch-up, like any other gap.
             self._deliver([PreparedEvent(workspace_id, m) for m in fresh])

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from app.domain.events.message import EventMessage, encode
 from app.realtime.wire import text_frame
 
 
@@ -18,20 +19,20 @@ class PreparedEvent:
     renders = 0  # class-wide counter of page renders, for tests and benchmarks
     renders_by_kind: Counter[str] = Counter()  # the same, by fragment ("row", "cursor", ...): /ready shows it
 
-    def __init__(self, workspace_id: int, message: dict[str, Any]) -> None:
+    def __init__(self, workspace_id: int, message: EventMessage) -> None:
         self.workspace_id = workspace_id
         self.message = message
         self._cache: dict[str, Any] = {}
 
     @property
     def seq(self) -> int:
-        return int(self.message["seq"])
+        return self.message.seq
 
     @property
     def json(self) -> str:
         if "json" not in self._cache:
             PreparedEvent.renders_by_kind["json"] += 1
-            self._cache["json"] = json.dumps(self.message, separators=(",", ":"))
+            self._cache["json"] = encode(self.message).decode()
         return self._cache["json"]
 
     @property
@@ -42,7 +43,7 @@ class PreparedEvent:
             self._cache["frame"] = text_frame(self.json.encode())
         return self._cache["frame"]
 
-    def rendered(self, key: str, render: Callable[[dict[str, Any]], Any]) -> Any:
+    def rendered(self, key: str, render: Callable[[EventMessage], Any]) -> Any:
         if key not in self._cache:
             PreparedEvent.renders += 1
             PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1

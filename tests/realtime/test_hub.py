@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from app.domain.dashboard.views import ExecutionView
+from app.domain.events.message import decode
 from app.realtime.hub import EVICTED, Subscriber
 from app.realtime.prepared import Batch, PreparedEvent, events_of
 from app.realtime.wire import text_frame
@@ -174,8 +175,9 @@ async def test_a_bus_message_naming_another_deployments_workspace_is_dropped(
     message = dict(ours[0].message)
     foreign = message | {"seq": message["seq"] + 1, "workspace_uuid": str(uuid.uuid4())}
     foreign["execution"] = dict(message["execution"]) | {"workflow_name": "someone else's"}
-    await services.hub.dispatch_remote(ws_id, [foreign])
+    # What the bus hands over: the message decoded into its type (app/realtime/bus.py).
+    await services.hub.dispatch_remote(ws_id, [decode(foreign)])
     assert _drain(sub) == [] and services.hub.foreign_dropped == 1
     # The same message with our workspace's uuid is delivered (the check is not a blanket refusal).
-    await services.hub.dispatch_remote(ws_id, [foreign | {"workspace_uuid": world.ws["A"]}])
+    await services.hub.dispatch_remote(ws_id, [decode(foreign | {"workspace_uuid": world.ws["A"]})])
     assert [e.message["execution"]["uuid"] for e in _drain(sub)] == [created["uuid"]]

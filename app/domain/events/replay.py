@@ -9,26 +9,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionEvent, Workspace
+from app.domain.events.message import EventMessage, event_message
+from app.domain.executions.summary import summary_from_payload
 from app.lib.timefmt import iso
 
 
-def message_from_row(workspace_uuid: str, row: Any) -> dict[str, Any]:
-    payload = row.payload or {}
-    return {
-        "seq": row.seq,
-        "type": row.type,
-        "workspace_uuid": workspace_uuid,
-        "execution_uuid": payload.get("uuid"),
-        "version": row.version,
-        "status": payload.get("status"),
-        "occurred_at": iso(row.occurred_at),
-        "execution": payload,
-    }
+def message_from_row(workspace_uuid: str, row: Any) -> EventMessage:
+    return event_message(
+        seq=row.seq,
+        type=row.type,
+        workspace_uuid=workspace_uuid,
+        version=row.version,
+        occurred_at=iso(row.occurred_at) or "",
+        execution=summary_from_payload(row.payload or {}),
+    )
 
 
 async def load_events(
     session: AsyncSession, workspace_id: int, after_seq: int, *, up_to: int | None = None, limit: int = 1000
-) -> list[dict[str, Any]]:
+) -> list[EventMessage]:
     """Events with ``after_seq < seq [<= up_to]`` in order (uses the (workspace_id, seq) unique index)."""
     ws_uuid = (await session.execute(select(Workspace.uuid).where(Workspace.id == workspace_id))).scalar_one()
     conds = [ExecutionEvent.workspace_id == workspace_id, ExecutionEvent.seq > after_seq]

@@ -138,7 +138,7 @@ class ExecutionService(ExecutionWrites):
     async def _decorate(
         self, session: AsyncSession, user: CurrentUser, rows: list[Any], inc: Includes
     ) -> list[dict[str, Any]]:
-        items = [q.serialize_execution(r) for r in rows]
+        items = [q.serialize_execution(r).to_dict() for r in rows]
         ids = [r.id for r in rows]
         if inc.workflow:
             workflows = await q.workflow_objects(session, {r.workflow_id for r in rows}, user.id)

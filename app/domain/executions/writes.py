@@ -17,6 +17,7 @@ from app.db.models import Role, WorkflowExecution
 from app.domain.events.broker import EventPublisher, publish_safely
 from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
 from app.domain.executions.summaries import event_summaries
+from app.domain.executions.summary import ExecutionSummary
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 
@@ -34,7 +35,7 @@ async def record_changes(
     workspace_id: int,
     changes: list[tuple[str, int]],
     extra: dict[int, dict[str, Any]] | None = None,
-) -> tuple[dict[int, dict[str, Any]], list[CommittedEvent]]:
+) -> tuple[dict[int, ExecutionSummary], list[CommittedEvent]]:
     """One event per (type, execution id), its payload the execution's summary. ``extra`` adds keys
     to the payload of that execution's event only (say ``{"approval": {...}}``), not to the
     summaries returned."""
@@ -42,9 +43,10 @@ async def record_changes(
     first = summaries[changes[0][1]]
     extra = extra or {}
     pending = [
-        PendingEvent(t, eid, summaries[eid]["version"], summaries[eid] | extra.get(eid, {})) for t, eid in changes
+        PendingEvent(t, eid, summaries[eid].version, summaries[eid].with_extra(**extra.get(eid, {})))
+        for t, eid in changes
     ]
-    events = await record_events(session, workspace_id, uuid_lib.UUID(first["workspace_uuid"]), pending)
+    events = await record_events(session, workspace_id, uuid_lib.UUID(first.workspace_uuid), pending)
     return summaries, events
 
 
@@ -91,7 +93,7 @@ async def conditional_update(session: AsyncSession, row: Any, values: dict[str, 
         raise LostRace
 
 
-async def current_summary(session: AsyncSession, execution_id: int) -> dict[str, Any]:
+async def current_summary(session: AsyncSession, execution_id: int) -> ExecutionSummary:
     """The execution's summary as this transaction sees it."""
     return (await event_summaries(session, [execution_id]))[execution_id]
 
@@ -99,14 +101,34 @@ async def current_summary(session: AsyncSession, execution_id: int) -> dict[str,
 class ExecutionWrites:
     """The write core bound to a database and a publisher; ``ExecutionService`` builds on it."""
 
-    record_changes = staticmethod(record_changes)
-    load_for_write = staticmethod(load_for_write)
-    conditional_update = staticmethod(conditional_update)
-    current = staticmethod(current_summary)
-
     def __init__(self, db: Database, publisher: EventPublisher) -> None:
         self.db = db
         self.publisher = publisher
+
+    # The session-level functions above, as methods for the services built on this core.
+    async def record_changes(
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        changes: list[tuple[str, int]],
+        extra: dict[int, dict[str, Any]] | None = None,
+    ) -> tuple[dict[int, ExecutionSummary], list[CommittedEvent]]:
+        return await record_changes(session, workspace_id, changes, extra)
+
+    async def load_for_write(
+        self,
+        session: AsyncSession,
+        user: CurrentUser,
+        execution_uuid: uuid_lib.UUID,
+        roles: frozenset[Role] = OPERATE_ROLES,
+    ) -> Any:
+        return await load_for_write(session, user, execution_uuid, roles)
+
+    async def conditional_update(self, session: AsyncSession, row: Any, values: dict[str, Any], now: Any) -> None:
+        await conditional_update(session, row, values, now)
+
+    async def current(self, session: AsyncSession, execution_id: int) -> ExecutionSummary:
+        return await current_summary(session, execution_id)
 
     async def run_write(self, work: Callable[[AsyncSession], Awaitable[tuple[T, list[CommittedEvent]]]]) -> T:
         """Run ``work`` in a write transaction, retrying lost races; publish its events after commit."""
