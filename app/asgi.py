@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[_alchemy(services), AthenaCLIPlugin()],
+        plugins=[_alchemy(services), AthenaCLIPlugin(), HTMXPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=_openapi(),
