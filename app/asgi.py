@@ -39,20 +39,14 @@ from app.realtime.api_socket import api_events_socket
 from app.realtime.presence import PresenceBoard
 from app.realtime.wire import AthenaApp
 from app.services import Services
-from app.web.approvals import ApprovalPages
-from app.web.command_room import CommandRoomPages
-from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
-from app.web.insights import InsightsPages
 from app.web.list_page import ListPageBodies
-from app.web.list_views import ListViewPages
 from app.web.live import announce_link, executions_socket
-from app.web.operations import OperationPages
+from app.web.pages import ROUTES
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
-from app.web.trash_pages import AuditPages, TrashPages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,18 +73,7 @@ API_CONTROLLERS = [
     OperationController,
     api_events_socket,
 ]
-PAGES = [
-    AuthPages,
-    ExecutionPages,
-    ListViewPages,
-    CommandRoomPages,
-    ApprovalPages,
-    InsightsPages,
-    TrashPages,
-    AuditPages,
-    OperationPages,
-    executions_socket,
-]
+PAGES = [*ROUTES, executions_socket]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",

@@ -55,8 +55,10 @@ class Subscriber:
     # pile up meanwhile through no fault of the client (the server is reading the database).
     allowance: int = 0
     # Set by a socket that can write to its connection: while its sender waits in ``take`` (``idle``)
-    # on an empty queue, ``direct(item)`` writes the item's frames at once (app/realtime/wire.py) and
-    # says whether it could; else the item is queued.
+    # on an empty queue, ``direct(item)`` takes the item without a trip through the queue and says
+    # whether it did; else the item is queued. The API socket writes the event's pre-encoded frame
+    # (app/realtime/wire.py); a page socket hands it to its host, which renders and writes it in a
+    # callback of its own (app/web/live.py): the hub itself hands over events and bytes only.
     direct: Callable[[Any], bool] | None = None
     idle: bool = False
     evicted: bool = False
