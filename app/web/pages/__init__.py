@@ -21,6 +21,7 @@ from app.web.pages.command_room.live import CommandRoomLive
 from app.web.pages.execution_detail.live import ExecutionDetailLive
 from app.web.pages.executions.live import ExecutionsLive
 from app.web.pages.live import LivePage
+from app.web.pages.recent_failures import RecentFailuresLive, RecentFailuresPages
 from app.web.trash_pages import AuditPages, TrashPages
 
 
@@ -39,6 +40,7 @@ PAGES: tuple[Page, ...] = (
     Page("insights", (InsightsPages,)),
     Page("trash", (TrashPages,)),
     Page("audit", (AuditPages,)),
+    Page("failures", (RecentFailuresPages,), RecentFailuresLive),
     Page("executions", (ExecutionPages, ListViewPages, OperationPages), ExecutionsLive),
 )
 
