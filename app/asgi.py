@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -38,20 +39,14 @@ from app.realtime.api_socket import api_events_socket
 from app.realtime.presence import PresenceBoard
 from app.realtime.wire import AthenaApp, warn_if_unexpected_server
 from app.services import Services
-from app.web.approvals import ApprovalPages
-from app.web.command_room import CommandRoomPages
-from app.web.controllers import AuthPages, ExecutionPages
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
-from app.web.insights import InsightsPages
 from app.web.list_page import ListPageBodies
-from app.web.list_views import ListViewPages
 from app.web.live import announce_link, executions_socket
-from app.web.operations import OperationPages
+from app.web.pages import ROUTES
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
-from app.web.trash_pages import AuditPages, TrashPages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,18 +73,7 @@ API_CONTROLLERS = [
     OperationController,
     api_events_socket,
 ]
-PAGES = [
-    AuthPages,
-    ExecutionPages,
-    ListViewPages,
-    CommandRoomPages,
-    ApprovalPages,
-    InsightsPages,
-    TrashPages,
-    AuditPages,
-    OperationPages,
-    executions_socket,
-]
+PAGES = [*ROUTES, executions_socket]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",
@@ -148,7 +132,7 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
         services.hub.link_listeners.append(lambda up: announce_link(services.hub, fragments, up))
         await services.start()
         await app.state.tile_ticker.start()
-        app.state.presence = PresenceBoard(services.hub, services.db, services.settings.redis_url)
+        app.state.presence = PresenceBoard(services.hub, services.db)
         await app.state.presence.start()
         if services.settings.gc_freeze_after_startup:
             freeze_startup_heap()  # last: what start-up made is then never walked by a full collection
@@ -192,7 +176,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[_alchemy(services)],
+        plugins=[_alchemy(services), HTMXPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=_openapi(),

@@ -188,7 +188,7 @@ async def fanout(args: argparse.Namespace) -> None:
 
 async def _template(stack: Stack) -> dict[str, Any]:
     """One real event (an execution created through A's API), the model of the synthetic ones."""
-    from app.realtime.messages import load_events
+    from app.domain.events.replay import load_events
 
     assert stack.seeded is not None
     async with httpx.AsyncClient(base_url=stack.a.base_url, headers=stack.headers) as http:
@@ -203,8 +203,10 @@ async def _template(stack: Stack) -> dict[str, Any]:
         ).scalar_one()
         message = (await load_events(session, stack.seeded.workspace_id, seq - 1))[0]
     await engine.dispose()
-    message["type"] = "execution.status_changed"
-    return message
+    # A plain dict the writer process edits (seq, version...) and publishes as other instances would.
+    template = message.to_dict()
+    template["type"] = "execution.status_changed"
+    return template
 
 
 RATES = [5 * 2 ** (i / 2) for i in range(24)]  # 5, 7, 10, 14, 20, 28, 40, 57, 80, … events/s

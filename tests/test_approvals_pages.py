@@ -12,11 +12,14 @@ import httpx
 
 from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
-from app.realtime.hub import PreparedEvent
+from app.realtime.prepared import PreparedEvent
 from app.services import Services
 from app.web.approvals import InboxView
 from app.web.fragments import Fragments
-from app.web.live import PageState, frames_for
+from app.web.live import frames_for
+from app.web.pages.approvals.live import ApprovalsLive
+from app.web.pages.executions.live import ExecutionsLive
+from app.web.pages.live import PageState
 from tests.approval_helpers import APPROVALS, decide, pending_approval
 from tests.conftest import Actor, World, get_execution
 from tests.web_session import PageSession
@@ -243,9 +246,7 @@ async def test_socket_frames_for_approval_events(app: Any, services: Services, w
     ws_a = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
     inbox = InboxView.from_query(user, {})
     view = replace(ExecutionView.from_query(user, {}), workspace_ids=inbox.workspace_ids)
-    approvals_page = PageState(
-        view=view, visible=set(), uuid_of={ws_a: world.ws["A"]}, inbox=inbox, approve_ids=frozenset({ws_a})
-    )
+    approvals_page = PageState(page=ApprovalsLive(inbox), uuid_of={ws_a: world.ws["A"]}, approve_ids=frozenset({ws_a}))
     fragments = Fragments(app.template_engine.engine)
     approval = {"uuid": "00000000-0000-0000-0000-0000000000aa", "status": "approved", "title": "Pay"}
     base = {
@@ -275,13 +276,15 @@ async def test_socket_frames_for_approval_events(app: Any, services: Services, w
     assert "approvals" not in frame  # nothing to review there: nothing to refresh
 
     # The decided tabs refresh (the item appears there) instead of showing a note.
-    mine_tab = replace(approvals_page, inbox=replace(inbox, tab="mine", search="pay"))
+    mine_tab = replace(approvals_page, page=ApprovalsLive(replace(inbox, tab="mine", search="pay")))
     [frame] = frames_for(_event(ws_a, 6, "approval.decided", base | {"approval": approval}), fragments, mine_tab)
     assert 'hx-get="/approvals?tab=mine&amp;q=pay"' in frame and "just now" not in frame
 
     # Any page with a socket: the badge refreshes on approval events, once per event, in the page's frame;
     # a workspace the page does not show is watched for the badge alone.
-    listing = PageState(view=view, visible=set(), uuid_of={ws_a: world.ws["A"]}, approve_ids=frozenset({ws_a, 99}))
+    listing = PageState(
+        page=ExecutionsLive(view, set()), uuid_of={ws_a: world.ws["A"]}, approve_ids=frozenset({ws_a, 99})
+    )
     listing = replace(listing, badge_only=frozenset({99}))
     frames = frames_for(_event(ws_a, 7, "approval.assigned", base), fragments, listing)
     assert sum(f.count('id="approvals-badge-refresh"') for f in frames) == 1

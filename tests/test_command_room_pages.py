@@ -12,10 +12,12 @@ import httpx
 from app.domain.dashboard.command_room import room_scope
 from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
-from app.realtime.hub import PreparedEvent
+from app.realtime.prepared import PreparedEvent
 from app.services import Services
 from app.web.fragments import Fragments
-from app.web.live import PageState, frames_for
+from app.web.live import frames_for
+from app.web.pages.command_room.live import CommandRoomLive
+from app.web.pages.live import PageState
 from tests.conftest import API, Actor, World, create_execution
 from tests.web_session import PageSession
 
@@ -190,7 +192,7 @@ async def test_the_room_socket_refreshes_on_flags_and_flagged_executions_only(
 ) -> None:
     user = await _user(services, world.multi)
     view = replace(ExecutionView.from_query(user, {}), workspace_ids=room_scope(user, None).workspace_ids)
-    state = PageState(view=view, visible=set(), uuid_of={}, command_room_page=True)
+    state = PageState(page=CommandRoomLive(view), uuid_of={})
     fragments = Fragments(app.template_engine.engine)
     ws_id = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
     base = {"uuid": "00000000-0000-0000-0000-000000000001", "workspace_uuid": world.ws["A"], "status": "running"}

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import msgspec
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.db.models import WorkflowExecution
 from app.domain.executions import queries as q
 from app.domain.executions.summaries import event_summaries
+from app.domain.executions.summary import ExecutionSummary
 from app.lib.sql import any_of
 from app.services import Services
 from tests.approval_helpers import decide, pending_approval
@@ -24,14 +25,12 @@ from tests.conftest import API, World, create_execution
 E = WorkflowExecution
 
 
-async def reference_summaries(session: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+async def reference_summaries(session: Any, ids: list[int]) -> dict[int, ExecutionSummary]:
     """The summaries as built before the fast path: typed ORM-column rows, read by name."""
     stmt = q.summary_select().add_columns(*q.row_counters()).where(any_of(session, E.id, ids))
     out = {row.id: q.summary_with_counters(row) for row in await session.execute(stmt)}
     run_metadata = await q.run_metadata_for(session, ids)
-    for execution_id, summary in out.items():
-        summary["run_metadata"] = run_metadata.get(execution_id, {})
-    return out
+    return {eid: summary.with_extra(run_metadata=run_metadata.get(eid, {})) for eid, summary in out.items()}
 
 
 async def test_event_summaries_match_the_typed_rows(
@@ -93,7 +92,7 @@ async def test_event_summaries_match_the_typed_rows(
     for execution_id in wanted:
         assert list(got[execution_id]) == list(expected[execution_id])
         assert msgspec.json.encode(got[execution_id]) == msgspec.json.encode(expected[execution_id])
-        assert json.dumps(got[execution_id]) == json.dumps(expected[execution_id])
+        assert json.dumps(got[execution_id].to_dict()) == json.dumps(expected[execution_id].to_dict())
     # The cases the fixture meant to cover are there.
     by_uuid = {s["uuid"]: s for s in got.values()}
     assert by_uuid[child["uuid"]]["parent_execution_uuid"] == parent["uuid"]
@@ -107,3 +106,29 @@ async def test_event_summaries_match_the_typed_rows(
     assert by_uuid[decided["uuid"]]["workflow_approvals_count"] == 1
     assert by_uuid[decided["uuid"]]["pending_workflow_approvals_count"] == 0
     assert by_uuid[flagged["uuid"]]["in_command_room"] is True
+
+
+async def test_one_summary_shape_and_one_envelope_live_and_replayed(
+    client: httpx.AsyncClient, world: World, services: Services
+) -> None:
+    """The API item, the event payload and the replayed event are the same typed objects: what a
+    socket gets live is what it gets on replay, byte for byte, and the API's item is its prefix."""
+    from app.domain.events.message import EventMessage, encode
+    from app.domain.events.replay import load_events
+    from app.domain.executions.writes import record_changes
+
+    created = await create_execution(client, world.admin_a, world.workflows["Invoice approval"], status="running")
+    async with services.db.read() as session:
+        row = (await session.execute(select(E.id, E.workspace_id).where(E.uuid == uuid.UUID(created["uuid"])))).one()
+    async with services.db.write() as session:
+        summaries, events = await record_changes(session, row.workspace_id, [("execution.updated", row.id)])
+    live = events[0].to_message()
+    async with services.db.read() as session:
+        (replayed,) = await load_events(session, row.workspace_id, live.seq - 1)
+    assert isinstance(live, EventMessage) and isinstance(live.execution, ExecutionSummary)
+    assert replayed == live
+    assert encode(replayed) == encode(live)
+    assert live.execution_uuid == created["uuid"] and live.status == "running"
+    api_item = (await client.get(f"{API}/workflow-executions/{created['uuid']}", headers=world.admin_a.headers)).json()
+    assert list(api_item["data"]) == list(summaries[row.id])[: len(api_item["data"])]
+    assert api_item["data"] == {k: summaries[row.id][k] for k in api_item["data"]}

@@ -20,7 +20,8 @@ async def test_signed_out_visitor_is_sent_to_sign_in_and_back(client: httpx.Asyn
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=%2Fexecutions%3Frange%3D24h"
     htmx = await client.get("/executions", headers={"hx-request": "true"})
-    assert htmx.headers["hx-redirect"].startswith("/sign-in")
+    assert htmx.status_code == 200 and htmx.headers["hx-redirect"].startswith("/sign-in")
+    assert "location" not in htmx.headers  # htmx navigates itself (a 3xx would be followed by the XHR)
 
 
 async def test_full_page_and_htmx_fragment(client: httpx.AsyncClient, world: World) -> None:
@@ -95,6 +96,9 @@ async def test_viewer_stop_is_refused_even_when_forged(client: httpx.AsyncClient
         f"/executions/{execution['uuid']}/stop", htmx_target="row"
     )
     assert "may not do this" in response.text and response.headers["hx-retarget"] == "#toasts"
+    # The toast is appended to the page's toast area, as an alert, with its real status.
+    assert response.status_code == 403 and response.headers["hx-reswap"] == "beforeend"
+    assert response.text.startswith('<div class="toast toast-error" role="alert">') and response.text.endswith("</div>")
     state = (await client.get(f"{API}/workflow-executions/{execution['uuid']}", headers=world.viewer_a.headers)).json()
     assert state["data"]["status"] == "running"
 

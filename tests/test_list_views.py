@@ -194,9 +194,11 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     client: httpx.AsyncClient, app: Any, services: Services, world: World
 ) -> None:
     from app.domain.dashboard.views import ExecutionView
-    from app.realtime.hub import PreparedEvent
+    from app.realtime.prepared import PreparedEvent
     from app.web.fragments import Fragments
-    from app.web.live import PageState, frames_for
+    from app.web.live import frames_for
+    from app.web.pages.executions.live import ExecutionsLive
+    from app.web.pages.live import PageState
 
     user = await services.accounts.authenticate_token(world.viewer_a.token)
     assert user is not None
@@ -219,7 +221,8 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     prepared = PreparedEvent(ws_id, message)
     before = PreparedEvent.renders_by_kind.copy()
     pages = [
-        PageState(view=view, visible={failed["uuid"]}, uuid_of={ws_id: world.ws["A"]}) for view in [narrow, wide] * 10
+        PageState(page=ExecutionsLive(view, {failed["uuid"]}), uuid_of={ws_id: world.ws["A"]})
+        for view in [narrow, wide] * 10
     ]
     frames = [frames_for(prepared, fragments, state) for state in pages]
     rendered = PreparedEvent.renders_by_kind - before
@@ -229,7 +232,7 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     assert narrow_frames[0] == f'<tr id="row-{failed["uuid"]}" hx-swap-oob="delete"></tr>'
     assert ">1</td>" in narrow_frames[1] and "copy" not in narrow_frames[1]
     assert "copy" in wide_frames[1] and "col-retry_count" not in wide_frames[1]
-    assert all(failed["uuid"] not in state.visible and retry["uuid"] in state.visible for state in pages)
+    assert all(failed["uuid"] not in s.page.visible and retry["uuid"] in s.page.visible for s in pages)
     # The chips ride with the tiles' once-a-second fragment, out of band.
     tiles = fragments.tiles(wide, await services.dashboard.tiles(wide))
     assert '<nav id="attention" class="attention" aria-label="Needs attention" hx-swap-oob="true">' in tiles

@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 
 from app.db.models import ApiToken, Workspace
 from app.db.models.base import utcnow
+from app.domain.events.replay import load_events
 from app.realtime.hub import Subscriber
-from app.realtime.messages import load_events
 from app.services import Services
 from tests.conftest import World, patch_execution
 from tests.test_listpage_statements import _rows, _sql

@@ -9,12 +9,13 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 
+from app.domain.events.replay import current_seqs, load_events
 from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_FORBIDDEN
-from app.realtime.hub import EVICTED, Batch, Hub, PreparedEvent, Resync, Subscriber, batch_frame, events_of
-from app.realtime.messages import current_seqs, load_events
+from app.realtime.hub import EVICTED, Hub, Resync, Subscriber
+from app.realtime.prepared import Batch, PreparedEvent, batch_frame, events_of
 from app.realtime.socket_loop import run_socket
 from app.realtime.wire import Wire, text_frame
 

@@ -22,6 +22,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.domain.events.message import EventMessage, decode
 from app.realtime.messages import CHANNEL_PATTERN, channel_for
 
 # Several times faster than json.dumps for a cascade's 500-event envelopes (equivalent JSON: compact, UTF-8).
@@ -29,9 +30,11 @@ _encode = msgspec.json.Encoder().encode
 
 logger = logging.getLogger("athena.realtime.bus")
 
-MessageHandler = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
+MessageHandler = Callable[[int, list[EventMessage]], Awaitable[None]]
 BATCH_ENVELOPE_EVENTS = 500  # events per Redis message at most (a 1,001-event cascade: 3 messages)
 LinkHandler = Callable[[bool], Awaitable[None]]
+# A side channel's handler (presence): ephemeral messages of other instances, never events.
+ChannelHandler = Callable[[bytes | str], None]
 
 
 class MemoryBus:
@@ -46,10 +49,16 @@ class MemoryBus:
     async def start(self, on_message: MessageHandler, on_link: LinkHandler) -> None:
         return None
 
-    def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
+    def listen(self, channel: str, handler: ChannelHandler) -> None:
+        """No other instance to hear from."""
+
+    def publish_side(self, channel: str, text: str) -> None:
+        """No other instance to tell."""
+
+    def publish(self, workspace_id: int, message: EventMessage) -> None:
         self.published += 1
 
-    def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    def publish_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         self.published += len(messages)
 
     async def stop(self) -> None:
@@ -87,6 +96,7 @@ class RedisBus:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_message: MessageHandler | None = None
         self._on_link: LinkHandler | None = None
+        self._side: dict[str, ChannelHandler] = {}
 
     async def start(self, on_message: MessageHandler, on_link: LinkHandler) -> None:
         self._on_message, self._on_link = on_message, on_link
@@ -112,13 +122,22 @@ class RedisBus:
             "publish_dropped": self.publish_dropped,
         }
 
+    def listen(self, channel: str, handler: ChannelHandler) -> None:
+        """Hear a side channel (say presence) on the events' subscription: same connection, heartbeat
+        and reconnect. Messages published here are at-most-once and never replayed."""
+        self._side[channel] = handler
+
+    def publish_side(self, channel: str, text: str) -> None:
+        """Best effort, through the events' bounded publish queue (never blocks, never raises)."""
+        self._enqueue((channel, text, 0))
+
     # ------------------------------------------------------------------ publish
-    def publish(self, workspace_id: int, message: dict[str, Any]) -> None:
+    def publish(self, workspace_id: int, message: EventMessage) -> None:
         """Never blocks and never raises: a full queue drops its oldest entry (clients catch up by replay)."""
         envelope = _encode({"origin": self.instance_id, "workspace_id": workspace_id, "event": message}).decode()
         self._enqueue((channel_for(message["workspace_uuid"]), envelope, 1))
 
-    def publish_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    def publish_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """One transaction's events of a workspace as one Redis message (``"events": [...]``), so
         other instances hand them to their sockets as one batch too."""
         if len(messages) == 1:
@@ -196,7 +215,11 @@ class RedisBus:
             await self._notify_link(True)
             last_seen = time.monotonic()
             last_ping = 0.0
+            heard: set[str] = set()
             while True:
+                if len(heard) != len(self._side):  # a side channel added since (subscribe it now)
+                    await pubsub.subscribe(*(set(self._side) - heard))
+                    heard = set(self._side)
                 now = time.monotonic()
                 if now - last_ping >= self.heartbeat:
                     # redis-py may never raise on a dead or paused server: prove liveness ourselves.
@@ -207,6 +230,8 @@ class RedisBus:
                     last_seen = time.monotonic()
                     if message["type"] == "pmessage":
                         await self._handle(message["data"])
+                    elif message["type"] == "message":
+                        self._handle_side(message["channel"], message["data"])
                 elif time.monotonic() - last_seen > self.dead_after:
                     raise TimeoutError(f"no reply from redis for {self.dead_after:.0f}s")
         finally:
@@ -226,9 +251,19 @@ class RedisBus:
         try:
             # "events": a transaction's batch; "event": one event (and what older instances send).
             events = envelope["events"] if "events" in envelope else [envelope["event"]]
-            await self._on_message(int(envelope["workspace_id"]), events)
+            await self._on_message(int(envelope["workspace_id"]), [decode(e) for e in events])
         except Exception:
             logger.exception("dispatching a redis message failed")
+
+    def _handle_side(self, channel: bytes | str, data: bytes | str) -> None:
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        handler = self._side.get(name)
+        if handler is None:
+            return
+        try:
+            handler(data)
+        except Exception:
+            logger.exception("side channel %s: handler failed", name)
 
     async def _notify_link(self, up: bool) -> None:
         if self._on_link is not None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,96 +21,17 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.db.models import Workspace
+from app.domain.events.message import EventMessage
 from app.domain.events.recorder import CommittedEvent
+from app.domain.events.replay import current_seqs, load_events
 from app.ops import metrics as ops_metrics
 from app.realtime.bus import MemoryBus, RedisBus
-from app.realtime.messages import current_seqs, load_events
-from app.realtime.wire import Wire, text_frame
+from app.realtime.prepared import Batch, PreparedEvent
+from app.realtime.wire import Wire
 
 logger = logging.getLogger("athena.realtime.hub")
 
 EVICTED = "evicted"
-
-
-class PreparedEvent:
-    """One event, with its encodings computed at most once per instance whatever the socket count."""
-
-    __slots__ = ("_cache", "message", "workspace_id")
-    renders = 0  # class-wide counter of page renders, for tests and benchmarks
-    renders_by_kind: Counter[str] = Counter()  # the same, by fragment ("row", "cursor", ...): /ready shows it
-
-    def __init__(self, workspace_id: int, message: dict[str, Any]) -> None:
-        self.workspace_id = workspace_id
-        self.message = message
-        self._cache: dict[str, Any] = {}
-
-    @property
-    def seq(self) -> int:
-        return int(self.message["seq"])
-
-    @property
-    def json(self) -> str:
-        if "json" not in self._cache:
-            PreparedEvent.renders_by_kind["json"] += 1
-            self._cache["json"] = json.dumps(self.message, separators=(",", ":"))
-        return self._cache["json"]
-
-    @property
-    def frame(self) -> bytes:
-        """``json`` as a WebSocket frame, the same bytes for every API socket (app/realtime/wire.py)."""
-        if "frame" not in self._cache:
-            PreparedEvent.renders_by_kind["frame"] += 1
-            self._cache["frame"] = text_frame(self.json.encode())
-        return self._cache["frame"]
-
-    def rendered(self, key: str, render: Callable[[dict[str, Any]], Any]) -> Any:
-        if key not in self._cache:
-            PreparedEvent.renders += 1
-            PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1
-            self._cache[key] = render(self.message)
-        return self._cache[key]
-
-
-class Batch:
-    """Events of one workspace committed together (a stop cascade: ~1,000), in seq order: ONE item
-    in each socket's queue, so a large transaction is not mistaken for a slow client and evicted.
-    Each event keeps its own once-per-instance encodings; the page socket sends a batch as one
-    flush and the API socket as consecutive frames."""
-
-    __slots__ = ("_frame", "_json", "events", "workspace_id")
-
-    def __init__(self, workspace_id: int, events: list[PreparedEvent]) -> None:
-        self.workspace_id = workspace_id
-        self.events = events
-        self._json: str | None = None
-        self._frame: bytes | None = None
-
-    @property
-    def json(self) -> str:
-        """The API socket's batch frame (``?batch=1``), built once per instance from each event's own
-        encoding (no event is encoded twice)."""
-        if self._json is None:
-            self._json = batch_frame(self.events)
-        return self._json
-
-    @property
-    def frame(self) -> bytes:
-        if self._frame is None:
-            self._frame = text_frame(self.json.encode())
-        return self._frame
-
-    @property
-    def seq(self) -> int:
-        return self.events[-1].seq
-
-
-def batch_frame(events: list[PreparedEvent]) -> str:
-    workspace_uuid = json.dumps(events[0].message["workspace_uuid"])
-    return f'{{"type":"batch","workspace_uuid":{workspace_uuid},"events":[{",".join(e.json for e in events)}]}}'
-
-
-def events_of(item: PreparedEvent | Batch) -> list[PreparedEvent]:
-    return item.events if isinstance(item, Batch) else [item]
 
 
 @dataclass(frozen=True)
@@ -135,8 +55,10 @@ class Subscriber:
     # pile up meanwhile through no fault of the client (the server is reading the database).
     allowance: int = 0
     # Set by a socket that can write to its connection: while its sender waits in ``take`` (``idle``)
-    # on an empty queue, ``direct(item)`` writes the item's frames at once (app/realtime/wire.py) and
-    # says whether it could; else the item is queued.
+    # on an empty queue, ``direct(item)`` takes the item without a trip through the queue and says
+    # whether it did; else the item is queued. The API socket writes the event's pre-encoded frame
+    # (app/realtime/wire.py); a page socket hands it to its host, which renders and writes it in a
+    # callback of its own (app/web/live.py): the hub itself hands over events and bytes only.
     direct: Callable[[Any], bool] | None = None
     idle: bool = False
     evicted: bool = False
@@ -243,11 +165,11 @@ class Hub:
 
         One transaction's events of a workspace travel together: one bus message, one queue item
         per socket (a stop cascade is one batch, not 1,001 items)."""
-        by_workspace: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        by_workspace: dict[int, list[EventMessage]] = defaultdict(list)
         for event in events:
             by_workspace[event.workspace_id].append(event.to_message())
         for workspace_id, messages in by_workspace.items():
-            self.written_here[workspace_id] = max(self.written_here.get(workspace_id, 0), int(messages[-1]["seq"]))
+            self.written_here[workspace_id] = max(self.written_here.get(workspace_id, 0), messages[-1].seq)
             self.bus.publish_many(workspace_id, messages)
             await self.dispatch_many(workspace_id, messages)
 
@@ -299,10 +221,10 @@ class Hub:
                 self._locks.pop(ws, None)
 
     # ------------------------------------------------------------------ dispatch
-    async def dispatch(self, workspace_id: int, message: dict[str, Any]) -> None:
+    async def dispatch(self, workspace_id: int, message: EventMessage) -> None:
         await self.dispatch_many(workspace_id, [message])
 
-    async def dispatch_remote(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    async def dispatch_remote(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """A bus message from another instance. Its integer workspace id is only meaningful in our
         database, so it is trusted only when the message's workspace uuid is that workspace's: a
         second deployment (another database) publishing on the same Redis is dropped, never shown."""
@@ -313,7 +235,7 @@ class Hub:
                 found = await session.scalar(select(Workspace.uuid).where(Workspace.id == workspace_id))
             self._workspace_uuids[workspace_id] = str(found) if found is not None else None
         expected = self._workspace_uuids[workspace_id]
-        if expected is None or any(str(m.get("workspace_uuid")) != expected for m in messages):
+        if expected is None or any(m.workspace_uuid != expected for m in messages):
             self.foreign_dropped += 1
             if self.foreign_dropped == 1 or self.foreign_dropped % 1000 == 0:
                 logger.warning(
@@ -323,7 +245,7 @@ class Hub:
             return
         await self.dispatch_many(workspace_id, messages)
 
-    async def dispatch_many(self, workspace_id: int, messages: list[dict[str, Any]]) -> None:
+    async def dispatch_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """Deliver consecutive events of one workspace (seq order) as one queue item per socket."""
         if workspace_id not in self.subscribers or not messages:
             return
@@ -331,14 +253,14 @@ class Hub:
             last = self.last_seq.get(workspace_id)
             if last is None:
                 return
-            fresh = [m for m in messages if int(m["seq"]) > last]
+            fresh = [m for m in messages if m.seq > last]
             if not fresh:
                 return
-            first = int(fresh[0]["seq"])
+            first = fresh[0].seq
             if first > last + 1:
                 await self._fill(workspace_id, last, first - 1)
                 last = self.last_seq.get(workspace_id, last)
-                fresh = [m for m in fresh if int(m["seq"]) > last]
+                fresh = [m for m in fresh if m.seq > last]
             # A hole inside the batch (never expected: one transaction's seqs are consecutive) is
             # found by the next event or the periodic catch-up, like any other gap.
             self._deliver([PreparedEvent(workspace_id, m) for m in fresh])

@@ -1,16 +1,12 @@
-"""The event message format (docs/events.md) and loading it back from the database for replay."""
+"""Channel names of the bus and the message of a committed event (docs/events.md). Replay from the
+database is ``app.domain.events.replay``."""
 
 from __future__ import annotations
 
 import uuid as uuid_lib
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.db.models import ExecutionEvent, Workspace
 from app.domain.events.recorder import CommittedEvent
-from app.lib.timefmt import iso
 
 CHANNEL_PREFIX = "athena:workspace:"
 CHANNEL_PATTERN = CHANNEL_PREFIX + "*"
@@ -22,45 +18,3 @@ def channel_for(workspace_uuid: uuid_lib.UUID | str) -> str:
 
 def message_from_event(event: CommittedEvent) -> dict[str, Any]:
     return event.to_message()
-
-
-def message_from_row(workspace_uuid: str, row: Any) -> dict[str, Any]:
-    payload = row.payload or {}
-    return {
-        "seq": row.seq,
-        "type": row.type,
-        "workspace_uuid": workspace_uuid,
-        "execution_uuid": payload.get("uuid"),
-        "version": row.version,
-        "status": payload.get("status"),
-        "occurred_at": iso(row.occurred_at),
-        "execution": payload,
-    }
-
-
-async def load_events(
-    session: AsyncSession, workspace_id: int, after_seq: int, *, up_to: int | None = None, limit: int = 1000
-) -> list[dict[str, Any]]:
-    """Events with ``after_seq < seq [<= up_to]`` in order (uses the (workspace_id, seq) unique index)."""
-    ws_uuid = (await session.execute(select(Workspace.uuid).where(Workspace.id == workspace_id))).scalar_one()
-    conds = [ExecutionEvent.workspace_id == workspace_id, ExecutionEvent.seq > after_seq]
-    if up_to is not None:
-        conds.append(ExecutionEvent.seq <= up_to)
-    rows = await session.execute(
-        select(
-            ExecutionEvent.seq,
-            ExecutionEvent.type,
-            ExecutionEvent.version,
-            ExecutionEvent.payload,
-            ExecutionEvent.occurred_at,
-        )
-        .where(*conds)
-        .order_by(ExecutionEvent.seq)
-        .limit(limit)
-    )
-    return [message_from_row(str(ws_uuid), r) for r in rows]
-
-
-async def current_seqs(session: AsyncSession, workspace_ids: list[int]) -> dict[int, int]:
-    rows = await session.execute(select(Workspace.id, Workspace.event_seq).where(Workspace.id.in_(workspace_ids)))
-    return {r.id: int(r.event_seq) for r in rows}

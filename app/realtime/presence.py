@@ -9,11 +9,14 @@ review or the stop dialog, refreshes it every ~10 s while open, and clears it wh
 The server checks the target belongs to one of the user's workspaces (else ignores the frame),
 keeps the entry for ``ttl`` seconds after its last refresh, and pushes the new text to every other
 page socket of that workspace (tenant rules as for events). Across instances entries travel on
-their own Redis channel as ephemeral messages: they are NOT events (no seq, never stored, never
+their own channel of the event bus (``RedisBus.listen``/``publish_side``: the events' subscription,
+heartbeat and reconnect) as ephemeral messages: they are NOT events (no seq, never stored, never
 replayed) and they decide nothing; the database still decides who wins a decision or a stop.
 
-Pushed HTML: one ``<i class="presence-msg">`` per target, appended to ``#presence-feed``; static/app.js
-applies it to every ``[data-presence-approval]`` / ``[data-presence-execution]`` span for that uuid.
+What a page socket is offered is a ``PresenceNote`` (plain data: the new text of each target); the
+page renders it (app/web/fragments.py: one ``<i class="presence-msg">`` per target, appended to
+``#presence-feed``; static/app.js applies it to every ``[data-presence-approval]`` /
+``[data-presence-execution]`` span for that uuid).
 """
 
 from __future__ import annotations
@@ -25,10 +28,7 @@ import logging
 import time
 import uuid as uuid_lib
 from dataclasses import asdict, dataclass
-from html import escape
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.db.engine import Database
@@ -43,6 +43,14 @@ ACTIVITIES = {"reviewing": "reviewing", "stopping": "stopping"}
 TARGETS = ("approval", "execution")
 MAX_PER_SOCKET = 50
 MAX_FRAME = 1024
+
+
+@dataclass(frozen=True)
+class PresenceNote:
+    """The presence text of some targets as one viewer sees it: ``(kind, uuid, text)`` each, sorted;
+    an empty text clears the target. Frozen and hashable: the page renders each distinct note once."""
+
+    targets: tuple[tuple[str, str, str], ...]
 
 
 @dataclass
@@ -101,12 +109,9 @@ def describe(entries: list[Entry]) -> str:
 class PresenceBoard:
     """Who is doing what right now, per instance (local and remote entries), with expiry."""
 
-    def __init__(
-        self, hub: Hub, db: Database, redis_url: str | None = None, *, ttl: float = 30.0, sweep: float = 2.0
-    ) -> None:
+    def __init__(self, hub: Hub, db: Database, *, ttl: float = 30.0, sweep: float = 2.0) -> None:
         self.hub = hub
         self.db = db
-        self.redis_url = redis_url
         self.ttl = ttl
         self.sweep_every = sweep
         self.instance_id = uuid_lib.uuid4().hex
@@ -114,14 +119,12 @@ class PresenceBoard:
         self.by_socket: dict[int, set[tuple[str, str, int]]] = {}
         self._workspace_of: dict[tuple[str, str], tuple[int, str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._redis: Redis | None = None
         self.sent = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._sweep_forever(), name="athena-presence-sweep"))
-        if self.redis_url:
-            self._tasks.append(asyncio.create_task(self._listen_forever(), name="athena-presence-redis"))
+        self.hub.bus.listen(CHANNEL, self._on_remote)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -130,9 +133,6 @@ class PresenceBoard:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self._redis is not None:
-            with contextlib.suppress(Exception):
-                await self._redis.aclose()
 
     # ------------------------------------------------------------ from a browser
     async def receive(self, sub: Subscriber, user: CurrentUser, text: str) -> None:
@@ -181,10 +181,10 @@ class PresenceBoard:
             if entry is not None and entry.origin == self.instance_id:
                 self._drop(entry, publish=True)
 
-    def snapshot(self, sub: Subscriber) -> str:
+    def snapshot(self, sub: Subscriber) -> PresenceNote | None:
         """Current presences in the socket's workspaces (others only), for a page that just connected."""
         targets = {t for e in self.entries.values() if e.workspace_id in sub.workspace_ids for t in self._targets_of(e)}
-        return "".join(self._fragment(t, sub.user_id) for t in sorted(targets))
+        return self._note(targets, sub.user_id) if targets else None
 
     # ------------------------------------------------------------------ internals
     async def _resolve(self, target: str, uuid: str, user: CurrentUser) -> tuple[int, str] | None:
@@ -231,7 +231,7 @@ class PresenceBoard:
             self._publish("clear", entry)
         self._broadcast(entry.workspace_id, self._targets_of(entry))
 
-    def _fragment(self, target: tuple[str, str], viewer_id: int) -> str:
+    def _text(self, target: tuple[str, str], viewer_id: int) -> str:
         kind, uuid = target
         present = [
             e
@@ -239,21 +239,21 @@ class PresenceBoard:
             if e.user_id != viewer_id
             and ((e.target, e.uuid) == target or (kind == "execution" and e.execution_uuid == uuid))
         ]
-        return (
-            f'<div id="presence-feed" hx-swap-oob="beforeend"><i class="presence-msg" data-target="{kind}" '
-            f'data-uuid="{escape(uuid)}" data-text="{escape(describe(present))}"></i></div>'
-        )
+        return describe(present)
+
+    def _note(self, targets: set[tuple[str, str]], viewer_id: int) -> PresenceNote:
+        return PresenceNote(tuple((kind, uuid, self._text((kind, uuid), viewer_id)) for kind, uuid in sorted(targets)))
 
     def _broadcast(self, workspace_id: int, targets: set[tuple[str, str]]) -> None:
-        """Each other page socket of the workspace gets the new text (rendered once per viewer kind)."""
-        rendered: dict[int | None, str] = {}
+        """Each other page socket of the workspace gets the new text (computed once per viewer kind)."""
+        rendered: dict[int | None, PresenceNote] = {}
         involved = {e.user_id for e in self.entries.values() if e.workspace_id == workspace_id}
         for sub in list(self.hub.subscribers.get(workspace_id, ())):
             if sub.kind != "page":
                 continue
             viewer = sub.user_id if sub.user_id in involved else None  # others see one shared rendering
             if viewer not in rendered:
-                rendered[viewer] = "".join(self._fragment(t, sub.user_id) for t in sorted(targets))
+                rendered[viewer] = self._note(targets, sub.user_id)
             sub.offer(rendered[viewer])
             self.sent += 1
 
@@ -264,46 +264,10 @@ class PresenceBoard:
             for entry in [e for e in self.entries.values() if e.expires < now]:
                 self._drop(entry, publish=False)  # every instance expires on its own clock
 
-    # ---------------------------------------------------------------- Redis
+    # ------------------------------------------------------- other instances
     def _publish(self, op: str, entry: Entry) -> None:
-        if not self.redis_url:
-            return
         message = json.dumps({"origin": self.instance_id, "op": op, "entry": asdict(entry) | {"expires": 0}})
-        task = asyncio.create_task(self._send(message))
-        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
-
-    async def _send(self, message: str) -> None:
-        try:
-            if self._redis is None:
-                self._redis = Redis.from_url(self.redis_url or "", socket_connect_timeout=2, socket_timeout=2)
-            await self._redis.publish(CHANNEL, message)
-        except (RedisError, OSError) as exc:  # presence is best effort: the next refresh tries again
-            logger.debug("presence publish failed: %s", exc)
-            self._redis = None
-
-    async def _listen_forever(self) -> None:
-        backoff = 0.2
-        while True:
-            client = Redis.from_url(self.redis_url or "", socket_connect_timeout=2, socket_keepalive=True)
-            pubsub = client.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                backoff = 0.2
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None and message["type"] == "message":
-                        self._on_remote(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # reconnect; entries from other instances expire meanwhile
-                logger.debug("presence subscription lost: %s", exc)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-                with contextlib.suppress(Exception):
-                    await client.aclose()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+        self.hub.bus.publish_side(CHANNEL, message)
 
     def _on_remote(self, raw: bytes | str) -> None:
         try:

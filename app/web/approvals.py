@@ -23,13 +23,14 @@ from sqlalchemy import select
 from app.db.models import Workflow
 from app.domain.approvals.services import ApprovalFilters, ApprovalService
 from app.domain.dashboard.services import DashboardService
+from app.domain.events.replay import current_seqs
 from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
-from app.realtime.messages import current_seqs
 from app.web.approval_groups import group_entries, group_note
 from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast
+from app.web.htmx import hx_target
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -160,10 +161,6 @@ def shape(item: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
     }
 
 
-def _hx_target(request: Request[Any, Any, Any]) -> str | None:
-    return request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
-
-
 async def _workflow_choices(db: Any, workspace_ids: list[int]) -> list[dict[str, Any]]:
     if not workspace_ids:
         return []
@@ -229,7 +226,7 @@ class ApprovalPages(Controller):
             "cursor": cursor,
             "socket_query": "&".join(q for q in ("page=approvals", view.query(page=view.page)) if q),
         }
-        if _hx_target(request) == "approvals-list":
+        if hx_target(request) == "approvals-list":
             return Template("approvals/_list.html", context=base_context(user) | context)
         count = await approval_service.pending_count(user)
         return Template("approvals/index.html", context=base_context(user, count) | context)
@@ -256,7 +253,7 @@ class ApprovalPages(Controller):
             item = await approvals.decide(user, approval_uuid, approve, comment or None)
         except AppError as exc:
             return error_toast(exc)
-        if _hx_target(request) == "detail-body":
+        if hx_target(request) == "detail-body":
             return await detail_body(user, dashboard, uuid_lib.UUID(item["execution_uuid"]))
         verb = "Approved" if approve else "Rejected"
         note = f"{verb} by you."

@@ -19,14 +19,11 @@ from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
 from app.web.controllers import base_context, detail_body, toast
 from app.web.errors import error_toast
+from app.web.htmx import hx_target
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
 MAX_NOTE = 5_000
-
-
-def _hx_target(request: Request[Any, Any, Any]) -> str | None:
-    return request.headers.get("hx-target") if request.headers.get("hx-request") == "true" else None
 
 
 class CommandRoomPages(Controller):
@@ -40,7 +37,7 @@ class CommandRoomPages(Controller):
         room = await command_room(request.app.state.services.db, user, scope)
         socket_query = "page=command-room" + (f"&{scope.query()}" if scope.workspace_uuid else "")
         context = base_context(user) | {"room": room, "scope": scope, "socket_query": socket_query}
-        if _hx_target(request) == "command-room-list":
+        if hx_target(request) == "command-room-list":
             return Template("command_room/_list.html", context=context)
         return Template("command_room/index.html", context=context)
 
@@ -83,7 +80,7 @@ class CommandRoomPages(Controller):
         except AppError as exc:
             return error_toast(exc)
         execution = request.query_params.get("execution")
-        if _hx_target(request) == "detail-body" and execution:
+        if hx_target(request) == "detail-body" and execution:
             try:
                 return await detail_body(user, dashboard_service, uuid_lib.UUID(execution))
             except ValueError:

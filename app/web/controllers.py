@@ -23,6 +23,7 @@ from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.ratelimit import RateLimited
 from app.web.errors import error_toast, toast
 from app.web.graph import layout_graph
+from app.web.htmx import hx_target
 from app.web.list_page import ListPageBodies, page_response
 from app.web.session import (
     SESSION_LIFETIME,
@@ -34,10 +35,6 @@ from app.web.session import (
 )
 
 PageUser = NamedDependency[CurrentUser]
-
-
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
@@ -135,9 +132,9 @@ class ExecutionPages(Controller):
             view, services.hub.known_seqs(view.workspace_ids), services.hub.written_here
         )
         context = {"view": view, "page": page, "per_page": PER_PAGE}
-        if _is_htmx(request) and request.headers.get("hx-target") in ("results", "live"):
+        if (target := hx_target(request)) in ("results", "live"):
             # "live": the results with a fresh socket, so the server learns the rows now shown
-            partial = "_live.html" if request.headers.get("hx-target") == "live" else "_results.html"
+            partial = "_live.html" if target == "live" else "_results.html"
             return Template(f"executions/{partial}", context=base_context(user) | context)
         approvals: ApprovalService = services.approvals
         chrome = base_context(user, await approvals.pending_count(user, services.hub.known_seqs))
@@ -156,7 +153,7 @@ class ExecutionPages(Controller):
     ) -> Template:
         detail = await dashboard_service.execution_detail(user, execution_uuid)
         context = detail_context(detail)
-        if _is_htmx(request) and request.headers.get("hx-target") == "detail-body":
+        if hx_target(request) == "detail-body":
             return Template("executions/_detail_body.html", context=base_context(user) | context)
         badge = await approval_service.pending_count(user)
         return Template("executions/detail.html", context=base_context(user, badge) | context)

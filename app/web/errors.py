@@ -7,8 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
+from litestar.plugins.htmx import HTMXTemplate
 from litestar.response import Template
-from markupsafe import escape
+from markupsafe import Markup
+
+from app.web.htmx import htmx
 
 TITLES = {
     400: "Bad request",
@@ -22,6 +25,8 @@ TITLES = {
     503: "Temporarily unavailable",
 }
 
+# Autoescaped like every template: the message is text, never markup.
+TOAST = '<div class="{{ css }}" role="{{ role }}">{{ message }}</div>{{ oob or "" }}'
 Handler = Callable[[Request[Any, Any, Any], Any], Response[Any]]
 
 
@@ -44,7 +49,7 @@ def pages_get_html(handler: Handler) -> Handler:
         if message is None and isinstance(response.content, dict):
             message = response.content.get("message")
         status = response.status_code
-        if request.headers.get("hx-request") == "true":
+        if htmx(request):
             return toast(str(message or TITLES.get(status, "Something went wrong")), status=status)
         context = {"status": status, "title": TITLES.get(status, "Something went wrong"), "message": message}
         return Template("error.html", context=context, status_code=status, media_type="text/html")
@@ -52,18 +57,21 @@ def pages_get_html(handler: Handler) -> Handler:
     return handle
 
 
-def toast(message: str, *, status: int = 200, error: bool = True) -> Response[str]:
+def toast(message: str, *, status: int = 200, error: bool = True, oob: Markup | None = None) -> Response[Any]:
     """A message in the page's toast area, whatever element asked (htmx retargets the swap). Errors
-    keep their real status; base.html tells htmx to swap 4xx/5xx answers too."""
+    keep their real status; base.html tells htmx to swap 4xx/5xx answers too. ``oob``: out-of-band
+    markup sent with it (say the removal of the row the action was about)."""
     css, role = ("toast toast-error", "alert") if error else ("toast", "status")
-    return Response(
-        f'<div class="{css}" role="{role}">{escape(message)}</div>',
+    return HTMXTemplate(
+        template_str=TOAST,
+        context={"css": css, "role": role, "message": message, "oob": oob},
+        re_target="#toasts",
+        re_swap="beforeend",
         status_code=status,
         media_type="text/html",
-        headers={"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"},
     )
 
 
-def error_toast(exc: Any) -> Response[str]:
+def error_toast(exc: Any) -> Response[Any]:
     """An AppError as a toast with its own status (404, 409, 403...)."""
     return toast(exc.message, status=exc.status_code)

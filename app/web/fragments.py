@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import html
 from typing import Any
 
 from jinja2 import Environment
 from markupsafe import escape
 
 from app.domain.dashboard.views import ExecutionView
-from app.realtime.hub import PreparedEvent
+from app.realtime.prepared import PreparedEvent
+from app.realtime.presence import PresenceNote
 
 
 class Fragments:
@@ -113,6 +116,17 @@ class Fragments:
             )
 
         return item.rendered("approval-decided", render)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=1024)
+    def presence(note: PresenceNote) -> str:
+        """Who is reviewing or stopping what: one ``presence-msg`` per target (static/app.js applies it)."""
+        return "".join(
+            f'<div id="presence-feed" hx-swap-oob="beforeend">'
+            f'<i class="presence-msg" data-target="{html.escape(kind)}" '
+            f'data-uuid="{html.escape(uuid)}" data-text="{html.escape(text)}"></i></div>'
+            for kind, uuid, text in note.targets
+        )
 
     @staticmethod
     def connection(state: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency, Provide
+from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Template
 
 from app.domain.approvals.services import ApprovalService
@@ -98,7 +99,7 @@ class InsightsPages(Controller):
         view = InsightsView.from_query(user, request.query_params)
         now = dt.datetime.now(dt.UTC)
         if not view.is_live or request.query_params.get("bucket") != iso(truncate(now, view.interval)):
-            return Response("", status_code=200, media_type=MediaType.HTML, headers={"HX-Refresh": "true"})
+            return ClientRefresh()
         result = await metrics_service.executions(view.scope().current(now))
         bars = _int(request.query_params.get("bars"), 1, 1, 1000)
         y_max = _int(request.query_params.get("ymax"), 1, 1, 10**12)

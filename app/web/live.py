@@ -1,5 +1,10 @@
 """``/ws/executions``: the pages' WebSocket (htmx ``hx-ext="ws"``), pushing out-of-band HTML fragments.
 
+This module is the socket host of every live page: it owns the handshake, the subscription, the
+replay, the coalescing of live events into flushes, eviction and the parts every page carries (the
+event cursor, the approvals badge). What an event means for a page is the page's business: one
+``LivePage`` class per page (app/web/pages/<page>/live.py, listed in app/web/pages/__init__.py).
+
 Authenticated by the session cookie; the handshake ``Origin`` must be in ALLOWED_ORIGINS (checked
 before accept). Which workspaces a socket hears is derived on the server from the user's
 memberships and the page's filters, never from a channel name the client sends.
@@ -11,33 +16,28 @@ import asyncio
 import contextlib
 import logging
 import uuid as uuid_lib
-from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs
 
 from litestar import WebSocket, websocket
 
-from app.domain.dashboard.command_room import room_scope
-from app.domain.dashboard.views import ExecutionView
-from app.domain.executions.state import TERMINAL
+from app.domain.events.replay import current_seqs, load_events
 from app.lib.headers import origin_allowed
 from app.lib.identity import APPROVE_ROLES
 from app.ops import metrics as ops_metrics
 from app.realtime.guard import CLOSE_RECONNECT
-from app.realtime.hub import EVICTED, Hub, PreparedEvent, Resync, Subscriber, events_of
-from app.realtime.messages import current_seqs, load_events
-from app.realtime.presence import PresenceBoard
+from app.realtime.hub import EVICTED, Hub, Resync, Subscriber
+from app.realtime.prepared import PreparedEvent, events_of
+from app.realtime.presence import PresenceBoard, PresenceNote
 from app.realtime.socket_loop import CLOSE_POLICY, run_socket
 from app.realtime.wire import Wire, text_frame
-from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate, compose, lone_row_frame
+from app.web.pages import LIVE_PAGES
+from app.web.pages.live import LivePage, PageState, touches_approvals
 from app.web.session import session_user
 from app.web.tiles import TileTicker
 
 logger = logging.getLogger("athena.web.live")
-
-ENDINGS = ("execution.stopped", "execution.cancelled", "execution.deleted")
 
 
 def parse_cursor(raw: str | None) -> dict[str, int]:
@@ -50,33 +50,11 @@ def parse_cursor(raw: str | None) -> dict[str, int]:
     return cursor
 
 
-@dataclass(eq=False)
-class PageState:
-    view: ExecutionView
-    visible: set[str]
-    uuid_of: dict[int, str]
-    detail_uuid: str | None = None
-    family: set[str] = field(default_factory=set)  # detail page: the execution and its descendants
-    command_room_page: bool = False
-    pending_new: int = 0
-    tiles_dirty: bool = False
-    inbox: InboxView | None = None  # the approvals page and its filters
-    approve_ids: frozenset[int] = frozenset()  # workspaces where the user approves: the nav badge
-    badge_only: frozenset[int] = frozenset()  # of those, the ones watched for the badge alone
-
-
-def touches_approvals(message: dict[str, Any]) -> bool:
-    """Events that may change which reviews are pending: every ``approval.*``, and an execution that
-    has approvals being stopped, cancelled, deleted or finished (its pending ones get cancelled)."""
-    kind = message["type"]
-    if kind.startswith("approval."):
-        return True
-    execution = message["execution"]
-    if not execution.get("workflow_approvals_count", 1):
-        return False
-    if kind == "execution.restored":  # its pending reviews come back with it
-        return True
-    return kind in ENDINGS or (kind == "execution.status_changed" and execution.get("status") in TERMINAL)
+async def open_page(socket: WebSocket[Any, Any, Any], services: Any, user: Any) -> LivePage:
+    """The first page (in the route table's order) that wants the socket's query."""
+    query = socket.query_params
+    page_class = next(page for page in LIVE_PAGES if page.wants(query))
+    return await page_class.open(socket, services, user)
 
 
 @websocket("/ws/executions", name="executions-socket")
@@ -89,37 +67,15 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
     if user is None:
         await socket.close(code=4401, reason="sign in first")
         return
-    view = ExecutionView.from_query(user, socket.query_params)
-    command_room = socket.query_params.get("page") == "command-room"
-    if command_room:  # the command room shows all the user's workspaces unless ?workspace= picks one
-        view = replace(view, workspace_ids=room_scope(user, socket.query_params.get("workspace")).workspace_ids)
-    inbox = InboxView.from_query(user, socket.query_params) if socket.query_params.get("page") == "approvals" else None
-    if inbox is not None:  # the inbox shows the workspaces where the user approves (or the one picked)
-        view = replace(view, workspace_ids=inbox.workspace_ids)
-    detail = socket.query_params.get("execution")
-    if detail is not None:
-        with contextlib.suppress(ValueError):
-            detail = str(uuid_lib.UUID(detail))
+    page = await open_page(socket, services, user)
     hub: Hub = services.hub
     fragments: Fragments = socket.app.state.fragments
     ticker: TileTicker = socket.app.state.tile_ticker
-    listing = not detail and not command_room and inbox is None
-    visible = await _visible_rows(socket, services, view) if listing else set()
     uuid_of = {
-        a.workspace_id: str(a.workspace_uuid) for a in user.access.values() if a.workspace_id in view.workspace_ids
+        a.workspace_id: str(a.workspace_uuid) for a in user.access.values() if a.workspace_id in page.workspace_ids
     }
     approve_ids = frozenset(a.workspace_id for a in user.access.values() if a.role in APPROVE_ROLES)
-    state = PageState(
-        view=view,
-        visible=visible,
-        uuid_of=uuid_of,
-        detail_uuid=detail,
-        family=await services.dashboard.family_of(user, detail) if detail else set(),
-        command_room_page=command_room,
-        inbox=inbox,
-        approve_ids=approve_ids,
-        badge_only=approve_ids - set(uuid_of),
-    )
+    state = PageState(page=page, uuid_of=uuid_of, approve_ids=approve_ids, badge_only=approve_ids - set(uuid_of))
     sub = Subscriber(
         user_id=user.id,
         workspace_ids=frozenset(uuid_of) | state.badge_only,
@@ -138,7 +94,7 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
         snapshot = presence.snapshot(sub) if presence is not None else ""
         if snapshot:  # who is reviewing or stopping what, right now (not an event)
             sub.offer(snapshot)
-        if listing:
+        if page.ticks_tiles:
             ticker.add(sub)
         cursor = parse_cursor(socket.query_params.get("since"))
         await run_socket(
@@ -163,21 +119,6 @@ def _on_exit(ticker: TileTicker, presence: PresenceBoard | None, sub: Subscriber
     ticker.remove(sub)
     if presence is not None:
         presence.socket_closed(sub)
-
-
-async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:
-    """The rows the page shows: as the page reports them (after a reconnect the database has moved
-    on), else as the view renders now."""
-    # parse_qs keeps the blank value: "rows=" means "the page shows no rows", not "unknown".
-    query = parse_qs(socket.scope.get("query_string", b"").decode(), keep_blank_values=True)
-    reported = query["rows"][0] if "rows" in query else None
-    if reported is not None:
-        rows = set()
-        for raw in reported.split(",")[:500]:
-            with contextlib.suppress(ValueError):
-                rows.add(str(uuid_lib.UUID(raw)))
-        return rows
-    return {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows}
 
 
 async def _replay(
@@ -216,12 +157,52 @@ async def _replay(
     return last_sent
 
 
+class PageHost:
+    """Writes the flushes the hub hands to idle page sockets, in a callback of its own: the hub's
+    ``offer`` only hands items over (``PageStream.direct``), so nothing is rendered inside the
+    request that published the event, nor under the hub's workspace lock. One per app; what it
+    renders is cached per event (``PreparedEvent.rendered``), once per distinct view."""
+
+    def __init__(self) -> None:
+        self.pending: dict[PageStream, list[Any]] = {}
+        self.flushes = 0
+
+    def hand_over(self, stream: PageStream, item: Any) -> None:
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self._drain)
+        self.pending.setdefault(stream, []).append(item)
+
+    def holds(self, stream: PageStream) -> bool:
+        return stream in self.pending
+
+    def forget(self, stream: PageStream) -> None:
+        self.pending.pop(stream, None)
+
+    def _drain(self) -> None:
+        pending, self.pending = self.pending, {}
+        for stream, items in pending.items():
+            try:
+                stream.flush_now(items)
+                self.flushes += 1
+            except Exception:  # one socket's failure must not stop the others
+                logger.exception("page flush failed: the socket is closed and its client resyncs")
+                stream.sub.evict()
+
+
+def page_host(app: Any) -> PageHost:
+    host = getattr(app.state, "page_host", None)
+    if host is None:
+        host = app.state.page_host = PageHost()
+    return host
+
+
 class PageStream:
     """The live part of one page socket: one flush at a time; a batch (one transaction's events) is
     always one flush. With a coalescing ``window``, flushes are at least ``window`` apart: a lone
     event goes out at once, and what arrives until the next flush is due is gathered (a flood
     becomes a few frames per second per page). A flush that is due while the socket waits on an
-    empty queue is written straight to the connection (``direct``, called by the hub)."""
+    empty queue is handed to the ``PageHost`` (``direct``, called by the hub's ``offer``), which
+    writes it straight to the connection right after."""
 
     def __init__(
         self,
@@ -237,20 +218,48 @@ class PageStream:
         self.wire = Wire.of(socket.scope)
         self.loop = asyncio.get_running_loop()
         self.next_flush = 0.0
+        self.host = page_host(socket.app)
 
     def direct(self, item: Any) -> bool:
+        """Take ``item`` for the host's next flush, or refuse it (then the hub queues it)."""
+        if self.host.holds(self):  # after what the host holds already, in order
+            self.host.hand_over(self, item)
+            return True
         wire = self.wire
         if wire is None or not wire.ready() or (self.window > 0 and self.loop.time() < self.next_flush):
             return False
-        update = PageUpdate()
-        _fold(item, self.fragments, self.state, self.last_sent, update)
         self.next_flush = self.loop.time() + self.window
-        if isinstance(item, PreparedEvent) and (ready := lone_row_frame(item, update, self.fragments)) is not None:
+        self.host.hand_over(self, item)
+        return True
+
+    def flush_now(self, items: list[Any]) -> None:
+        """The host's flush: fold ``items`` and write them, or queue them if the connection cannot
+        take them now (the socket's own task then sends them)."""
+        sub, wire = self.sub, self.wire
+        if sub.evicted:
+            return
+        if wire is None or not wire.ready():
+            for item in items:
+                if sub.queue.qsize() >= sub.queue_size + sub.allowance:
+                    sub.evict()
+                    return
+                sub.queue.put_nowait(item)
+            return
+        # Without a coalescing window every item is its own flush (as in ``_gather``); with one, what
+        # the host holds for this socket is within it: one flush.
+        for group in ([item] for item in items) if self.window <= 0 else [items]:
+            self._write(wire, group)
+
+    def _write(self, wire: Wire, items: list[Any]) -> None:
+        update = PageUpdate()
+        for item in items:
+            _fold(item, self.fragments, self.state, self.last_sent, update)
+        lone = items[0] if len(items) == 1 and isinstance(items[0], PreparedEvent) else None
+        if lone is not None and (ready := lone_row_frame(lone, update, self.fragments)) is not None:
             wire.write(ready)
-            return True
+            return
         for frame in compose(update, self.fragments):
             wire.write(text_frame(frame.encode()))
-        return True
 
     async def run(self) -> str:
         sub = self.sub
@@ -270,6 +279,7 @@ class PageStream:
                         await self.socket.send_text(frame)
         finally:
             sub.direct = None
+            self.host.forget(self)
 
     async def _gather(self, item: Any, update: PageUpdate) -> str | None:
         """Fold ``item`` and what arrives until the flush is due, rather than let it wait in the
@@ -296,6 +306,8 @@ class PageStream:
 def _fold(item: Any, fragments: Fragments, state: PageState, last_sent: dict[int, int], update: PageUpdate) -> None:
     if isinstance(item, str):  # a ready fragment (tiles, connection state)
         update.ready_fragment(item)
+    elif isinstance(item, PresenceNote):
+        update.ready_fragment(fragments.presence(item))
     elif isinstance(item, Resync):
         resync = fragments.badge_refresh() if item.workspace_id in state.badge_only else _resync(fragments, state)
         update.part(f"resync:{item.workspace_id}", resync)
@@ -317,69 +329,18 @@ def frames_for(item: PreparedEvent, fragments: Fragments, state: PageState) -> l
 
 def add_event(item: PreparedEvent, fragments: Fragments, state: PageState, update: PageUpdate) -> None:
     """Fold what one event means for one page into ``update``. Fragments are rendered once per event."""
-    message = item.message
-    execution = message["execution"]
-    exec_uuid = str(execution["uuid"])
-    touches = touches_approvals(message)
-    if touches and item.workspace_id in state.approve_ids:
+    if item.workspace_id in state.approve_ids and touches_approvals(item.message):
         update.part("badge", fragments.approvals_badge(item))
     if item.workspace_id in state.badge_only:  # a workspace this page does not show
         return
     update.part(f"cursor:{item.workspace_id}", lambda: fragments.cursor(item))
-    if state.inbox is not None:
-        if touches and message["type"] == "approval.decided" and state.inbox.pending_tab and execution.get("approval"):
-            # Leaves at once, naming who decided.
-            update.part(f"decided:{execution['approval']['uuid']}", fragments.approval_decided(item))
-        elif touches:
-            query = state.inbox.query(page=state.inbox.page)
-            update.part("approvals", item.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
-        return
-    if state.command_room_page:
-        # Approval changes too: the room lists overdue reviews.
-        if message["type"].startswith("command_room.") or execution.get("in_command_room") or touches:
-            query = _room_query(state.view)
-            update.part("room", item.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
-        return
-    if state.detail_uuid is not None:
-        # The detail page shows the whole descendant tree: follow every member, and adopt newcomers.
-        if exec_uuid in state.family or execution.get("parent_execution_uuid") in state.family:
-            state.family.add(exec_uuid)
-            update.part("detail", fragments.detail_refresh(state.detail_uuid))
-        return
-    matches = state.view.matches(execution, item.workspace_id)
-    update.columns = state.view.columns
-    retried = str(execution.get("retry_of") or "")
-    if state.view.fold_retries and retried in state.visible and message["type"] == "execution.created":
-        state.visible.discard(retried)  # folded: the chain's row is its latest attempt
-        update.remove_other(retried, fragments.removal_of(item, retried))
-    if exec_uuid in state.visible:
-        if matches:
-            update.update_row(item)
-        else:
-            update.remove_row(item)
-            state.visible.discard(exec_uuid)
-    elif matches:
-        if message["type"] in ("execution.created", "execution.restored") and state.view.live_inserts:
-            update.insert(item)
-            state.visible.add(exec_uuid)
-        else:
-            state.pending_new += 1
-            update.part("banner", lambda: fragments.new_banner(state.view, state.pending_new))
-    state.tiles_dirty = True
-
-
-def _room_query(view: ExecutionView) -> str:
-    return f"workspace={view.workspace_uuid}" if len(view.workspace_ids) == 1 and view.workspace_uuid else ""
+    if state.page.matches(item):
+        state.page.on_event(item, fragments, update)
 
 
 def _resync(fragments: Fragments, state: PageState) -> str:
     badge = fragments.badge_refresh() if state.approve_ids else ""
-    if state.inbox is not None:
-        query = state.inbox.query(page=state.inbox.page)
-        return badge + fragments.approvals_refresh(query) + fragments.connection("resynced")
-    if state.command_room_page:
-        return badge + fragments.command_room_refresh(_room_query(state.view)) + fragments.connection("resynced")
-    return badge + fragments.resync(state.view, state.detail_uuid)
+    return badge + state.page.resync(fragments)
 
 
 def announce_link(hub: Hub, fragments: Fragments, up: bool) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.realtime.hub import PreparedEvent
+from app.realtime.prepared import PreparedEvent
 from app.realtime.wire import text_frame
 
 if TYPE_CHECKING:

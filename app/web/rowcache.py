@@ -15,7 +15,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context, Undefined
 from markupsafe import Markup
 
-from app.web.templating import run_duration
+from app.web.filters import run_duration
 
 ROW_TEMPLATE = "executions/_row.html"
 MAX_ENTRIES = 4096  # ~2.5 KiB each: ~10 MiB per process at most

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 
 from app.lib.identity import CurrentUser
+from app.web.htmx import htmx
 
 SESSION_COOKIE = "athena_session"
 SESSION_LIFETIME = dt.timedelta(hours=12)
@@ -58,9 +60,9 @@ async def provide_page_user(request: Request[Any, Any, Any]) -> CurrentUser:
 
 def sign_in_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
     location = f"/sign-in?next={quote(exc.next_url, safe='')}"
-    if request.headers.get("hx-request"):
+    if htmx(request):
         # htmx would swap the sign-in page into a fragment; make it navigate instead.
-        return Response(content="", status_code=200, headers={"HX-Redirect": location})
+        return ClientRedirect(location)
     return Redirect(location, status_code=303)
 
 

@@ -41,11 +41,12 @@ class TileTicker:
     async def tick(self) -> None:
         groups: dict[str, list[Subscriber]] = defaultdict(list)
         for sub in list(self.subscribers):
-            if sub.state.tiles_dirty:
-                sub.state.tiles_dirty = False
-                groups[sub.state.view.key()].append(sub)
+            page = sub.state.page  # a page with ``ticks_tiles`` (app/web/pages/executions/live.py)
+            if page.tiles_dirty:
+                page.tiles_dirty = False
+                groups[page.view.key()].append(sub)
         for subs in groups.values():
-            view = subs[0].state.view
+            view = subs[0].state.page.view
             tiles = await self.dashboard.tiles(view)
             self.computations += 1
             html = self.fragments.tiles(view, tiles)

@@ -9,6 +9,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Stream, Template
+from markupsafe import Markup, escape
 
 from app.domain.approvals.services import ApprovalService
 from app.domain.audit.controllers import csv_download
@@ -29,13 +30,9 @@ TRASH_PER_PAGE = 50
 AUDIT_PER_PAGE = 50
 
 
-def toast_with_removal(message: str, row_id: str) -> Response[str]:
+def toast_with_removal(message: str, row_id: str) -> Response[Any]:
     """A confirmation toast plus an out-of-band removal of the row the action was about."""
-    response = toast(message, error=False)
-    removal = f'<tr id="{row_id}" hx-swap-oob="delete"></tr>'
-    return Response(
-        str(response.content) + removal, status_code=200, media_type="text/html", headers=dict(response.headers)
-    )
+    return toast(message, error=False, oob=Markup(f'<tr id="{escape(row_id)}" hx-swap-oob="delete"></tr>'))
 
 
 def _page_number(raw: str | None) -> int:

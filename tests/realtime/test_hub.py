@@ -9,12 +9,16 @@ from typing import Any
 import httpx
 
 from app.domain.dashboard.views import ExecutionView
-from app.realtime.hub import EVICTED, Batch, PreparedEvent, Subscriber, events_of
+from app.domain.events.message import decode
+from app.realtime.hub import EVICTED, Subscriber
+from app.realtime.prepared import Batch, PreparedEvent, events_of
 from app.realtime.wire import text_frame
 from app.services import Services
 from app.web.fragments import Fragments
-from app.web.live import PageState, add_event, frames_for
+from app.web.live import add_event, frames_for
 from app.web.page_frames import PageUpdate, compose, lone_row_frame
+from app.web.pages.executions.live import ExecutionsLive
+from app.web.pages.live import PageState
 from tests.conftest import World, create_execution
 
 
@@ -131,7 +135,7 @@ async def test_each_event_is_rendered_once_whatever_the_number_of_pages(
 ) -> None:
     view, ws_id, created, fragments, prepared = await _status_change(client, app, services, world, 99)
     before = PreparedEvent.renders
-    pages = [PageState(view=view, visible={created["uuid"]}, uuid_of={ws_id: world.ws["A"]}) for _ in range(50)]
+    pages = [PageState(page=ExecutionsLive(view, {created["uuid"]}), uuid_of={ws_id: world.ws["A"]}) for _ in range(50)]
     frames = [frames_for(prepared, fragments, state) for state in pages]
     assert PreparedEvent.renders - before == 2  # the row and the cursor, once each
     assert all(f == frames[0] for f in frames)
@@ -147,7 +151,9 @@ async def test_a_lone_row_update_is_the_composed_frame_encoded_once_for_every_pa
 
     def folded(visible: set[str]) -> PageUpdate:
         update = PageUpdate()
-        add_event(prepared, fragments, PageState(view=view, visible=visible, uuid_of={ws_id: world.ws["A"]}), update)
+        add_event(
+            prepared, fragments, PageState(page=ExecutionsLive(view, visible), uuid_of={ws_id: world.ws["A"]}), update
+        )
         return update
 
     before = PreparedEvent.renders_by_kind["page-frame"]
@@ -173,8 +179,9 @@ async def test_a_bus_message_naming_another_deployments_workspace_is_dropped(
     message = dict(ours[0].message)
     foreign = message | {"seq": message["seq"] + 1, "workspace_uuid": str(uuid.uuid4())}
     foreign["execution"] = dict(message["execution"]) | {"workflow_name": "someone else's"}
-    await services.hub.dispatch_remote(ws_id, [foreign])
+    # What the bus hands over: the message decoded into its type (app/realtime/bus.py).
+    await services.hub.dispatch_remote(ws_id, [decode(foreign)])
     assert _drain(sub) == [] and services.hub.foreign_dropped == 1
     # The same message with our workspace's uuid is delivered (the check is not a blanket refusal).
-    await services.hub.dispatch_remote(ws_id, [foreign | {"workspace_uuid": world.ws["A"]}])
+    await services.hub.dispatch_remote(ws_id, [decode(foreign | {"workspace_uuid": world.ws["A"]})])
     assert [e.message["execution"]["uuid"] for e in _drain(sub)] == [created["uuid"]]

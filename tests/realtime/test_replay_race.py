@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain.events.recorder import CommittedEvent
+from app.domain.events.replay import current_seqs
 from app.domain.executions.schemas import ExecutionCreate
 from app.realtime.api_socket import ApiStream, _replay
 from app.realtime.hub import Subscriber
-from app.realtime.messages import current_seqs
 from app.services import Services
 from tests.conftest import World
 

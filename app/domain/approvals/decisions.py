@@ -41,8 +41,8 @@ from app.domain.approvals.queries import (
 )
 from app.domain.approvals.schemas import ApprovalRequest
 from app.domain.events.recorder import CommittedEvent
-from app.domain.executions.services import ExecutionService, LostRace
 from app.domain.executions.state import is_finished
+from app.domain.executions.writes import ExecutionWrites, LostRace
 from app.lib.errors import ConflictError, FieldValidationError, ForbiddenError, NotFoundError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.timefmt import iso
@@ -80,7 +80,7 @@ async def load_item(session: AsyncSession, approval_id: int, now: dt.datetime) -
     return item
 
 
-async def request(svc: ExecutionService, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:
+async def request(svc: ExecutionWrites, user: CurrentUser, body: ApprovalRequest) -> dict[str, Any]:
     """An engine asks for a review of a node's output; the execution must be ``waiting`` (409 otherwise)."""
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
@@ -124,7 +124,7 @@ async def request(svc: ExecutionService, user: CurrentUser, body: ApprovalReques
 
 
 async def decide(
-    svc: ExecutionService, user: CurrentUser, approval_uuid: uuid_lib.UUID, approve: bool, comment: str | None
+    svc: ExecutionWrites, user: CurrentUser, approval_uuid: uuid_lib.UUID, approve: bool, comment: str | None
 ) -> dict[str, Any]:
     """Approve or reject a pending approval (approvers and admins). The last pending decision of a
     ``waiting`` execution resumes it to ``running``. A rejection needs a comment (422 naming it).
@@ -185,7 +185,7 @@ async def approver_ids(session: AsyncSession, approval_id: int) -> set[int]:
 
 
 async def assign(
-    svc: ExecutionService, user: CurrentUser, approval_uuid: uuid_lib.UUID, assignee_email: str | None
+    svc: ExecutionWrites, user: CurrentUser, approval_uuid: uuid_lib.UUID, assignee_email: str | None
 ) -> dict[str, Any]:
     """Assign a pending approval to an approver or admin of its workspace (``None``: claim it)."""
 
@@ -315,7 +315,7 @@ async def _approver_id(session: AsyncSession, email: str, target: Target) -> int
 
 
 async def _finish(
-    svc: ExecutionService,
+    svc: ExecutionWrites,
     session: AsyncSession,
     event_type: str,
     approval_id: int,

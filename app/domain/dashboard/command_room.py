@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowExecution, Workspace
 from app.domain.approvals.escalation import overdue_reviews
+from app.domain.events.replay import current_seqs
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.timefmt import iso
-from app.realtime.messages import current_seqs
 
 T = CommandRoomTask
 E = WorkflowExecution

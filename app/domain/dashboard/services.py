@@ -18,6 +18,7 @@ from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
+from app.domain.events.replay import current_seqs
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
@@ -27,7 +28,6 @@ from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
-from app.realtime.messages import current_seqs
 
 E = q.E
 SPARK_HOURS = 24
@@ -125,7 +125,7 @@ class DashboardService:
             filters = await self._filters(session, view)
             rows, has_more = await self._page_rows(session, filters, (view.page - 1) * PER_PAGE)
             attempts = await attempt_numbers(session, rows)
-            rows = [r | {"attempt": attempts.get(r["uuid"])} for r in rows]
+            rows = [r.with_extra(attempt=attempts.get(r.uuid)) for r in rows]
             tiles = await self._tiles(session, filters, view)
             workflows = await self._workflow_choices(session, view.workspace_ids)
         matching = sum(n for status, n in tiles.items() if status in (filters.statuses or STATUS_TILES))
@@ -149,7 +149,7 @@ class DashboardService:
         found = (await session.execute(stmt)).all()[: PER_PAGE + 1]
         page = found[:PER_PAGE]
         run_metadata = await q.run_metadata_for(session, [r.id for r in page])
-        rows = [q.summary_with_counters(r) | {"run_metadata": run_metadata.get(r.id, {})} for r in page]
+        rows = [q.summary_with_counters(r).with_extra(run_metadata=run_metadata.get(r.id, {})) for r in page]
         return rows, len(found) > PER_PAGE
 
     async def tiles(self, view: ExecutionView) -> dict[str, Any]:
@@ -221,7 +221,7 @@ class DashboardService:
                 raise NotFoundError("Workflow execution")
             ids = await chain_ids(session, row.id, user.workspace_ids)
             summaries = await event_summaries(session, ids)
-        return [summaries[i] | {"attempt": n} for n, i in enumerate(ids, start=1) if i in summaries]
+        return [summaries[i].with_extra(attempt=n) for n, i in enumerate(ids, start=1) if i in summaries]
 
     async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
         rows = await session.execute(
@@ -301,7 +301,7 @@ class DashboardService:
             )
         ).all()
         summaries = await event_summaries(session, [r.id for r in rows])
-        nodes = {r.id: summaries[r.id] | {"children": []} for r in rows if r.id in summaries}
+        nodes = {r.id: summaries[r.id].to_dict() | {"children": []} for r in rows if r.id in summaries}
         top: list[dict[str, Any]] = []
         for r in rows:
             if r.id not in nodes:

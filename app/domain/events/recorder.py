@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuid_lib
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 from sqlalchemy import ARRAY, BigInteger, DateTime, Integer, String, Text, bindparam, insert, text, update
@@ -13,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionEvent, Workspace
 from app.db.models.base import utcnow
+from app.domain.events.message import EventMessage, event_message
+from app.domain.executions.summary import ExecutionSummary
 from app.lib.timefmt import iso
 
 
@@ -21,7 +22,7 @@ class PendingEvent:
     type: str
     execution_id: int
     version: int
-    summary: dict[str, Any]
+    summary: ExecutionSummary
 
 
 @dataclass(frozen=True)
@@ -36,19 +37,17 @@ class CommittedEvent:
     version: int
     status: str
     occurred_at: dt.datetime
-    execution: dict[str, Any]
+    execution: ExecutionSummary
 
-    def to_message(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "type": self.type,
-            "workspace_uuid": str(self.workspace_uuid),
-            "execution_uuid": str(self.execution_uuid),
-            "version": self.version,
-            "status": self.status,
-            "occurred_at": iso(self.occurred_at),
-            "execution": self.execution,
-        }
+    def to_message(self) -> EventMessage:
+        return event_message(
+            seq=self.seq,
+            type=self.type,
+            workspace_uuid=str(self.workspace_uuid),
+            version=self.version,
+            occurred_at=iso(self.occurred_at) or "",
+            execution=self.execution,
+        )
 
 
 async def record_events(
@@ -81,7 +80,7 @@ async def record_events(
             "type": e.type,
             "execution_id": e.execution_id,
             "version": e.version,
-            "payload": e.summary,
+            "payload": e.summary.to_dict(),
             "occurred_at": now,
             "created_at": now,
             "updated_at": now,
@@ -141,9 +140,9 @@ def _committed(
             type=e.type,
             workspace_id=workspace_id,
             workspace_uuid=workspace_uuid,
-            execution_uuid=uuid_lib.UUID(e.summary["uuid"]),
+            execution_uuid=uuid_lib.UUID(e.summary.uuid),
             version=e.version,
-            status=e.summary["status"],
+            status=e.summary.status,
             occurred_at=now,
             execution=e.summary,
         )

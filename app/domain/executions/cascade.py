@@ -8,12 +8,15 @@ children always share a workspace (enforced on create), so a stop never touches 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionStatus, WorkflowExecution
+from app.domain.approvals.cancellation import cancel_pending_approvals
 from app.domain.executions.state import STOPPABLE
+from app.lib.sql import any_of
 
 E = WorkflowExecution
 MAX_ANCESTRY = 1000
@@ -60,3 +63,30 @@ async def plan_stop(session: AsyncSession, target_id: int, parent_id: int | None
         )
     )
     return StopPlan(target_id=target_id, waiting_ancestor_ids=ancestors, descendant_ids=sorted(r[0] for r in rows))
+
+
+async def lock_plan(session: AsyncSession, ids: list[int]) -> None:
+    """PostgreSQL only (SQLite write transactions are exclusive). Lock in id order so two overlapping
+    cascades queue up instead of deadlocking."""
+    await session.execute(select(E.id).where(any_of(session, E.id, ids)).order_by(E.id).with_for_update())
+
+
+async def cancel_plan(
+    session: AsyncSession, plan: StopPlan, actor_id: int | None, now: Any
+) -> tuple[list[int], list[int]]:
+    """Cancel the plan's rows still stoppable and their pending approvals: (execution ids, approval ids)."""
+    rows = await session.execute(
+        update(E)
+        .where(any_of(session, E.id, plan.all_ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
+        .values(
+            status=ExecutionStatus.CANCELLED.value,
+            stopped_at=now,
+            running_node=None,
+            version=E.version + 1,
+            updated_at=now,
+        )
+        .returning(E.id)
+    )
+    cancelled = sorted(r[0] for r in rows)
+    approvals = await cancel_pending_approvals(session, cancelled, now, "the execution was stopped", actor_id)
+    return cancelled, approvals

@@ -15,19 +15,20 @@ from app.db.models import CommandRoomTask, OperatorActionKind, Role, WorkflowExe
 from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
+from app.domain.executions.writes import LostRace
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
 
 if TYPE_CHECKING:
-    from app.domain.executions.services import ExecutionService
+    from app.domain.executions.writes import ExecutionWrites
 
 E, D = WorkflowExecution, WorkflowExecutionData
 RESTORE_ROLES = frozenset({Role.ADMIN})
 
 
 async def soft_delete_in_session(
-    executions: ExecutionService,
+    executions: ExecutionWrites,
     session: AsyncSession,
     user: CurrentUser,
     execution_uuid: uuid_lib.UUID,
@@ -58,7 +59,7 @@ async def soft_delete_in_session(
 
 
 async def restore_in_session(
-    executions: ExecutionService,
+    executions: ExecutionWrites,
     session: AsyncSession,
     user: CurrentUser,
     execution_uuid: uuid_lib.UUID,
@@ -69,8 +70,6 @@ async def restore_in_session(
     """Bring a soft-deleted execution back (admins): it and the data rows deleted with it reappear
     as they were (its version moves on, as with every change), with an ``execution.restored`` event
     and a RESTORE audit row. 404 foreign or unknown (or purged), 403 not an admin, 409 not deleted."""
-    from app.domain.executions.services import LostRace
-
     row = (
         await session.execute(
             select(E.id, E.workspace_id, E.deleted_at, E.version).where(

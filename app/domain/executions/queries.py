@@ -26,6 +26,7 @@ from app.db.models import (
 )
 from app.domain.executions.search import SearchMatch, resolved_search
 from app.domain.executions.state import STOPPABLE, is_finished
+from app.domain.executions.summary import ExecutionSummary, build_summary
 from app.domain.executions.time_axis import axis_conditions
 from app.lib.sql import any_of
 from app.lib.timefmt import iso
@@ -166,37 +167,38 @@ class _Attributes:
         return getattr(self.obj, name)
 
 
-def serialize_execution(row: Row[Any] | Any) -> dict[str, Any]:
+def serialize_execution(row: Row[Any] | Any) -> ExecutionSummary:
     """The seed's execution object plus our scoping fields (``workspace_uuid``, ``workflow_uuid``...)."""
     return _serialized(_by_name(row))
 
 
-def _serialized(v: Any) -> dict[str, Any]:
+def _serialized(v: Any, counters: tuple[int, int, bool] | None = None) -> ExecutionSummary:
     parent_uuid, status = v["parent_execution_uuid"], v["status"]
-    return {
-        "id": v["id"],
-        "uuid": str(v["uuid"]),
-        "workspace_uuid": str(v["workspace_uuid"]),
-        "workflow_uuid": str(v["workflow_uuid"]),
-        "workflow_name": v["workflow_name"],
-        "parent_execution_uuid": str(parent_uuid) if parent_uuid else None,
-        "is_finished": is_finished(status),
-        "mode": v["mode"],
-        "retry_of": v["retry_of"],
-        "retry_success_id": v["retry_success_id"],
-        "started_at": iso(v["started_at"]),
-        "stopped_at": iso(v["stopped_at"]),
-        "wait_till": iso(v["wait_till"]),
-        "status": status,
-        "running_node": v["running_node"],
-        "error": v["error"],
-        "version": v["version"],
-        "created_at": iso(v["created_at"]),
-        "updated_at": iso(v["updated_at"]),
-        "deleted_at": iso(v["deleted_at"]),
+    return build_summary(
+        id=v["id"],
+        uuid=str(v["uuid"]),
+        workspace_uuid=str(v["workspace_uuid"]),
+        workflow_uuid=str(v["workflow_uuid"]),
+        workflow_name=v["workflow_name"],
+        parent_execution_uuid=str(parent_uuid) if parent_uuid else None,
+        is_finished=is_finished(status),
+        mode=v["mode"],
+        retry_of=v["retry_of"],
+        retry_success_id=v["retry_success_id"],
+        started_at=iso(v["started_at"]),
+        stopped_at=iso(v["stopped_at"]),
+        wait_till=iso(v["wait_till"]),
+        status=status,
+        running_node=v["running_node"],
+        error=v["error"],
+        version=v["version"],
+        created_at=iso(v["created_at"]),
+        updated_at=iso(v["updated_at"]),
+        deleted_at=iso(v["deleted_at"]),
         # A stop accepted but not applied yet (its cascade is running or resumes after a restart).
-        "stopping": v["stop_requested_at"] is not None and status in STOPPABLE,
-    }
+        stopping=v["stop_requested_at"] is not None and status in STOPPABLE,
+        counters=counters,
+    )
 
 
 async def approval_counts(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
@@ -235,13 +237,14 @@ def row_counters() -> list[Any]:
     ]
 
 
-def summary_with_counters(row: Row[Any] | Any) -> dict[str, Any]:
+def summary_with_counters(row: Row[Any] | Any) -> ExecutionSummary:
     v = _by_name(row)
-    return _serialized(v) | {
-        "workflow_approvals_count": int(v["workflow_approvals_count"] or 0),
-        "pending_workflow_approvals_count": int(v["pending_workflow_approvals_count"] or 0),
-        "in_command_room": bool(v["in_command_room"]),
-    }
+    counters = (
+        int(v["workflow_approvals_count"] or 0),
+        int(v["pending_workflow_approvals_count"] or 0),
+        bool(v["in_command_room"]),
+    )
+    return _serialized(v, counters)
 
 
 RUN_METADATA_KEYS = ("retry_count", "loop_index", "error_count", "processed_count", "execution_time")

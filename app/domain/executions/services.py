@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import uuid as uuid_lib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.engine import Database, is_deadlock
 from app.db.models import (
     ExecutionStatus,
-    Role,
     Workflow,
     WorkflowExecution,
     WorkflowExecutionData,
 )
 from app.db.models.base import new_uuid, utcnow
-from app.domain.events.broker import EventPublisher, publish_safely
-from app.domain.events.recorder import CommittedEvent, PendingEvent, record_events
+from app.domain.approvals.cancellation import cancel_pending_approvals
+from app.domain.events.recorder import CommittedEvent
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.deletion import soft_delete_in_session
@@ -30,19 +26,13 @@ from app.domain.executions.listing import Cursor, ExecutionPage, list_page
 from app.domain.executions.progress import derived_fields, merged_data
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.state import TERMINAL, check_transition
-from app.domain.executions.stopping import StopPreview, cancel_pending_approvals, preview_stop, stop_execution
-from app.domain.executions.summaries import event_summaries
+from app.domain.executions.stopping import StopPreview, StopResult, preview_stop, stop_execution
+from app.domain.executions.writes import ExecutionWrites, LostRace
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 
 E = WorkflowExecution
-T = TypeVar("T")
-WRITE_ATTEMPTS = 5
-
-
-class LostRace(Exception):
-    """A conditional UPDATE matched no row: someone else changed it first. Roll back, re-read, retry."""
 
 
 @dataclass(frozen=True)
@@ -52,17 +42,8 @@ class Includes:
     approval_counts: bool = False
 
 
-@dataclass(frozen=True)
-class StopResult:
-    execution: dict[str, Any]
-    stopped: bool
-    cancelled_uuids: list[str]
-
-
-class ExecutionService:
-    def __init__(self, db: Database, publisher: EventPublisher) -> None:
-        self.db = db
-        self.publisher = publisher
+class ExecutionService(ExecutionWrites):
+    """Reads and writes of workflow executions, tenant-scoped; the write core is ``ExecutionWrites``."""
 
     # ----------------------------------------------------------------- reads
     async def resolve_scope(
@@ -157,7 +138,7 @@ class ExecutionService:
     async def _decorate(
         self, session: AsyncSession, user: CurrentUser, rows: list[Any], inc: Includes
     ) -> list[dict[str, Any]]:
-        items = [q.serialize_execution(r) for r in rows]
+        items = [q.serialize_execution(r).to_dict() for r in rows]
         ids = [r.id for r in rows]
         if inc.workflow:
             workflows = await q.workflow_objects(session, {r.workflow_id for r in rows}, user.id)
@@ -176,71 +157,6 @@ class ExecutionService:
         return items
 
     # ---------------------------------------------------------------- writes
-    async def run_write(self, work: Callable[[AsyncSession], Awaitable[tuple[T, list[CommittedEvent]]]]) -> T:
-        """Run ``work`` in a write transaction, retrying lost races; publish its events after commit."""
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                async with self.db.write() as session:
-                    result, events = await work(session)
-            except LostRace:
-                continue
-            except DBAPIError as exc:
-                # Two transactions locking rows in opposite orders (say a batch's second item and a
-                # stop, both updating execution_day_counts): PostgreSQL aborts one; it runs again.
-                if not is_deadlock(exc):
-                    raise
-                continue
-            await publish_safely(self.publisher, events)
-            return result
-        raise ConflictError("The execution kept changing while this request ran; try again.")
-
-    async def record_changes(
-        self,
-        session: AsyncSession,
-        workspace_id: int,
-        changes: list[tuple[str, int]],
-        extra: dict[int, dict[str, Any]] | None = None,
-    ) -> tuple[dict[int, dict[str, Any]], list[CommittedEvent]]:
-        """One event per (type, execution id), its payload the execution's summary. ``extra`` adds keys
-        to the payload of that execution's event only (say ``{"approval": {...}}``), not to the
-        summaries returned."""
-        summaries = await event_summaries(session, [eid for _, eid in changes])
-        first = summaries[changes[0][1]]
-        extra = extra or {}
-        pending = [
-            PendingEvent(t, eid, summaries[eid]["version"], summaries[eid] | extra.get(eid, {})) for t, eid in changes
-        ]
-        events = await record_events(session, workspace_id, uuid_lib.UUID(first["workspace_uuid"]), pending)
-        return summaries, events
-
-    async def load_for_write(
-        self,
-        session: AsyncSession,
-        user: CurrentUser,
-        execution_uuid: uuid_lib.UUID,
-        roles: frozenset[Role] = OPERATE_ROLES,
-    ) -> Any:
-        row = (
-            await session.execute(
-                select(
-                    E.id,
-                    E.workspace_id,
-                    E.status,
-                    E.version,
-                    E.running_node,
-                    E.parent_execution_id,
-                    E.wait_till,
-                    E.mode,
-                    E.retry_success_id,
-                    E.error,
-                ).where(E.uuid == execution_uuid, E.deleted_at.is_(None), E.workspace_id.in_(user.workspace_ids))
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFoundError("Workflow execution")
-        user.require(row.workspace_id, roles, "Workflow execution")
-        return row
-
     async def create(self, user: CurrentUser, body: ExecutionCreate) -> dict[str, Any]:
         """Record a new execution of a workflow the user may operate, with its data row and event."""
 
@@ -389,22 +305,6 @@ class ExecutionService:
             return summaries[row.id], events
 
         return await self.run_write(work)
-
-    async def conditional_update(self, session: AsyncSession, row: Any, values: dict[str, Any], now: Any) -> None:
-        """The one guard against concurrent writers, identical on SQLite and PostgreSQL."""
-        updated = (
-            await session.execute(
-                update(E)
-                .where(E.id == row.id, E.status == row.status, E.version == row.version, E.deleted_at.is_(None))
-                .values(**values, version=E.version + 1, updated_at=now)
-                .returning(E.id)
-            )
-        ).scalar_one_or_none()
-        if updated is None:
-            raise LostRace
-
-    async def current(self, session: AsyncSession, execution_id: int) -> dict[str, Any]:
-        return (await event_summaries(session, [execution_id]))[execution_id]
 
     async def delete(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None) -> None:
         """Soft delete: the row and its data stay (in the trash), but vanish from every list, count

@@ -6,23 +6,30 @@ import uuid as uuid_lib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ApprovalAction, ExecutionStatus, OperatorActionKind, WorkflowApproval, WorkflowExecution
+from app.db.models import ExecutionStatus, OperatorActionKind, WorkflowApproval
 from app.db.models.base import utcnow
-from app.domain.approvals.audit import AuditEntry, record_audit
+from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
-from app.domain.executions.cascade import StopPlan, plan_stop
+from app.domain.executions.cascade import cancel_plan, lock_plan, plan_stop
 from app.domain.executions.state import STOPPABLE, TERMINAL
+from app.domain.executions.writes import LostRace
+from app.domain.operations.intents import close_intent, open_stop_intent
+from app.domain.operations.items import ItemOutcome
 from app.lib.errors import AppError, ConflictError
 from app.lib.identity import CurrentUser
-from app.lib.sql import any_of
 
 if TYPE_CHECKING:
-    from app.domain.executions.services import ExecutionService, StopResult
+    from app.domain.executions.writes import ExecutionWrites
 
-E = WorkflowExecution
+
+@dataclass(frozen=True)
+class StopResult:
+    execution: dict[str, Any]
+    stopped: bool
+    cancelled_uuids: list[str]
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,9 @@ def _refuse_finished(status: str) -> None:
 
 
 async def stop_execution(
-    svc: ExecutionService, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None
+    svc: ExecutionWrites, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None
 ) -> StopResult:
     """Commit the stop's intent, then apply the cascade (which closes the intent in its transaction)."""
-    from app.domain.executions.services import StopResult
-    from app.domain.operations.intents import open_stop_intent
 
     async def accept(session: AsyncSession) -> tuple[StopResult | int, list[CommittedEvent]]:
         row = await svc.load_for_write(session, user, execution_uuid)
@@ -69,17 +74,13 @@ async def stop_execution(
 
 
 async def apply_stop(
-    svc: ExecutionService,
+    svc: ExecutionWrites,
     user: CurrentUser,
     execution_uuid: uuid_lib.UUID,
     reason: str | None,
     operation_id: int,
 ) -> StopResult:
     """The cascade, in one transaction with its events, its audit row and the intent's closing."""
-    from app.domain.audit.records import record_operator_actions
-    from app.domain.executions.services import LostRace, StopResult
-    from app.domain.operations.intents import close_intent
-    from app.domain.operations.items import ItemOutcome, OperatorActionEntry
 
     async def work(session: AsyncSession) -> tuple[StopResult, list[CommittedEvent]]:
         now = utcnow()
@@ -123,7 +124,7 @@ async def apply_stop(
         raise
 
 
-async def preview_stop(svc: ExecutionService, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopPreview:
+async def preview_stop(svc: ExecutionWrites, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> StopPreview:
     async with svc.db.read() as session:
         row = await svc.load_for_write(session, user, execution_uuid)
         if ExecutionStatus(row.status) not in STOPPABLE:
@@ -144,49 +145,3 @@ async def preview_stop(svc: ExecutionService, user: CurrentUser, execution_uuid:
         waiting_ancestors=len(plan.waiting_ancestor_ids),
         pending_approvals=len(pending),
     )
-
-
-async def lock_plan(session: AsyncSession, ids: list[int]) -> None:
-    """PostgreSQL only (SQLite write transactions are exclusive). Lock in id order so two overlapping
-    cascades queue up instead of deadlocking."""
-    await session.execute(select(E.id).where(any_of(session, E.id, ids)).order_by(E.id).with_for_update())
-
-
-async def cancel_plan(
-    session: AsyncSession, plan: StopPlan, actor_id: int | None, now: Any
-) -> tuple[list[int], list[int]]:
-    """Cancel the plan's rows still stoppable and their pending approvals: (execution ids, approval ids)."""
-    rows = await session.execute(
-        update(E)
-        .where(any_of(session, E.id, plan.all_ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
-        .values(
-            status=ExecutionStatus.CANCELLED.value,
-            stopped_at=now,
-            running_node=None,
-            version=E.version + 1,
-            updated_at=now,
-        )
-        .returning(E.id)
-    )
-    cancelled = sorted(r[0] for r in rows)
-    approvals = await cancel_pending_approvals(session, cancelled, now, "the execution was stopped", actor_id)
-    return cancelled, approvals
-
-
-async def cancel_pending_approvals(
-    session: AsyncSession, execution_ids: list[int], now: Any, why: str, actor_id: int | None
-) -> list[int]:
-    """A finished execution can no longer be approved: its pending reviews leave every inbox. The
-    user who stopped or finished it is recorded as their ``decided_by`` and in their audit trail."""
-    if not execution_ids:
-        return []
-    comment = f"Cancelled because {why}."
-    rows = await session.execute(
-        update(WorkflowApproval)
-        .where(any_of(session, WorkflowApproval.execution_id, execution_ids), WorkflowApproval.status == "pending")
-        .values(status="cancelled", decided_at=now, decided_by_id=actor_id, comment=comment, updated_at=now)
-        .returning(WorkflowApproval.id, WorkflowApproval.execution_id, WorkflowApproval.workspace_id)
-    )
-    entries = [AuditEntry(r.id, r.execution_id, r.workspace_id, ApprovalAction.CANCELLED, comment) for r in rows]
-    await record_audit(session, entries, actor_id, now)
-    return [e.approval_id for e in entries]

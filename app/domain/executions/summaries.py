@@ -16,6 +16,7 @@ from sqlalchemy.sql.sqltypes import NullType
 from app.db.models import CommandRoomTask, ExecutionStatus, Workflow, WorkflowApproval, WorkflowExecution, Workspace
 from app.domain.executions.queries import run_metadata_for
 from app.domain.executions.state import STOPPABLE, is_finished
+from app.domain.executions.summary import ExecutionSummary, build_summary
 from app.lib.sql import any_of
 from app.lib.timefmt import iso
 
@@ -23,7 +24,7 @@ E = WorkflowExecution
 A = WorkflowApproval
 
 
-async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -> dict[int, ExecutionSummary]:
     """Everything a dashboard row needs, for event payloads and pages (one query whatever the count).
 
     The same dicts as ``summary_with_counters`` plus ``run_metadata``, built from positional rows:
@@ -37,9 +38,7 @@ async def event_summaries(session: AsyncSession, execution_ids: Sequence[int]) -
     rows = await session.execute(_event_summary_select(raw).where(any_of(session, _ET.c.id, ids)))
     out = _summaries_from_rows(rows)
     run_metadata = await run_metadata_for(session, ids)
-    for execution_id, summary in out.items():
-        summary["run_metadata"] = run_metadata.get(execution_id, {})
-    return out
+    return {eid: summary.with_extra(run_metadata=run_metadata.get(eid, {})) for eid, summary in out.items()}
 
 
 _ET = E.__table__
@@ -112,7 +111,7 @@ def _formatted_once(fmt: Callable[[Any], str | None]) -> Callable[[Any], str | N
     return get
 
 
-def _summaries_from_rows(rows: Any) -> dict[int, dict[str, Any]]:
+def _summaries_from_rows(rows: Any) -> dict[int, ExecutionSummary]:
     """``summary_with_counters`` of each row (same keys, order and values), by position."""
     t, u = _formatted_once(iso), _formatted_once(str)
 
@@ -145,30 +144,28 @@ def _summaries_from_rows(rows: Any) -> dict[int, dict[str, Any]]:
         finished = _FINISHED.get(status)
         if finished is None:
             finished = is_finished(status)  # an unknown status raises as it always did
-        out[execution_id] = {
-            "id": execution_id,
-            "uuid": str(execution_uuid),
-            "workspace_uuid": u(workspace_uuid),
-            "workflow_uuid": u(workflow_uuid),
-            "workflow_name": workflow_name,
-            "parent_execution_uuid": u(parent_uuid) if parent_uuid else None,
-            "is_finished": finished,
-            "mode": mode,
-            "retry_of": retry_of,
-            "retry_success_id": retry_success_id,
-            "started_at": t(started_at),
-            "stopped_at": t(stopped_at),
-            "wait_till": t(wait_till),
-            "status": status,
-            "running_node": running_node,
-            "error": error,
-            "version": version,
-            "created_at": t(created_at),
-            "updated_at": t(updated_at),
-            "deleted_at": t(deleted_at),
-            "stopping": stop_requested_at is not None and status in _STOPPABLE_VALUES,
-            "workflow_approvals_count": int(approvals or 0),
-            "pending_workflow_approvals_count": int(pending or 0),
-            "in_command_room": bool(flagged),
-        }
+        out[execution_id] = build_summary(
+            id=execution_id,
+            uuid=str(execution_uuid),
+            workspace_uuid=u(workspace_uuid),
+            workflow_uuid=u(workflow_uuid),
+            workflow_name=workflow_name,
+            parent_execution_uuid=u(parent_uuid) if parent_uuid else None,
+            is_finished=finished,
+            mode=mode,
+            retry_of=retry_of,
+            retry_success_id=retry_success_id,
+            started_at=t(started_at),
+            stopped_at=t(stopped_at),
+            wait_till=t(wait_till),
+            status=status,
+            running_node=running_node,
+            error=error,
+            version=version,
+            created_at=t(created_at),
+            updated_at=t(updated_at),
+            deleted_at=t(deleted_at),
+            stopping=stop_requested_at is not None and status in _STOPPABLE_VALUES,
+            counters=(int(approvals or 0), int(pending or 0), bool(flagged)),
+        )
     return out

@@ -91,7 +91,7 @@ class TrashService:
             access = user.access[r.workspace_id]
             deletion = who.get(r.id, {})
             items.append(
-                q.serialize_execution(r)
+                q.serialize_execution(r).to_dict()
                 | {
                     "workspace_name": r.workspace_name,
                     "deleted_by": deletion.get("deleted_by"),

@@ -24,9 +24,9 @@ from app.db.models import (
     WorkflowExecutionData,
 )
 from app.domain.audit.records import OperatorActionEntry
-from app.domain.executions.cascade import StopPlan, plan_stop
-from app.domain.executions.services import LostRace
+from app.domain.executions.cascade import StopPlan, cancel_plan, lock_plan, plan_stop
 from app.domain.executions.state import STOPPABLE
+from app.domain.executions.writes import LostRace
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.sql import any_of
 
@@ -171,8 +171,6 @@ async def pending_approvals(session: AsyncSession, ids: list[int]) -> list[int]:
 
 
 async def _stop(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> ItemOutcome:
-    from app.domain.executions.stopping import cancel_plan, lock_plan
-
     if row.id in state.reached:
         return ItemOutcome(uuid, "covered", "stopped by the cascade of another selected execution")
     if ExecutionStatus(row.status) not in STOPPABLE:

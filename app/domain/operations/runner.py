@@ -19,6 +19,7 @@ from app.db.models import OPEN_OPERATION_STATUSES, Operation, OperationStatus, O
 from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
+from app.domain.executions.writes import LostRace
 from app.domain.operations.intents import KIND_STOP
 from app.domain.operations.items import ItemContext, RunState, evaluate, load_targets, lonely_targets
 from app.lib.errors import AppError
@@ -152,8 +153,6 @@ class OperationRunner:
     async def _batch(
         self, session: AsyncSession, operation_id: int, user: CurrentUser
     ) -> tuple[bool, list[CommittedEvent]]:
-        from app.domain.executions.services import LostRace
-
         op = (await session.execute(select(Operation).where(Operation.id == operation_id))).scalar_one()
         if op.status not in OPEN_OPERATION_STATUSES:
             return True, []

@@ -1,0 +1,93 @@
+"""One event as the hub hands it to sockets: encoded at most once per instance (JSON, the API
+socket's frame), and a transaction's events of one workspace as one ``Batch``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from app.domain.events.message import EventMessage, encode
+from app.realtime.wire import text_frame
+
+
+class PreparedEvent:
+    """One event, with its encodings computed at most once per instance whatever the socket count."""
+
+    __slots__ = ("_cache", "message", "workspace_id")
+    renders = 0  # class-wide counter of page renders, for tests and benchmarks
+    renders_by_kind: Counter[str] = Counter()  # the same, by fragment ("row", "cursor", ...): /ready shows it
+
+    def __init__(self, workspace_id: int, message: EventMessage) -> None:
+        self.workspace_id = workspace_id
+        self.message = message
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def seq(self) -> int:
+        return self.message.seq
+
+    @property
+    def json(self) -> str:
+        if "json" not in self._cache:
+            PreparedEvent.renders_by_kind["json"] += 1
+            self._cache["json"] = encode(self.message).decode()
+        return self._cache["json"]
+
+    @property
+    def frame(self) -> bytes:
+        """``json`` as a WebSocket frame, the same bytes for every API socket (app/realtime/wire.py)."""
+        if "frame" not in self._cache:
+            PreparedEvent.renders_by_kind["frame"] += 1
+            self._cache["frame"] = text_frame(self.json.encode())
+        return self._cache["frame"]
+
+    def rendered(self, key: str, render: Callable[[EventMessage], Any]) -> Any:
+        if key not in self._cache:
+            PreparedEvent.renders += 1
+            PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1
+            self._cache[key] = render(self.message)
+        return self._cache[key]
+
+
+class Batch:
+    """Events of one workspace committed together (a stop cascade: ~1,000), in seq order: ONE item
+    in each socket's queue, so a large transaction is not mistaken for a slow client and evicted.
+    Each event keeps its own once-per-instance encodings; the page socket sends a batch as one
+    flush and the API socket as consecutive frames."""
+
+    __slots__ = ("_frame", "_json", "events", "workspace_id")
+
+    def __init__(self, workspace_id: int, events: list[PreparedEvent]) -> None:
+        self.workspace_id = workspace_id
+        self.events = events
+        self._json: str | None = None
+        self._frame: bytes | None = None
+
+    @property
+    def json(self) -> str:
+        """The API socket's batch frame (``?batch=1``), built once per instance from each event's own
+        encoding (no event is encoded twice)."""
+        if self._json is None:
+            self._json = batch_frame(self.events)
+        return self._json
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self.json.encode())
+        return self._frame
+
+    @property
+    def seq(self) -> int:
+        return self.events[-1].seq
+
+
+def batch_frame(events: list[PreparedEvent]) -> str:
+    workspace_uuid = json.dumps(events[0].message["workspace_uuid"])
+    return f'{{"type":"batch","workspace_uuid":{workspace_uuid},"events":[{",".join(e.json for e in events)}]}}'
+
+
+def events_of(item: PreparedEvent | Batch) -> list[PreparedEvent]:
+    return item.events if isinstance(item, Batch) else [item]

@@ -1,0 +1,48 @@
+"""The route table of the pages: one ``Page`` per page, its routes and its live behaviour.
+
+Adding a page = a package here (controller, view state, live class) and one line in ``PAGES``.
+The page socket's host (app/web/live.py) tries each page's ``LivePage.wants`` in this order, so the
+default live page (the executions list) comes last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.web.approvals import ApprovalPages
+from app.web.command_room import CommandRoomPages
+from app.web.controllers import AuthPages, ExecutionPages
+from app.web.insights import InsightsPages
+from app.web.list_views import ListViewPages
+from app.web.operations import OperationPages
+from app.web.pages.approvals.live import ApprovalsLive
+from app.web.pages.command_room.live import CommandRoomLive
+from app.web.pages.execution_detail.live import ExecutionDetailLive
+from app.web.pages.executions.live import ExecutionsLive
+from app.web.pages.live import LivePage
+from app.web.pages.recent_failures import RecentFailuresLive, RecentFailuresPages
+from app.web.trash_pages import AuditPages, TrashPages
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    routes: tuple[Any, ...] = ()
+    live: type[LivePage] | None = None
+
+
+PAGES: tuple[Page, ...] = (
+    Page("sign-in", (AuthPages,)),
+    Page("approvals", (ApprovalPages,), ApprovalsLive),
+    Page("command-room", (CommandRoomPages,), CommandRoomLive),
+    Page("execution", (), ExecutionDetailLive),  # its routes are ExecutionPages'
+    Page("insights", (InsightsPages,)),
+    Page("trash", (TrashPages,)),
+    Page("audit", (AuditPages,)),
+    Page("failures", (RecentFailuresPages,), RecentFailuresLive),
+    Page("executions", (ExecutionPages, ListViewPages, OperationPages), ExecutionsLive),
+)
+
+ROUTES: list[Any] = [route for page in PAGES for route in page.routes]
+LIVE_PAGES: tuple[type[LivePage], ...] = tuple(page.live for page in PAGES if page.live is not None)

@@ -1,0 +1,52 @@
+"""The approver inbox, live: a review decided elsewhere leaves at once naming who decided; any
+other change to what may be pending makes the list reload (once per event per distinct inbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from litestar import WebSocket
+
+from app.lib.identity import CurrentUser
+from app.realtime.prepared import PreparedEvent
+from app.web.approvals import InboxView
+from app.web.fragments import Fragments
+from app.web.page_frames import PageUpdate
+from app.web.pages.live import touches_approvals
+
+
+@dataclass(eq=False)
+class ApprovalsLive:
+    inbox: InboxView
+
+    ticks_tiles: ClassVar[bool] = False
+
+    @classmethod
+    def wants(cls, query: Mapping[str, str]) -> bool:
+        return query.get("page") == "approvals"
+
+    @classmethod
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ApprovalsLive:
+        # The inbox shows the workspaces where the user approves (or the one picked).
+        return cls(InboxView.from_query(user, socket.query_params))
+
+    @property
+    def workspace_ids(self) -> list[int]:
+        return self.inbox.workspace_ids
+
+    def matches(self, event: PreparedEvent) -> bool:
+        return touches_approvals(event.message)
+
+    def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
+        message = event.message
+        approval = message["execution"].get("approval")
+        if message["type"] == "approval.decided" and self.inbox.pending_tab and approval:
+            update.part(f"decided:{approval['uuid']}", fragments.approval_decided(event))  # naming who decided
+            return
+        query = self.inbox.query(page=self.inbox.page)
+        update.part("approvals", event.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
+
+    def resync(self, fragments: Fragments) -> str:
+        return fragments.approvals_refresh(self.inbox.query(page=self.inbox.page)) + fragments.connection("resynced")

@@ -1,0 +1,1 @@
+"""The command room (its controller is still app/web/command_room.py's ``CommandRoomPages``)."""

@@ -1,0 +1,54 @@
+"""An execution's page, live: it shows the execution's whole descendant tree, so any event about
+a member (or a newcomer whose parent is one) makes the body reload."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid as uuid_lib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from litestar import WebSocket
+
+from app.domain.dashboard.views import ExecutionView
+from app.lib.identity import CurrentUser
+from app.realtime.prepared import PreparedEvent
+from app.web.fragments import Fragments
+from app.web.page_frames import PageUpdate
+
+
+@dataclass(eq=False)
+class ExecutionDetailLive:
+    view: ExecutionView  # the workspaces watched
+    detail_uuid: str
+    family: set[str] = field(default_factory=set)  # the execution and its descendants
+
+    ticks_tiles: ClassVar[bool] = False
+
+    @classmethod
+    def wants(cls, query: Mapping[str, str]) -> bool:
+        return bool(query.get("execution"))
+
+    @classmethod
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ExecutionDetailLive:
+        detail = socket.query_params.get("execution") or ""
+        with contextlib.suppress(ValueError):
+            detail = str(uuid_lib.UUID(detail))
+        view = ExecutionView.from_query(user, socket.query_params)
+        return cls(view, detail, await services.dashboard.family_of(user, detail))
+
+    @property
+    def workspace_ids(self) -> list[int]:
+        return self.view.workspace_ids
+
+    def matches(self, event: PreparedEvent) -> bool:
+        execution = event.message["execution"]
+        return str(execution["uuid"]) in self.family or execution.get("parent_execution_uuid") in self.family
+
+    def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
+        self.family.add(str(event.message["execution"]["uuid"]))  # adopt newcomers
+        update.part("detail", fragments.detail_refresh(self.detail_uuid))
+
+    def resync(self, fragments: Fragments) -> str:
+        return fragments.detail_refresh(self.detail_uuid)

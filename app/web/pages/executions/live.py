@@ -1,0 +1,91 @@
+"""The executions list, live: rows the page shows change in place or leave; new matching
+executions are inserted (or counted in the "N new" banner when the page's order or filters would
+not put them on top); the status tiles refresh once a second (app/web/tiles.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid as uuid_lib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import parse_qs
+
+from litestar import WebSocket
+
+from app.domain.dashboard.views import ExecutionView
+from app.lib.identity import CurrentUser
+from app.realtime.prepared import PreparedEvent
+from app.web.fragments import Fragments
+from app.web.page_frames import PageUpdate
+
+MAX_REPORTED_ROWS = 500
+
+
+@dataclass(eq=False)
+class ExecutionsLive:
+    view: ExecutionView
+    visible: set[str]  # the rows the page shows
+    pending_new: int = 0
+    tiles_dirty: bool = False
+
+    ticks_tiles: ClassVar[bool] = True
+
+    @classmethod
+    def wants(cls, query: Mapping[str, str]) -> bool:
+        return True  # the default page: listed last
+
+    @classmethod
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ExecutionsLive:
+        view = ExecutionView.from_query(user, socket.query_params)
+        return cls(view, await _visible_rows(socket, services, view))
+
+    @property
+    def workspace_ids(self) -> list[int]:
+        return self.view.workspace_ids
+
+    def matches(self, event: PreparedEvent) -> bool:
+        return True  # a non-matching execution may still be a row to remove, and tiles count everything
+
+    def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
+        message = event.message
+        execution = message["execution"]
+        exec_uuid = str(execution["uuid"])
+        matches = self.view.matches(execution, event.workspace_id)
+        update.columns = self.view.columns
+        retried = str(execution.get("retry_of") or "")
+        if self.view.fold_retries and retried in self.visible and message["type"] == "execution.created":
+            self.visible.discard(retried)  # folded: the chain's row is its latest attempt
+            update.remove_other(retried, fragments.removal_of(event, retried))
+        if exec_uuid in self.visible:
+            if matches:
+                update.update_row(event)
+            else:
+                update.remove_row(event)
+                self.visible.discard(exec_uuid)
+        elif matches:
+            if message["type"] in ("execution.created", "execution.restored") and self.view.live_inserts:
+                update.insert(event)
+                self.visible.add(exec_uuid)
+            else:
+                self.pending_new += 1
+                update.part("banner", lambda: fragments.new_banner(self.view, self.pending_new))
+        self.tiles_dirty = True
+
+    def resync(self, fragments: Fragments) -> str:
+        return fragments.resync(self.view, None)
+
+
+async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:
+    """The rows the page shows: as the page reports them (after a reconnect the database has moved
+    on), else as the view renders now."""
+    # parse_qs keeps the blank value: "rows=" means "the page shows no rows", not "unknown".
+    query = parse_qs(socket.scope.get("query_string", b"").decode(), keep_blank_values=True)
+    reported = query["rows"][0] if "rows" in query else None
+    if reported is not None:
+        rows = set()
+        for raw in reported.split(",")[:MAX_REPORTED_ROWS]:
+            with contextlib.suppress(ValueError):
+                rows.add(str(uuid_lib.UUID(raw)))
+        return rows
+    return {row["uuid"] for row in (await services.dashboard.execution_page(view)).rows}
