@@ -21,11 +21,6 @@ MAX_LINES = 400
 # Alembic revisions are frozen history, run by Alembic and never imported: the first one holds the
 # whole initial schema and is not split after the fact.
 LINE_LIMIT_EXEMPT = {"app.db.migrations.versions.0001_initial_schema"}
-# Known cycles, each with the issue that removes it. Keep this empty once they are gone.
-KNOWN_CYCLES: list[set[str]] = [
-    # removed by the cli package (issue 22)
-    {"app.asgi", "app.cli", "app.day_counts_cli", "app.demo.app", "app.demo.cli", "app.trash_cli"},
-]
 
 
 def _module_name(path: Path) -> str:
@@ -135,7 +130,7 @@ def _violations(graph: dict[str, set[str]], source: tuple[str, ...], forbidden: 
 
 
 def test_no_import_cycles() -> None:
-    cycles = [sorted(c) for c in _cycles(import_graph()) if c not in KNOWN_CYCLES]
+    cycles = [sorted(c) for c in _cycles(import_graph())]
     assert cycles == []
 
 
