@@ -47,6 +47,9 @@ from app.lib.pagination import PageRequest
 from app.services import Services
 from tests.conftest import World
 
+# The simulator runs for wall time and counts what it got done: .ci/run runs this module alone.
+pytestmark = pytest.mark.serial
+
 E = WorkflowExecution
 SIM_WORKFLOWS = ["Refund review", "Payroll export", "FX rate update", "Support ticket triage"]
 

@@ -18,6 +18,9 @@ from tests.conftest import World, workspace_event_seq
 from tests.realtime.live_clients import Writer, database_state
 from tests.servers import AppServer
 
+# Counts frames per second of wall time: .ci/run runs this module alone.
+pytestmark = pytest.mark.serial
+
 WINDOW_MS = 250
 EVENTS = 500
 ROW = re.compile(r'<tr id="row-([0-9a-f-]+)" class="row status-(\w+)" data-version="(\d+)"')
