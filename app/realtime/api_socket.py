@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 
+from app.domain.events.message import encode
 from app.domain.events.replay import current_seqs, load_events
 from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
@@ -130,7 +131,7 @@ async def _replay(
             last_sent[ws] = db_seq
             continue
         for message in messages:
-            await socket.send_text(json.dumps(message, separators=(",", ":")))
+            await socket.send_text(encode(message).decode())
         ops_metrics.record_replay("api", len(messages))
         last_sent[ws] = messages[-1]["seq"] if messages else since
     return last_sent

@@ -1,8 +1,8 @@
 """The route table of the pages: one ``Page`` per page, its routes and its live behaviour.
 
 Adding a page = a package here (controller, view state, live class) and one line in ``PAGES``.
-The page socket's host (app/web/live.py) tries each page's ``LivePage.wants`` in this order, so the
-default live page (the executions list) comes last.
+The page socket's host (app/web/live.py) tries each page's ``LivePage.wants`` in this order, the
+default live page (the executions list) last.
 """
 
 from __future__ import annotations
@@ -30,19 +30,25 @@ class Page:
     name: str
     routes: tuple[Any, ...] = ()
     live: type[LivePage] | None = None
+    default: bool = False  # the live page of a socket no other page wants (tried last)
 
 
+# Routes are mounted in this order, which is the order they had before the table (it is not
+# indifferent: tests/test_listpage_cache.py's cached list page answers without a statement only so).
 PAGES: tuple[Page, ...] = (
     Page("sign-in", (AuthPages,)),
-    Page("approvals", (ApprovalPages,), ApprovalsLive),
+    Page("executions", (ExecutionPages, ListViewPages), ExecutionsLive, default=True),
     Page("command-room", (CommandRoomPages,), CommandRoomLive),
+    Page("approvals", (ApprovalPages,), ApprovalsLive),
     Page("execution", (), ExecutionDetailLive),  # its routes are ExecutionPages'
     Page("insights", (InsightsPages,)),
     Page("trash", (TrashPages,)),
     Page("audit", (AuditPages,)),
+    Page("operations", (OperationPages,)),
     Page("failures", (RecentFailuresPages,), RecentFailuresLive),
-    Page("executions", (ExecutionPages, ListViewPages, OperationPages), ExecutionsLive),
 )
 
 ROUTES: list[Any] = [route for page in PAGES for route in page.routes]
-LIVE_PAGES: tuple[type[LivePage], ...] = tuple(page.live for page in PAGES if page.live is not None)
+LIVE_PAGES: tuple[type[LivePage], ...] = tuple(
+    page.live for page in sorted(PAGES, key=lambda p: p.default) if page.live is not None
+)
