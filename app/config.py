@@ -66,6 +66,9 @@ class Settings:
     sign_in_limit_per_account: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ACCOUNT", 10))
     sign_in_limit_per_address: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ADDRESS", 50))
     sign_in_window_seconds: int = field(default_factory=lambda: _env_int("SIGN_IN_WINDOW_SECONDS", 900))
+    # argon2 runs in worker threads: this many at once per process, this many more waiting (then 503).
+    password_hash_concurrency: int = field(default_factory=lambda: _env_int("PASSWORD_HASH_CONCURRENCY", 2))
+    password_hash_queue: int = field(default_factory=lambda: _env_int("PASSWORD_HASH_QUEUE", 16))
     api_rate_limit: int = field(default_factory=lambda: _env_int("API_RATE_LIMIT", 3000))
     api_rate_window_seconds: int = field(default_factory=lambda: _env_int("API_RATE_WINDOW_SECONDS", 60))
     # WebSockets: open sockets per user on one instance, largest inbound frame, and how often open

@@ -15,7 +15,7 @@ from app.db.models.base import utcnow
 from app.domain.accounts.recent import RecentSessions
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import CurrentUser, WorkspaceAccess
-from app.lib.security import generate_token, hash_password, hash_token, verify_password
+from app.lib.security import PasswordCheck, generate_token, hash_password, hash_token
 
 _ACCESS_COLUMNS = (
     Membership.role,
@@ -41,9 +41,12 @@ LAST_USED_PRECISION = dt.timedelta(seconds=60)
 
 
 class AccountService:
-    def __init__(self, db: Database, session_cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self, db: Database, session_cache_seconds: float = 0.0, passwords: PasswordCheck | None = None
+    ) -> None:
         self.db = db
         self.recent_sessions = RecentSessions(session_cache_seconds)
+        self.passwords = passwords or PasswordCheck()
 
     async def authenticate_session(self, token: str) -> CurrentUser | None:
         """A browser session's user: ``authenticate_token``, reused for ``session_cache_seconds``
@@ -126,12 +129,29 @@ class AccountService:
         )
 
     async def check_password(self, email: str, password: str) -> int:
-        """The user id for these credentials, or a 422 that does not say which part was wrong."""
+        """The user id for these credentials, or a 422 that does not say which part was wrong.
+
+        Exactly one argon2 verification in every case (against a dummy hash for an unknown or
+        inactive user), in a worker thread; a hash with outdated parameters is upgraded on success."""
         async with self.db.read() as session:
-            user = (await session.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
-        if user is None or not user.is_active or not verify_password(user.password_hash, password):
+            row = (
+                await session.execute(
+                    select(User.id, User.password_hash, User.is_active).where(User.email == email.strip().lower())
+                )
+            ).one_or_none()
+        usable = row is not None and row.is_active
+        verified = await self.passwords.verify(row.password_hash if usable else None, password)  # type: ignore[union-attr]
+        if not (usable and verified.ok):
             raise FieldValidationError("email", "These credentials do not match our records.")
-        return user.id
+        assert row is not None
+        if verified.rehashed is not None:
+            async with self.db.write() as session:
+                await session.execute(
+                    update(User)
+                    .where(User.id == row.id, User.password_hash == row.password_hash)
+                    .values(password_hash=verified.rehashed)
+                )
+        return int(row.id)
 
     async def sign_in(self, email: str, password: str, token_name: str = "sign-in") -> tuple[str, CurrentUser]:
         user_id = await self.check_password(email, password)
