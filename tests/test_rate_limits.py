@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
+import logging
 import re
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ from app.config import Settings
 from app.db.models import ApiToken, User
 from app.lib import security
 from app.services import Services
-from tests.conftest import API, TABLES, World
+from tests.conftest import API, TABLES, World, need_service
 from tests.realtime.conftest import redis_server  # noqa: F401  (the fixture, shared)
 from tests.servers import AppServer, RedisServer
 
@@ -193,3 +196,37 @@ async def test_passwords_are_slow_hashed_and_tokens_random_and_stored_hashed(
         for table in TABLES:  # the secret itself is stored nowhere
             for values in (await session.execute(text(f"SELECT * FROM {table}"))).all():
                 assert not any(secret in str(v) for v in values), table
+
+
+async def test_a_redis_outage_logs_its_changes_of_state_not_every_request(
+    settings: Settings, world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 21 item 8: one warning when the store goes away, one when it answers again, and the
+    requests allowed meanwhile counted in /metrics (not 1 line per request)."""
+    if shutil.which("redis-server") is None:
+        need_service("redis-server", "not on PATH")
+    store = RedisServer(tmp_path)  # not started yet: its port refuses connections
+    app = create_app(dataclasses.replace(settings, redis_url=store.url, metrics_token="m"))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            logger = logging.getLogger("athena.ratelimit")  # the app's logging config may not propagate
+            logger.addHandler(caplog.handler)
+            with caplog.at_level(logging.WARNING, logger="athena.ratelimit"):
+                for _ in range(20):
+                    assert (await c.get(f"{API}/user", headers=world.viewer_a.headers)).status_code == 200
+                down = await c.get("/metrics", headers={"Authorization": "Bearer m"})
+                store.start()
+                for _ in range(5):
+                    assert (await c.get(f"{API}/user", headers=world.viewer_a.headers)).status_code == 200
+                up = await c.get("/metrics", headers={"Authorization": "Bearer m"})
+    finally:
+        logging.getLogger("athena.ratelimit").removeHandler(caplog.handler)
+        store.kill()
+        await app.state.services.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "athena.ratelimit"]
+    assert len(lines) == 2, lines
+    assert "unavailable" in lines[0] and "answers again" in lines[1] and "20 calls" in lines[1]
+    assert "athena_ratelimit_store_up 0.0" in down.text
+    assert "athena_ratelimit_store_failures_total 20.0" in down.text
+    assert "athena_ratelimit_store_up 1.0" in up.text and "athena_ratelimit_store_failures_total 20.0" in up.text

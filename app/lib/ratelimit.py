@@ -5,8 +5,11 @@ key expires with its window (PEXPIRE set by the first hit, in the same Lua scrip
 never be left without an expiry). With REDIS_URL every instance counts in the same keys, so the
 limit holds for the whole deployment, not per process.
 
-When Redis does not answer, limits fail open (the request is allowed and a warning is logged):
-an outage of the event bus must not lock every user out. Sign-in stays protected by argon2's cost.
+When Redis does not answer, limits fail open (the request is allowed): an outage of the event bus
+must not lock every user out. Sign-in stays protected by argon2's cost. The log gets one warning
+when the store becomes unavailable and one line when it answers again, not one per request;
+``/metrics`` counts the requests allowed unchecked (``athena_ratelimit_store_failures``) and
+shows the store's state (``athena_ratelimit_store_up``).
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ class RateLimiter:
         self._script = None
         self._memory: dict[str, tuple[int, float]] = {}
         self._lock = asyncio.Lock()
-        self.failures = 0
+        self.failures = 0  # calls that found the store unavailable (requests allowed unchecked)
+        self.outages = 0
+        self.available = True
 
     @property
     def backend(self) -> str:
@@ -78,12 +83,25 @@ class RateLimiter:
         if self.redis_url:
             try:
                 count, ttl_ms = await self._redis_hit(key, window)
-                return Verdict(count, limit, math.ceil(ttl_ms / 1000))
             except (RedisError, OSError) as exc:
-                self.failures += 1
-                logger.warning("rate limit store unavailable, allowing %s: %r", key, exc)
+                self._unavailable(exc)
                 return Verdict(0, limit, 0)
+            self._answered()
+            return Verdict(count, limit, math.ceil(ttl_ms / 1000))
         return self._memory_hit(key, limit, window)
+
+    def _unavailable(self, exc: BaseException) -> None:
+        """Count a call the store could not serve; log only the change of state."""
+        self.failures += 1
+        if self.available:
+            self.available = False
+            self.outages += 1
+            logger.warning("rate limit store unavailable, limits fail open until it answers: %r", exc)
+
+    def _answered(self) -> None:
+        if not self.available:
+            self.available = True
+            logger.warning("rate limit store answers again; %d calls were allowed unchecked so far", self.failures)
 
     async def forget(self, key: str, *, one: bool = False) -> None:
         """Drop a key (``one``: take back one hit only), e.g. after a successful sign-in."""
@@ -92,7 +110,9 @@ class RateLimiter:
                 redis = self._client()
                 await (redis.decr(KEY_PREFIX + key) if one else redis.delete(KEY_PREFIX + key))
             except (RedisError, OSError) as exc:
-                logger.warning("rate limit store unavailable on forget %s: %r", key, exc)
+                self._unavailable(exc)
+            else:
+                self._answered()
             return
         if key in self._memory:
             count, reset_at = self._memory[key]
