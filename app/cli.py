@@ -59,10 +59,26 @@ def serve(host: str, port: int) -> None:
         port=port,
         ws_per_message_deflate=False,  # ~70 KiB per socket and a compression per client per message
         ws_max_size=64 * 1024,
+        # Slow clients (docs/reliability.md): a deadline and a size bound on every request head,
+        # idle keep-alive connections closed after 5 s, h11's buffer bounded as well.
+        http=_http_protocol(),
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
         proxy_headers=True,
         log_config=None,  # ours (LOG_FORMAT), not uvicorn's: its loggers propagate to the root handler
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
     )
+
+
+def _http_protocol() -> type:
+    """uvicorn's HTTP protocol (httptools when installed, else h11) with the request-head deadline."""
+    from app.ops.http_guard import GuardedH11Protocol, GuardedHttpToolsProtocol
+
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return GuardedH11Protocol
+    return GuardedHttpToolsProtocol
 
 
 @click.group(name="workspaces", help="Manage workspaces.")
