@@ -157,31 +157,56 @@ def _account_key(email: str) -> str:
 
 
 class SignInGuard:
-    """Brute-force brake on sign-in, per account and per client address.
+    """Brute-force brake on sign-in that cannot be turned against the account's owner.
+
+    - per client address: ``SIGN_IN_LIMIT_PER_ADDRESS`` attempts per window, then 429;
+    - per (account, address): ``SIGN_IN_LIMIT_PER_ACCOUNT`` attempts per window, then 429 for that
+      address only: guesses from elsewhere never lock the owner out;
+    - per account, from every address: past ``SIGN_IN_DELAY_AFTER`` attempts since the last
+      success, each attempt waits before its password is checked, 0.25 s doubling per attempt up to
+      ``SIGN_IN_MAX_DELAY_SECONDS``: a slow-down, not a lockout.
 
     Every attempt counts before the password is checked (so a burst of parallel guesses cannot slip
-    past the limit); a successful sign-in clears the account's count and takes back its address hit.
+    past a limit); a success clears the account's counts and takes back its address hit.
     """
+
+    FIRST_DELAY = 0.25
 
     def __init__(self, limiter: RateLimiter, settings: Settings) -> None:
         self.limiter = limiter
         self.per_account = settings.sign_in_limit_per_account
         self.per_address = settings.sign_in_limit_per_address
         self.window = settings.sign_in_window_seconds
+        self.delay_after = settings.sign_in_delay_after
+        self.max_delay = settings.sign_in_max_delay_seconds
 
     async def attempt(self, email: str, address: str | None) -> None:
-        """Count an attempt; raise RateLimited (429) when the account or the address is over its limit."""
+        """Count an attempt; raise RateLimited (429) when the address, or this account from this
+        address, is over its limit; else wait the account's current delay."""
+        account, where = _account_key(email), f"signin:address:{address or 'unknown'}"
         verdicts = [
-            await self.limiter.hit(_account_key(email), self.per_account, self.window),
-            await self.limiter.hit(f"signin:address:{address or 'unknown'}", self.per_address, self.window),
+            await self.limiter.hit(where, self.per_address, self.window),
+            await self.limiter.hit(f"{account}:{address or 'unknown'}", self.per_account, self.window),
         ]
         refused = [v for v in verdicts if not v.allowed]
         if refused:
             wait = max(v.retry_after for v in refused)
             raise RateLimited(f"Too many sign-in attempts. Try again in {wait} seconds.", wait)
+        if self.max_delay > 0:
+            tried = await self.limiter.hit(account, 1 << 30, self.window)
+            await asyncio.sleep(self.delay(tried.count))
+
+    def delay(self, attempts: int) -> float:
+        """Seconds the ``attempts``-th attempt on an account waits (0 up to SIGN_IN_DELAY_AFTER)."""
+        over = attempts - self.delay_after
+        if over <= 0 or self.max_delay <= 0:
+            return 0.0
+        return min(self.max_delay, self.FIRST_DELAY * 2 ** min(over - 1, 30))
 
     async def succeeded(self, email: str, address: str | None) -> None:
-        await self.limiter.forget(_account_key(email))
+        account = _account_key(email)
+        await self.limiter.forget(account)
+        await self.limiter.forget(f"{account}:{address or 'unknown'}")
         await self.limiter.forget(f"signin:address:{address or 'unknown'}", one=True)
 
 
