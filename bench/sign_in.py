@@ -138,7 +138,12 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load {machine_load()}")
     if args.only in (None, "1", "2"):
-        with Served(SIGN_IN_LIMIT_PER_ACCOUNT="0", SIGN_IN_LIMIT_PER_ADDRESS="0") as served:
+        limits_off = {
+            "SIGN_IN_LIMIT_PER_ACCOUNT": "0",
+            "SIGN_IN_LIMIT_PER_ADDRESS": "0",
+            "SIGN_IN_MAX_DELAY_SECONDS": "0",
+        }
+        with Served(**limits_off) as served:
             if args.only in (None, "1"):
                 asyncio.run(freeze(served.url, args.parallel))
             if args.only in (None, "2"):
