@@ -72,6 +72,8 @@ class Settings:
     sign_in_max_delay_seconds: float = field(
         default_factory=lambda: float(os.environ.get("SIGN_IN_MAX_DELAY_SECONDS") or 10)
     )
+    # API sign-in tokens live this long, sliding: each use (at most once a minute) pushes the end back.
+    token_lifetime_days: float = field(default_factory=lambda: float(os.environ.get("TOKEN_LIFETIME_DAYS") or 30))
     # argon2 runs in worker threads: this many at once per process, this many more waiting (then 503).
     password_hash_concurrency: int = field(default_factory=lambda: _env_int("PASSWORD_HASH_CONCURRENCY", 2))
     password_hash_queue: int = field(default_factory=lambda: _env_int("PASSWORD_HASH_QUEUE", 16))

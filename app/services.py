@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from app.config import Settings
@@ -46,7 +47,12 @@ class Services:
         executions = ExecutionService(db, hub)
         limiter = RateLimiter(settings.redis_url)
         passwords = PasswordCheck(settings.password_hash_concurrency, settings.password_hash_queue)
-        accounts = AccountService(db, session_cache_seconds=settings.ws_auth_recheck_seconds, passwords=passwords)
+        accounts = AccountService(
+            db,
+            session_cache_seconds=settings.ws_auth_recheck_seconds,
+            passwords=passwords,
+            token_lifetime=dt.timedelta(days=settings.token_lifetime_days),
+        )
         return cls(
             settings=settings,
             db=db,

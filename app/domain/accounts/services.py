@@ -38,15 +38,21 @@ def _access(rows: Iterable[Any]) -> dict[int, WorkspaceAccess]:
 
 # Writing last_used_at on every request would turn reads into writes; a minute's precision is plenty.
 LAST_USED_PRECISION = dt.timedelta(seconds=60)
+SIGN_IN_TOKEN = "sign-in"  # the name of tokens minted by API sign-in: their lifetime slides on use
 
 
 class AccountService:
     def __init__(
-        self, db: Database, session_cache_seconds: float = 0.0, passwords: PasswordCheck | None = None
+        self,
+        db: Database,
+        session_cache_seconds: float = 0.0,
+        passwords: PasswordCheck | None = None,
+        token_lifetime: dt.timedelta = dt.timedelta(days=30),
     ) -> None:
         self.db = db
         self.recent_sessions = RecentSessions(session_cache_seconds)
         self.passwords = passwords or PasswordCheck()
+        self.token_lifetime = token_lifetime
 
     async def authenticate_session(self, token: str) -> CurrentUser | None:
         """A browser session's user: ``authenticate_token``, reused for ``session_cache_seconds``
@@ -67,6 +73,7 @@ class AccountService:
                 await session.execute(
                     select(
                         ApiToken.id.label("token_id"),
+                        ApiToken.name.label("token_name"),
                         ApiToken.last_used_at,
                         ApiToken.expires_at,
                         User.id,
@@ -99,8 +106,11 @@ class AccountService:
             access=_access(r for r in rows if r.workspace_id is not None),
         )
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
+            values: dict[str, Any] = {"last_used_at": now}
+            if row.token_name == SIGN_IN_TOKEN and row.expires_at is not None:
+                values["expires_at"] = now + self.token_lifetime  # sliding: in use, it stays alive
             async with self.db.write() as session:
-                await session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+                await session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(**values))
         return user
 
     async def load_user(self, user_id: int) -> CurrentUser | None:
@@ -153,12 +163,19 @@ class AccountService:
                 )
         return int(row.id)
 
-    async def sign_in(self, email: str, password: str, token_name: str = "sign-in") -> tuple[str, CurrentUser]:
+    async def sign_in(self, email: str, password: str) -> tuple[str, CurrentUser]:
+        token, _, current = await self.sign_in_token(email, password)
+        return token, current
+
+    async def sign_in_token(self, email: str, password: str) -> tuple[str, dt.datetime, CurrentUser]:
+        """A new API token for these credentials, with its end: ``token_lifetime`` from now, pushed
+        back on each use (at most once a minute)."""
         user_id = await self.check_password(email, password)
-        token = await self.create_token(user_id, name=token_name)
+        expires_at = utcnow() + self.token_lifetime
+        token = await self.create_token(user_id, name=SIGN_IN_TOKEN, expires_at=expires_at)
         current = await self.load_user(user_id)
         assert current is not None
-        return token, current
+        return token, expires_at, current
 
     async def create_token(self, user_id: int, name: str = "cli", expires_at: dt.datetime | None = None) -> str:
         token = generate_token()
@@ -179,7 +196,15 @@ class AccountService:
         """The user's tokens (never their secrets), newest first."""
         async with self.db.read() as session:
             rows = await session.execute(
-                select(ApiToken.uuid, ApiToken.name, ApiToken.created_at, ApiToken.expires_at, ApiToken.revoked_at)
+                select(
+                    ApiToken.id,
+                    ApiToken.uuid,
+                    ApiToken.name,
+                    ApiToken.created_at,
+                    ApiToken.last_used_at,
+                    ApiToken.expires_at,
+                    ApiToken.revoked_at,
+                )
                 .where(ApiToken.user_id == user_id)
                 .order_by(ApiToken.id.desc())
             )
