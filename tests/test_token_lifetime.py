@@ -66,3 +66,33 @@ async def test_sign_in_tokens_expire_slide_on_use_and_are_listed(
     assert (await client.get(f"{API}/user", headers=headers)).status_code == 401
     others = (await client.get(f"{API}/user/tokens", headers=world.viewer_a.headers)).json()["data"]
     assert all(r["name"] != "sign-in" for r in others)
+
+
+async def test_cli_tokens_can_be_named_and_expire(tmp_path: Any) -> None:
+    """``athena tokens create --name --expires DAYS``: the token's end shows in the token list."""
+    import os
+
+    from app.asgi import create_app
+    from app.config import Settings
+    from tests.test_cli import athena
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
+    outputs, _ = athena(
+        ["workspaces", "create", "Ops", "--organization", "org-cli"],
+        ["users", "create", "ops@example.test", "--password", "pw", "--workspace", "Ops"],
+        ["tokens", "create", "ops@example.test", "--name", "deploy bot", "--expires", "7"],
+        env=env,
+        cwd=tmp_path,
+    )
+    token = outputs[2].strip()
+    app = create_app(Settings(database_url=url, redis_url=None, secret_key="cli-test"))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cli.test") as client:
+            listed = await client.get(f"{API}/user/tokens", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        await app.state.services.close()
+    (row,) = listed.json()["data"]
+    assert row["name"] == "deploy bot" and row["current"]
+    left = parse(row["expires_at"]) - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=6, hours=23) < left <= dt.timedelta(days=7)  # fixed: not a sign-in token
