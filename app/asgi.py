@@ -31,6 +31,7 @@ from app.domain.workflows.controllers import WorkflowController, WorkspaceContro
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.lib.headers import PageOriginMiddleware, allow_header_hook, security_headers_hook
+from app.lib.json_body import JsonRequest
 from app.lib.openapi_errors import declare_strict_bodies, document_errors, tidy_query_parameters
 from app.lib.query_forms import SeedQueryMiddleware
 from app.ops.runtime import freeze_startup_heap
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure_environment
         ),
         csrf_config=_csrf(settings),
+        request_class=JsonRequest,  # undecodable JSON bodies: 400, never 500 (app/lib/json_body.py)
         state=State({"services": services, "list_bodies": ListPageBodies(), **ops_state(services)}),
         dependencies={key: _provider(name) for key, name in SERVICE_DEPENDENCIES.items()},
         exception_handlers={

@@ -66,6 +66,17 @@ class Settings:
     sign_in_limit_per_account: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ACCOUNT", 10))
     sign_in_limit_per_address: int = field(default_factory=lambda: _env_int("SIGN_IN_LIMIT_PER_ADDRESS", 50))
     sign_in_window_seconds: int = field(default_factory=lambda: _env_int("SIGN_IN_WINDOW_SECONDS", 900))
+    # Per account from every address: attempts after this many since the last success wait 0.25 s,
+    # doubling, up to the max (a slow-down instead of a lockout; 0 turns the delay off).
+    sign_in_delay_after: int = field(default_factory=lambda: _env_int("SIGN_IN_DELAY_AFTER", 5))
+    sign_in_max_delay_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("SIGN_IN_MAX_DELAY_SECONDS") or 10)
+    )
+    # API sign-in tokens live this long, sliding: each use (at most once a minute) pushes the end back.
+    token_lifetime_days: float = field(default_factory=lambda: float(os.environ.get("TOKEN_LIFETIME_DAYS") or 30))
+    # argon2 runs in worker threads: this many at once per process, this many more waiting (then 503).
+    password_hash_concurrency: int = field(default_factory=lambda: _env_int("PASSWORD_HASH_CONCURRENCY", 2))
+    password_hash_queue: int = field(default_factory=lambda: _env_int("PASSWORD_HASH_QUEUE", 16))
     api_rate_limit: int = field(default_factory=lambda: _env_int("API_RATE_LIMIT", 3000))
     api_rate_window_seconds: int = field(default_factory=lambda: _env_int("API_RATE_WINDOW_SECONDS", 60))
     # WebSockets: open sockets per user on one instance, largest inbound frame, and how often open

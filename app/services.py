@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from app.config import Settings
@@ -15,6 +16,7 @@ from app.domain.operations.services import OperationService
 from app.domain.workflows.services import WorkflowService
 from app.lib.ratelimit import ApiRateLimit, RateLimiter, SignInGuard
 from app.lib.read_gate import ReadGate
+from app.lib.security import PasswordCheck
 from app.realtime.guard import SocketGuard
 from app.realtime.hub import Hub
 from app.realtime.setup import build_hub
@@ -44,7 +46,13 @@ class Services:
         hub = build_hub(settings, db)
         executions = ExecutionService(db, hub)
         limiter = RateLimiter(settings.redis_url)
-        accounts = AccountService(db, session_cache_seconds=settings.ws_auth_recheck_seconds)
+        passwords = PasswordCheck(settings.password_hash_concurrency, settings.password_hash_queue)
+        accounts = AccountService(
+            db,
+            session_cache_seconds=settings.ws_auth_recheck_seconds,
+            passwords=passwords,
+            token_lifetime=dt.timedelta(days=settings.token_lifetime_days),
+        )
         return cls(
             settings=settings,
             db=db,
@@ -73,4 +81,5 @@ class Services:
         await self.sockets.stop()
         await self.hub.stop()
         await self.limiter.close()
+        self.accounts.passwords.close()
         await self.db.dispose()

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from app.asgi import create_app
+from app.config import Settings
 from app.services import Services
-from tests.conftest import EXECUTIONS, IS_POSTGRES, World, _migrate, create_execution, need_service
+from tests.conftest import (
+    API,
+    EXECUTIONS,
+    IS_POSTGRES,
+    TEST_DATABASE_URL,
+    World,
+    _migrate,
+    create_execution,
+    need_service,
+)
 from tests.fault_helpers import WorkspaceCounterLock, seed_tree, snapshot
-from tests.servers import PostgresServer
+from tests.servers import PostgresServer, free_port
 
 UNAVAILABLE = "The database is unavailable right now; nothing was changed. Try again shortly."
 
@@ -55,6 +67,7 @@ async def _during_outage(client: httpx.AsyncClient, world: World, execution: str
         "/executions", params={"workspace": world.ws["A"]}, headers={"Cookie": f"athena_session={world.viewer_a.token}"}
     )
     assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+    assert page.headers["retry-after"] == "2"  # like the API's answer
     assert "Temporarily unavailable" in page.text and "nothing was changed" in page.text
     ready = await client.get("/ready")
     assert ready.status_code == 503 and ready.json()["checks"]["database"]["ok"] is False
@@ -95,3 +108,25 @@ async def test_postgres_restart_answers_503_then_recovers_without_half_writes(
     assert after.statuses == {"cancelled": len(tree.ids), "running": 1} and after.events == before.events + len(
         tree.ids
     )
+
+
+async def test_the_outage_page_carries_retry_after_like_the_api(tmp_path: Path) -> None:
+    """Issue 21 item 9: a database nobody can reach (a missing directory on SQLite, a closed port on
+    PostgreSQL): the API's 503 and the page's 503 both say when to retry."""
+    if IS_POSTGRES:
+        url = TEST_DATABASE_URL.rsplit(":", 1)[0] + f":{free_port()}/nothing"
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path}/missing/athena.db"
+    app = create_app(Settings(database_url=url, redis_url=None, secret_key="s", allowed_origins=["http://t.local"]))
+    cookie = {"Cookie": "athena_session=ath_whatever"}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t.local") as client:
+            api = await client.get(f"{API}/user", headers={"Authorization": "Bearer ath_whatever"})
+            page = await client.get("/executions", headers=cookie)
+            fragment = await client.get("/executions", headers={**cookie, "hx-request": "true"})
+    finally:
+        await app.state.services.close()
+    assert api.status_code == 503 and api.headers["retry-after"] == "2", api.text
+    assert page.status_code == 503 and "Temporarily unavailable" in page.text, page.text[:300]
+    assert page.headers["retry-after"] == "2"
+    assert fragment.status_code == 503 and fragment.headers["retry-after"] == "2"

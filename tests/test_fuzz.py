@@ -238,3 +238,33 @@ async def test_schemathesis_all_operations_and_injections(
     assert not injection_failures, "\n".join(injection_failures)
     assert not failures, "\n\n".join(failures)
     assert cases >= operations * EXAMPLES
+
+
+MALFORMED_JSON = {
+    "raw bytes \\xff\\xfe in a string": (b'{"email": "a\xff\xfe@example.test", "password": "x"}', "not valid UTF-8"),
+    "an encoded surrogate in a string": (b'{"email": "a\xed\xa0\x80@example.test", "password": "x"}', "UTF-8"),
+    "an object nested 5,000 deep": (b'{"a":' * 5000 + b"1" + b"}" * 5000, "nested too deeply"),
+    "an array nested 5,000 deep": (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+    "a lone surrogate ending a string": (b'{"email": "\\ud800", "password": "x"}', "lone UTF-16 surrogate"),
+    "a lone low surrogate": (b'{"email": "\\udc00x", "password": "x"}', "surrogate"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_JSON))
+async def test_malformed_json_bodies_are_400_with_a_clear_message(
+    client: httpx.AsyncClient, world: World, case: str
+) -> None:
+    """Issue 21 item 6: bodies msgspec cannot read are the client's fault (400), on a public and an
+    authenticated endpoint; the message says what is wrong."""
+    body, says = MALFORMED_JSON[case]
+    execution = await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    for path, method, headers in (
+        (f"{API}/auth/sign-in", "POST", {}),
+        (f"{API}/workflow-executions/{execution['uuid']}", "PATCH", world.operator_a.headers),
+    ):
+        response = await client.request(
+            method, path, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert says in response.json()["message"], response.text
+        assert "truncated" not in response.json()["message"]

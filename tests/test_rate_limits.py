@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
+import logging
 import re
 import secrets
+import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +30,18 @@ from app.config import Settings
 from app.db.models import ApiToken, User
 from app.lib import security
 from app.services import Services
-from tests.conftest import API, TABLES, World
+from tests.conftest import API, TABLES, World, need_service
 from tests.realtime.conftest import redis_server  # noqa: F401  (the fixture, shared)
 from tests.servers import AppServer, RedisServer
 
 SIGN_IN = f"{API}/auth/sign-in"
-LIMITS = {"sign_in_limit_per_account": 3, "sign_in_limit_per_address": 6, "api_rate_limit": 5}
+LIMITS = {
+    "sign_in_limit_per_account": 3,
+    "sign_in_limit_per_address": 6,
+    "api_rate_limit": 5,
+    "sign_in_delay_after": 2,
+    "sign_in_max_delay_seconds": 0.5,
+}
 
 
 @pytest.fixture
@@ -56,24 +66,34 @@ def assert_429(response: httpx.Response, window: int) -> None:
     assert 0 < int(response.headers["retry-after"]) <= window
 
 
-async def test_sign_in_is_limited_per_account_whatever_the_address(limited: Any, world: World) -> None:
-    wrong = {"email": world.admin_a.email, "password": "guess"}
-    for i in range(3):  # each guess from another address: the account's own count still stops them
-        assert (await limited(f"10.1.0.{i}").post(SIGN_IN, json=wrong)).status_code == 422
-    locked = await limited("10.1.0.9").post(SIGN_IN, json={**wrong, "password": "correct horse"})
-    assert_429(locked, 900)
-    assert "Too many sign-in attempts" in locked.json()["message"]
-    # Another account is not affected.
-    other = await limited("10.1.0.9").post(SIGN_IN, json={"email": world.viewer_a.email, "password": "correct horse"})
-    assert other.status_code == 200
+async def timed_post(client: httpx.AsyncClient, body: dict[str, str]) -> tuple[int, float]:
+    started = time.perf_counter()
+    status = (await client.post(SIGN_IN, json=body)).status_code
+    return status, time.perf_counter() - started
 
-    # A success clears the account's count: two misses, a success, then three more misses are allowed.
+
+async def test_guesses_from_elsewhere_slow_an_account_down_but_never_lock_its_owner_out(
+    limited: Any, world: World
+) -> None:
+    """Issue 21 item 3: failures count per (account, address) and per address; per account they
+    only add a growing delay (0.25 s doubling past SIGN_IN_DELAY_AFTER=2, capped at 0.5 s here)."""
+    wrong = {"email": world.admin_a.email, "password": "guess"}
+    guesses = [await timed_post(limited(f"10.1.0.{i}"), wrong) for i in range(10)]  # one address each
+    assert [code for code, _ in guesses] == [422] * 10  # no lockout, whatever the count
+    waits = [seconds for _, seconds in guesses]
+    assert waits[2] >= 0.25 and all(w >= 0.5 for w in waits[3:]), waits  # the 3rd waits, then the cap
+    owner, seconds = await timed_post(limited("10.1.0.200"), {**wrong, "password": "correct horse"})
+    assert owner == 200 and seconds >= 0.5  # the owner signs in, just slowed down
+    assert (await timed_post(limited("10.1.0.0"), wrong))[1] < 0.25  # a success cleared the delay
+
+    # One address is still refused after SIGN_IN_LIMIT_PER_ACCOUNT attempts at one account.
     viewer = {"email": world.operator_a.email, "password": "nope"}
     c = limited("10.2.0.1")
-    assert [(await c.post(SIGN_IN, json=viewer)).status_code for _ in range(2)] == [422, 422]
-    assert (await c.post(SIGN_IN, json={**viewer, "password": "correct horse"})).status_code == 200
-    codes = [(await limited(f"10.2.1.{i}").post(SIGN_IN, json=viewer)).status_code for i in range(4)]
+    codes = [(await c.post(SIGN_IN, json=viewer)).status_code for _ in range(4)]
     assert codes == [422, 422, 422, 429]
+    # ... while the owner, elsewhere, signs in; other accounts from that address are unaffected.
+    assert (await limited("10.2.0.2").post(SIGN_IN, json={**viewer, "password": "correct horse"})).status_code == 200
+    assert (await c.post(SIGN_IN, json={"email": world.viewer_a.email, "password": "correct horse"})).status_code == 200
 
 
 async def test_sign_in_is_limited_per_address_and_bursts_cannot_slip_through(limited: Any, world: World) -> None:
@@ -88,10 +108,9 @@ async def test_sign_in_is_limited_per_address_and_bursts_cannot_slip_through(lim
         await limited("10.3.0.2").post(SIGN_IN, json={"email": world.viewer_a.email, "password": "correct horse"})
     ).status_code == 200
 
-    # 20 parallel guesses at one account from 20 addresses: exactly the limit get a verdict.
-    guesses = [
-        limited(f"10.4.0.{i}").post(SIGN_IN, json={"email": world.approver_a.email, "password": "g"}) for i in range(20)
-    ]
+    # 20 parallel guesses at one account from one address: exactly the limit get a verdict.
+    burst = limited("10.4.0.1")
+    guesses = [burst.post(SIGN_IN, json={"email": world.approver_a.email, "password": "g"}) for i in range(20)]
     codes = sorted(r.status_code for r in await asyncio.gather(*guesses))
     assert codes == [422] * 3 + [429] * 17
 
@@ -193,3 +212,37 @@ async def test_passwords_are_slow_hashed_and_tokens_random_and_stored_hashed(
         for table in TABLES:  # the secret itself is stored nowhere
             for values in (await session.execute(text(f"SELECT * FROM {table}"))).all():
                 assert not any(secret in str(v) for v in values), table
+
+
+async def test_a_redis_outage_logs_its_changes_of_state_not_every_request(
+    settings: Settings, world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 21 item 8: one warning when the store goes away, one when it answers again, and the
+    requests allowed meanwhile counted in /metrics (not 1 line per request)."""
+    if shutil.which("redis-server") is None:
+        need_service("redis-server", "not on PATH")
+    store = RedisServer(tmp_path)  # not started yet: its port refuses connections
+    app = create_app(dataclasses.replace(settings, redis_url=store.url, metrics_token="m"))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            logger = logging.getLogger("athena.ratelimit")  # the app's logging config may not propagate
+            logger.addHandler(caplog.handler)
+            with caplog.at_level(logging.WARNING, logger="athena.ratelimit"):
+                for _ in range(20):
+                    assert (await c.get(f"{API}/user", headers=world.viewer_a.headers)).status_code == 200
+                down = await c.get("/metrics", headers={"Authorization": "Bearer m"})
+                store.start()
+                for _ in range(5):
+                    assert (await c.get(f"{API}/user", headers=world.viewer_a.headers)).status_code == 200
+                up = await c.get("/metrics", headers={"Authorization": "Bearer m"})
+    finally:
+        logging.getLogger("athena.ratelimit").removeHandler(caplog.handler)
+        store.kill()
+        await app.state.services.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "athena.ratelimit"]
+    assert len(lines) == 2, lines
+    assert "unavailable" in lines[0] and "answers again" in lines[1] and "20 calls" in lines[1]
+    assert "athena_ratelimit_store_up 0.0" in down.text
+    assert "athena_ratelimit_store_failures_total 20.0" in down.text
+    assert "athena_ratelimit_store_up 1.0" in up.text and "athena_ratelimit_store_failures_total 20.0" in up.text

@@ -58,11 +58,18 @@ def tokens() -> None: ...
 @tokens.command(name="create")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
-def tokens_create(email: str, name: str) -> None:
+@click.option("--expires", "expires_days", type=float, default=None, help="Days until it expires (default: never).")
+def tokens_create(email: str, name: str, expires_days: float | None) -> None:
     """Create an API token for a user and print it once."""
+    import datetime as dt
+
+    if expires_days is not None and expires_days <= 0:
+        raise click.UsageError("--expires must be a positive number of days.")
+    expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_days) if expires_days else None
 
     async def make(s: CliContext) -> str:
-        return await s.accounts.create_token(await s.accounts.user_id_by_email(email), name=name)
+        user_id = await s.accounts.user_id_by_email(email)
+        return await s.accounts.create_token(user_id, name=name, expires_at=expires_at)
 
     click.echo(run(make))
     click.echo("Store it now: it is not shown again.", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import click
@@ -29,7 +30,21 @@ def serve(host: str, port: int) -> None:
         port=port,
         ws_per_message_deflate=False,  # ~70 KiB per socket and a compression per client per message
         ws_max_size=64 * 1024,
+        # Slow clients (docs/reliability.md): a deadline and a size bound on every request head,
+        # idle keep-alive connections closed after 5 s, h11's buffer bounded as well.
+        http=_http_protocol(),
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
         proxy_headers=True,
         log_config=None,  # ours (LOG_FORMAT), not uvicorn's: its loggers propagate to the root handler
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
     )
+
+
+def _http_protocol() -> type:
+    """uvicorn's HTTP protocol (httptools when installed, else h11) with the request-head deadline."""
+    from app.ops.http_guard import GuardedH11Protocol, GuardedHttpToolsProtocol
+
+    if importlib.util.find_spec("httptools") is None:
+        return GuardedH11Protocol
+    return GuardedHttpToolsProtocol

@@ -5,8 +5,11 @@ key expires with its window (PEXPIRE set by the first hit, in the same Lua scrip
 never be left without an expiry). With REDIS_URL every instance counts in the same keys, so the
 limit holds for the whole deployment, not per process.
 
-When Redis does not answer, limits fail open (the request is allowed and a warning is logged):
-an outage of the event bus must not lock every user out. Sign-in stays protected by argon2's cost.
+When Redis does not answer, limits fail open (the request is allowed): an outage of the event bus
+must not lock every user out. Sign-in stays protected by argon2's cost. The log gets one warning
+when the store becomes unavailable and one line when it answers again, not one per request;
+``/metrics`` counts the requests allowed unchecked (``athena_ratelimit_store_failures``) and
+shows the store's state (``athena_ratelimit_store_up``).
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ class RateLimiter:
         self._script = None
         self._memory: dict[str, tuple[int, float]] = {}
         self._lock = asyncio.Lock()
-        self.failures = 0
+        self.failures = 0  # calls that found the store unavailable (requests allowed unchecked)
+        self.outages = 0
+        self.available = True
 
     @property
     def backend(self) -> str:
@@ -78,12 +83,25 @@ class RateLimiter:
         if self.redis_url:
             try:
                 count, ttl_ms = await self._redis_hit(key, window)
-                return Verdict(count, limit, math.ceil(ttl_ms / 1000))
             except (RedisError, OSError) as exc:
-                self.failures += 1
-                logger.warning("rate limit store unavailable, allowing %s: %r", key, exc)
+                self._unavailable(exc)
                 return Verdict(0, limit, 0)
+            self._answered()
+            return Verdict(count, limit, math.ceil(ttl_ms / 1000))
         return self._memory_hit(key, limit, window)
+
+    def _unavailable(self, exc: BaseException) -> None:
+        """Count a call the store could not serve; log only the change of state."""
+        self.failures += 1
+        if self.available:
+            self.available = False
+            self.outages += 1
+            logger.warning("rate limit store unavailable, limits fail open until it answers: %r", exc)
+
+    def _answered(self) -> None:
+        if not self.available:
+            self.available = True
+            logger.warning("rate limit store answers again; %d calls were allowed unchecked so far", self.failures)
 
     async def forget(self, key: str, *, one: bool = False) -> None:
         """Drop a key (``one``: take back one hit only), e.g. after a successful sign-in."""
@@ -92,7 +110,9 @@ class RateLimiter:
                 redis = self._client()
                 await (redis.decr(KEY_PREFIX + key) if one else redis.delete(KEY_PREFIX + key))
             except (RedisError, OSError) as exc:
-                logger.warning("rate limit store unavailable on forget %s: %r", key, exc)
+                self._unavailable(exc)
+            else:
+                self._answered()
             return
         if key in self._memory:
             count, reset_at = self._memory[key]
@@ -137,31 +157,56 @@ def _account_key(email: str) -> str:
 
 
 class SignInGuard:
-    """Brute-force brake on sign-in, per account and per client address.
+    """Brute-force brake on sign-in that cannot be turned against the account's owner.
+
+    - per client address: ``SIGN_IN_LIMIT_PER_ADDRESS`` attempts per window, then 429;
+    - per (account, address): ``SIGN_IN_LIMIT_PER_ACCOUNT`` attempts per window, then 429 for that
+      address only: guesses from elsewhere never lock the owner out;
+    - per account, from every address: past ``SIGN_IN_DELAY_AFTER`` attempts since the last
+      success, each attempt waits before its password is checked, 0.25 s doubling per attempt up to
+      ``SIGN_IN_MAX_DELAY_SECONDS``: a slow-down, not a lockout.
 
     Every attempt counts before the password is checked (so a burst of parallel guesses cannot slip
-    past the limit); a successful sign-in clears the account's count and takes back its address hit.
+    past a limit); a success clears the account's counts and takes back its address hit.
     """
+
+    FIRST_DELAY = 0.25
 
     def __init__(self, limiter: RateLimiter, settings: Settings) -> None:
         self.limiter = limiter
         self.per_account = settings.sign_in_limit_per_account
         self.per_address = settings.sign_in_limit_per_address
         self.window = settings.sign_in_window_seconds
+        self.delay_after = settings.sign_in_delay_after
+        self.max_delay = settings.sign_in_max_delay_seconds
 
     async def attempt(self, email: str, address: str | None) -> None:
-        """Count an attempt; raise RateLimited (429) when the account or the address is over its limit."""
+        """Count an attempt; raise RateLimited (429) when the address, or this account from this
+        address, is over its limit; else wait the account's current delay."""
+        account, where = _account_key(email), f"signin:address:{address or 'unknown'}"
         verdicts = [
-            await self.limiter.hit(_account_key(email), self.per_account, self.window),
-            await self.limiter.hit(f"signin:address:{address or 'unknown'}", self.per_address, self.window),
+            await self.limiter.hit(where, self.per_address, self.window),
+            await self.limiter.hit(f"{account}:{address or 'unknown'}", self.per_account, self.window),
         ]
         refused = [v for v in verdicts if not v.allowed]
         if refused:
             wait = max(v.retry_after for v in refused)
             raise RateLimited(f"Too many sign-in attempts. Try again in {wait} seconds.", wait)
+        if self.max_delay > 0:
+            tried = await self.limiter.hit(account, 1 << 30, self.window)
+            await asyncio.sleep(self.delay(tried.count))
+
+    def delay(self, attempts: int) -> float:
+        """Seconds the ``attempts``-th attempt on an account waits (0 up to SIGN_IN_DELAY_AFTER)."""
+        over = attempts - self.delay_after
+        if over <= 0 or self.max_delay <= 0:
+            return 0.0
+        return min(self.max_delay, self.FIRST_DELAY * 2 ** min(over - 1, 30))
 
     async def succeeded(self, email: str, address: str | None) -> None:
-        await self.limiter.forget(_account_key(email))
+        account = _account_key(email)
+        await self.limiter.forget(account)
+        await self.limiter.forget(f"{account}:{address or 'unknown'}")
         await self.limiter.forget(f"signin:address:{address or 'unknown'}", one=True)
 
 

@@ -126,6 +126,15 @@ class AppCollector(Collector):
         )
         yield _gauge("athena_http_reads_waiting", "GET requests waiting for their turn.", gate.waiting)
         yield _counter("athena_http_reads_waited", "GET requests that had to wait for their turn.", gate.waited_total)
+        limiter = self.services.limiter
+        yield _gauge(
+            "athena_ratelimit_store_up", "0 while the rate-limit store (Redis) does not answer.", int(limiter.available)
+        )
+        yield _counter(
+            "athena_ratelimit_store_failures",
+            "Rate-limit calls allowed unchecked: the store did not answer.",
+            limiter.failures,
+        )
 
     def _sockets(self, hub: Any) -> Iterator[Metric]:
         subs = {id(s): s for subs in hub.subscribers.values() for s in subs}.values()

@@ -14,7 +14,7 @@ from app.domain.events.replay import current_seqs, load_events
 from app.lib.headers import origin_allowed
 from app.lib.identity import CurrentUser
 from app.ops import metrics as ops_metrics
-from app.realtime.guard import CLOSE_FORBIDDEN
+from app.realtime.guard import CLOSE_FORBIDDEN, refuse_over_cap
 from app.realtime.hub import EVICTED, Hub, Resync, Subscriber
 from app.realtime.prepared import Batch, PreparedEvent, batch_frame, events_of
 from app.realtime.socket_loop import run_socket
@@ -72,6 +72,9 @@ async def api_events_socket(socket: WebSocket[CurrentUser, Any, Any]) -> None:
     hub: Hub = services.hub
     raw_uuids, since = _parse_query(socket)
     batches = socket.query_params.get("batch") in {"1", "true"}
+    if services.sockets.over_cap(user.id):  # refused at the handshake: 429 with Retry-After
+        await refuse_over_cap(socket)
+        return
     await socket.accept()
     if isinstance(since, int) and len(set(raw_uuids)) > 1:
         await socket.close(code=CLOSE_POLICY, reason="with several workspaces, since must be <uuid>:<seq>,...")

@@ -10,6 +10,8 @@ or 1012 on a page (htmx reconnects, and the new handshake derives the workspaces
 
 The connection cap is per instance: a global count would need bookkeeping in Redis that leaks
 when an instance dies with sockets open. With N instances a user holds at most N times the cap.
+A socket over the cap is refused at its handshake, before accept: HTTP 429 with ``Retry-After``
+(``refuse_over_cap``), so a client never sees an open socket that is then closed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -34,6 +37,28 @@ CLOSE_REVOKED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_RECONNECT = 1012  # "service restart": htmx's ws extension reconnects after it
 CHUNK = 500
+OVER_CAP_RETRY_AFTER = 5  # seconds: long enough for a page to release a socket it is replacing
+
+
+async def refuse_over_cap(socket: Any) -> None:
+    """Deny a handshake over the user's cap with HTTP 429 and ``Retry-After`` (the ASGI WebSocket
+    denial response); a server without that extension closes it before accept (HTTP 403)."""
+    if "websocket.http.response" not in socket.scope.get("extensions", {}):
+        await socket.close(code=1008, reason="too many open connections for this user")
+        return
+    body = b'{"message": "Too many open connections for this user. Close one, then retry."}'
+    await socket.send(
+        {
+            "type": "websocket.http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(OVER_CAP_RETRY_AFTER).encode()),
+            ],
+        }
+    )
+    await socket.send({"type": "websocket.http.response.body", "body": body})
 
 
 @dataclass(eq=False)
@@ -76,6 +101,14 @@ class SocketGuard:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def over_cap(self, user_id: int) -> bool:
+        """True when the user already holds the maximum of open sockets here (checked at the
+        handshake; ``admit`` counts again after accept, so a race can still close one with 1008)."""
+        if self.max_per_user > 0 and self.per_user[user_id] >= self.max_per_user:
+            self.refused += 1
+            return True
+        return False
 
     def admit(self, sub: Subscriber, token_id: int | None, *, on_membership_lost: int) -> Tracked | None:
         """Count the socket against its user's cap; None when the user already has the maximum open."""

@@ -21,6 +21,7 @@ from app.domain.operations.services import OperationService
 from app.lib.errors import AppError, FieldValidationError
 from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.ratelimit import RateLimited
+from app.lib.security import HashingBusy
 from app.web.errors import error_toast, toast
 from app.web.graph import layout_graph
 from app.web.htmx import hx_target
@@ -92,6 +93,9 @@ class AuthPages(Controller):
             return Template("sign_in.html", context=context, status_code=429, headers=exc.headers)
         try:
             user_id = await services.accounts.check_password(email, data.get("password", ""))
+        except HashingBusy as exc:
+            context = {"next": target, "error": exc.message, "email": email}
+            return Template("sign_in.html", context=context, status_code=503, headers=exc.headers)
         except AppError:
             context = {"next": target, "error": "Wrong email or password.", "email": email}
             return Template("sign_in.html", context=context, status_code=422)

@@ -49,10 +49,14 @@ def pages_get_html(handler: Handler) -> Handler:
         if message is None and isinstance(response.content, dict):
             message = response.content.get("message")
         status = response.status_code
+        # Retry-After (503 during an outage, 429) tells a browser or a proxy when to come back, as for the API.
+        retry = {"Retry-After": v} if (v := response.headers.get("Retry-After")) else None
         if htmx(request):
-            return toast(str(message or TITLES.get(status, "Something went wrong")), status=status)
+            page = toast(str(message or TITLES.get(status, "Something went wrong")), status=status)
+            page.headers.update(retry or {})
+            return page
         context = {"status": status, "title": TITLES.get(status, "Something went wrong"), "message": message}
-        return Template("error.html", context=context, status_code=status, media_type="text/html")
+        return Template("error.html", context=context, status_code=status, media_type="text/html", headers=retry)
 
     return handle
 

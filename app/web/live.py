@@ -24,7 +24,7 @@ from app.domain.events.replay import current_seqs, load_events
 from app.lib.headers import origin_allowed
 from app.lib.identity import APPROVE_ROLES
 from app.ops import metrics as ops_metrics
-from app.realtime.guard import CLOSE_RECONNECT
+from app.realtime.guard import CLOSE_RECONNECT, refuse_over_cap
 from app.realtime.hub import EVICTED, Hub, Resync, Subscriber
 from app.realtime.prepared import PreparedEvent, events_of
 from app.realtime.presence import PresenceBoard, PresenceNote
@@ -83,6 +83,9 @@ async def executions_socket(socket: WebSocket[Any, Any, Any]) -> None:
         state=state,
         queue_size=services.settings.ws_queue_size,
     )
+    if services.sockets.over_cap(user.id):  # refused at the handshake: 429 with Retry-After
+        await refuse_over_cap(socket)
+        return
     await socket.accept()
     tracked = services.sockets.admit(sub, user.token_id, on_membership_lost=CLOSE_RECONNECT)
     if tracked is None:

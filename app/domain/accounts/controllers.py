@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -12,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from app.domain.accounts.services import AccountService
 from app.lib.identity import CurrentUser
+from app.lib.timefmt import iso
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,15 +48,17 @@ class AuthController(Controller):
     async def sign_in(
         self, request: Request[Any, Any, Any], account_service: NamedDependency[AccountService], data: JSONBody[SignIn]
     ) -> dict[str, Any]:
-        """Exchange email and password for a bearer token (shown once; store it).
+        """Exchange email and password for a bearer token (shown once; store it). It expires at
+        ``expires_at`` (``TOKEN_LIFETIME_DAYS`` after its last use: each use pushes the end back).
 
         Attempts are limited per account and per client address (429 with ``Retry-After``)."""
         guard = request.app.state.services.sign_in_guard
         address = request.client.host if request.client else None
         await guard.attempt(data.email, address)
-        token, user = await account_service.sign_in(data.email, data.password)
+        token, expires_at, user = await account_service.sign_in_token(data.email, data.password)
         await guard.succeeded(data.email, address)
-        return {"data": {"token": token, "token_type": "Bearer", "user": user_payload(user)}}
+        body = {"token": token, "token_type": "Bearer", "expires_at": iso(expires_at), "user": user_payload(user)}
+        return {"data": body}
 
     @post("/logout", summary="Logout", status_code=HTTP_200_OK)
     async def logout(
@@ -74,3 +78,30 @@ class UserController(Controller):
     async def me(self, request: Request[CurrentUser, Any, Any]) -> dict[str, Any]:
         """The token's user with their workspaces and roles."""
         return {"data": user_payload(request.user)}
+
+    @get("/tokens", summary="List the user's tokens and sessions")
+    async def tokens(
+        self, request: Request[CurrentUser, Any, Any], account_service: NamedDependency[AccountService]
+    ) -> dict[str, Any]:
+        """The user's API tokens and dashboard sessions that are still valid, newest first (never
+        their secrets): name, created, last used, expires; ``current`` marks the one of this request."""
+        now = dt.datetime.now(dt.UTC)
+        rows = await account_service.list_tokens(request.user.id)
+        live = [r for r in rows if r["revoked_at"] is None and (r["expires_at"] is None or _utc(r["expires_at"]) > now)]
+        return {
+            "data": [
+                {
+                    "uuid": str(r["uuid"]),
+                    "name": r["name"],
+                    "created_at": iso(r["created_at"]),
+                    "last_used_at": iso(r["last_used_at"]),
+                    "expires_at": iso(r["expires_at"]),
+                    "current": r["id"] == request.user.token_id,
+                }
+                for r in live
+            ]
+        }
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

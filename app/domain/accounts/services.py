@@ -15,7 +15,7 @@ from app.db.models.base import utcnow
 from app.domain.accounts.recent import RecentSessions
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import CurrentUser, WorkspaceAccess
-from app.lib.security import generate_token, hash_password, hash_token, verify_password
+from app.lib.security import PasswordCheck, generate_token, hash_password, hash_token
 
 _ACCESS_COLUMNS = (
     Membership.role,
@@ -38,12 +38,21 @@ def _access(rows: Iterable[Any]) -> dict[int, WorkspaceAccess]:
 
 # Writing last_used_at on every request would turn reads into writes; a minute's precision is plenty.
 LAST_USED_PRECISION = dt.timedelta(seconds=60)
+SIGN_IN_TOKEN = "sign-in"  # the name of tokens minted by API sign-in: their lifetime slides on use
 
 
 class AccountService:
-    def __init__(self, db: Database, session_cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        session_cache_seconds: float = 0.0,
+        passwords: PasswordCheck | None = None,
+        token_lifetime: dt.timedelta = dt.timedelta(days=30),
+    ) -> None:
         self.db = db
         self.recent_sessions = RecentSessions(session_cache_seconds)
+        self.passwords = passwords or PasswordCheck()
+        self.token_lifetime = token_lifetime
 
     async def authenticate_session(self, token: str) -> CurrentUser | None:
         """A browser session's user: ``authenticate_token``, reused for ``session_cache_seconds``
@@ -64,6 +73,7 @@ class AccountService:
                 await session.execute(
                     select(
                         ApiToken.id.label("token_id"),
+                        ApiToken.name.label("token_name"),
                         ApiToken.last_used_at,
                         ApiToken.expires_at,
                         User.id,
@@ -96,8 +106,11 @@ class AccountService:
             access=_access(r for r in rows if r.workspace_id is not None),
         )
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
+            values: dict[str, Any] = {"last_used_at": now}
+            if row.token_name == SIGN_IN_TOKEN and row.expires_at is not None:
+                values["expires_at"] = now + self.token_lifetime  # sliding: in use, it stays alive
             async with self.db.write() as session:
-                await session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+                await session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(**values))
         return user
 
     async def load_user(self, user_id: int) -> CurrentUser | None:
@@ -126,19 +139,43 @@ class AccountService:
         )
 
     async def check_password(self, email: str, password: str) -> int:
-        """The user id for these credentials, or a 422 that does not say which part was wrong."""
-        async with self.db.read() as session:
-            user = (await session.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
-        if user is None or not user.is_active or not verify_password(user.password_hash, password):
-            raise FieldValidationError("email", "These credentials do not match our records.")
-        return user.id
+        """The user id for these credentials, or a 422 that does not say which part was wrong.
 
-    async def sign_in(self, email: str, password: str, token_name: str = "sign-in") -> tuple[str, CurrentUser]:
+        Exactly one argon2 verification in every case (against a dummy hash for an unknown or
+        inactive user), in a worker thread; a hash with outdated parameters is upgraded on success."""
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(User.id, User.password_hash, User.is_active).where(User.email == email.strip().lower())
+                )
+            ).one_or_none()
+        usable = row is not None and row.is_active
+        verified = await self.passwords.verify(row.password_hash if usable else None, password)  # type: ignore[union-attr]
+        if not (usable and verified.ok):
+            raise FieldValidationError("email", "These credentials do not match our records.")
+        assert row is not None
+        if verified.rehashed is not None:
+            async with self.db.write() as session:
+                await session.execute(
+                    update(User)
+                    .where(User.id == row.id, User.password_hash == row.password_hash)
+                    .values(password_hash=verified.rehashed)
+                )
+        return int(row.id)
+
+    async def sign_in(self, email: str, password: str) -> tuple[str, CurrentUser]:
+        token, _, current = await self.sign_in_token(email, password)
+        return token, current
+
+    async def sign_in_token(self, email: str, password: str) -> tuple[str, dt.datetime, CurrentUser]:
+        """A new API token for these credentials, with its end: ``token_lifetime`` from now, pushed
+        back on each use (at most once a minute)."""
         user_id = await self.check_password(email, password)
-        token = await self.create_token(user_id, name=token_name)
+        expires_at = utcnow() + self.token_lifetime
+        token = await self.create_token(user_id, name=SIGN_IN_TOKEN, expires_at=expires_at)
         current = await self.load_user(user_id)
         assert current is not None
-        return token, current
+        return token, expires_at, current
 
     async def create_token(self, user_id: int, name: str = "cli", expires_at: dt.datetime | None = None) -> str:
         token = generate_token()
@@ -159,7 +196,15 @@ class AccountService:
         """The user's tokens (never their secrets), newest first."""
         async with self.db.read() as session:
             rows = await session.execute(
-                select(ApiToken.uuid, ApiToken.name, ApiToken.created_at, ApiToken.expires_at, ApiToken.revoked_at)
+                select(
+                    ApiToken.id,
+                    ApiToken.uuid,
+                    ApiToken.name,
+                    ApiToken.created_at,
+                    ApiToken.last_used_at,
+                    ApiToken.expires_at,
+                    ApiToken.revoked_at,
+                )
                 .where(ApiToken.user_id == user_id)
                 .order_by(ApiToken.id.desc())
             )
