@@ -30,6 +30,8 @@ async def test_the_page_lists_failed_executions_of_the_users_workspaces_only(
     full = await page.get(f"/failures?workspace={world.ws['A']}")
     assert full.status_code == 200 and 'ws-connect="/ws/executions?page=failures&amp;workspace=' in full.text
     assert f'href="/executions/{failed["uuid"]}"' in full.text
+    # The socket's cursor frames replace this element (no htmx:oobErrorNoTarget), and a reconnect replays from it.
+    assert f'<i id="seq-{world.ws["A"]}" class="live-seq"' in full.text
     assert "Customer onboarding" not in full.text and "Invoice sync" not in full.text  # running; foreign
     fragment = await page.get(f"/failures?workspace={world.ws['A']}", htmx_target="failures-list")
     assert fragment.text.lstrip().startswith('<div id="failures-list">') and "<html" not in fragment.text

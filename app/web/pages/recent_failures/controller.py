@@ -29,5 +29,6 @@ class RecentFailuresPages(Controller):
         """The latest failed executions; the list reloads itself when one fails (see live.py)."""
         view = FailuresView.from_query(user, request.query_params)
         page = await request.app.state.services.dashboard.execution_page(view.executions)
-        context = base_context(user) | {"view": view, "rows": page.rows[:LIMIT]}
+        # The cursor: the socket keeps each workspace's last seq in it (replay after a reconnect).
+        context = base_context(user) | {"view": view, "rows": page.rows[:LIMIT], "cursor": page.cursor}
         return Template(template_str=LIST if hx_target(request) == "failures-list" else PAGE, context=context)
