@@ -56,7 +56,7 @@ async def attempt_numbers(session: Any, rows: Iterable[dict[str, Any]]) -> dict[
         wanted = {p for p in frontier.values() if p is not None}
         if not wanted:
             break
-        found = dict((await session.execute(select(E.uuid, E.retry_of).where(E.uuid.in_(wanted)))).tuples().all())
+        found = dict((await session.execute(select(E.uuid, E.retry_of).where(E.uuid.in_(wanted)))).all())
         nxt: dict[str, uuid_lib.UUID | None] = {}
         for start, prev in frontier.items():
             earlier = _uuid(found.get(prev)) if prev in found and found.get(prev) else None

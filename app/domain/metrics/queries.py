@@ -180,7 +180,7 @@ async def last_runs(session: AsyncSession, workflow_ids: Sequence[int]) -> dict[
         .scalar_subquery()
     )
     rows = await session.execute(select(Workflow.id, newest).where(Workflow.id.in_(list(workflow_ids))))
-    return dict(rows.tuples().all())
+    return dict(rows.all())  # Rows are tuples (Result.tuples() is deprecated in SQLAlchemy 2.1)
 
 
 async def hourly_by_status(
