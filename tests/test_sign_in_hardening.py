@@ -23,7 +23,7 @@ from tests.conftest import API, World
 from tests.servers import AppServer
 
 SIGN_IN = f"{API}/auth/sign-in"
-NO_LIMITS = {"sign_in_limit_per_account": 0, "sign_in_limit_per_address": 0}
+NO_LIMITS = {"sign_in_limit_per_account": 0, "sign_in_limit_per_address": 0, "sign_in_max_delay_seconds": 0}
 
 
 def p90(values: list[float]) -> float:
