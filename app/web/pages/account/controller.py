@@ -71,8 +71,8 @@ class AccountPages(Controller):
             return _signed_out_here(request)
         if not htmx(request):
             return Redirect("/account", status_code=303)
-        name = str(target["name"]) if target else "it"
-        return Template(template_str=LIST, context=await self._list(request, user, f"Signed out: {name}."))
+        notice = f"Signed out: {target['name']}." if target else "Signed out."
+        return Template(template_str=LIST, context=await self._list(request, user, notice))
 
     @post("/account/sign-out-everywhere", media_type=MediaType.HTML, status_code=HTTP_200_OK)
     async def sign_out_everywhere(
