@@ -49,8 +49,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
     return re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], path)
 
 
-async def seeded_ids(client: httpx.AsyncClient, world: World) -> dict[str, str]:
-    """Real ids of A (admin_a may do everything there): an execution, a pending approval, a flag."""
+async def seeded_ids(client: httpx.AsyncClient, world: World, services: Services) -> dict[str, str]:
+    """Real ids of A (admin_a may do everything there): an execution, a pending approval, a flag, a token."""
     execution = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
     _, approval = await pending_approval(client, world.operator_a, world.workflows["Invoice approval"])
     task = await client.post(
@@ -67,7 +67,11 @@ async def seeded_ids(client: httpx.AsyncClient, world: World) -> dict[str, str]:
     saved = await page.post("/saved-views", {"name": "Running in A", "query": f"workspace={world.ws['A']}"})
     assert saved.status_code == 200, saved.text
     view = (await page.get("/saved-views")).json()["data"][0]
+    # A second token of admin_a, for the sessions page's "sign out" of one session.
+    await services.accounts.create_token(world.admin_a.user_id, name="second")
+    tokens = await services.accounts.list_tokens(world.admin_a.user_id)
     return {
+        "token_uuid": str(next(t["uuid"] for t in tokens if t["name"] == "second")),
         "operation_uuid": operation.json()["data"]["uuid"],
         "view_uuid": view["uuid"],
         "execution_uuid": execution["uuid"],
@@ -92,7 +96,7 @@ async def snapshot(services: Services) -> str:
 async def test_unsafe_page_requests_need_the_csrf_token_and_our_origin(
     app: Any, client: httpx.AsyncClient, world: World, services: Services
 ) -> None:
-    ids = await seeded_ids(client, world)
+    ids = await seeded_ids(client, world, services)
     routes = list(page_routes(app, unsafe=True))
     assert len(routes) >= 10, routes  # sign-in, sign-out, bulk, stop, delete, flag, remove, approve, reject, claim
     page = PageSession(client, world.admin_a)
@@ -127,8 +131,9 @@ async def test_unsafe_page_requests_need_the_csrf_token_and_our_origin(
     assert await snapshot(services) == before  # nothing refused had any effect
     assert refused == len(routes) * (4 + len(FOREIGN_ORIGINS))
 
-    # The same requests from our own origin with the token go through (sign-out last: it ends the session).
-    for method, template in sorted(routes, key=lambda r: r[1] == "/sign-out"):
+    # The same requests from our own origin with the token go through (the sign-outs last: they end
+    # the session, everywhere last of all).
+    for method, template in sorted(routes, key=lambda r: ("sign-out" in r[1], "everywhere" in r[1])):
         headers = {"Origin": "http://testserver.local"}
         response = await client.request(
             method,
@@ -142,7 +147,7 @@ async def test_unsafe_page_requests_need_the_csrf_token_and_our_origin(
 async def test_get_requests_change_nothing(
     app: Any, client: httpx.AsyncClient, world: World, services: Services
 ) -> None:
-    ids = await seeded_ids(client, world)
+    ids = await seeded_ids(client, world, services)
     before = await snapshot(services)
     page = PageSession(client, world.admin_a)
     api_gets = [
@@ -190,7 +195,7 @@ INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=|javascri
 async def test_every_response_carries_the_security_headers(
     app: Any, client: httpx.AsyncClient, world: World, services: Services
 ) -> None:
-    ids = await seeded_ids(client, world)
+    ids = await seeded_ids(client, world, services)
     page = PageSession(client, world.admin_a)
     responses = [await page.get(fill(t, ids)) for _, t in page_routes(app, unsafe=False)]
     responses += [await page.get(fill(t, ids), htmx_target="results") for _, t in page_routes(app, unsafe=False)]

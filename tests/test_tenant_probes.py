@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app.config import Settings
-from app.db.models import Role, Workspace
+from app.db.models import ApiToken, Role, Workspace
 from app.services import Services
 from tests.approval_helpers import pending_approval
 from tests.conftest import API, EXECUTIONS, Actor, World, create_execution
@@ -35,6 +35,7 @@ KIND_OF_PARAM = {
     "approval_uuid": "approvals",
     "task_uuid": "tasks",
     "operation_uuid": "operations",
+    "token_uuid": "tokens",  # a user's own tokens and sessions: every other user's are foreign
 }
 # A valid body for each operation on a path id, so a 404 cannot hide behind a 422.
 BODIES: dict[tuple[str, str], Any] = {
@@ -53,6 +54,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("delete", "/api/v1/command-room-tasks/{task_uuid}"): None,
     ("get", "/api/v1/operations/{operation_uuid}"): None,
     ("patch", "/api/v1/workflows/{workflow_uuid}/settings"): {"four_eyes": False},
+    ("delete", "/api/v1/user/tokens/{token_uuid}"): None,
 }
 # The trash shows, and restore acts on, the user's own soft-deleted executions by design; foreign
 # ones stay hidden.
@@ -109,12 +111,15 @@ class Tenants:
     ids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     members: dict[str, set[str]] = field(default_factory=dict)
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # owner -> uuids of their tokens
     _hidden: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, ws: str, kind: str, value: str) -> None:
         self.ids.setdefault(ws, {}).setdefault(kind, []).append(value)
 
     def foreign(self, prober: str, kind: str) -> list[str]:
+        if kind == "tokens":  # a token belongs to its user, not to a workspace
+            return [v for owner, uuids in self.tokens.items() if owner != prober for v in uuids]
         own = self.members[prober]
         return [v for ws, kinds in self.ids.items() for v in kinds.get(kind, []) if ws not in own or v in self.gone]
 
@@ -187,6 +192,10 @@ async def seed(client: httpx.AsyncClient, world: World, services: Services) -> T
     async with services.db.write() as session:  # D is soft-deleted with everything in it
         await session.execute(update(Workspace).where(Workspace.id == d.id).values(deleted_at=d.created_at))
     t.gone |= {v for kind in t.ids["D"].values() for v in kind}
+    # Each user's tokens: the one the probes use, a second one, and owner_d's.
+    for name, user_id in [*((n, a.user_id) for n, a in world.users.items()), ("owner_d", owner.id)]:
+        await services.accounts.create_token(user_id, name="second")
+        t.tokens[name] = [str(r["uuid"]) for r in await services.accounts.list_tokens(user_id)]
     return t
 
 
@@ -332,3 +341,6 @@ async def test_thousands_of_tenant_probes_leak_nothing(
             seen |= {e["uuid"] for e in listed.json()["data"]}
         own = {v for ws in t.members[name] - {"D"} for v in t.ids[ws]["executions"]} - t.gone
         assert seen == own, name
+    async with services.db.read() as session:  # no DELETE of a foreign token revoked it
+        revoked = await session.scalar(select(func.count()).where(ApiToken.revoked_at.is_not(None)))
+    assert revoked == 0

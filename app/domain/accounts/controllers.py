@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import uuid as uuid_lib
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from app.domain.accounts.services import AccountService
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
+
+REVOKE_DESCRIPTION = (
+    "Revoke one of the caller's own API tokens or dashboard sessions, by the `uuid` that "
+    "`GET /api/v1/user/tokens` lists (the token of this very request too). From then on it answers "
+    "401, and its open WebSockets close with 4401 within `WS_AUTH_RECHECK_SECONDS` (2 s). "
+    "404 when the uuid is not an unrevoked token of the caller: unknown, already revoked, or another "
+    "user's (never revoked, and not told apart from an unknown one)."
+)
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -85,9 +93,7 @@ class UserController(Controller):
     ) -> dict[str, Any]:
         """The user's API tokens and dashboard sessions that are still valid, newest first (never
         their secrets): name, created, last used, expires; ``current`` marks the one of this request."""
-        now = dt.datetime.now(dt.UTC)
-        rows = await account_service.list_tokens(request.user.id)
-        live = [r for r in rows if r["revoked_at"] is None and (r["expires_at"] is None or _utc(r["expires_at"]) > now)]
+        rows = await account_service.list_tokens(request.user.id, live=True)
         return {
             "data": [
                 {
@@ -98,10 +104,21 @@ class UserController(Controller):
                     "expires_at": iso(r["expires_at"]),
                     "current": r["id"] == request.user.token_id,
                 }
-                for r in live
+                for r in rows
             ]
         }
 
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+    @delete(
+        "/tokens/{token_uuid:uuid}",
+        summary="Revoke one of the user's tokens or sessions",
+        description=REVOKE_DESCRIPTION,
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def revoke_token(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        account_service: NamedDependency[AccountService],
+        token_uuid: FromPath[uuid_lib.UUID],
+    ) -> None:
+        """See ``REVOKE_DESCRIPTION`` (the OpenAPI text): one of the caller's own tokens, else 404."""
+        await account_service.revoke_tokens(request.user.id, token_uuid)

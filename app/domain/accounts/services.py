@@ -7,7 +7,7 @@ import uuid as uuid_lib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from app.db.engine import Database
 from app.db.models import ApiToken, Membership, Organization, Role, User, Workspace
@@ -192,8 +192,13 @@ class AccountService:
             )
         self.recent_sessions.forget_all()
 
-    async def list_tokens(self, user_id: int) -> list[dict[str, object]]:
-        """The user's tokens (never their secrets), newest first."""
+    async def list_tokens(self, user_id: int, *, live: bool = False) -> list[dict[str, object]]:
+        """The user's tokens (never their secrets), newest first; ``live``: only those that still
+        authenticate (neither revoked nor expired)."""
+        conditions = [ApiToken.user_id == user_id]
+        if live:
+            now = utcnow()
+            conditions += [ApiToken.revoked_at.is_(None), or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)]
         async with self.db.read() as session:
             rows = await session.execute(
                 select(
@@ -205,7 +210,7 @@ class AccountService:
                     ApiToken.expires_at,
                     ApiToken.revoked_at,
                 )
-                .where(ApiToken.user_id == user_id)
+                .where(*conditions)
                 .order_by(ApiToken.id.desc())
             )
             return [dict(r._mapping) for r in rows]

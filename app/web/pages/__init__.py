@@ -16,6 +16,7 @@ from app.web.controllers import AuthPages, ExecutionPages
 from app.web.insights import InsightsPages
 from app.web.list_views import ListViewPages
 from app.web.operations import OperationPages
+from app.web.pages.account import AccountPages
 from app.web.pages.approvals.live import ApprovalsLive
 from app.web.pages.command_room.live import CommandRoomLive
 from app.web.pages.execution_detail.live import ExecutionDetailLive
@@ -46,6 +47,7 @@ PAGES: tuple[Page, ...] = (
     Page("audit", (AuditPages,)),
     Page("operations", (OperationPages,)),
     Page("failures", (RecentFailuresPages,), RecentFailuresLive),
+    Page("account", (AccountPages,)),
 )
 
 ROUTES: list[Any] = [route for page in PAGES for route in page.routes]
