@@ -92,6 +92,7 @@ def _openapi() -> OpenAPIConfig:
         version="1.0.0",
         path="/schema",
         description="Workflow executions, approvals and command room. See docs/api.md.",
+        use_handler_docstrings=True,  # the endpoints' docstrings are their operations' descriptions
         components=Components(
             security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", description="API token")}
         ),
