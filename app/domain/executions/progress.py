@@ -6,15 +6,18 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import WorkflowExecutionData
 from app.domain.executions.schemas import ExecutionUpdate, NodeRunIn
+from app.lib.sql import any_of
 from app.lib.timefmt import iso
 
 OPEN_NODE_STATUSES = {"pending", "running", "waiting"}
 CLOSED_NODE_STATUSES = {"success", "error", "skipped", "cancelled"}
+# What an open node run becomes when its execution ends (stopped, failed, completed or cancelled).
+ENDED_NODE_STATUS = "cancelled"
 
 
 def merge_node_runs(
@@ -103,3 +106,46 @@ async def merged_data(session: AsyncSession, execution_id: int, body: ExecutionU
     if data is not None and data.metadata:
         metadata.update(data.metadata)
     return MergedData(record, workflow_data, metadata, data.data if data is not None else None)
+
+
+def close_open_runs(workflow_data: list[dict[str, Any]], at: dt.datetime) -> list[dict[str, Any]] | None:
+    """The runs with every open one (pending, running, waiting) closed as cancelled at ``at``, or
+    None when none was open. A finished execution has no running node: nothing runs after its end."""
+    if not any(run.get("status") in OPEN_NODE_STATUSES for run in workflow_data):
+        return None
+    closed = []
+    for run in workflow_data:
+        if run.get("status") in OPEN_NODE_STATUSES:
+            run = {**run, "status": ENDED_NODE_STATUS, "stopped_at": iso(at)}
+        closed.append(run)
+    return closed
+
+
+async def close_node_runs(session: AsyncSession, execution_ids: list[int], now: dt.datetime) -> int:
+    """Close the open node runs of executions that just ended, in the caller's transaction (the one
+    that changes their status), and clear the engine's ``running_node`` from their metadata.
+    Only data rows with something open are rewritten; returns how many."""
+    if not execution_ids:
+        return 0
+    D = WorkflowExecutionData
+    rows = await session.execute(
+        select(D.id, D.workflow_data, D.metadata_).where(
+            any_of(session, D.execution_id, execution_ids), D.deleted_at.is_(None)
+        )
+    )
+    changes = []
+    for row in rows:
+        runs = close_open_runs(list(row.workflow_data or []), now)
+        metadata = dict(row.metadata_ or {})
+        if runs is None and metadata.get("running_node") is None:
+            continue
+        metadata.pop("running_node", None)
+        changes.append({"b_id": row.id, "b_runs": runs if runs is not None else row.workflow_data, "b_meta": metadata})
+    if changes:
+        statement = (
+            update(D.__table__)
+            .where(D.__table__.c.id == bindparam("b_id"))
+            .values(workflow_data=bindparam("b_runs"), metadata=bindparam("b_meta"), updated_at=now)
+        )
+        await session.execute(statement, changes)
+    return len(changes)
