@@ -24,9 +24,7 @@ async def set_uuid(services: Services, current: str, wanted: str) -> None:
     """Give an execution a chosen id (test setup only) so fragments can be shared on purpose."""
     async with services.db.write() as session:
         await session.execute(
-            update(WorkflowExecution)
-            .where(WorkflowExecution.uuid == uuid.UUID(current))
-            .values(uuid=uuid.UUID(wanted))
+            update(WorkflowExecution).where(WorkflowExecution.uuid == uuid.UUID(current)).values(uuid=uuid.UUID(wanted))
         )
 
 
@@ -100,9 +98,7 @@ async def test_page_search_and_url_open_an_execution_by_the_id_shown(
         assert (await page.get(missing)).status_code == 404, missing
 
 
-async def test_an_id_in_another_of_my_workspaces_says_where_it_is(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def test_an_id_in_another_of_my_workspaces_says_where_it_is(client: httpx.AsyncClient, world: World) -> None:
     """``multi`` belongs to A and B (org-1) and C (org-2); ``operator_a`` to A only."""
     in_b = await create_execution(client, world.operator_b, world.workflows["Invoice sync"], status="running")
     short = in_b["uuid"][-8:]
