@@ -5,6 +5,7 @@ says where it is; an id of a workspace the user does not belong to stays a plain
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import httpx
@@ -128,3 +129,34 @@ async def test_a_foreign_id_stays_a_404_with_no_hint(client: httpx.AsyncClient, 
     for ref in (in_b["uuid"], in_b["uuid"][-8:], in_b["uuid"][:13]):
         response = await page.get(f"/executions/{ref}")
         assert response.status_code == 404 and in_b["uuid"] not in response.text, ref
+
+
+async def test_id_searches_and_lookups_are_served_by_indexes(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """Every statement of an id search (list page, count, the dashboard page, ``/executions/<id>``
+    and ``found_elsewhere``) is planned without a sequential scan of workflow_executions (see
+    tests/test_scale_guards.py: PostgreSQL with ``enable_seqscan`` off; SQLite without bare SCAN)."""
+    from app.domain.dashboard.views import ExecutionView
+    from app.domain.executions.queries import ExecutionFilters
+    from app.domain.executions.services import Includes
+    from app.lib.pagination import PageRequest
+    from tests.test_scale_guards import captured, data_statements, scans_of_executions
+
+    await two_executions(client, services, world)
+    user = await services.accounts.authenticate_token(world.multi.token)
+    assert user is not None
+    a = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
+    terms = ["306f761d", "306f76", "7c8d306f761d", "01a24f25-517b", FIRST, "ffffff"]
+    with captured(services) as statements:
+        for term, statuses in itertools.product(terms, (None, ["running"])):
+            filters = ExecutionFilters(workspace_ids=[a], statuses=statuses, search=term)
+            await services.executions.page(user, filters, PageRequest(page=1, per_page=2), Includes())
+            await services.executions.count(user, filters)
+            view = ExecutionView.from_query(user, {"workspace": world.ws["A"], "q": term})
+            await services.dashboard.with_elsewhere(user, view, await services.dashboard.execution_page(view))
+            await services.dashboard.lookup(user, term)
+            await services.executions.found_elsewhere(user, term, [a])
+    checked = data_statements(statements)
+    assert len([s for s, _ in checked if "workflow_executions" in s]) > 20
+    assert await scans_of_executions(services, checked) == []
