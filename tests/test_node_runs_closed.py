@@ -144,3 +144,29 @@ async def test_migration_0017_closes_the_open_runs_of_rows_written_before(
     assert "running_node" not in metadata
     _, live_runs, _ = await runs_of(client, world, live["uuid"])
     assert by_node(live_runs)["review"]["status"] == "running"
+
+
+async def test_closing_keeps_the_order_and_handles_empty_runs(client: httpx.AsyncClient, world: World) -> None:
+    """Loop iterations stay in order (PostgreSQL rewrites the array in the database); an execution
+    with no runs but a ``metadata.running_node`` only loses that key."""
+    wf = world.workflows["Invoice approval"]
+    loops = [
+        {"node_id": "fetch", "run_index": i, "status": "success" if i < 3 else "running", "input": {"i": i}}
+        for i in range(4)
+    ]
+    looping = await create_execution(client, world.operator_a, wf, status="running")
+    assert (await patch_execution(client, world.operator_a, looping["uuid"], node_runs=loops)).is_success
+    bare = await create_execution(
+        client, world.operator_a, wf, status="running", execution_data={"metadata": {"running_node": "x", "k": 1}}
+    )
+    for execution in (looping, bare):
+        assert (await patch_execution(client, world.operator_a, execution["uuid"], status="failed")).is_success
+    _, runs, _ = await runs_of(client, world, looping["uuid"])
+    assert [(r["run_index"], r["status"], r["input"]) for r in runs] == [
+        (0, "success", {"i": 0}),
+        (1, "success", {"i": 1}),
+        (2, "success", {"i": 2}),
+        (3, "cancelled", {"i": 3}),
+    ]
+    _, runs, metadata = await runs_of(client, world, bare["uuid"])
+    assert runs == [] and metadata == {"k": 1}
