@@ -75,6 +75,7 @@ async def seeded_ids(client: httpx.AsyncClient, world: World, services: Services
         "operation_uuid": operation.json()["data"]["uuid"],
         "view_uuid": view["uuid"],
         "execution_uuid": execution["uuid"],
+        "execution_ref": execution["uuid"],  # /executions/{execution_ref:str}: a uuid or an id fragment
         "approval_uuid": approval["uuid"],
         "task_uuid": task.json()["data"]["uuid"],
         "workspace_uuid": world.ws["A"],

@@ -18,7 +18,7 @@ from app.domain.dashboard.services import DashboardService
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.operations.services import OperationService
-from app.lib.errors import AppError, FieldValidationError
+from app.lib.errors import AppError, FieldValidationError, NotFoundError
 from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.ratelimit import RateLimited
 from app.lib.security import HashingBusy
@@ -135,6 +135,7 @@ class ExecutionPages(Controller):
         page = await dashboard.execution_page(
             view, services.hub.known_seqs(view.workspace_ids), services.hub.written_here
         )
+        page = await dashboard.with_elsewhere(user, view, page)  # an id searched here that lives elsewhere
         context = {"view": view, "page": page, "per_page": PER_PAGE}
         if (target := hx_target(request)) in ("results", "live"):
             # "live": the results with a fresh socket, so the server learns the rows now shown
@@ -146,15 +147,27 @@ class ExecutionPages(Controller):
         env = request.app.template_engine.engine
         return page_response(request, env, chrome, bodies.body(env, user, view, page, chrome | context))
 
-    @get("/executions/{execution_uuid:uuid}", media_type=MediaType.HTML)
+    @get("/executions/{execution_ref:str}", media_type=MediaType.HTML)
     async def execution_detail(
         self,
         request: Request[Any, Any, Any],
         user: PageUser,
         dashboard_service: NamedDependency[DashboardService],
         approval_service: NamedDependency[ApprovalService],
-        execution_uuid: FromPath[uuid_lib.UUID],
-    ) -> Template:
+        execution_ref: FromPath[str],
+    ) -> Response[Any]:
+        """An execution's page. ``execution_ref``: its uuid, or any id fragment the lists show (see
+        ``id_search``): one match redirects to its canonical page, several list the matches."""
+        found = await dashboard_service.lookup(user, execution_ref)
+        if not found.matches:
+            raise NotFoundError("Workflow execution")
+        if found.single is None:
+            badge = await approval_service.pending_count(user)
+            context = {"matches": found.matches, "ref": execution_ref}
+            return Template("executions/matches.html", context=base_context(user, badge) | context)
+        if not found.exact:
+            return Redirect(f"/executions/{found.single['uuid']}", status_code=302)
+        execution_uuid = uuid_lib.UUID(found.single["uuid"])
         detail = await dashboard_service.execution_detail(user, execution_uuid)
         context = detail_context(detail)
         if hx_target(request) == "detail-body":

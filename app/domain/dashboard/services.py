@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuid_lib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,12 +16,15 @@ from app.domain.dashboard import attention as att
 from app.domain.dashboard.chains import attempt_numbers, chain_ids, fold_condition, retried_uuids
 from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
 from app.domain.dashboard.saved_views import SavedViewService
+from app.domain.dashboard.stop_note import stop_note
 from app.domain.dashboard.timeline import execution_timeline
 from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.events.replay import current_seqs
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
+from app.domain.executions.id_search import parse_id_ref
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
+from app.domain.executions.lookup import Lookup, elsewhere, lookup_ref
 from app.domain.executions.summaries import event_summaries
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
@@ -45,6 +48,8 @@ class ExecutionPage:
     # The total is exact up to 10,000; beyond, it is 10,000 and shown as "10,000+".
     total_capped: bool = False
     has_more: bool = False
+    # An id searched here that lives in another of the viewer's workspaces (``with_elsewhere``).
+    elsewhere: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DashboardService:
@@ -111,6 +116,21 @@ class DashboardService:
         return await self.pages.get_or_build(
             view_key(view), frozen_seqs(known_seqs), lambda: self._build_page(view), written_here
         )
+
+    async def with_elsewhere(self, user: CurrentUser, view: ExecutionView, page: ExecutionPage) -> ExecutionPage:
+        """The page, plus where the searched id is when it found nothing here but is in another of
+        the user's workspaces. Per viewer, never cached with the shared page: a copy (one indexed
+        query, only for an empty page searched by an id)."""
+        if page.rows or view.page != 1 or parse_id_ref(view.search) is None:
+            return page
+        async with self.db.quick_read() as session:
+            found = await elsewhere(session, user, view.search, view.workspace_ids)
+        return replace(page, elsewhere=found) if found else page
+
+    async def lookup(self, user: CurrentUser, text: str) -> Lookup:
+        """What ``/executions/<text>`` opens: the execution(s) a whole id or a fragment names."""
+        async with self.db.read() as session:
+            return await lookup_ref(session, user, text)
 
     async def _build_page(self, view: ExecutionView) -> ExecutionPage:
         async with self.db.quick_read() as session:
@@ -251,6 +271,7 @@ class DashboardService:
             tasks = await self._tasks(session, row.id)
             runs = (data[0].get("workflow_data") if data else None) or []
             timeline = await execution_timeline(session, summary, row.id, runs)
+            stopped = await stop_note(session, summary, row.id)
         return {
             "cursor": {summary["workspace_uuid"]: seq},
             "execution": summary,
@@ -261,6 +282,7 @@ class DashboardService:
             "approvals": approvals,
             "command_room": tasks,
             "timeline": timeline,
+            "stop": stopped,
         }
 
     async def family_of(self, user: CurrentUser, execution_uuid: str) -> set[str]:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from app.domain.dashboard.attention import ATTENTION, EXACT_ATTENTION, may_match, parse_attention
 from app.domain.dashboard.columns import COLUMNS, DEFAULT_COLUMNS, parse_columns
+from app.domain.executions.id_search import names, parse_id_ref
 from app.domain.executions.state import STATUS_VALUES
 from app.lib.identity import CurrentUser
 
@@ -175,10 +176,11 @@ class ExecutionView:
             return False  # its successful retry is the chain's row now
         if self.search:
             term = self.search.lower()
-            if _uuid(term) is not None:
-                return str(execution.get("uuid")) == str(_uuid(term))
+            ref = parse_id_ref(term)
+            if ref is not None and ref.whole is not None:
+                return str(execution.get("uuid")) == str(ref.whole)
             haystack = f"{execution.get('workflow_name') or ''}\n{execution.get('error') or ''}".lower()
-            if term not in haystack:
+            if term not in haystack and not (ref is not None and names(ref, str(execution.get("uuid")))):
                 return False
         return True
 

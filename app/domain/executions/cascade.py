@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionStatus, WorkflowExecution
 from app.domain.approvals.cancellation import cancel_pending_approvals
+from app.domain.executions.progress import close_node_runs
 from app.domain.executions.state import STOPPABLE
 from app.lib.sql import any_of
 
@@ -74,7 +75,8 @@ async def lock_plan(session: AsyncSession, ids: list[int]) -> None:
 async def cancel_plan(
     session: AsyncSession, plan: StopPlan, actor_id: int | None, now: Any
 ) -> tuple[list[int], list[int]]:
-    """Cancel the plan's rows still stoppable and their pending approvals: (execution ids, approval ids)."""
+    """Cancel the plan's rows still stoppable, their open node runs (at ``now``, the stop time) and
+    their pending approvals: (execution ids, approval ids)."""
     rows = await session.execute(
         update(E)
         .where(any_of(session, E.id, plan.all_ids), E.status.in_([s.value for s in STOPPABLE]), E.deleted_at.is_(None))
@@ -88,5 +90,6 @@ async def cancel_plan(
         .returning(E.id)
     )
     cancelled = sorted(r[0] for r in rows)
+    await close_node_runs(session, cancelled, now)
     approvals = await cancel_pending_approvals(session, cancelled, now, "the execution was stopped", actor_id)
     return cancelled, approvals

@@ -132,6 +132,11 @@ class WorkflowExecutionController(Controller):
 
         At least one of ``workspace_uuid``, ``organization_multiplai_id`` or ``workflow_uuid(s)`` is
         required; ``workspace_uuid`` wins over ``organization_multiplai_id``.
+
+        ``search`` matches workflow names, error text and content, and execution ids: a whole uuid,
+        or 6+ hex characters that start the uuid or its short id (its last 8 characters, as the
+        dashboard shows it). When an id finds nothing here but is in another of your workspaces,
+        ``meta.found_elsewhere`` lists where.
         """
         includes = parse_includes(with_, with_count)
         wf_uuids = [
@@ -158,9 +163,15 @@ class WorkflowExecutionController(Controller):
             raise FieldValidationError("date_to", "The date_to field must be a date after or equal to date_from.")
         page_req = PageRequest(page=page, per_page=per_page)
         items, result = await execution_service.page(user, filters, page_req, includes, cursor)
-        return paginated(
+        body = paginated(
             request, items, result.total, page_req, capped=result.total_capped, next_cursor=result.next_cursor
         )
+        if not items and page == 1 and cursor is None and filters.search:
+            # An id (or id fragment) of the user's other workspaces: say where it is (never beyond them).
+            found = await execution_service.found_elsewhere(user, filters.search, workspace_ids)
+            if found:
+                body["meta"]["found_elsewhere"] = found
+        return body
 
     @get("/count", summary="Count workflow executions")
     async def count_executions(

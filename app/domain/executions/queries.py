@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -24,6 +24,7 @@ from app.db.models import (
     WorkflowExecutionData,
     Workspace,
 )
+from app.domain.executions.id_search import id_match, parse_id_ref
 from app.domain.executions.search import SearchMatch, resolved_search
 from app.domain.executions.state import STOPPABLE, is_finished
 from app.domain.executions.summary import ExecutionSummary, build_summary
@@ -118,17 +119,19 @@ def filter_conditions(f: ExecutionFilters) -> list[Any]:
 def _search_condition(
     term: str, workspace_ids: list[int], workflow_ids: list[int] | None, dialect: str | None = None
 ) -> Any:
-    """Workflow name, execution uuid (whole) or error text; the term is always a bound parameter.
-    Resolved (workflow ids and dialect known): plain SQLAlchemy clauses, whose compiled statements
-    are cached; else ``SearchMatch``, compiled per database on each use."""
+    """Workflow name, execution id, error text or content; the term is always a bound parameter.
+    A whole uuid matches that execution alone. A fragment of an id (6+ hex characters, see
+    ``id_search``) matches the executions it names *or* the text arms (a workflow may be called
+    "decade"). Resolved (workflow ids and dialect known): plain SQLAlchemy clauses, whose compiled
+    statements are cached; else ``SearchMatch``, compiled per database on each use."""
     term = term.strip()
-    try:
-        return E.uuid == uuid_lib.UUID(term)
-    except ValueError:
-        pass
+    ref = parse_id_ref(term)
+    if ref is not None and ref.whole is not None:
+        return E.uuid == ref.whole
     if workflow_ids is not None and dialect is not None:
-        return resolved_search(term, workflow_ids, dialect)
-    return SearchMatch(term, workspace_ids, workflow_ids)
+        text_arms = resolved_search(term, workflow_ids, dialect)
+        return or_(id_match(ref, dialect), text_arms) if ref is not None else text_arms
+    return SearchMatch(term, workspace_ids, workflow_ids, ref)
 
 
 async def resolve_search(session: AsyncSession, f: ExecutionFilters) -> ExecutionFilters:

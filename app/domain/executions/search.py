@@ -23,6 +23,7 @@ from sqlalchemy import Boolean, ColumnElement, Text, any_, column, func, literal
 from sqlalchemy.ext.compiler import compiles
 
 from app.db.models import Workflow, WorkflowExecution
+from app.domain.executions.id_search import IdRef, id_match
 
 E = WorkflowExecution
 FTS = table("executions_error_fts", column("rowid"), column("executions_error_fts"))
@@ -80,8 +81,11 @@ class SearchMatch(ColumnElement[bool]):
     _is_implicitly_boolean = True  # a predicate: no "= 1" appended on SQLite
     inherit_cache = False  # the term lives outside the cache key; such statements are not cached
 
-    def __init__(self, term: str, workspace_ids: list[int], workflow_ids: list[int] | None = None) -> None:
+    def __init__(
+        self, term: str, workspace_ids: list[int], workflow_ids: list[int] | None = None, ref: IdRef | None = None
+    ) -> None:
         self.term = term
+        self.ref = ref  # the term read as a fragment of an execution id, OR'd in (``id_search``)
         self.workspace_ids = list(workspace_ids)
         # Resolved beforehand (``resolve_search``): the planner then sees real ids, or no workflow arm at
         # all, and estimates the error arm alone; an unresolved subquery looks like ~20k rows to it and
@@ -95,9 +99,17 @@ class SearchMatch(ColumnElement[bool]):
         )
 
 
+def _text_and_id(element: SearchMatch, dialect: str) -> ColumnElement[bool]:
+    """The error and content arms, with the id arm when the term reads as an id fragment."""
+    arms = [error_match(element.term, dialect), content_match(element.term, dialect)]
+    if element.ref is not None:
+        arms.append(id_match(element.ref, dialect))
+    return or_(*arms)
+
+
 @compiles(SearchMatch)
 def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    error = or_(error_match(element.term, "sqlite"), content_match(element.term, "sqlite"))
+    error = _text_and_id(element, "sqlite")
     if element.workflow_ids is None:
         return "(" + compiler.process(E.workflow_id.in_(element.matching_workflows()) | error, **kw) + ")"
     if not element.workflow_ids:
@@ -107,8 +119,7 @@ def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
 
 @compiles(SearchMatch, "postgresql")
 def _compile_postgresql(element: SearchMatch, compiler: Any, **kw: Any) -> str:
-    text_arms = or_(error_match(element.term, "postgresql"), content_match(element.term, "postgresql"))
-    error = "(" + compiler.process(text_arms, **kw) + ")"
+    error = "(" + compiler.process(_text_and_id(element, "postgresql"), **kw) + ")"
     if element.workflow_ids is not None:
         if not element.workflow_ids:
             return error

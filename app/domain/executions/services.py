@@ -22,8 +22,10 @@ from app.domain.events.recorder import CommittedEvent
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.deletion import soft_delete_in_session
+from app.domain.executions.id_search import parse_id_ref
 from app.domain.executions.listing import Cursor, ExecutionPage, list_page
-from app.domain.executions.progress import derived_fields, merged_data
+from app.domain.executions.lookup import Lookup, elsewhere, lookup_ref
+from app.domain.executions.progress import close_node_runs, derived_fields, merged_data
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.state import TERMINAL, check_transition
 from app.domain.executions.stopping import StopPreview, StopResult, preview_stop, stop_execution
@@ -134,6 +136,20 @@ class ExecutionService(ExecutionWrites):
             if row is None:
                 raise NotFoundError("Workflow execution")
             return (await self._decorate(session, user, [row], includes))[0]
+
+    async def lookup(self, user: CurrentUser, text: str) -> Lookup:
+        """The executions a whole id or an id fragment names, in any of the user's workspaces."""
+        async with self.db.read() as session:
+            return await lookup_ref(session, user, text)
+
+    async def found_elsewhere(
+        self, user: CurrentUser, search: str | None, shown_workspace_ids: list[int]
+    ) -> list[dict[str, Any]]:
+        """For a search that found nothing: where in the user's other workspaces its id is."""
+        if parse_id_ref(search or "") is None:
+            return []
+        async with self.db.quick_read() as session:
+            return await elsewhere(session, user, search, shown_workspace_ids)
 
     async def _decorate(
         self, session: AsyncSession, user: CurrentUser, rows: list[Any], inc: Includes
@@ -275,10 +291,13 @@ class ExecutionService(ExecutionWrites):
             data = None
             if body.node_runs or body.execution_data is not None:
                 data = await merged_data(session, row.id, body, now)
+            # A finished execution runs no node: a late "running" report from the engine does not
+            # reopen one (its node runs are closed below, in this transaction).
+            finished = ExecutionStatus(values.get("status", row.status)) in TERMINAL
             if data is not None and body.node_runs:
                 still_running = {e.get("node_id") for e in data.workflow_data if e.get("status") == "running"}
                 derived = derived_fields(row.running_node, body.node_runs, still_running)
-                if "status" in values and ExecutionStatus(values["status"]) in TERMINAL:
+                if finished:
                     derived.pop("running_node", None)
                 values = derived | values
             if not values and data is None:
@@ -301,6 +320,8 @@ class ExecutionService(ExecutionWrites):
                 if data.text is not None:
                     data.record.data = data.text
                 await session.flush()
+            if finished and ("status" in values or data is not None):
+                await close_node_runs(session, [row.id], now)
             summaries, events = await self.record_changes(session, row.workspace_id, [(event_type, row.id)])
             return summaries[row.id], events
 
