@@ -1,0 +1,73 @@
+"""Cumulative layout shift of /executions, untouched, against a running demo (issue 19 item 5).
+
+    uv run athena demo --port 8000 &
+    uv run python bench/list_cls.py --url http://127.0.0.1:8000 --seconds 60
+
+Signs in as operator@demo.local, opens /executions, leaves the pointer off the table and sums every
+'layout-shift' entry (PerformanceObserver, buffered) over the window. Also counts row replacements
+(oob swaps of #row-* elements) and htmx:oobErrorNoTarget console errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from playwright.async_api import async_playwright
+
+OBSERVE = """() => {
+  window.__cls = {value: 0, count: 0, biggest: []};
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.hadRecentInput) continue;
+      window.__cls.value += e.value; window.__cls.count += 1;
+      window.__cls.biggest.push([e.value, Math.round(e.startTime - (window.__lastMsg || 0)), (e.sources || []).map(s => { const n = s.node; if (!n) return '?'; const el = n.nodeType === 1 ? n : n.parentElement; return (el.id || el.className || el.nodeName) + ':' + Math.round(s.previousRect.y) + '>' + Math.round(s.currentRect.y); }).join(' ')]);
+    }
+  }).observe({type: 'layout-shift', buffered: false});
+  document.addEventListener('htmx:wsAfterMessage', () => { window.__lastMsg = performance.now(); });
+  window.__swaps = 0; window.__noTarget = 0; window.__offered = 0;
+  document.addEventListener('htmx:oobBeforeSwap', (e) => { if (e.detail.target && e.detail.target.id && e.detail.target.id.startsWith('row-')) window.__offered++; });
+  document.addEventListener('htmx:oobAfterSwap', (e) => { if (e.detail.target && e.detail.target.id && e.detail.target.id.startsWith('row-')) window.__swaps++; });
+  document.addEventListener('htmx:oobErrorNoTarget', () => { window.__noTarget++; });
+}"""
+
+
+async def measure(url: str, seconds: float, email: str, password: str) -> dict[str, object]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        await page.goto(f"{url}/executions")
+        await page.fill("input[name=email]", email)
+        await page.fill("input[name=password]", password)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/executions**")
+        await page.wait_for_function("() => document.querySelector('#conn').dataset.state === 'live'")
+        await page.mouse.move(2, 2)
+        await page.wait_for_timeout(1500)
+        await page.evaluate(OBSERVE)
+        await page.wait_for_timeout(seconds * 1000)
+        result = await page.evaluate(
+            "() => ({cls: window.__cls.value, shifts: window.__cls.count, "
+            "row_updates_received: window.__offered, row_swaps: window.__swaps, no_target: window.__noTarget, "
+            "biggest: window.__cls.biggest.sort((a, b) => b[0] - a[0]).slice(0, 5)})"
+        )
+        result["console_errors"] = len(errors)
+        await browser.close()
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--email", default="operator@demo.local")
+    parser.add_argument("--password", default="athena-demo")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(args.url, args.seconds, args.email, args.password)), indent=1))
+
+
+if __name__ == "__main__":
+    main()
