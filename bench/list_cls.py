@@ -4,8 +4,9 @@
     uv run python bench/list_cls.py --url http://127.0.0.1:8000 --seconds 60
 
 Signs in as operator@demo.local, opens /executions, leaves the pointer off the table and sums every
-'layout-shift' entry (PerformanceObserver, buffered) over the window. Also counts row replacements
-(oob swaps of #row-* elements) and htmx:oobErrorNoTarget console errors.
+'layout-shift' entry not caused by input (PerformanceObserver) over the window. Also counts rows
+replaced and inserted in #execution-rows, htmx:oobErrorNoTarget events and console errors
+(observers in bench/list_cls.js).
 """
 
 from __future__ import annotations
@@ -13,24 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-OBSERVE = """() => {
-  window.__cls = {value: 0, count: 0, biggest: []};
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      if (e.hadRecentInput) continue;
-      window.__cls.value += e.value; window.__cls.count += 1;
-      window.__cls.biggest.push([e.value, Math.round(e.startTime - (window.__lastMsg || 0)), (e.sources || []).map(s => { const n = s.node; if (!n) return '?'; const el = n.nodeType === 1 ? n : n.parentElement; return (el.id || el.className || el.nodeName) + ':' + Math.round(s.previousRect.y) + '>' + Math.round(s.currentRect.y); }).join(' ')]);
-    }
-  }).observe({type: 'layout-shift', buffered: false});
-  document.addEventListener('htmx:wsAfterMessage', () => { window.__lastMsg = performance.now(); });
-  window.__swaps = 0; window.__noTarget = 0; window.__offered = 0;
-  document.addEventListener('htmx:oobBeforeSwap', (e) => { if (e.detail.target && e.detail.target.id && e.detail.target.id.startsWith('row-')) window.__offered++; });
-  document.addEventListener('htmx:oobAfterSwap', (e) => { if (e.detail.target && e.detail.target.id && e.detail.target.id.startsWith('row-')) window.__swaps++; });
-  document.addEventListener('htmx:oobErrorNoTarget', () => { window.__noTarget++; });
-}"""
+OBSERVE = (Path(__file__).parent / "list_cls.js").read_text()
 
 
 async def measure(url: str, seconds: float, email: str, password: str) -> dict[str, object]:
@@ -50,9 +38,8 @@ async def measure(url: str, seconds: float, email: str, password: str) -> dict[s
         await page.evaluate(OBSERVE)
         await page.wait_for_timeout(seconds * 1000)
         result = await page.evaluate(
-            "() => ({cls: window.__cls.value, shifts: window.__cls.count, "
-            "row_updates_received: window.__offered, row_swaps: window.__swaps, no_target: window.__noTarget, "
-            "biggest: window.__cls.biggest.sort((a, b) => b[0] - a[0]).slice(0, 5)})"
+            "() => { const m = window.__still; m.biggest = m.biggest.sort((a, b) => b[0] - a[0]).slice(0, 5);"
+            " return m; }"
         )
         result["console_errors"] = len(errors)
         await browser.close()

@@ -138,17 +138,36 @@
       }
       // A slide still running is replaced: measure the row where layout puts it, and start the new
       // slide from where it is seen now (two messages in one frame must not jump by the first).
-      el.getAnimations().forEach(function (a) { if (a.id === "flip") { a.cancel(); } });
+      if (el.hasAttribute("style")) { el.removeAttribute("style"); }
       var dy = was.get(key) - el.getBoundingClientRect().top;
       if (Math.abs(dy) >= 0.5) { slides.push([el, dy]); }
     });
-    // The Web Animations API leaves the style attribute alone (the CSP forbids inline styles, and
-    // htmx's settle step copies attributes onto swapped rows).
+    // Set through the CSSOM (allowed by the CSP), before the next paint: every row is painted where
+    // it was, then glides to its place.
     slides.forEach(function (s) {
-      var slide = s[0].animate([{ transform: "translateY(" + s[1] + "px)" }, { transform: "none" }],
-        { duration: reducedMotion() ? 1 : 240, easing: "ease-out" });
-      slide.id = "flip";
+      s[0].style.transition = "none";
+      s[0].style.transform = "translateY(" + s[1] + "px)";
     });
+    if (!slides.length) { return; }
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () {
+        var ms = reducedMotion() ? 0 : 240;
+        slides.forEach(function (s) {
+          if (!s[0].style.transform) { return; }  // replaced or re-measured meanwhile
+          s[0].style.transition = "transform " + ms + "ms ease-out";
+          s[0].style.transform = "";
+        });
+        setTimeout(function () { slides.forEach(function (s) { if (!s[0].style.transform) { s[0].removeAttribute("style"); } }); }, ms + 50);
+      });
+    });
+  });
+  // A row about to be replaced drops its slide first: htmx copies the old row's attributes onto the
+  // new one while it settles, and a copied style attribute is an inline style the CSP refuses.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (evt.detail.shouldSwap && target && target.hasAttribute && target.hasAttribute("style") && target.parentNode === rowsBody()) {
+      target.removeAttribute("style");
+    }
   });
   function reducedMotion() {
     return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
