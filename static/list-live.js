@@ -222,6 +222,36 @@
     if (elt.matches("dialog[data-modal]")) { openModal(elt); }
     elt.querySelectorAll("dialog[data-modal]").forEach(openModal);
   });
+  // Tab cycles inside the open modal (showModal makes the page inert, but Tab would still leave
+  // for the browser's own controls after the last button).
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Tab") { return; }
+    var dialog = document.querySelector("dialog[data-modal][open]");
+    if (!dialog) { return; }
+    var focusable = Array.from(dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select, textarea"));
+    if (!focusable.length) { return; }
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    var inside = dialog.contains(document.activeElement);
+    if (evt.shiftKey && (document.activeElement === first || !inside)) { evt.preventDefault(); last.focus(); }
+    else if (!evt.shiftKey && (document.activeElement === last || !inside)) { evt.preventDefault(); first.focus(); }
+  });
+  // The stop dialog's counts refresh while it is open: its confirm button says the same number.
+  document.addEventListener("htmx:afterSettle", function () {
+    var live = document.getElementById("stop-live");
+    var confirm = document.getElementById("stop-confirm");
+    if (!live || !confirm) { return; }
+    var n = confirm.querySelector(".stop-n");
+    if (n) { n.textContent = live.dataset.total; }
+    confirm.disabled = live.dataset.stoppable !== "1";
+  });
+  // A stop answered with success closes the dialog; a refusal (409) answers with the dialog again.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var config = evt.detail.requestConfig;
+    if (evt.detail.successful && config && config.verb === "post" && evt.detail.elt && evt.detail.elt.id === "stop-form") {
+      var dialog = document.getElementById("stop-dialog");
+      if (dialog) { dialog.remove(); }
+    }
+  });
   // Closed (Esc, Cancel, done): it leaves the page, so nothing polls or holds the table for it.
   document.addEventListener("close", function (evt) {
     var dialog = evt.target;
