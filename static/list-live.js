@@ -258,3 +258,36 @@
     if (dialog && dialog.matches && dialog.matches("dialog[data-modal]")) { dialog.remove(); }
   }, true);
 })();
+
+// ===== Times in the viewer's timezone (issue 19 item 6) =====
+// The server writes UTC ("13:02:11", or "Dec 06 13:02" when not today); here each <time data-local>
+// shows the viewer's local time, with the date when it is not today, and the UTC instant on hover;
+// column headers name the timezone.
+(function () {
+  "use strict";
+  var zone = (function () {
+    try {
+      var part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date())
+        .filter(function (p) { return p.type === "timeZoneName"; })[0];
+      return part ? part.value : "local";
+    } catch (e) { return "local"; }
+  })();
+  var clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  var dated = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
+  function localize(root) {
+    var today = new Date().toDateString();
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var t = new Date(el.getAttribute("datetime"));
+      if (isNaN(t.getTime())) { return; }
+      el.textContent = t.toDateString() === today ? clock.format(t) : dated.format(t);
+      el.title = t.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+    });
+    (root || document).querySelectorAll("[data-tz]").forEach(function (el) { el.textContent = zone; el.title = "Times are in your timezone; hover a time for UTC"; });
+  }
+  document.addEventListener("htmx:load", function (evt) { localize(evt.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { localize(document); });
+  } else {
+    localize(document);
+  }
+})();
