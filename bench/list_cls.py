@@ -25,6 +25,7 @@ async def measure(url: str, seconds: float, email: str, password: str) -> dict[s
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(120_000)  # a loaded machine signs in slowly
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         await page.goto(f"{url}/executions")
