@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -48,6 +47,9 @@ from app.web.pages import ROUTES
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +115,11 @@ def _csrf(settings: Settings) -> CSRFConfig:
 
 
 def _alchemy(services: Services) -> SQLAlchemyPlugin:
-    """Only for the CLI's ``database`` commands (Alembic); the app uses ``services.db``'s engine."""
+    """Only for the CLI's ``database`` commands (Alembic); the app uses ``services.db``'s engine.
+    Imported here: advanced-alchemy's Litestar extension brings Alembic, Rich and Litestar's CLI,
+    a tenth of a server's start-up that a served app never uses."""
+    from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+
     return SQLAlchemyPlugin(
         config=SQLAlchemyAsyncConfig(
             engine_instance=services.db.engine,
@@ -149,7 +155,13 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
     return start_services, close_services
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_cli_app() -> Litestar:
+    """The app Litestar's CLI loads (``athena database ...``, ``routes``, ``schema``...): the served
+    app plus advanced-alchemy's plugin, which gives the CLI its ``database`` (Alembic) commands."""
+    return create_app(cli_commands=True)
+
+
+def create_app(settings: Settings | None = None, *, cli_commands: bool = False) -> Litestar:
     """One app instance: its own Services (database, hub), API under /api/v1, pages, sockets."""
     settings = settings or get_settings()
     services = Services.build(settings)
@@ -179,7 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[_alchemy(services), HTMXPlugin()],
+        plugins=[*([_alchemy(services)] if cli_commands else []), HTMXPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=_openapi(),
