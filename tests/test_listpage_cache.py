@@ -53,6 +53,14 @@ async def _workspace_id(services: Services, workspace_uuid: str) -> int:
         )
 
 
+@pytest.fixture(autouse=True)
+def _sessions_held(services: Services) -> None:
+    """Statement counts here are the page's own: a signed-in session stays cached for the test, as
+    it does between a user's requests seconds apart. With the default 2 s, two requests that took
+    longer than that on a loaded machine (load 20+) counted the session's lookup too and failed."""
+    services.accounts.recent_sessions.max_age = 60.0
+
+
 @pytest.fixture
 async def watched(services: Services, world: World) -> AsyncIterator[int]:
     """Workspace A watched by a (socket-less) page subscriber, as when a dashboard is open on it."""
