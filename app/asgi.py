@@ -31,7 +31,7 @@ from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.lib.headers import PageOriginMiddleware, allow_header_hook, security_headers_hook
 from app.lib.json_body import JsonRequest
-from app.lib.openapi_errors import correct_openapi_when_built
+from app.lib.openapi_errors import declare_strict_bodies, document_errors, tidy_query_parameters
 from app.lib.query_forms import SeedQueryMiddleware
 from app.ops.runtime import freeze_startup_heap
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
@@ -198,5 +198,8 @@ def create_app(settings: Settings | None = None, *, cli_commands: bool = False) 
         debug=settings.debug,
     )
     app.read_gate = services.read_gate
-    correct_openapi_when_built(app)  # built on first request for it, not at every start
+    openapi = app.plugins.get("OpenAPIPlugin").provide_openapi()  # type: ignore[attr-defined]
+    document_errors(openapi)
+    declare_strict_bodies(openapi)
+    tidy_query_parameters(openapi)
     return app

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar
-from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
@@ -115,27 +113,3 @@ def _move_constraints(schema: Schema) -> None:
                 branch.items.pattern = schema.pattern
     for name in ("pattern", "format", "max_length", "min_length", "max_items"):
         setattr(schema, name, None)
-
-
-class TidyOpenAPIPlugin(OpenAPIPlugin):
-    """Litestar's OpenAPI plugin, whose document gets this module's corrections when it is built.
-
-    Litestar builds the document on the first request for it (``/schema``, ``app.openapi_schema``);
-    correcting it then, rather than building it inside ``create_app`` to correct it at once, spares
-    every app that nobody asks for its schema (each server start, each test's app) about a fifth of
-    ``create_app``."""
-
-    __slots__ = ()
-
-    def _build_openapi(self) -> OpenAPI:
-        openapi = super()._build_openapi()
-        document_errors(openapi)
-        declare_strict_bodies(openapi)
-        tidy_query_parameters(openapi)
-        return openapi
-
-
-def correct_openapi_when_built(app: Litestar) -> None:
-    """Swap the app's OpenAPI plugin for ``TidyOpenAPIPlugin`` (same state: it only adds behaviour)."""
-    plugin = app.plugins.get(OpenAPIPlugin)
-    plugin.__class__ = TidyOpenAPIPlugin
