@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -47,9 +48,6 @@ from app.web.pages import ROUTES
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker
-
-if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,11 +113,7 @@ def _csrf(settings: Settings) -> CSRFConfig:
 
 
 def _alchemy(services: Services) -> SQLAlchemyPlugin:
-    """Only for the CLI's ``database`` commands (Alembic); the app uses ``services.db``'s engine.
-    Imported here: advanced-alchemy's Litestar extension brings Alembic, Rich and Litestar's CLI,
-    a tenth of a server's start-up that a served app never uses."""
-    from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-
+    """Only for the CLI's ``database`` commands (Alembic); the app uses ``services.db``'s engine."""
     return SQLAlchemyPlugin(
         config=SQLAlchemyAsyncConfig(
             engine_instance=services.db.engine,
@@ -155,13 +149,7 @@ def _lifecycle(services: Services) -> tuple[Any, Any]:
     return start_services, close_services
 
 
-def create_cli_app() -> Litestar:
-    """The app Litestar's CLI loads (``athena database ...``, ``routes``, ``schema``...): the served
-    app plus advanced-alchemy's plugin, which gives the CLI its ``database`` (Alembic) commands."""
-    return create_app(cli_commands=True)
-
-
-def create_app(settings: Settings | None = None, *, cli_commands: bool = False) -> Litestar:
+def create_app(settings: Settings | None = None) -> Litestar:
     """One app instance: its own Services (database, hub), API under /api/v1, pages, sockets."""
     settings = settings or get_settings()
     services = Services.build(settings)
@@ -191,7 +179,7 @@ def create_app(settings: Settings | None = None, *, cli_commands: bool = False) 
             **{exc: pages_get_html(handler) for exc, handler in exception_handlers.items()},
             SignInRequired: sign_in_redirect,
         },
-        plugins=[*([_alchemy(services)] if cli_commands else []), HTMXPlugin()],
+        plugins=[_alchemy(services), HTMXPlugin()],
         on_startup=[start_services],
         on_shutdown=[close_services],
         openapi_config=_openapi(),

@@ -149,31 +149,6 @@ def test_help_loads_no_app_code(tmp_path: Path) -> None:
                 assert re.search(rf"^  {command} ", help_text, re.MULTILINE), (command, help_text)
 
 
-SERVED_APP_PROBE = """
-import json, sys
-from app.asgi import create_app
-from app.config import Settings
-app = create_app(Settings(database_url="sqlite+aiosqlite:///probe.db", redis_url=None, secret_key="probe"))
-print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"alembic", "rich", "rich_click", "mako"})))
-"""
-
-
-def test_the_served_app_starts_without_alembic_and_the_cli_app_has_the_database_commands(tmp_path: Path) -> None:
-    """Every server start (and every test that starts one) skips Alembic and Litestar's CLI; the
-    app Litestar's CLI loads still carries advanced-alchemy's ``database`` commands."""
-    done = subprocess.run(
-        [sys.executable, "-c", SERVED_APP_PROBE], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1]) == []
-
-    # test_workspace_user_and_token_commands runs `athena database show-current-revision` through it.
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", redis_url=None, secret_key="k")
-    served, for_cli = create_app(settings), create_app(settings, cli_commands=True)
-    assert "SQLAlchemyPlugin" not in {type(p).__name__ for p in served.plugins}
-    assert "SQLAlchemyPlugin" in {type(p).__name__ for p in for_cli.plugins}
-
-
 def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(["nonsense"])], cwd=tmp_path, capture_output=True, text=True

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-APP_FACTORY = "app.asgi:create_cli_app"
+APP_FACTORY = "app.asgi:create_app"
 
 # command name -> "module:attribute" of a click command, imported on first use
 COMMANDS = {
