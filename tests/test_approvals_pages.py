@@ -14,9 +14,9 @@ from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.services import Services
-from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.live import frames_for
+from app.web.pages.approvals.controller import InboxView
 from app.web.pages.approvals.live import ApprovalsLive
 from app.web.pages.executions.live import ExecutionsLive
 from app.web.pages.live import PageState

@@ -10,20 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.web.approvals import ApprovalPages
-from app.web.command_room import CommandRoomPages
-from app.web.controllers import AuthPages, ExecutionPages
-from app.web.insights import InsightsPages
-from app.web.list_views import ListViewPages
-from app.web.operations import OperationPages
 from app.web.pages.account import AccountPages
+from app.web.pages.approvals.controller import ApprovalPages
 from app.web.pages.approvals.live import ApprovalsLive
+from app.web.pages.command_room.controller import CommandRoomPages
 from app.web.pages.command_room.live import CommandRoomLive
 from app.web.pages.execution_detail.live import ExecutionDetailLive
+from app.web.pages.executions.controller import AuthPages, ExecutionPages
 from app.web.pages.executions.live import ExecutionsLive
+from app.web.pages.executions.saved_views import ListViewPages
+from app.web.pages.insights.controller import InsightsPages
 from app.web.pages.live import LivePage
+from app.web.pages.operations.controller import OperationPages
 from app.web.pages.recent_failures import RecentFailuresLive, RecentFailuresPages
-from app.web.trash_pages import AuditPages, TrashPages
+from app.web.pages.trash.controller import AuditPages, TrashPages
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from app.lib.security import HashingBusy
 from app.web.errors import error_toast, toast
 from app.web.graph import layout_graph
 from app.web.htmx import hx_target
-from app.web.list_page import ListPageBodies, page_response
+from app.web.pages.executions.list_page import ListPageBodies, page_response
 from app.web.session import (
     SESSION_LIFETIME,
     cleared_session_cookie,

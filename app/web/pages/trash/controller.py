@@ -21,8 +21,8 @@ from app.domain.executions.trash import TrashService
 from app.lib.errors import AppError, FieldValidationError, ForbiddenError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
-from app.web.controllers import base_context
 from app.web.errors import error_toast, toast
+from app.web.pages.executions.controller import base_context
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

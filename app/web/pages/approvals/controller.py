@@ -27,10 +27,10 @@ from app.domain.events.replay import current_seqs
 from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
-from app.web.approval_groups import group_entries, group_note
-from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.pages.approvals.groups import group_entries, group_note
+from app.web.pages.executions.controller import base_context, detail_body
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

@@ -1,0 +1,1 @@
+"""Bulk operations on the executions a view selects (preview, run, follow)."""

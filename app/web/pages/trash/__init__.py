@@ -1,0 +1,1 @@
+"""The trash: deleted executions, restored or purged."""
