@@ -29,8 +29,8 @@ from app.lib.identity import APPROVE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.page_context import base_context, detail_body
 from app.web.pages.approvals.groups import group_entries, group_note
-from app.web.pages.executions.controller import base_context, detail_body
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

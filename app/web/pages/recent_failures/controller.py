@@ -11,7 +11,7 @@ from litestar.response import Template
 
 from app.lib.identity import CurrentUser
 from app.web.htmx import hx_target
-from app.web.pages.executions.controller import base_context
+from app.web.page_context import base_context
 from app.web.pages.recent_failures.view import LIMIT, FailuresView
 from app.web.session import provide_page_user
 
