@@ -16,8 +16,8 @@ from app.realtime.prepared import PreparedEvent
 from app.services import Services
 from app.web.fragments import Fragments
 from app.web.live import frames_for
-from app.web.pages.approvals.controller import InboxView
 from app.web.pages.approvals.live import ApprovalsLive
+from app.web.pages.approvals.view import InboxView
 from app.web.pages.executions.live import ExecutionsLive
 from app.web.pages.live import PageState
 from tests.approval_helpers import APPROVALS, decide, pending_approval

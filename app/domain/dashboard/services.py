@@ -243,13 +243,27 @@ class DashboardService:
             summaries = await event_summaries(session, ids)
         return [summaries[i].with_extra(attempt=n) for n, i in enumerate(ids, start=1) if i in summaries]
 
-    async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
+    async def workflow_choices(self, workspace_ids: list[int]) -> list[dict[str, Any]]:
+        """The live workflows of these workspaces by name: a page's workflow filter."""
+        if not workspace_ids:
+            return []
+        async with self.db.read() as session:
+            return await self._workflow_choices(session, workspace_ids)
+
+    async def cursor(self, user: CurrentUser, workspace_ids: list[int]) -> dict[str, int]:
+        """Each workspace's last event seq by uuid: a page's socket replays from it after a reconnect."""
+        async with self.db.read() as session:
+            seqs = await current_seqs(session, workspace_ids)
+        uuids = {a.workspace_id: str(a.workspace_uuid) for a in user.access.values()}
+        return {uuids[ws]: seq for ws, seq in seqs.items()}
+
+    async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, Any]]:
         rows = await session.execute(
-            select(Workflow.uuid, Workflow.name)
+            select(Workflow.id, Workflow.uuid, Workflow.name)
             .where(Workflow.workspace_id.in_(workspace_ids), Workflow.deleted_at.is_(None))
-            .order_by(Workflow.name)
+            .order_by(Workflow.name, Workflow.id)
         )
-        return [{"uuid": str(r.uuid), "name": r.name} for r in rows]
+        return [{"id": r.id, "uuid": str(r.uuid), "name": r.name} for r in rows]
 
     async def execution_detail(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> dict[str, Any]:
         async with self.db.read() as session:
