@@ -16,7 +16,6 @@ from app.domain.approvals.services import ApprovalService
 from app.domain.audit.records import REASON_MAX_LENGTH
 from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.services import DashboardService
-from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.operations.services import OperationService
 from app.lib.errors import AppError, FieldValidationError
@@ -25,6 +24,7 @@ from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
 from app.web.page_context import base_context
 from app.web.pages.executions.list_page import ListPageBodies, page_response
+from app.web.pages.executions.view import PER_PAGE, ExecutionView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
