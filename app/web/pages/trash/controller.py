@@ -1,4 +1,4 @@
-"""The trash page, the delete dialog (with its reason) and the operator audit log page."""
+"""The trash page (restore, purge) and the delete dialog (with its reason, for the audit log)."""
 
 from __future__ import annotations
 
