@@ -10,10 +10,12 @@
   ``last_page`` sees every match once, and ``last_page + 1`` is empty). Workspace, workflow,
   status and ``created`` date filters are answered by the summaries (``day_counts.py``:
   ``execution_status_counts`` without a range, whole days of ``execution_day_counts`` plus the
-  partial ends with one); a search or a user filter counts its matching rows through their indexes.
-  Only conditions the dashboard adds itself (attention chips, folded retry chains) keep the count
-  exact up to ``COUNT_CAP`` with ``total_capped`` beyond (shown as "10,000+"). Never an estimate
-  from table statistics, which is wrong for filtered views.
+  partial ends with one; a user filter too, migration 0018); a search counts its matching rows in
+  the page's own statement, ``count(*) OVER ()`` beside the ids the page is chosen from (one pass
+  over the matches instead of a second search in a scalar subquery). Only conditions the dashboard
+  adds itself (attention chips, folded retry chains) keep the count exact up to ``COUNT_CAP`` with
+  ``total_capped`` beyond (shown as "10,000+"). Never an estimate from table statistics, which is
+  wrong for filtered views.
 """
 
 from __future__ import annotations
@@ -142,15 +144,27 @@ async def page_ids(
     return rows[:per_page], len(rows) > per_page
 
 
-def page_rows_select(filters: q.ExecutionFilters, per_page: int, offset: int = 0, cursor: Cursor | None = None) -> Any:
+def page_rows_select(
+    filters: q.ExecutionFilters,
+    per_page: int,
+    offset: int = 0,
+    cursor: Cursor | None = None,
+    *,
+    counted: bool = False,
+) -> Any:
     """The summary rows of one page (``per_page + 1`` to tell whether more follow) in one statement.
     The page's ids are chosen in a derived table (ORDER BY + LIMIT, so PostgreSQL plans it on its
     own: an index range read, index-only for OFFSET) and only those rows are joined; planned as one
-    join, the workspace's 288k estimated matches made PostgreSQL walk the global date index instead."""
+    join, the workspace's 288k estimated matches made PostgreSQL walk the global date index instead.
+    ``counted``: each row also carries ``matched``, the number of rows matching the filters (a
+    window over all of them, computed before the LIMIT; without a cursor only)."""
     ids = select(E.id.label("page_id")).where(*q.filter_conditions(filters))
+    if counted:
+        ids = ids.add_columns(func.count().over().label("matched"))
     ids = ids.where(cursor.condition()) if cursor is not None else ids.offset(offset)
     chosen = ids.order_by(*q.order_by(filters)).limit(per_page + 1).subquery("page")
-    return q.summary_select().join(chosen, chosen.c.page_id == E.id).order_by(*q.order_by(filters))
+    rows = q.summary_select().join(chosen, chosen.c.page_id == E.id).order_by(*q.order_by(filters))
+    return rows.add_columns(chosen.c.matched.label("capped_total")) if counted else rows
 
 
 async def list_page(
@@ -161,12 +175,17 @@ async def list_page(
     cursor: Cursor | None = None,
 ) -> ExecutionPage:
     """Summary rows of one page plus the capped total, in one statement whatever the depth (the
-    capped count rides along as a scalar subquery, computed once); a text search adds its
-    workflow-name lookup, a page past the end its count."""
+    capped count rides along as a scalar subquery, computed once; a search's exact count as a
+    window over its matches, see ``page_rows_select``); a text search adds its workflow-name
+    lookup, a page past the end its count."""
     filters = await q.resolve_search(session, filters)
     count, cap = total_select(filters)
-    total_column = count.correlate(None).scalar_subquery().label("capped_total")
-    found = (await session.execute(page_rows_select(filters, per_page, offset, cursor).add_columns(total_column))).all()
+    if filters.search and cursor is None and cap is None:
+        statement = page_rows_select(filters, per_page, offset, counted=True)
+    else:
+        total_column = count.correlate(None).scalar_subquery().label("capped_total")
+        statement = page_rows_select(filters, per_page, offset, cursor).add_columns(total_column)
+    found = (await session.execute(statement)).all()
     # Past the end there is no row to carry the total: count on its own.
     n = int(found[0].capped_total) if found else int((await session.execute(count)).scalar_one())
     total, capped = (cap, True) if cap is not None and n > cap else (n, False)
