@@ -76,6 +76,14 @@ def answerable(f: q.ExecutionFilters) -> bool:
     )
 
 
+def reads_day_rows(f: q.ExecutionFilters) -> bool:
+    """Whether the total of ``f`` sums rows of ``execution_day_counts`` (a date range with a whole
+    day in it): a small statement the planner may still run in parallel over this big table, so
+    callers run it in ``Database.serial_read``."""
+    has_range = f.date_from is not None or f.date_to is not None
+    return has_range and answerable(f) and split_range(f.date_from, f.date_to) is not None
+
+
 def count_by_status_statement(f: q.ExecutionFilters) -> Select[Any] | None:
     """``(status, n)`` rows for ``f``, from whole days plus the partial ends; None when ``f`` is not
     answerable from the table or its range holds no whole day."""
