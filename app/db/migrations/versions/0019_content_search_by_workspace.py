@@ -54,8 +54,11 @@ def upgrade() -> None:
     op.execute("LOCK TABLE workflow_execution_data IN SHARE ROW EXCLUSIVE MODE")
     op.execute("ALTER TABLE workflow_execution_data ADD COLUMN workspace_id bigint")
     op.execute(PG_FUNCTION)
+    # INSERT only (a data row never moves to another execution): with a BEFORE UPDATE row trigger
+    # PostgreSQL recomputes every stored generated column on each UPDATE (content_folded's JSON
+    # walk), the UPDATE below and every later soft delete included.
     op.execute(
-        "CREATE TRIGGER wed_workspace BEFORE INSERT OR UPDATE OF execution_id ON workflow_execution_data"
+        "CREATE TRIGGER wed_workspace BEFORE INSERT ON workflow_execution_data"
         " FOR EACH ROW EXECUTE FUNCTION workflow_execution_data_workspace()"
     )
     # Before the UPDATE: the old index would take a new entry for every row version it writes.
