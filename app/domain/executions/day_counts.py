@@ -195,7 +195,9 @@ async def check_day_counts(db: Database, repair: bool = False) -> DayCountsCheck
             await session.execute(execution_day_counts.delete())
             await session.execute(
                 execution_day_counts.insert().from_select(
-                    ["workspace_id", "day", "workflow_id", "status", "user_id", "n"], truth_select
+                    # In key order: a workspace's range of days on few pages (migration 0018).
+                    ["workspace_id", "day", "workflow_id", "status", "user_id", "n"],
+                    truth_select.order_by(E.workspace_id, day, E.workflow_id, E.status, user),
                 )
             )
     return DayCountsCheck(rows=len(kept), differing=differing, repaired=repair and bool(differing))

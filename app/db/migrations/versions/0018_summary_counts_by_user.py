@@ -113,7 +113,9 @@ $$
 
 
 def _refill(dialect: str, with_user: bool) -> None:
-    """Both tables from the executions (the status table from the day table)."""
+    """Both tables from the executions (the status table from the day table), written in key
+    order: a workspace's range of days then lies on a few heap pages (in hash order, 30 days of
+    the busiest workspace at 1M executions were 3,000 rows on 2,000 pages)."""
     day_key, status_key = ", ".join(_key(DAY_KEY, with_user)), ", ".join(_key(STATUS_KEY, with_user))
     day = PG_DAY if dialect == "postgresql" else "date(created_at)"
     user = f", {USER}" if with_user else ""
@@ -121,11 +123,11 @@ def _refill(dialect: str, with_user: bool) -> None:
     op.execute(
         f"INSERT INTO execution_day_counts ({day_key}, n) "
         f"SELECT workspace_id, {day}, workflow_id, status{user}, count(*) "
-        f"FROM workflow_executions WHERE deleted_at IS NULL GROUP BY {groups}"
+        f"FROM workflow_executions WHERE deleted_at IS NULL GROUP BY {groups} ORDER BY {groups}"
     )
     op.execute(
         f"INSERT INTO execution_status_counts ({status_key}, n) "
-        f"SELECT {status_key}, sum(n) FROM execution_day_counts GROUP BY {status_key}"
+        f"SELECT {status_key}, sum(n) FROM execution_day_counts GROUP BY {status_key} ORDER BY {status_key}"
     )
 
 
