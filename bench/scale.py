@@ -74,7 +74,7 @@ async def db_times(
     statements: list[tuple[str, Any]] = []
 
     def before(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "SET ")):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH", "SET ")):
             statements.append((statement, params))
 
     engine = services.db.engine.sync_engine
