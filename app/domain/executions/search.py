@@ -3,9 +3,9 @@
 - Content (migration 0016): ``workflow_execution_data.content_folded``, the text values of node
   names, node input and output and metadata, bounded and lowercased when written. PostgreSQL:
   ``id = ANY(ARRAY(<the listed workspaces' data rows whose content_folded LIKE lower('%term%')>))``,
-  an init-plan over the ``(workspace_id, content_folded)`` trigram GIN index (migration 0019: the
-  index restricts the candidates to those workspaces), so the arm is an index condition that
-  BitmapOr can join. SQLite: the same ``LIKE`` in an ``IN`` subquery (a scan of the column;
+  an init-plan over the trigram GIN index (migration 0019: data rows carry their workspace, so
+  only the listed workspaces' execution ids come out of it), so the arm is an index condition
+  that BitmapOr can join. SQLite: the same ``LIKE`` in an ``IN`` subquery (a scan of the column;
   correct, not indexed).
 
 - PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error_folded LIKE lower('%term%')``
