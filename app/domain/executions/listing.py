@@ -11,7 +11,7 @@
   status and ``created`` date filters are answered by the summaries (``day_counts.py``:
   ``execution_status_counts`` without a range, whole days of ``execution_day_counts`` plus the
   partial ends with one; a user filter too, migration 0018); a search counts its matching rows in
-  the page's own statement, ``count(*) OVER ()`` beside the ids the page is chosen from (one pass
+  the page's own statement, from a CTE of its matches that the page is also chosen from (one pass
   over the matches instead of a second search in a scalar subquery). Only conditions the dashboard
   adds itself (attention chips, folded retry chains) keep the count exact up to ``COUNT_CAP`` with
   ``total_capped`` beyond (shown as "10,000+"). Never an estimate from table statistics, which is
