@@ -31,6 +31,7 @@ from app.web.approval_groups import group_entries, group_note
 from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.pages.approvals.review_cards import approve_question
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -158,6 +159,7 @@ def shape(item: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
         "workspace_name": names.get(item["workspace_uuid"], ""),
         "mine": item.get("assigned_to") == user.email,
         "approve_blocked": blocked,
+        "approve_question": approve_question(item),
     }
 
 
@@ -226,9 +228,9 @@ class ApprovalPages(Controller):
             "cursor": cursor,
             "socket_query": "&".join(q for q in ("page=approvals", view.query(page=view.page)) if q),
         }
+        count = await approval_service.pending_count(user)  # the nav badge, from the same request as the list
         if hx_target(request) == "approvals-list":
-            return Template("approvals/_list.html", context=base_context(user) | context)
-        count = await approval_service.pending_count(user)
+            return Template("approvals/_list.html", context=base_context(user, count) | context | {"badge_oob": True})
         return Template("approvals/index.html", context=base_context(user, count) | context)
 
     @get("/approvals/badge", media_type=MediaType.HTML)
