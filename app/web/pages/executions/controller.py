@@ -22,6 +22,7 @@ from app.lib.errors import AppError, FieldValidationError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.landing import landing_path
 from app.web.page_context import base_context
 from app.web.pages.executions.list_page import ListPageBodies, page_response
 from app.web.pages.executions.view import PER_PAGE, ExecutionView
@@ -35,8 +36,9 @@ class ExecutionPages(Controller):
     dependencies = {"user": Provide(provide_page_user)}
 
     @get("/", media_type=MediaType.HTML)
-    async def home(self) -> Redirect:
-        return Redirect("/executions", status_code=302)
+    async def home(self, user: PageUser) -> Redirect:
+        """Where the user lands: their approvals inbox for approvers, else the executions list."""
+        return Redirect(landing_path(user), status_code=302)
 
     @get("/executions", media_type=MediaType.HTML)
     async def executions(self, request: Request[Any, Any, Any], user: PageUser) -> Response[Any]:
