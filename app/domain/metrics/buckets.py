@@ -77,9 +77,8 @@ def bucket_expr(column: Any, interval: str, *, is_sqlite: bool) -> ColumnElement
 
 def bucket_key(value: Any) -> dt.datetime:
     """A bucket value as the database returns it (text on SQLite, naive UTC on PostgreSQL)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def millis_between(start: Any, stop: Any, *, is_sqlite: bool) -> ColumnElement[Any]:
