@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import ARRAY, BigInteger, Row, Select, Table, any_, bindparam
+from sqlalchemy import ARRAY, BigInteger, Result, Row, Select, Table, any_, bindparam
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
@@ -31,3 +32,11 @@ def table_of(model: type[DeclarativeBase]) -> Table:
     if not isinstance(table, Table):  # a class mapped to a join or a select has no single table
         raise TypeError(f"{model.__name__} is not mapped to a table")
     return table
+
+
+def affected_rows(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed as returning any ``Result``;
+    for these statements it is a ``CursorResult``, the one that counts."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} is not the result of an UPDATE or DELETE")
+    return result.rowcount
