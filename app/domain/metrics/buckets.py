@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from sqlalchemy import ColumnElement, func, literal_column
 
@@ -34,9 +34,13 @@ MAX_BUCKETS = 744  # 31 days of hours
 
 def parse_interval(raw: str | None) -> Interval:
     value = (raw or "day").strip().lower()
-    if value not in STEP:
+    if not _is_interval(value):
         raise FieldValidationError("interval", "The interval field must be one of: hour, day, week.")
-    return value  # type: ignore[return-value]
+    return value
+
+
+def _is_interval(value: str) -> TypeGuard[Interval]:
+    return value in STEP
 
 
 def truncate(moment: dt.datetime, interval: str) -> dt.datetime:
