@@ -1,1 +1,8 @@
-"""An execution's page (its controller is still app/web/controllers.py's ``ExecutionPages``)."""
+"""An execution's page: its controller and its live behaviour. A page package, listed in
+``app/web/pages``."""
+
+from app.web.pages.execution_detail.controller import ExecutionDetailPages
+from app.web.pages.execution_detail.live import ExecutionDetailLive
+from app.web.pages.page import Page
+
+PAGE = Page("execution", (ExecutionDetailPages,), ExecutionDetailLive)
