@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from app.domain.events.message import EventMessage, encode
 from app.realtime.wire import text_frame
+
+Rendered = TypeVar("Rendered")
 
 
 class PreparedEvent:
@@ -45,12 +47,14 @@ class PreparedEvent:
             self._frame = text_frame(self.json.encode())
         return self._frame
 
-    def rendered(self, key: str, render: Callable[[EventMessage], Any]) -> Any:
+    def rendered(self, key: str, render: Callable[[EventMessage], Rendered]) -> Rendered:
+        """``render(message)``, computed once per ``key`` (a key names one kind of output)."""
         if key not in self._cache:
             PreparedEvent.renders += 1
             PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1
             self._cache[key] = render(self.message)
-        return self._cache[key]
+        cached: Rendered = self._cache[key]
+        return cached
 
 
 class Batch:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment
 from markupsafe import escape
 
+from app.domain.events.message import EventMessage
 from app.realtime.prepared import PreparedEvent
 from app.realtime.presence import PresenceNote
 
@@ -24,7 +25,8 @@ class Fragments:
 
     def _row_html(self, execution: dict[str, Any], oob: str | None, columns: list[str] | None = None) -> str:
         template = self.env.get_template("executions/_row.html")
-        return template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob, columns=columns)
+        html: str = template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob, columns=columns)
+        return html
 
     # Rows are rendered once per event per distinct column set (the key carries the columns).
     def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
@@ -107,7 +109,7 @@ class Fragments:
     def approval_decided(self, item: PreparedEvent) -> str:
         """An item decided elsewhere leaves the inbox at once: its content becomes who decided it."""
 
-        def render(message: dict[str, Any]) -> str:
+        def render(message: EventMessage) -> str:
             approval = message["execution"]["approval"]
             verb = {"approved": "Approved", "rejected": "Rejected"}.get(approval.get("status"), "Decided")
             by = f" by {approval['decided_by']}" if approval.get("decided_by") else ""
