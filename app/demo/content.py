@@ -81,7 +81,7 @@ def money(rng: random.Random, low: float, high: float) -> float:
 
 
 def _invoice(rng: random.Random) -> tuple[str, dict[str, Any]]:
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"description": d, "quantity": rng.randint(1, 20), "unit_price": money(rng, 40, 1800)}
         for d in rng.sample(["Laptops", "Licences", "Consulting days", "Freight", "Office chairs", "Support plan"], 3)
     ]
@@ -97,7 +97,7 @@ def _refund(rng: random.Random) -> tuple[str, dict[str, Any]]:
     amount = money(rng, 120, 4200)
     customer = rng.choice(CUSTOMERS)
     signals = rng.sample(["new card", "mismatched country", "3rd refund in 30 days", "high-value order"], 2)
-    payload = {"customer": customer, "charge": f"ch_{rng.getrandbits(48):012x}", "currency": "USD"}
+    payload: dict[str, Any] = {"customer": customer, "charge": f"ch_{rng.getrandbits(48):012x}", "currency": "USD"}
     payload |= {"amount": amount, "reason": rng.choice(["damaged", "not as described", "duplicate charge"])}
     payload["fraud_signals"] = signals
     return f"Refund ${amount:,.2f} to {customer}?", payload

@@ -70,11 +70,14 @@ class ServiceBackend:
         return items
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await _mapped(self.services.executions.create(self.user, msgspec.convert(body, ExecutionCreate)))
+        # A plain dict, as the remote backend's JSON gives it.
+        created = await _mapped(self.services.executions.create(self.user, msgspec.convert(body, ExecutionCreate)))
+        return created.to_dict()
 
     async def update(self, execution_uuid: str, body: dict[str, Any]) -> dict[str, Any]:
         change = msgspec.convert(body, ExecutionUpdate)
-        return await _mapped(self.services.executions.update(self.user, uuid_lib.UUID(execution_uuid), change))
+        updated = await _mapped(self.services.executions.update(self.user, uuid_lib.UUID(execution_uuid), change))
+        return updated.to_dict()
 
     async def get(self, execution_uuid: str) -> dict[str, Any]:
         return await _mapped(self.services.executions.get(self.user, uuid_lib.UUID(execution_uuid), Includes()))

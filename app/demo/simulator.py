@@ -379,7 +379,9 @@ class Simulator:
         same_workspace = [w for w in self.workflows if w.workspace_uuid == parent.workspace_uuid and w is not parent]
         named = [w for w in same_workspace if w.name == node.params.get("workflow")]
         leaves = [w for w in same_workspace if all(n.type != "sub_workflow" for n in w.graph.nodes.values())]
-        return (named or [None])[0] or (self.rng.choice(leaves) if leaves else None)
+        if named:
+            return named[0]
+        return self.rng.choice(leaves) if leaves else None
 
 
 def _report(node: Node, status: str) -> dict[str, Any]:

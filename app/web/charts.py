@@ -31,7 +31,7 @@ def nice_max(value: float) -> float:
     """A round axis maximum at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
             return step * power
@@ -136,7 +136,7 @@ def bar_group(
     slot = plot_width(WIDE) / count
     width = max(1.0, slot * 0.78)
     x = LEFT + slot * index + (slot - width) / 2
-    base = TOP + PLOT_H
+    base: float = TOP + PLOT_H
     total = sum(value or 0 for _, _, value in stack)
     details = ", ".join(f"{name} {count_label(value)}" for _, name, value in stack if value)
     parts = [f"<title>{escape(label)}: {count_label(total)} ({escape(details or 'none')})</title>"]

@@ -24,7 +24,8 @@ class Fragments:
 
     def _row_html(self, execution: dict[str, Any], oob: str | None, columns: list[str] | None = None) -> str:
         template = self.env.get_template("executions/_row.html")
-        return template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob, columns=columns)
+        html: str = template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob, columns=columns)
+        return html
 
     # Rows are rendered once per event per distinct column set (the key carries the columns).
     def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:

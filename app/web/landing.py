@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.lib.identity import OPERATE_ROLES, CurrentUser, Role
+from app.db.models import Role
+from app.lib.identity import OPERATE_ROLES, CurrentUser
 
 EXECUTIONS = "/executions"
 APPROVALS = "/approvals"

@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from app.domain.events.message import EventMessage
 from app.realtime.prepared import PreparedEvent
 
 AMOUNT_KEYS = ("amount", "gross_total", "total", "current_arr")
@@ -21,7 +22,7 @@ def decided_notice(event: PreparedEvent, env: Environment) -> str:
     """The ``approval.decided`` notice of one event (rendered once per event, shared by every
     inbox showing it): appended to ``#approval-notices``, which static/approvals.js reads."""
 
-    def render(message: dict[str, Any]) -> str:
+    def render(message: EventMessage) -> str:
         approval = message["execution"]["approval"]
         template = env.get_template("approvals/_decided_notice.html")
         return template.render(approval=approval, decided=approval.get("status") in DECIDED)

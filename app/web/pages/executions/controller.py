@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
 from app.domain.approvals.services import ApprovalService
@@ -62,7 +63,10 @@ class ExecutionPages(Controller):
         approvals: ApprovalService = services.approvals
         chrome = base_context(user, await approvals.pending_count(user, services.hub.known_seqs))
         bodies: ListPageBodies = request.app.state.list_bodies
-        env = request.app.template_engine.engine
+        templates = request.app.template_engine
+        if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
+            raise TypeError(f"the list page needs Jinja templates, not {type(templates).__name__}")
+        env = templates.engine
         return page_response(request, env, chrome, bodies.body(env, user, view, page, chrome | context))
 
     @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)

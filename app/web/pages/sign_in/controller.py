@@ -18,7 +18,8 @@ from app.web.session import SESSION_LIFETIME, cleared_session_cookie, safe_next,
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
-    return request.app.state.services.settings.session_cookie_secure
+    secure: bool = request.app.state.services.settings.session_cookie_secure
+    return secure
 
 
 class AuthPages(Controller):
