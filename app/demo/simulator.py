@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.demo.catalog import FAILURE_WEIGHTS, SIM_SECONDS
-from app.demo.content import node_error, node_output, review_request
+from app.demo.content import node_error, node_input, node_output, review_request
 from app.demo.graph import Node, nodes_after
 from app.demo.sim_types import (
     Backend,
@@ -200,7 +200,8 @@ class Simulator:
         executed = {n.id for n in run.plan}
         fail_at = self._failure_node(run, plan)
         for node in plan:
-            report = {"node_id": node.id, "node_name": node.name, "status": "running"}
+            received = node_input(node, previous.get("output") if previous else None, self.rng)
+            report = {"node_id": node.id, "node_name": node.name, "status": "running", "input": received}
             await self._patch(run, {"node_runs": [*([previous] if previous else []), report]})
             await self._sleep(self._duration(node))
             if node is fail_at:

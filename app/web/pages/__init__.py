@@ -19,6 +19,7 @@ from app.web.operations import OperationPages
 from app.web.pages.account import AccountPages
 from app.web.pages.approvals.live import ApprovalsLive
 from app.web.pages.command_room.live import CommandRoomLive
+from app.web.pages.execution_detail import ExecutionDetailActions
 from app.web.pages.execution_detail.live import ExecutionDetailLive
 from app.web.pages.executions.live import ExecutionsLive
 from app.web.pages.live import LivePage
@@ -41,7 +42,7 @@ PAGES: tuple[Page, ...] = (
     Page("executions", (ExecutionPages, ListViewPages), ExecutionsLive, default=True),
     Page("command-room", (CommandRoomPages,), CommandRoomLive),
     Page("approvals", (ApprovalPages,), ApprovalsLive),
-    Page("execution", (), ExecutionDetailLive),  # its routes are ExecutionPages'
+    Page("execution", (ExecutionDetailActions,), ExecutionDetailLive),  # its page route is ExecutionPages'
     Page("insights", (InsightsPages,)),
     Page("trash", (TrashPages,)),
     Page("audit", (AuditPages,)),
