@@ -12,6 +12,12 @@ from tests.browser.test_dashboard import LIVE, api, create
 from tests.conftest import Actor, World
 from tests.servers import AppServer
 
+# A POST from the page as htmx sends it (the CSRF token is on <body hx-headers>): [status, body].
+POST_RETRY = """async (uuid) => {
+    const headers = JSON.parse(document.body.getAttribute('hx-headers'));
+    const r = await fetch(`/executions/${uuid}/retry`, {method: 'POST', headers: {...headers, 'HX-Request': 'true'}});
+    return [r.status, await r.text()];
+}"""
 LONG_NOTE = "x" * 6000  # one unbroken 6,000-character value: it must scroll in its box, not widen the page
 FAILED_RUNS = [
     {"node_id": "start", "node_name": "Start", "status": "success", "input": {"event": "created"},
@@ -129,14 +135,7 @@ async def test_retry_asks_once_and_the_page_links_the_retry_when_it_starts(
     assert [a["execution_uuid"] for a in audit["data"]] == [execution["uuid"]]
 
     # Asked again from another tab (the button gone here): refused with why, nothing recorded.
-    answer = await page.evaluate(
-        """async (uuid) => {
-            const token = document.cookie.split('; ').find(c => c.startsWith('athena_csrf='))?.split('=')[1];
-            const r = await fetch(`/executions/${uuid}/retry`, {method: 'POST', headers: {'x-csrftoken': token, 'HX-Request': 'true'}});
-            return [r.status, await r.text()];
-        }""",
-        execution["uuid"],
-    )
+    answer = await page.evaluate(POST_RETRY, execution["uuid"])
     assert answer[0] == 409 and "already requested" in answer[1]
 
     # The engine starts the retry: the page links it, live, and says the request was answered.
@@ -159,12 +158,6 @@ async def test_viewers_get_no_retry_button_and_are_refused(browser: Any, server:
     await page.wait_for_url("**/executions**")
     await page.goto(f"{server.base_url}/executions/{failed['uuid']}")
     assert await page.locator(".retry-button").count() == 0
-    status = await page.evaluate(
-        """async (uuid) => {
-            const token = document.cookie.split('; ').find(c => c.startsWith('athena_csrf='))?.split('=')[1];
-            return (await fetch(`/executions/${uuid}/retry`, {method: 'POST', headers: {'x-csrftoken': token}})).status;
-        }""",
-        failed["uuid"],
-    )
+    status, _ = await page.evaluate(POST_RETRY, failed["uuid"])
     assert status == 403
     await page.close()
