@@ -38,6 +38,17 @@ def node_levels(ids: list[str], incoming: dict[str, list[str]]) -> dict[str, int
     return level
 
 
+def band_edges(columns: dict[int, list[str]]) -> tuple[list[int], list[int]]:
+    """Where each band starts and ends (y): as tall as its tallest column, BAND_GAP under the last."""
+    bands = max(columns, default=0) // BAND_COLUMNS + 1
+    rows = [max((len(m) for c, m in columns.items() if c // BAND_COLUMNS == b), default=1) for b in range(bands)]
+    top, bottom = [PAD], []
+    for b in range(bands):
+        bottom.append(top[b] + rows[b] * (NODE_H + GAP_Y) - GAP_Y)
+        top.append(bottom[b] + BAND_GAP)
+    return top, bottom
+
+
 def layout_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
     ids = [str(n.get("id")) for n in nodes if n.get("id") is not None]
     incoming: dict[str, list[str]] = {i: [] for i in ids}
@@ -48,19 +59,19 @@ def layout_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], data:
     columns: dict[int, list[str]] = {}
     for node in ids:
         columns.setdefault(level[node], []).append(node)
-    last_run: dict[str, dict[str, Any]] = {}
-    for run in data.get("workflow_data") or []:
-        if isinstance(run, dict) and run.get("node_id") is not None:
-            last_run[str(run["node_id"])] = run
+    last_run = {
+        str(run["node_id"]): run
+        for run in data.get("workflow_data") or []
+        if isinstance(run, dict) and run.get("node_id") is not None
+    }
     names = {str(n.get("id")): (n.get("name") or n.get("id")) for n in nodes}
     types = {str(n.get("id")): n.get("type") or "" for n in nodes}
-    rows = max((len(m) for m in columns.values()), default=1)
-    band_h = rows * (NODE_H + GAP_Y) - GAP_Y
+    top, bottom = band_edges(columns)
     pos: dict[str, tuple[int, int]] = {}
     for col, members in columns.items():
         band, slot = divmod(col, BAND_COLUMNS)
         for row, node in enumerate(members):
-            pos[node] = (PAD + slot * (NODE_W + GAP_X), PAD + band * (band_h + BAND_GAP) + row * (NODE_H + GAP_Y))
+            pos[node] = (PAD + slot * (NODE_W + GAP_X), top[band] + row * (NODE_H + GAP_Y))
     laid_nodes = [
         {
             "id": node,
@@ -74,28 +85,29 @@ def layout_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], data:
         }
         for node in ids
     ]
-    laid_edges = [{"d": _edge_path(pos[s], pos[t], band_h)} for t, sources in incoming.items() for s in sources]
-    used_columns = min(max(columns, default=0) + 1, BAND_COLUMNS)
-    bands = max(columns, default=0) // BAND_COLUMNS + 1
+    band_of = {node: level[node] // BAND_COLUMNS for node in ids}
+    laid_edges = [
+        {"d": _edge_path(pos[s], pos[t], band_of[s] == band_of[t], bottom[band_of[s]] + BAND_GAP // 2)}
+        for t, sources in incoming.items()
+        for s in sources
+    ]
     return {
         "nodes": laid_nodes,
         "edges": laid_edges,
-        "width": PAD * 2 + used_columns * (NODE_W + GAP_X) - GAP_X,
-        "height": PAD * 2 + bands * (band_h + BAND_GAP) - BAND_GAP,
+        "width": PAD * 2 + min(max(columns, default=0) + 1, BAND_COLUMNS) * (NODE_W + GAP_X) - GAP_X,
+        "height": bottom[-1] + PAD,
         "node_w": NODE_W,
         "node_h": NODE_H,
     }
 
 
-def _edge_path(source: tuple[int, int], target: tuple[int, int], band_h: int) -> str:
-    """A curve to a node further right; otherwise (the edge wraps into a later band, or goes back)
-    down the gap under the source's band, across, and into the target from its left."""
+def _edge_path(source: tuple[int, int], target: tuple[int, int], same_band: bool, gap_y: int) -> str:
+    """A curve to a node further right in the same band; otherwise (the edge wraps into a later
+    band, or goes back) down to ``gap_y`` under the source's band, across, and into the target."""
     x1, y1 = source[0] + NODE_W, source[1] + NODE_H // 2
     x2, y2 = target[0], target[1] + NODE_H // 2
-    band = (source[1] - PAD) // (band_h + BAND_GAP)
-    if x2 > x1 and band == (target[1] - PAD) // (band_h + BAND_GAP):
+    if x2 > x1 and same_band:
         return f"M{x1},{y1} C{x1 + 30},{y1} {x2 - 30},{y2} {x2},{y2}"
-    gap_y = PAD + band * (band_h + BAND_GAP) + band_h + BAND_GAP // 2
     return f"M{x1},{y1} H{x1 + 12} V{gap_y} H{x2 - 12} V{y2} H{x2}"
 
 
