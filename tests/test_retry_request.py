@@ -61,9 +61,15 @@ async def test_retry_records_one_request_and_refuses_a_second_even_at_once(
     events = await rows(services, select(ExecutionEvent.type).where(ExecutionEvent.type == "execution.retry_requested"))
     assert len(events) == 1
 
-    # Once the engine started a retry (which failed too), a new request is accepted again.
+    # The engine starts the retry: no new request while it runs; once it failed too, one is accepted.
     retry = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], retry_of=str(target))
     assert (await patch_execution(client, world.operator_a, retry["uuid"], status="running")).is_success
+    try:
+        await request_retry(services.executions, operator, target)
+        raise AssertionError("a second retry was requested while the first one runs")
+    except AppError as exc:
+        assert exc.status_code == 409 and "still running" in exc.message
+    assert (await patch_execution(client, world.operator_a, retry["uuid"], status="failed")).is_success
     await request_retry(services.executions, operator, target)
 
 

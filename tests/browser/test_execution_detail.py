@@ -143,6 +143,7 @@ async def test_retry_asks_once_and_the_page_links_the_retry_when_it_starts(
     link = page.locator(f".retry-list a[href='/executions/{retry['uuid']}']")
     await link.wait_for(timeout=5000)
     assert await page.locator(".retry-pending").count() == 0
+    assert await page.locator(".retry-button").count() == 0  # no second retry while this one runs
     await link.click()
     await page.wait_for_url(f"**/executions/{retry['uuid']}")
     assert execution["uuid"][-8:] in await page.inner_text(".facts")  # "Retry of" links back

@@ -9,17 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import OperatorAction, OperatorActionKind, User, WorkflowExecution
+from app.domain.executions.state import ACTIVE
 from app.lib.timefmt import iso
 
 E = WorkflowExecution
 SHOWN = 10
+ACTIVE_STATUSES = {s.value for s in ACTIVE}
 
 
 async def retry_state(
     session: AsyncSession, execution_id: int, execution_uuid: str, workspace_id: int
 ) -> dict[str, Any]:
     """``retries`` (newest first, at most ``SHOWN``), ``requested`` (the latest request: who, when) and
-    ``pending`` (that request has no retry created after it yet)."""
+    ``pending`` (that request has no retry created after it yet), ``running`` (a retry is not finished)."""
     rows = await session.execute(
         select(E.uuid, E.status, E.created_at)
         .where(E.retry_of == execution_uuid, E.workspace_id == workspace_id, E.deleted_at.is_(None))
@@ -43,4 +45,5 @@ async def retry_state(
     pending = request is not None and (not retries or retries[0]["created_at"] < request.created_at)
     for retry in retries:
         retry["created_at"] = iso(retry["created_at"])
-    return {"retries": retries, "requested": requested, "pending": pending}
+    running = any(r["status"] in ACTIVE_STATUSES for r in retries)
+    return {"retries": retries, "requested": requested, "pending": pending, "running": running}
