@@ -174,10 +174,10 @@ class History:
     ) -> Walk:
         stop_node, outcome = self._stop_node(plan, rate)
         walk = Walk("completed", clock=clock)
-        received: dict[str, Any] | None = None  # the last node's output, the next one's input
+        handed: dict[str, Any] | None = None  # what the next node receives (the last one's output)
         for node in plan:
             start = walk.clock or clock
-            received = node_input(node, received, self.rng)
+            received = node_input(node, handed, self.rng)
             if until_review and node.type == "approval":
                 walk.runs.append(node_run(node, "waiting", start, None, input=received))
                 self._approval(wf, node, uuid, start, None)
@@ -193,7 +193,8 @@ class History:
                 step.output = {"branch": wf.graph.branch_taken(node.id, {n.id for n in plan})}
             extra = {"input": received, "output": step.output, "error": step.error}
             walk.runs.append(node_run(node, step.status, start, step.end, **extra))
-            walk.clock, received = step.end, step.output
+            walk.clock = step.end
+            handed = received if node.type == "if" else step.output  # an if node routes its items on
             if step.status != "success":
                 status = "cancelled" if step.status == "cancelled" else "failed"
                 return Walk(status, walk.runs, step.end, error=f"{node.name}: {step.error}" if step.error else None)

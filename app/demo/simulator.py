@@ -193,8 +193,9 @@ class Simulator:
         plan = run.plan if after is None else nodes_after(run.plan, after)
         executed = {n.id for n in run.plan}
         fail_at = self._failure_node(run, plan)
+        handed = previous.get("output") if previous else None  # what the next node receives
         for node in plan:
-            received = node_input(node, previous.get("output") if previous else None, self.rng)
+            received = node_input(node, handed, self.rng)
             report = {"node_id": node.id, "node_name": node.name, "status": "running", "input": received}
             await self._patch(run, {"node_runs": [*([previous] if previous else []), report]})
             await self._sleep(self._duration(node))
@@ -204,8 +205,9 @@ class Simulator:
             output = await self._node_effect(run, node)
             if output is None:  # paused for review, or failed with its child: this walk ends here
                 return
-            if node.type == "if":
-                output = {"branch": run.workflow.graph.branch_taken(node.id, executed)}
+            handed = output
+            if node.type == "if":  # it routes its items on, unchanged
+                output, handed = {"branch": run.workflow.graph.branch_taken(node.id, executed)}, received
             previous = {"node_id": node.id, "node_name": node.name, "status": "success", "output": output}
         await self._patch(run, {"status": "completed", "node_runs": [previous] if previous else None})
         self.stats["completed"] += 1
