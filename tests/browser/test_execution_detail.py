@@ -131,6 +131,7 @@ async def test_retry_asks_once_and_the_page_links_the_retry_when_it_starts(
     await page.wait_for_selector(".retry-box .retry-pending")
     assert world.operator_a.email in await page.inner_text(".retry-pending")
     assert await page.locator(".detail-head .retry-button").count() == 0  # asked already: no second request
+    assert await page.locator("#toasts .toast-error").count() == 0  # the second click sent nothing (no 409)
     audit = await call(server, world.admin_a, "GET", "/api/v1/audit", params={"action": "retry_request"})
     assert [a["execution_uuid"] for a in audit["data"]] == [execution["uuid"]]
 
