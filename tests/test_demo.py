@@ -47,8 +47,9 @@ from app.lib.pagination import PageRequest
 from app.services import Services
 from tests.conftest import World
 
-# The simulator runs for wall time and counts what it got done: .ci/run runs this module alone.
-pytestmark = pytest.mark.serial
+# The tests that run the simulator for a span of wall time, or poll it within a bound, are marked
+# `serial` (.ci/run runs them alone). Seeding, and single runs driven step by step (`run_one`,
+# `check_parked`), count nothing against the clock: they run in the parallel part.
 
 E = WorkflowExecution
 SIM_WORKFLOWS = ["Refund review", "Payroll export", "FX rate update", "Support ticket triage"]
@@ -259,6 +260,7 @@ async def _events(services: Services) -> list[Any]:
     )
 
 
+@pytest.mark.serial
 async def test_simulator_in_process_moves_executions_and_writes_events(services: Services, world: World) -> None:
     await _sim_workflows(services, world)
     backend = ServiceBackend(services, await _operator(services, world))
@@ -286,6 +288,7 @@ async def test_simulator_in_process_moves_executions_and_writes_events(services:
     assert retries and all(r[0] in failed for r in retries)
 
 
+@pytest.mark.serial
 async def test_simulator_through_the_rest_api(client: httpx.AsyncClient, services: Services, world: World) -> None:
     await _sim_workflows(services, world)
     backend = RestBackend(client, token=world.operator_a.token)
@@ -321,6 +324,7 @@ async def test_simulator_through_the_rest_api(client: httpx.AsyncClient, service
     assert approval["status"] == "pending" and approval["title"] and approval["payload"]["amount"] > 0
 
 
+@pytest.mark.serial
 async def test_simulator_drops_an_execution_a_human_stops(
     client: httpx.AsyncClient, services: Services, world: World
 ) -> None:
@@ -374,6 +378,7 @@ async def test_parent_waits_for_its_child_then_resumes(services: Services, world
     assert data["running_node"] is None and data["error"] is None
 
 
+@pytest.mark.serial
 async def test_demo_app_runs_the_simulator_for_its_lifetime(settings: Settings, services: Services) -> None:
     await seed_demo(services, executions=100)
     app = create_demo_app(settings, config=SimConfig(rate=20, speed=0.02, seed=2))
@@ -436,6 +441,7 @@ async def test_parked_executions_resume_after_a_human_decision(services: Service
     assert [s for s in chains.values() if "waiting" in s and s[-1] in ("completed", "failed")]
 
 
+@pytest.mark.serial
 async def test_simulator_continues_a_seeded_review_once_decided(services: Services) -> None:
     await seed_demo(services, executions=100)
     backend = await ServiceBackend.for_email(services, SIMULATOR_EMAIL)
