@@ -42,9 +42,9 @@ from app.realtime.wire import AthenaApp, warn_if_unexpected_server
 from app.services import Services
 from app.web.errors import pages_get_html
 from app.web.fragments import Fragments
-from app.web.list_page import ListPageBodies
 from app.web.live import announce_link, executions_socket
 from app.web.pages import ROUTES
+from app.web.pages.executions.list_page import ListPageBodies
 from app.web.session import SignInRequired, sign_in_redirect
 from app.web.templating import configure_environment
 from app.web.tiles import TileTicker

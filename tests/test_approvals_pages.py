@@ -10,15 +10,15 @@ from typing import Any
 
 import httpx
 
-from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.services import Services
-from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.live import frames_for
 from app.web.pages.approvals.live import ApprovalsLive
+from app.web.pages.approvals.view import InboxView
 from app.web.pages.executions.live import ExecutionsLive
+from app.web.pages.executions.view import ExecutionView
 from app.web.pages.live import PageState
 from tests.approval_helpers import APPROVALS, decide, pending_approval
 from tests.conftest import Actor, World, get_execution

@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 
 from app.domain.dashboard.command_room import room_scope
-from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.services import Services
 from app.web.fragments import Fragments
 from app.web.live import frames_for
 from app.web.pages.command_room.live import CommandRoomLive
+from app.web.pages.executions.view import ExecutionView
 from app.web.pages.live import PageState
 from tests.conftest import API, Actor, World, create_execution
 from tests.web_session import PageSession

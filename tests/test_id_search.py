@@ -137,10 +137,10 @@ async def test_id_searches_and_lookups_are_served_by_indexes(
     """Every statement of an id search (list page, count, the dashboard page, ``/executions/<id>``
     and ``found_elsewhere``) is planned without a sequential scan of workflow_executions (see
     tests/test_scale_guards.py: PostgreSQL with ``enable_seqscan`` off; SQLite without bare SCAN)."""
-    from app.domain.dashboard.views import ExecutionView
     from app.domain.executions.queries import ExecutionFilters
     from app.domain.executions.services import Includes
     from app.lib.pagination import PageRequest
+    from app.web.pages.executions.view import ExecutionView
     from tests.test_scale_guards import captured, data_statements, scans_of_executions
 
     await two_executions(client, services, world)

@@ -9,8 +9,8 @@ import re
 import httpx
 import pytest
 
-from app.domain.dashboard.views import ExecutionView
 from app.services import Services
+from app.web.pages.executions.view import ExecutionView
 from tests.conftest import World, create_execution, set_created_at
 from tests.metrics_seed import seed_metrics
 from tests.web_session import PageSession

@@ -193,11 +193,11 @@ async def test_csv_export_streams_every_matching_row_with_the_view_columns(
 async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attempt(
     client: httpx.AsyncClient, app: Any, services: Services, world: World
 ) -> None:
-    from app.domain.dashboard.views import ExecutionView
     from app.realtime.prepared import PreparedEvent
     from app.web.fragments import Fragments
     from app.web.live import frames_for
     from app.web.pages.executions.live import ExecutionsLive
+    from app.web.pages.executions.view import ExecutionView
     from app.web.pages.live import PageState
 
     user = await services.accounts.authenticate_token(world.viewer_a.token)
@@ -240,7 +240,7 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
 
 
 def test_live_twin_of_the_chips() -> None:
-    from app.domain.dashboard.views import ExecutionView
+    from app.web.pages.executions.view import ExecutionView
 
     def view(*attention: str) -> ExecutionView:
         return ExecutionView(workspace_ids=[1], workspace_uuid=None, organization=None, attention=list(attention))

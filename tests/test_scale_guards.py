@@ -24,12 +24,12 @@ import pytest
 from sqlalchemy import event, update
 
 from app.db.models import WorkflowExecution
-from app.domain.dashboard.views import ExecutionView
 from app.domain.executions import listing
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.services import Includes
 from app.lib.pagination import PageRequest
 from app.services import Services
+from app.web.pages.executions.view import ExecutionView
 from tests.conftest import EXECUTIONS, IS_POSTGRES, World, create_execution, list_executions, stop_execution
 
 SEQ_SCAN_PG = re.compile(r"Seq Scan on workflow_executions")

@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 from markupsafe import escape
 
-from app.domain.dashboard.views import ExecutionView
 from app.realtime.prepared import PreparedEvent
 from app.realtime.presence import PresenceNote
+
+if TYPE_CHECKING:  # the view is a page's; fragments are shared by every page
+    from app.web.pages.executions.view import ExecutionView
 
 
 class Fragments:

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 
-from app.domain.dashboard.views import ExecutionView
 from app.domain.events.message import decode
 from app.realtime.hub import EVICTED, Subscriber
 from app.realtime.prepared import Batch, PreparedEvent, events_of
@@ -18,6 +17,7 @@ from app.web.fragments import Fragments
 from app.web.live import add_event, frames_for
 from app.web.page_frames import PageUpdate, compose, lone_row_frame
 from app.web.pages.executions.live import ExecutionsLive
+from app.web.pages.executions.view import ExecutionView
 from app.web.pages.live import PageState
 from tests.conftest import World, create_execution
 

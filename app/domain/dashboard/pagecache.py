@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.domain.dashboard.views import ExecutionView
+from app.domain.dashboard.views import ExecutionFilter
 
 MAX_AGE_SECONDS = 2.0
 MAX_ENTRIES = 256
@@ -32,7 +32,7 @@ MAX_ENTRIES = 256
 Seqs = tuple[tuple[int, int], ...]
 
 
-def view_key(view: ExecutionView) -> tuple[Any, ...]:
+def view_key(view: ExecutionFilter) -> tuple[Any, ...]:
     """Everything the page's data depends on, besides the events and the clock."""
     return (
         tuple(view.workspace_ids),

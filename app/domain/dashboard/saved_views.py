@@ -3,7 +3,7 @@ members of the view's workspace, one of them the user's default.
 
 Tenant rules: a user sees their own views and the shared views of workspaces they belong to; any
 other id answers 404. Only the owner renames, re-saves, shares or deletes a view (403 for a member
-who sees it shared). A stored query is re-read through ``ExecutionView`` when opened, so a view
+who sees it shared). A stored query is re-read through ``ExecutionFilter`` when opened, so a view
 never shows more than its viewer's memberships allow."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select
 
 from app.db.engine import Database
 from app.db.models import SavedView, SavedViewDefault, User
-from app.domain.dashboard.views import ExecutionView
+from app.domain.dashboard.views import ExecutionFilter
 from app.lib.errors import FieldValidationError, ForbiddenError, NotFoundError
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
@@ -144,7 +144,7 @@ class SavedViewService:
         """The query as the page would write it (unknown values dropped, page reset), and its
         workspace: a view is shared with the members of the one workspace it shows."""
         params = MultiDict((k, v) for k, values in parse_qs(query or "").items() for v in values)
-        view = ExecutionView.from_query(user, params)
+        view = ExecutionFilter.from_query(user, params)
         workspace_id = view.workspace_ids[0] if len(view.workspace_ids) == 1 else None
         if shared and workspace_id is None:
             raise FieldValidationError("shared", "Only a view of one workspace can be shared with its members.")

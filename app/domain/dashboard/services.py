@@ -19,7 +19,7 @@ from app.domain.dashboard.retries import retry_state
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.stop_note import stop_note
 from app.domain.dashboard.timeline import execution_timeline
-from app.domain.dashboard.views import PER_PAGE, ExecutionView
+from app.domain.dashboard.views import PER_PAGE, ExecutionFilter
 from app.domain.events.replay import current_seqs
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
@@ -60,7 +60,7 @@ class DashboardService:
         self.thresholds = att.DurationThresholds()
         self.saved_views = SavedViewService(db)
 
-    async def _filters(self, session: Any, view: ExecutionView) -> q.ExecutionFilters:
+    async def _filters(self, session: Any, view: ExecutionFilter) -> q.ExecutionFilters:
         workflow_ids = None
         if view.workflow_uuids:
             rows = await session.execute(
@@ -96,12 +96,12 @@ class DashboardService:
         filters.extra.update(conditions=conditions, fold=fold)
         return await q.resolve_search(session, filters)
 
-    async def _p95(self, session: Any, view: ExecutionView) -> dict[int, float]:
+    async def _p95(self, session: Any, view: ExecutionFilter) -> dict[int, float]:
         return await self.thresholds.for_workflows(session, await att.workflow_ids_of(session, view.workspace_ids))
 
     async def execution_page(
         self,
-        view: ExecutionView,
+        view: ExecutionFilter,
         known_seqs: dict[int, int] | None = None,
         written_here: dict[int, int] | None = None,
     ) -> ExecutionPage:
@@ -118,7 +118,7 @@ class DashboardService:
             view_key(view), frozen_seqs(known_seqs), lambda: self._build_page(view), written_here
         )
 
-    async def with_elsewhere(self, user: CurrentUser, view: ExecutionView, page: ExecutionPage) -> ExecutionPage:
+    async def with_elsewhere(self, user: CurrentUser, view: ExecutionFilter, page: ExecutionPage) -> ExecutionPage:
         """The page, plus where the searched id is when it found nothing here but is in another of
         the user's workspaces. Per viewer, never cached with the shared page: a copy (one indexed
         query, only for an empty page searched by an id)."""
@@ -133,7 +133,7 @@ class DashboardService:
         async with self.db.read() as session:
             return await lookup_ref(session, user, text)
 
-    async def _build_page(self, view: ExecutionView) -> ExecutionPage:
+    async def _build_page(self, view: ExecutionFilter) -> ExecutionPage:
         async with self.db.quick_read() as session:
             # The cursor is read first: replaying from it covers anything newer than the rows below.
             workspaces = (
@@ -173,11 +173,11 @@ class DashboardService:
         rows = [q.summary_with_counters(r).with_extra(run_metadata=run_metadata.get(r.id, {})) for r in page]
         return rows, len(found) > PER_PAGE
 
-    async def tiles(self, view: ExecutionView) -> dict[str, Any]:
+    async def tiles(self, view: ExecutionFilter) -> dict[str, Any]:
         async with self.db.read() as session:
             return await self._tiles(session, await self._filters(session, view), view)
 
-    async def _tiles(self, session: Any, filters: q.ExecutionFilters, view: ExecutionView) -> dict[str, Any]:
+    async def _tiles(self, session: Any, filters: q.ExecutionFilters, view: ExecutionFilter) -> dict[str, Any]:
         """Counts by status for the view's other filters (the tiles are themselves status filters),
         ``spark``: per status, the hourly counts of the last 24 hours (one more query), and
         ``attention``: per "needs attention" chip, its count (one small query each)."""
@@ -199,7 +199,7 @@ class DashboardService:
         spark = await hourly_by_status(session, last_day, start, SPARK_HOURS, is_sqlite=self.db.is_sqlite)
         return tiles | {"spark": {s: spark[s] for s in tiles if s != "needs_review"}, "attention": attention}
 
-    async def _attention_counts(self, session: Any, base: q.ExecutionFilters, view: ExecutionView) -> dict[str, int]:
+    async def _attention_counts(self, session: Any, base: q.ExecutionFilters, view: ExecutionFilter) -> dict[str, int]:
         """Each chip counts the view without its own attention filters (so a chip says how many it
         would show), capped like the list's total."""
         others = replace(base, extra={"conditions": base.extra.get("fold", [])})
@@ -212,7 +212,7 @@ class DashboardService:
             counts[key] = n
         return counts
 
-    async def export_batches(self, view: ExecutionView, batch: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
+    async def export_batches(self, view: ExecutionFilter, batch: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
         """Every row of the view (not one page), in the view's order, ``batch`` rows at a time:
         keyset pagination, a short read transaction per batch."""
         cursor: Cursor | None = None
@@ -244,13 +244,27 @@ class DashboardService:
             summaries = await event_summaries(session, ids)
         return [summaries[i].with_extra(attempt=n) for n, i in enumerate(ids, start=1) if i in summaries]
 
-    async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, str]]:
+    async def workflow_choices(self, workspace_ids: list[int]) -> list[dict[str, Any]]:
+        """The live workflows of these workspaces by name: a page's workflow filter."""
+        if not workspace_ids:
+            return []
+        async with self.db.read() as session:
+            return await self._workflow_choices(session, workspace_ids)
+
+    async def cursor(self, user: CurrentUser, workspace_ids: list[int]) -> dict[str, int]:
+        """Each workspace's last event seq by uuid: a page's socket replays from it after a reconnect."""
+        async with self.db.read() as session:
+            seqs = await current_seqs(session, workspace_ids)
+        uuids = {a.workspace_id: str(a.workspace_uuid) for a in user.access.values()}
+        return {uuids[ws]: seq for ws, seq in seqs.items()}
+
+    async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, Any]]:
         rows = await session.execute(
-            select(Workflow.uuid, Workflow.name)
+            select(Workflow.id, Workflow.uuid, Workflow.name)
             .where(Workflow.workspace_id.in_(workspace_ids), Workflow.deleted_at.is_(None))
-            .order_by(Workflow.name)
+            .order_by(Workflow.name, Workflow.id)
         )
-        return [{"uuid": str(r.uuid), "name": r.name} for r in rows]
+        return [{"id": r.id, "uuid": str(r.uuid), "name": r.name} for r in rows]
 
     async def execution_detail(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> dict[str, Any]:
         async with self.db.read() as session:

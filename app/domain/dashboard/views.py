@@ -1,4 +1,4 @@
-"""The executions page's view: filters parsed from the URL (so a view can be bookmarked and shared),
+"""The executions list's filter: filters parsed from the URL (so a view can be bookmarked and shared),
 turned into SQL filters for the first render and into a Python predicate for live events."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from app.domain.dashboard.attention import ATTENTION, EXACT_ATTENTION, may_match, parse_attention
-from app.domain.dashboard.columns import COLUMNS, DEFAULT_COLUMNS, parse_columns
+from app.domain.dashboard.attention import may_match, parse_attention
+from app.domain.dashboard.columns import DEFAULT_COLUMNS, parse_columns
 from app.domain.executions.id_search import names, parse_id_ref
 from app.domain.executions.state import STATUS_VALUES
 from app.lib.identity import CurrentUser
@@ -46,8 +46,10 @@ def _date(value: str | None, end: bool = False) -> dt.datetime | None:
 
 
 @dataclass
-class ExecutionView:
-    """What one executions page shows. Unknown or foreign values are dropped, never an error page."""
+class ExecutionFilter:
+    """Which executions a list shows: the dashboard service's input (SQL filters for a page, a Python
+    predicate for live events) and a saved view's canonical query. Unknown or foreign values are
+    dropped, never an error page. The page's view state (app/web/pages/executions/view.py) extends it."""
 
     workspace_ids: list[int]
     workspace_uuid: str | None
@@ -68,7 +70,9 @@ class ExecutionView:
     fold_retries: bool = True  # retry chains show as their latest attempt (``chains=all`` unfolds)
 
     @classmethod
-    def from_query(cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None) -> ExecutionView:
+    def from_query(
+        cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None
+    ) -> ExecutionFilter:
         getall = (
             params.getall if hasattr(params, "getall") else (lambda k, d=None: [params[k]] if k in params else d or [])
         )
@@ -144,12 +148,6 @@ class ExecutionView:
                     pairs.append((key, str(item)))
         return pairs
 
-    @property
-    def live_inserts(self) -> bool:
-        """New rows slide in only where they belong: the first page of a newest-first view."""
-        # A chip the event cannot settle (slow, a failed child, an overdue approval) shows the banner.
-        return self.page == 1 and self.direction == "desc" and not set(self.attention) - EXACT_ATTENTION
-
     # ------------------------------------------------------------- live match
     def matches(self, execution: Mapping[str, Any], workspace_id: int) -> bool:
         """Python twin of the SQL filters, applied to an event's execution summary."""
@@ -183,24 +181,3 @@ class ExecutionView:
             if term not in haystack and not (ref is not None and names(ref, str(execution.get("uuid")))):
                 return False
         return True
-
-    @property
-    def column_specs(self) -> list[Any]:
-        return [COLUMNS[key] for key in self.columns]
-
-    @property
-    def columns_key(self) -> str:
-        """Views with the same columns share a rendered row (one render per event per column set)."""
-        return ",".join(self.columns)
-
-    @property
-    def attention_labels(self) -> dict[str, str]:
-        return ATTENTION
-
-    @property
-    def all_columns(self) -> dict[str, Any]:
-        return COLUMNS
-
-    def key(self) -> str:
-        """Views with the same key show the same rows: tiles are computed once per key."""
-        return f"{sorted(self.workspace_ids)}|{self.query(page=self.page)}"

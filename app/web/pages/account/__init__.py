@@ -2,5 +2,6 @@
 own or all at once ("sign out everywhere"). A whole page in one package, listed in ``app/web/pages``."""
 
 from app.web.pages.account.controller import AccountPages
+from app.web.pages.page import Page
 
-__all__ = ["AccountPages"]
+PAGE = Page("account", (AccountPages,))

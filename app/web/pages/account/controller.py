@@ -18,8 +18,8 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from app.lib.identity import CurrentUser
-from app.web.controllers import base_context
 from app.web.htmx import htmx, hx_target
+from app.web.page_context import base_context
 from app.web.pages.account.view import session_rows
 from app.web.session import cleared_session_cookie, provide_page_user
 

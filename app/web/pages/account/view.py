@@ -10,7 +10,7 @@ from typing import Any
 
 from app.lib.timefmt import iso
 
-# The names the app gives the tokens it mints (app/web/controllers.py: the sign-in form; the API's
+# The names the app gives the tokens it mints (app/web/pages/executions/controller.py: the sign-in form; the API's
 # sign-in, AccountService.sign_in_token); any other name was chosen with `athena tokens create`.
 WEB_SESSION = "web session"
 KINDS = {WEB_SESSION: "Browser session", "sign-in": "API sign-in"}

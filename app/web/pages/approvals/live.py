@@ -11,9 +11,9 @@ from litestar import WebSocket
 
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
-from app.web.approvals import InboxView
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
+from app.web.pages.approvals.view import InboxView
 from app.web.pages.live import touches_approvals
 
 

@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 from litestar import WebSocket
 
 from app.domain.dashboard.command_room import room_scope
-from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
+from app.web.pages.executions.view import ExecutionView
 from app.web.pages.live import touches_approvals
 
 

@@ -1,5 +1,5 @@
-"""Actions taken on an execution's page that are its own (the page itself is still served by
-``ExecutionPages``): Retry of a failed execution."""
+"""``POST /executions/{uuid}/retry``: the Retry button of a failed execution's page (the page
+itself: controller.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from litestar.params import FromPath
 from app.domain.operations.retry import request_retry
 from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
-from app.web.controllers import detail_body
 from app.web.errors import error_toast
+from app.web.page_context import detail_body
 from app.web.session import provide_page_user
 
 

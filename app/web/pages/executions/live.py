@@ -13,11 +13,11 @@ from urllib.parse import parse_qs
 
 from litestar import WebSocket
 
-from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
+from app.web.pages.executions.view import ExecutionView
 
 MAX_REPORTED_ROWS = 500
 

@@ -10,8 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
 from app.lib.identity import CurrentUser
-from app.web.controllers import base_context
 from app.web.htmx import hx_target
+from app.web.page_context import base_context
 from app.web.pages.recent_failures.view import LIMIT, FailuresView
 from app.web.session import provide_page_user
 

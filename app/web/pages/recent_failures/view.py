@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
+from app.web.pages.executions.view import ExecutionView
 
 LIMIT = 20
 

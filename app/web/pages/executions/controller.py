@@ -1,4 +1,5 @@
-"""Server-rendered pages (Jinja2 + htmx). Handlers stay thin: services build plain view models."""
+"""The executions list (``/executions``) and the actions on its rows: stop (with its preview
+dialog), delete, bulk. Thin: parse the view, call the services, render (live updates: live.py)."""
 
 from __future__ import annotations
 
@@ -15,103 +16,18 @@ from app.domain.approvals.services import ApprovalService
 from app.domain.audit.records import REASON_MAX_LENGTH
 from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.services import DashboardService
-from app.domain.dashboard.views import PER_PAGE, ExecutionView
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.operations.services import OperationService
-from app.lib.errors import AppError, FieldValidationError, NotFoundError
-from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
-from app.lib.ratelimit import RateLimited
-from app.lib.security import HashingBusy
+from app.lib.errors import AppError, FieldValidationError
+from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
-from app.web.graph import layout_graph
 from app.web.htmx import hx_target
-from app.web.list_page import ListPageBodies, page_response
-from app.web.session import (
-    SESSION_LIFETIME,
-    cleared_session_cookie,
-    provide_page_user,
-    safe_next,
-    session_cookie,
-    session_user,
-)
+from app.web.page_context import base_context
+from app.web.pages.executions.list_page import ListPageBodies, page_response
+from app.web.pages.executions.view import PER_PAGE, ExecutionView
+from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
-
-
-def _secure(request: Request[Any, Any, Any]) -> bool:
-    return request.app.state.services.settings.session_cookie_secure
-
-
-def base_context(user: CurrentUser, approvals_pending: int | None = None) -> dict[str, Any]:
-    """What every page needs. ``approvals_pending`` is the nav badge's count (from
-    ``ApprovalService.pending_count``, one COUNT per full page); pages that leave it out load the
-    badge after render, and users who may approve nowhere get 0 without a query."""
-    operable = sorted(str(a.workspace_uuid) for a in user.access.values() if a.role in OPERATE_ROLES)
-    if approvals_pending is None and not any(a.role in APPROVE_ROLES for a in user.access.values()):
-        approvals_pending = 0
-    return {
-        "user": user,
-        "approvals_pending": approvals_pending,
-        "can_operate": bool(operable),
-        "operable": operable,
-        "workspaces": sorted(user.access.values(), key=lambda a: (a.organization_multiplai_id, a.workspace_name)),
-        "now": dt.datetime.now(dt.UTC),
-    }
-
-
-def detail_context(detail: dict[str, Any]) -> dict[str, Any]:
-    return {"d": detail, "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"])}
-
-
-async def detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:
-    """The execution page's body after an action on it, so the change shows at once."""
-    try:
-        detail = await dashboard.execution_detail(user, execution_uuid)
-    except AppError as exc:
-        return error_toast(exc)
-    return Template("executions/_detail_body.html", context=base_context(user) | detail_context(detail))
-
-
-class AuthPages(Controller):
-    include_in_schema = False
-
-    @get("/sign-in", media_type=MediaType.HTML)
-    async def sign_in_form(self, request: Request[Any, Any, Any]) -> Any:
-        if await session_user(request) is not None:
-            return Redirect(safe_next(request.query_params.get("next")), status_code=303)
-        return Template("sign_in.html", context={"next": safe_next(request.query_params.get("next")), "error": None})
-
-    @post("/sign-in", media_type=MediaType.HTML)
-    async def sign_in(self, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Any:
-        services = request.app.state.services
-        target = safe_next(data.get("next"))
-        email, address = data.get("email", ""), request.client.host if request.client else None
-        try:
-            await services.sign_in_guard.attempt(email, address)
-        except RateLimited as exc:
-            context = {"next": target, "error": exc.message, "email": email}
-            return Template("sign_in.html", context=context, status_code=429, headers=exc.headers)
-        try:
-            user_id = await services.accounts.check_password(email, data.get("password", ""))
-        except HashingBusy as exc:
-            context = {"next": target, "error": exc.message, "email": email}
-            return Template("sign_in.html", context=context, status_code=503, headers=exc.headers)
-        except AppError:
-            context = {"next": target, "error": "Wrong email or password.", "email": email}
-            return Template("sign_in.html", context=context, status_code=422)
-        await services.sign_in_guard.succeeded(email, address)
-        token = await services.accounts.create_token(
-            user_id, name="web session", expires_at=dt.datetime.now(dt.UTC) + SESSION_LIFETIME
-        )
-        return Redirect(target, status_code=303, cookies=[session_cookie(token, secure=_secure(request))])
-
-    @post("/sign-out", media_type=MediaType.HTML)
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
-        services = request.app.state.services
-        user = await session_user(request)
-        if user is not None and user.token_id is not None:
-            await services.accounts.revoke_token(user.token_id)
-        return Redirect("/sign-in", status_code=303, cookies=[cleared_session_cookie(secure=_secure(request))])
 
 
 class ExecutionPages(Controller):
@@ -146,34 +62,6 @@ class ExecutionPages(Controller):
         bodies: ListPageBodies = request.app.state.list_bodies
         env = request.app.template_engine.engine
         return page_response(request, env, chrome, bodies.body(env, user, view, page, chrome | context))
-
-    @get("/executions/{execution_ref:str}", media_type=MediaType.HTML)
-    async def execution_detail(
-        self,
-        request: Request[Any, Any, Any],
-        user: PageUser,
-        dashboard_service: NamedDependency[DashboardService],
-        approval_service: NamedDependency[ApprovalService],
-        execution_ref: FromPath[str],
-    ) -> Response[Any]:
-        """An execution's page. ``execution_ref``: its uuid, or any id fragment the lists show (see
-        ``id_search``): one match redirects to its canonical page, several list the matches."""
-        found = await dashboard_service.lookup(user, execution_ref)
-        if not found.matches:
-            raise NotFoundError("Workflow execution")
-        if found.single is None:
-            badge = await approval_service.pending_count(user)
-            context = {"matches": found.matches, "ref": execution_ref}
-            return Template("executions/matches.html", context=base_context(user, badge) | context)
-        if not found.exact:
-            return Redirect(f"/executions/{found.single['uuid']}", status_code=302)
-        execution_uuid = uuid_lib.UUID(found.single["uuid"])
-        detail = await dashboard_service.execution_detail(user, execution_uuid)
-        context = detail_context(detail)
-        if hx_target(request) == "detail-body":
-            return Template("executions/_detail_body.html", context=base_context(user) | context)
-        badge = await approval_service.pending_count(user)
-        return Template("executions/detail.html", context=base_context(user, badge) | context)
 
     @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)
     async def stop_preview(

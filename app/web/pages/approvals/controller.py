@@ -9,117 +9,28 @@ from __future__ import annotations
 import json
 import math
 import uuid as uuid_lib
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
-from sqlalchemy import select
 
-from app.db.models import Workflow
-from app.domain.approvals.services import ApprovalFilters, ApprovalService
+from app.domain.approvals.services import ApprovalService
 from app.domain.dashboard.services import DashboardService
-from app.domain.events.replay import current_seqs
 from app.lib.errors import AppError
-from app.lib.identity import APPROVE_ROLES, CurrentUser
+from app.lib.identity import CurrentUser
 from app.lib.pagination import PageRequest
-from app.web.approval_groups import group_entries, group_note
-from app.web.controllers import base_context, detail_body
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.page_context import base_context, detail_body
+from app.web.pages.approvals.groups import group_entries, group_note
+from app.web.pages.approvals.view import PER_PAGE, TABS, InboxView, approvable, valid_uuid
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
-PER_PAGE = 25
 MAX_COMMENT = 20_000
-TABS = {"pending": "Pending", "mine": "Decided by me", "decided": "All decided"}
-DECIDED = ["approved", "rejected"]
-
-
-def _uuid(value: str | None) -> str | None:
-    try:
-        return str(uuid_lib.UUID(value)) if value else None
-    except ValueError:
-        return None
-
-
-def approvable(user: CurrentUser) -> list[Any]:
-    """The user's memberships where they may decide approvals (approver or admin), by name."""
-    return sorted((a for a in user.access.values() if a.role in APPROVE_ROLES), key=lambda a: a.workspace_name)
-
-
-@dataclass(frozen=True)
-class InboxView:
-    """What one inbox page shows, from its URL. Unknown or foreign values fall back, never an error."""
-
-    tab: str
-    workspace_ids: list[int]
-    workspace_uuid: str | None = None
-    workflow_uuid: str | None = None
-    assigned_to_me: bool = False
-    overdue: bool = False
-    search: str = ""
-    sort: str = "due"  # soonest due first (overdue on top); "requested": oldest request first
-    page: int = 1
-
-    @classmethod
-    def from_query(cls, user: CurrentUser, params: Mapping[str, Any]) -> InboxView:
-        mine = approvable(user)
-        wanted = _uuid(params.get("workspace"))
-        chosen = next((a for a in mine if str(a.workspace_uuid) == wanted), None)
-        tab = params.get("tab") if params.get("tab") in TABS else "pending"
-        try:
-            page = max(1, min(int(params.get("page") or 1), 100_000))
-        except ValueError:
-            page = 1
-        return cls(
-            tab=tab,
-            workspace_ids=[chosen.workspace_id] if chosen else [a.workspace_id for a in mine],
-            workspace_uuid=str(chosen.workspace_uuid) if chosen else None,
-            workflow_uuid=_uuid(params.get("workflow")),
-            assigned_to_me=params.get("mine") == "1",
-            overdue=tab == "pending" and params.get("overdue") == "1",
-            search=(params.get("q") or "").replace("\x00", "").strip()[:200],
-            sort="requested" if params.get("sort") == "requested" else "due",
-            page=page,
-        )
-
-    @property
-    def pending_tab(self) -> bool:
-        return self.tab == "pending"
-
-    def query(self, **overrides: Any) -> str:
-        """The URL query for this view with some values changed (page resets unless given)."""
-        state: dict[str, Any] = {
-            "tab": self.tab if self.tab != "pending" else None,
-            "workspace": self.workspace_uuid,
-            "workflow": self.workflow_uuid,
-            "mine": "1" if self.assigned_to_me else None,
-            "overdue": "1" if self.overdue else None,
-            "q": self.search,
-            "sort": "requested" if self.sort == "requested" else None,
-            "page": None,
-        }
-        state.update(overrides)
-        if state["page"] == 1:
-            state["page"] = None
-        return urlencode([(k, str(v)) for k, v in state.items() if v not in (None, "", False)])
-
-    def filters(self, workflow_ids: list[int] | None) -> ApprovalFilters:
-        return ApprovalFilters(
-            workspace_ids=self.workspace_ids,
-            statuses=["pending"] if self.pending_tab else DECIDED,
-            workflow_ids=workflow_ids,
-            assigned_to_me=self.assigned_to_me,
-            overdue=self.overdue,
-            search=self.search or None,
-            decided_by_me=self.tab == "mine",
-            sort_by="due_at" if self.sort == "due" else "requested_at",
-        )
 
 
 def _scalar(value: Any) -> str:
@@ -161,18 +72,6 @@ def shape(item: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
     }
 
 
-async def _workflow_choices(db: Any, workspace_ids: list[int]) -> list[dict[str, Any]]:
-    if not workspace_ids:
-        return []
-    async with db.read() as session:
-        rows = await session.execute(
-            select(Workflow.id, Workflow.uuid, Workflow.name)
-            .where(Workflow.workspace_id.in_(workspace_ids), Workflow.deleted_at.is_(None))
-            .order_by(Workflow.name, Workflow.id)
-        )
-        return [{"id": r.id, "uuid": str(r.uuid), "name": r.name} for r in rows]
-
-
 def _badge(count: int) -> Response[str]:
     hidden = "" if count else " hidden"
     label = f"{count} approval{'s' if count != 1 else ''} waiting for you"
@@ -190,9 +89,9 @@ class ApprovalPages(Controller):
     ) -> Template:
         """Reviews of the workspaces where I may approve: pending (overdue first, then oldest),
         decided by me, or all decided; filters in the URL."""
-        db = request.app.state.services.db
+        dashboard: DashboardService = request.app.state.services.dashboard
         view = InboxView.from_query(user, request.query_params)
-        workflows = await _workflow_choices(db, view.workspace_ids)
+        workflows = await dashboard.workflow_choices(view.workspace_ids)
         picked = next((w for w in workflows if w["uuid"] == view.workflow_uuid), None)
         if picked is None:
             view = replace(view, workflow_uuid=None)
@@ -200,10 +99,7 @@ class ApprovalPages(Controller):
         entries: list[dict[str, Any]] = []
         total, overdue, cursor = 0, 0, {}
         if view.workspace_ids:
-            async with db.read() as session:  # the cursor first: replaying from it covers anything newer
-                seqs = await current_seqs(session, view.workspace_ids)
-            uuids = {a.workspace_id: str(a.workspace_uuid) for a in user.access.values()}
-            cursor = {uuids[ws]: seq for ws, seq in seqs.items()}
+            cursor = await dashboard.cursor(user, view.workspace_ids)  # first: replay from it covers anything newer
             filters = view.filters([picked["id"]] if picked else None)
             raw, total = await approval_service.inbox(user, filters, PageRequest(view.page, PER_PAGE))
             items = [shape(i, user) for i in raw]
@@ -297,7 +193,7 @@ class ApprovalPages(Controller):
         comment = (form.get("comment") or "").strip()
         if len(comment) > MAX_COMMENT:
             return toast(f"The comment is too long (at most {MAX_COMMENT:,} characters).", status=422)
-        uuids = [uuid_lib.UUID(u) for u in (_uuid(v) for v in form.getall("approval_uuid", [])) if u]
+        uuids = [uuid_lib.UUID(u) for u in (valid_uuid(v) for v in form.getall("approval_uuid", [])) if u]
         try:
             result = await approvals.decide_many(user, uuids, approve, comment or None)
         except AppError as exc:

@@ -24,8 +24,8 @@ from markupsafe import Markup
 
 from app.domain.dashboard.pagecache import view_key
 from app.domain.dashboard.services import ExecutionPage
-from app.domain.dashboard.views import ExecutionView
 from app.lib.identity import CurrentUser
+from app.web.pages.executions.view import ExecutionView
 
 BODY_TEMPLATE = "executions/_page.html"
 PAGE_TEMPLATE = "executions/index.html"

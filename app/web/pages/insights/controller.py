@@ -22,9 +22,9 @@ from app.domain.metrics.buckets import truncate
 from app.domain.metrics.services import MetricsService
 from app.lib.identity import CurrentUser
 from app.lib.timefmt import iso
-from app.web.controllers import base_context
-from app.web.insights_page import bucket_label, build_insights, current_bar
-from app.web.insights_view import RANGES, InsightsView
+from app.web.page_context import base_context
+from app.web.pages.insights.board import bucket_label, build_insights, current_bar
+from app.web.pages.insights.view import RANGES, InsightsView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

@@ -13,12 +13,12 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from app.domain.dashboard.services import DashboardService
-from app.domain.dashboard.views import ExecutionView
 from app.domain.operations.items import ACTIONS
 from app.domain.operations.services import OperationService
 from app.lib.errors import AppError, FieldValidationError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
+from app.web.pages.executions.view import ExecutionView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

@@ -1,4 +1,4 @@
-"""The trash page, the delete dialog (with its reason) and the operator audit log page."""
+"""The trash page (restore, purge) and the delete dialog (with its reason, for the audit log)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,28 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Stream, Template
+from litestar.response import Template
 from markupsafe import Markup, escape
 
 from app.domain.approvals.services import ApprovalService
-from app.domain.audit.controllers import csv_download
-from app.domain.audit.log import ACTIONS, AuditFilters, AuditLogService
 from app.domain.audit.records import REASON_MAX_LENGTH
 from app.domain.audit.schemas import check_reason
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.trash import TrashService
-from app.lib.errors import AppError, FieldValidationError, ForbiddenError
+from app.lib.errors import AppError, ForbiddenError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
-from app.web.controllers import base_context
 from app.web.errors import error_toast, toast
+from app.web.page_context import base_context, page_number
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
 TRASH_PER_PAGE = 50
-AUDIT_PER_PAGE = 50
 
 
 def toast_with_removal(message: str, row_id: str) -> Response[Any]:
     """A confirmation toast plus an out-of-band removal of the row the action was about."""
     return toast(message, error=False, oob=Markup(f'<tr id="{escape(row_id)}" hx-swap-oob="delete"></tr>'))
-
-
-def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= 100_000 else 1
 
 
 def _workspace(user: CurrentUser, raw: str | None) -> uuid_lib.UUID | None:
@@ -61,7 +54,7 @@ class TrashPages(Controller):
         if not any(a.role in OPERATE_ROLES for a in user.access.values()):
             raise ForbiddenError("The trash is for operators and admins.")
         workspace = _workspace(user, request.query_params.get("workspace"))
-        page = PageRequest(page=_page_number(request.query_params.get("page")), per_page=TRASH_PER_PAGE)
+        page = PageRequest(page=page_number(request.query_params.get("page")), per_page=TRASH_PER_PAGE)
         service = TrashService(request.app.state.services.executions)
         items, total = await service.list(user, workspace, page)
         retention = request.app.state.services.settings.trash_retention_days
@@ -103,42 +96,3 @@ class TrashPages(Controller):
         except AppError as exc:
             return error_toast(exc)
         return Template("executions/_delete_dialog.html", context={"e": execution, "reason_max": REASON_MAX_LENGTH})
-
-
-class AuditPages(Controller):
-    include_in_schema = False
-    dependencies = {"user": Provide(provide_page_user)}
-
-    @get("/audit", media_type=MediaType.HTML)
-    async def audit(
-        self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
-    ) -> Template:
-        """The operator audit log of the user's workspaces, newest first, filters in the URL."""
-        params = request.query_params
-        error = None
-        try:
-            filters = AuditFilters.parse(user, params)
-        except FieldValidationError as exc:
-            # A bad filter shows its message above an empty list rather than an error page.
-            error, filters = exc.message, AuditFilters([-1])
-        page = PageRequest(page=_page_number(params.get("page")), per_page=AUDIT_PER_PAGE)
-        items, total = await AuditLogService(request.app.state.services.db).page(filters, page.offset, page.per_page)
-        context = {
-            "items": items,
-            "total": total,
-            "page": page,
-            "last_page": max(1, -(-total // page.per_page)),
-            "filters": filters,
-            "raw": {k: params.get(k) or "" for k in ("actor", "execution_uuid", "date_from", "date_to")},
-            "actions": ACTIONS,
-            "error": error,
-            "nav": "audit",
-        }
-        badge = await approval_service.pending_count(user)
-        return Template("audit/index.html", context=base_context(user, badge) | context)
-
-    @get("/audit/export.csv", media_type="text/csv")
-    async def export(self, request: Request[Any, Any, Any], user: PageUser) -> Stream:
-        """The filtered log as CSV, streamed."""
-        filters = AuditFilters.parse(user, request.query_params)
-        return csv_download(AuditLogService(request.app.state.services.db), filters)

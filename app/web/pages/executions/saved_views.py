@@ -18,10 +18,10 @@ from litestar.response import Stream, Template
 from app.domain.dashboard.columns import COLUMNS, csv_value
 from app.domain.dashboard.saved_views import SavedViewChanges
 from app.domain.dashboard.services import DashboardService
-from app.domain.dashboard.views import ExecutionView
 from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast
+from app.web.pages.executions.view import ExecutionView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

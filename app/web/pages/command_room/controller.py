@@ -17,9 +17,9 @@ from app.domain.dashboard.command_room import command_room, room_scope
 from app.domain.dashboard.services import DashboardService
 from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
-from app.web.controllers import base_context, detail_body, toast
-from app.web.errors import error_toast
+from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.page_context import base_context, detail_body
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
