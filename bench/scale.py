@@ -65,7 +65,8 @@ async def db_times(
 ) -> list[float]:
     """Database time of one call: its SELECTs captured once, then each run ``reps`` times under
     EXPLAIN ANALYZE; a rep is the sum of their planning + execution times. Python, the driver and
-    the wire are left out, so on a shared machine this is the steadier figure."""
+    the wire are left out, so on a shared machine this is the steadier figure. ``SET`` statements
+    the call ran (``Database.serial_read``'s ``SET LOCAL``) are replayed before them, not timed."""
     from sqlalchemy import event
 
     if services.db.is_sqlite:
@@ -73,7 +74,7 @@ async def db_times(
     statements: list[tuple[str, Any]] = []
 
     def before(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH", "SET ")):
             statements.append((statement, params))
 
     engine = services.db.engine.sync_engine
@@ -90,6 +91,9 @@ async def db_times(
         for _ in range(reps + 1):
             total = 0.0
             for statement, params in statements:
+                if statement.lstrip().upper().startswith("SET "):
+                    await conn.exec_driver_sql(statement, params)
+                    continue
                 raw = (await conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)).scalar()
                 plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
                 total += plan["Planning Time"] + plan["Execution Time"]

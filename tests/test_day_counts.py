@@ -1,7 +1,8 @@
 """``execution_day_counts``: the triggers keep it equal to a GROUP BY of the live executions after
 every kind of write (API create, status change, stop cascade, delete, restore, purge, backdating,
-bulk SQL), and counts read from it (count endpoint, list total, dashboard tiles) equal plain
-counts for ranges that start and end mid-day, at midnight and a microsecond before it."""
+bulk SQL, a change of user and a deleted user), and counts read from it (count endpoint, list
+total, dashboard tiles) equal plain counts for ranges that start and end mid-day, at midnight and a
+microsecond before it, with and without a user filter."""
 
 from __future__ import annotations
 
@@ -14,11 +15,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.db.engine import is_deadlock
-from app.db.models import Workflow, WorkflowExecution, Workspace, execution_day_counts, execution_status_counts
+from app.db.models import (
+    User,
+    Workflow,
+    WorkflowExecution,
+    Workspace,
+    execution_day_counts,
+    execution_status_counts,
+)
 from app.domain.executions.day_counts import split_range
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.services import Includes
@@ -66,32 +74,35 @@ def test_split_range_whole_days_and_partial_ends() -> None:
 async def kept(services: Services) -> Counter[tuple[Any, ...]]:
     async with services.db.read() as session:
         rows = (await session.execute(select(execution_day_counts))).all()
-    return Counter({(r.workspace_id, r.day, r.workflow_id, r.status): r.n for r in rows if r.n})
+    return Counter({(r.workspace_id, r.day, r.workflow_id, r.status, r.user_id): r.n for r in rows if r.n})
 
 
 async def truth(services: Services) -> Counter[tuple[Any, ...]]:
     async with services.db.read() as session:
         rows = (
             await session.execute(
-                select(E.workspace_id, E.created_at, E.workflow_id, E.status).where(E.deleted_at.is_(None))
+                select(E.workspace_id, E.created_at, E.workflow_id, E.status, E.user_id).where(E.deleted_at.is_(None))
             )
         ).all()
-    return Counter((r.workspace_id, r.created_at.astimezone(UTC).date(), r.workflow_id, r.status) for r in rows)
+    return Counter(
+        (r.workspace_id, r.created_at.astimezone(UTC).date(), r.workflow_id, r.status, r.user_id or 0) for r in rows
+    )
 
 
 async def kept_all_time(services: Services) -> Counter[tuple[Any, ...]]:
     async with services.db.read() as session:
         rows = (await session.execute(select(execution_status_counts))).all()
-    return Counter({(r.workspace_id, r.workflow_id, r.status): r.n for r in rows if r.n})
+    return Counter({(r.workspace_id, r.workflow_id, r.status, r.user_id): r.n for r in rows if r.n})
 
 
 async def assert_kept(services: Services, step: str) -> None:
-    """Both summaries: the day table (migration 0011) and the all-time one kept from it (0014)."""
+    """Both summaries: the day table (migration 0011) and the all-time one kept from it (0014),
+    each by user (0018; 0 for an execution without one)."""
     days = await truth(services)
     assert await kept(services) == days, step
     all_time: Counter[tuple[Any, ...]] = Counter()
-    for (workspace_id, _, workflow_id, status), n in days.items():
-        all_time[(workspace_id, workflow_id, status)] += n
+    for (workspace_id, _, workflow_id, status, user_id), n in days.items():
+        all_time[(workspace_id, workflow_id, status, user_id)] += n
     assert await kept_all_time(services) == all_time, step
 
 
@@ -99,7 +110,9 @@ async def live_rows(services: Services) -> list[Any]:
     async with services.db.read() as session:
         return (
             await session.execute(
-                select(E.uuid, E.workspace_id, E.workflow_id, E.status, E.created_at).where(E.deleted_at.is_(None))
+                select(E.uuid, E.workspace_id, E.workflow_id, E.status, E.created_at, E.user_id).where(
+                    E.deleted_at.is_(None)
+                )
             )
         ).all()
 
@@ -175,6 +188,26 @@ async def test_table_follows_every_write(client: httpx.AsyncClient, services: Se
         await session.execute(delete(E).where(E.uuid == uuid.UUID(made["b0"])))
         await session.execute(update(E).where(E.uuid == uuid.UUID(made["e6"])).values(created_at=MOMENTS[0]))
     await assert_kept(services, "bulk SQL")
+    async with services.db.write() as session:
+        # Another user takes two executions over (and one loses its user): the counts move like a
+        # status change.
+        courier = User(email="courier@example.test", name="courier", multiplai_id="mp-courier")
+        session.add(courier)
+        await session.flush()
+        moved = [uuid.UUID(made[k]) for k in ("e1", "e2", "child0")]
+        await session.execute(update(E).where(E.uuid.in_(moved)).values(user_id=courier.id))
+        await session.execute(update(E).where(E.uuid == uuid.UUID(made["e3"])).values(user_id=None))
+        courier_id = courier.id
+    await assert_kept(services, "user changed")
+    listed = await list_executions(client, world.viewer_a, workspace_uuid=world.ws["A"], user_multiplai_id="mp-courier")
+    assert listed["meta"]["total"] == len(listed["data"]) == 3
+    async with services.db.write() as session:
+        # A deleted user's executions keep going without one (ON DELETE SET NULL fires the triggers).
+        await session.execute(delete(User).where(User.id == courier_id))
+    await assert_kept(services, "user deleted")
+    async with services.db.read() as session:
+        left = await session.execute(select(E.user_id).where(E.uuid.in_(moved)))
+        assert {r[0] for r in left} == {None}
 
 
 def expected(rows: list[Any], ws_id: int, lo: dt.datetime, hi: dt.datetime, **only: Any) -> Counter[str]:
@@ -190,9 +223,15 @@ def expected(rows: list[Any], ws_id: int, lo: dt.datetime, hi: dt.datetime, **on
 async def test_counts_from_the_table_equal_plain_counts(
     client: httpx.AsyncClient, services: Services, world: World
 ) -> None:
-    await build(client, services, world)
+    made = await build(client, services, world)
+    async with services.db.write() as session:
+        # Three of A's executions belong to another user, so that a user filter splits the counts.
+        other = select(User.id).where(User.multiplai_id == "mp-operator_b").scalar_subquery()
+        moved = [uuid.UUID(made[k]) for k in ("e0", "e2", "e5")]
+        await session.execute(update(E).where(E.uuid.in_(moved)).values(user_id=other))
     rows = await live_rows(services)
     async with services.db.read() as session:
+        user_ids = {r[0]: r[1] for r in await session.execute(select(User.multiplai_id, User.id))}
         ws_id = (
             await session.execute(select(Workspace.id).where(Workspace.uuid == uuid.UUID(world.ws["A"])))
         ).scalar_one()
@@ -227,6 +266,22 @@ async def test_counts_from_the_table_equal_plain_counts(
         )
         counted = await services.executions.count(user, one_workflow)
         assert counted["count"] == sum(expected(rows, ws_id, lo, hi, workflow_id=invoice_id).values()), (lo, hi)
+        for owner in ("mp-operator_a", "mp-operator_b"):
+            by_user = ExecutionFilters(workspace_ids=[ws_id], date_from=lo, date_to=hi, user_multiplai_id=owner)
+            counted = await services.executions.count(user, by_user)
+            want = expected(rows, ws_id, lo, hi, user_id={user_ids[owner]})
+            assert {k: v for k, v in counted["by_status"].items() if v} == dict(want), (owner, lo, hi)
+            listed = await list_executions(
+                client,
+                world.viewer_a,
+                workspace_uuid=world.ws["A"],
+                user_multiplai_id=owner,
+                status="completed,running,pending",
+                date_from=lo.isoformat(),
+                date_to=hi.isoformat(),
+            )
+            want = expected(rows, ws_id, lo, hi, user_id={user_ids[owner]}, status={"completed", "running", "pending"})
+            assert listed["meta"]["total"] == sum(want.values()), (owner, lo, hi)
         checked += 1
     assert checked == 36
 
@@ -279,6 +334,13 @@ async def test_long_ranges_read_the_table_short_ones_and_searches_do_not(
             False,
         ),
         "200 days": (ExecutionFilters([ws_id], date_from=now - dt.timedelta(days=200), date_to=now), True, True),
+        "user, 30 days": (
+            ExecutionFilters(
+                [ws_id], date_from=now - dt.timedelta(days=30), date_to=now, user_multiplai_id="mp-operator_a"
+            ),
+            True,
+            True,
+        ),
     }
     for name, (filters, count_reads, list_reads) in cases.items():
         with captured(services) as statements:
@@ -288,10 +350,20 @@ async def test_long_ranges_read_the_table_short_ones_and_searches_do_not(
         with captured(services) as statements:
             await services.executions.page(user, filters, PageRequest(1, 5), Includes())
         assert any("execution_day_counts" in s for s, _ in statements) is list_reads, name
+        # PostgreSQL: summing day rows starts no parallel workers (their start-up cost more than it).
+        serial = any(s.startswith("SET LOCAL max_parallel_workers_per_gather = 0") for s, _ in statements)
+        assert serial is (list_reads and IS_POSTGRES), name
     # Without a date range the list total reads the all-time table, not the executions.
     with captured(services) as statements:
         await services.executions.page(user, ExecutionFilters([ws_id]), PageRequest(1, 5), Includes())
     assert any("execution_status_counts" in s for s, _ in statements)
+    # A user filter too (migration 0018), also a user nobody is.
+    for owner, total in (("mp-operator_a", 1), ("mp-nobody", 0)):
+        with captured(services) as statements:
+            _, page = await services.executions.page(
+                user, ExecutionFilters([ws_id], user_multiplai_id=owner), PageRequest(1, 5), Includes()
+            )
+        assert any("execution_status_counts" in s for s, _ in statements) and page.total == total, owner
 
 
 async def test_day_counts_command_finds_and_repairs_drift(
@@ -344,3 +416,38 @@ async def test_list_totals_are_exact_for_every_filter_combination(
         assert meta["last_page"] == max(1, -(-meta["total"] // 100)), params
         checked += 1
     assert checked == 2 * 2 * 3 * 4 * 2
+
+
+async def test_migration_0018_round_trip_keeps_the_counts(
+    client: httpx.AsyncClient, services: Services, world: World, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Down to 0017 the tables lose the user and still equal the executions (the old triggers keep
+    them through a write); up again, 0018 refills them by user from the executions."""
+    from alembic import command
+
+    from app.db.migrate import alembic_config
+
+    made = await build(client, services, world)
+    async with services.db.write() as session:
+        other = select(User.id).where(User.multiplai_id == "mp-operator_b").scalar_subquery()
+        await session.execute(update(E).where(E.uuid == uuid.UUID(made["e1"])).values(user_id=other))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    await asyncio.to_thread(command.downgrade, alembic_config(), "0017")
+    await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    async with services.db.read() as session:
+        days = await session.execute(text("SELECT workspace_id, day, workflow_id, status, n FROM execution_day_counts"))
+        kept_days = Counter({(r[0], str(r[1]), r[2], r[3]): r[4] for r in days if r[4]})
+        all_time = await session.execute(
+            text("SELECT workspace_id, workflow_id, status, n FROM execution_status_counts")
+        )
+        kept_all = Counter({(r[0], r[1], r[2]): r[3] for r in all_time if r[3]})
+    want_days: Counter[tuple[Any, ...]] = Counter()
+    want_all: Counter[tuple[Any, ...]] = Counter()
+    for (workspace_id, day, workflow_id, status, _), n in (await truth(services)).items():
+        want_days[(workspace_id, str(day), workflow_id, status)] += n
+        want_all[(workspace_id, workflow_id, status)] += n
+    assert (kept_days, kept_all) == (want_days, want_all)
+    await asyncio.to_thread(command.upgrade, alembic_config(), "head")
+    await assert_kept(services, "upgraded again")
+    assert (await patch_execution(client, world.operator_a, made["e1"], status="completed")).status_code == 200
+    await assert_kept(services, "a write after the upgrade")

@@ -53,8 +53,8 @@ def captured(services: Services) -> Iterator[list[tuple[str, Any]]]:
 
 
 def data_statements(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The SELECTs, each distinct (statement, parameters) pair once."""
-    unique = {(s, repr(p)): (s, p) for s, p in statements if s.lstrip().upper().startswith("SELECT")}
+    """The SELECTs (also those opening with a CTE), each distinct (statement, parameters) pair once."""
+    unique = {(s, repr(p)): (s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))}
     return list(unique.values())
 
 

@@ -51,8 +51,11 @@ def day_counts(repair: bool) -> None:
 
     report = run(lambda services: check_day_counts(services.db, repair=repair))
     click.echo(f"{report.rows} day-count row(s); {len(report.differing)} differ from the executions")
-    for workspace_id, day, workflow_id, status, kept, actual in report.differing[:20]:
-        click.echo(f"  workspace {workspace_id} {day} workflow {workflow_id} {status}: kept {kept}, actual {actual}")
+    for workspace_id, day, workflow_id, status, user_id, kept, actual in report.differing[:20]:
+        click.echo(
+            f"  workspace {workspace_id} {day} workflow {workflow_id} {status} user {user_id}:"
+            f" kept {kept}, actual {actual}"
+        )
     if report.repaired:
         click.echo("rebuilt from the executions")
     elif report.differing:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -145,6 +145,18 @@ class Database:
         need one snapshot or ``SET LOCAL``: on PostgreSQL each statement runs on its own (no
         transaction); on SQLite it is ``read()``."""
         async with self._quick_read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def serial_read(self) -> AsyncIterator[AsyncSession]:
+        """A read transaction whose statements start no parallel workers (PostgreSQL: ``SET LOCAL
+        max_parallel_workers_per_gather = 0``; SQLite: ``read()``). For small statements over big
+        tables that the planner would still parallelise: launching the workers costs more than the
+        work (a 30-day list total sums ~3,000 summary rows in 1-2 ms, yet took 40-160 ms with two
+        workers on a loaded machine; docs/benchmarks.md, issue 20)."""
+        async with self._read_sessions() as session:
+            if not self.is_sqlite:
+                await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
             yield session
 
     @asynccontextmanager

@@ -1,4 +1,4 @@
-"""Live executions per (workspace, UTC day of creation, workflow, status), kept by triggers.
+"""Live executions per (workspace, UTC day of creation, workflow, status, user), kept by triggers.
 
 Migration 0011 installs the triggers on ``workflow_executions`` (a statement-level one per
 INSERT / UPDATE / DELETE on PostgreSQL, using transition tables so a 1,001-row stop cascade
@@ -21,10 +21,12 @@ execution_day_counts = Table(
     Column("day", Date, primary_key=True),
     Column("workflow_id", BigInteger, primary_key=True),
     Column("status", String(20), primary_key=True),
+    # Migration 0018: the execution's user, 0 for none (a key column cannot be NULL).
+    Column("user_id", BigInteger, primary_key=True),
     Column("n", Integer, nullable=False),
 )
 
-# The same counts of all time, without the day (migration 0014): kept by row triggers on
+# The same counts of all time, without the day (migration 0014; the user since 0018): kept by row triggers on
 # ``execution_day_counts``, so a list total without a date range reads one row per workflow and status.
 execution_status_counts = Table(
     "execution_status_counts",
@@ -32,5 +34,6 @@ execution_status_counts = Table(
     Column("workspace_id", BigInteger, primary_key=True),
     Column("workflow_id", BigInteger, primary_key=True),
     Column("status", String(20), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
     Column("n", Integer, nullable=False),
 )

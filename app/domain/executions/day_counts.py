@@ -6,10 +6,10 @@ index as before; one statement, ``UNION ALL`` of the three parts. The result is 
 number the plain ``GROUP BY status`` gives (tests/test_day_counts.py compares them after every kind
 of write), and its cost grows with the number of days, not of executions.
 
-Only filters the table can answer use it: workspace, workflow, status and a ``created`` range.
-Search, users, review and command-room flags, and conditions a caller adds count as before.
-A list without a date range sums ``execution_status_counts`` (the same counts of all time,
-migration 0014) instead.
+Only filters the table can answer use it: workspace, workflow, status, user (migration 0018: the
+user is the last key column, 0 for none) and a ``created`` range. Search, review and command-room
+flags, and conditions a caller adds count as before. A list without a date range sums
+``execution_status_counts`` (the same counts of all time, migration 0014) instead.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, text, union_all
 
 from app.db.engine import Database
-from app.db.models import WorkflowExecution, execution_day_counts, execution_status_counts
+from app.db.models import User, WorkflowExecution, execution_day_counts, execution_status_counts
 from app.domain.executions import queries as q
 
 E = WorkflowExecution
@@ -70,11 +70,18 @@ def answerable(f: q.ExecutionFilters) -> bool:
     return (
         f.time_axis == "created"
         and not f.search
-        and not f.user_multiplai_id
         and f.requires_human_review is None
         and f.has_command_room_task is None
         and not f.extra.get("conditions")
     )
+
+
+def reads_day_rows(f: q.ExecutionFilters) -> bool:
+    """Whether the total of ``f`` sums rows of ``execution_day_counts`` (a date range with a whole
+    day in it): a small statement the planner may still run in parallel over this big table, so
+    callers run it in ``Database.serial_read``."""
+    has_range = f.date_from is not None or f.date_to is not None
+    return has_range and answerable(f) and split_range(f.date_from, f.date_to) is not None
 
 
 def count_by_status_statement(f: q.ExecutionFilters) -> Select[Any] | None:
@@ -110,7 +117,14 @@ def _all_time_total(f: q.ExecutionFilters) -> Select[Any]:
         total = total.where(S.workflow_id.in_(f.workflow_ids))
     if f.statuses:
         total = total.where(S.status.in_(f.statuses))
+    if f.user_multiplai_id:
+        total = total.where(S.user_id.in_(_user_ids(f.user_multiplai_id)))
     return total
+
+
+def _user_ids(multiplai_id: str) -> Select[Any]:
+    """The user's id (none when unknown: the total is 0), as the list's own filter reads it."""
+    return select(User.id).where(User.multiplai_id == multiplai_id)
 
 
 def _counted(f: q.ExecutionFilters, split: DaySplit) -> Any:
@@ -119,6 +133,8 @@ def _counted(f: q.ExecutionFilters, split: DaySplit) -> Any:
         days = days.where(D.workflow_id.in_(f.workflow_ids))
     if f.statuses:
         days = days.where(D.status.in_(f.statuses))
+    if f.user_multiplai_id:
+        days = days.where(D.user_id.in_(_user_ids(f.user_multiplai_id)))
     if split.first_day is not None:
         days = days.where(D.day >= split.first_day)
     if split.last_day is not None:
@@ -157,18 +173,19 @@ async def check_day_counts(db: Database, repair: bool = False) -> DayCountsCheck
     write transaction is exclusive). The triggers keep it exact; this is for after manual surgery
     such as a TRUNCATE, which fires no row or statement trigger."""
     day = _day_of_creation(db.is_sqlite)
+    user = func.coalesce(E.user_id, 0)
     truth_select = (
-        select(E.workspace_id, day.label("day"), E.workflow_id, E.status, func.count().label("n"))
+        select(E.workspace_id, day.label("day"), E.workflow_id, E.status, user.label("user_id"), func.count())
         .where(E.deleted_at.is_(None))
-        .group_by(E.workspace_id, day, E.workflow_id, E.status)
+        .group_by(E.workspace_id, day, E.workflow_id, E.status, user)
     )
     async with db.write() as session:
         if repair and not db.is_sqlite:
             await session.execute(text("LOCK TABLE workflow_executions IN SHARE ROW EXCLUSIVE MODE"))
         elif not db.is_sqlite:
             await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        kept = {(r[0], str(r[1]), r[2], r[3]): int(r[4]) for r in await session.execute(select(execution_day_counts))}
-        truth = {(r[0], str(r[1]), r[2], r[3]): int(r[4]) for r in await session.execute(truth_select)}
+        kept = {(*r[:1], str(r[1]), *r[2:5]): int(r[5]) for r in await session.execute(select(execution_day_counts))}
+        truth = {(*r[:1], str(r[1]), *r[2:5]): int(r[5]) for r in await session.execute(truth_select)}
         differing = sorted(
             (*key, kept.get(key, 0), truth.get(key, 0))
             for key in kept.keys() | truth.keys()
@@ -178,7 +195,9 @@ async def check_day_counts(db: Database, repair: bool = False) -> DayCountsCheck
             await session.execute(execution_day_counts.delete())
             await session.execute(
                 execution_day_counts.insert().from_select(
-                    ["workspace_id", "day", "workflow_id", "status", "n"], truth_select
+                    # In key order: a workspace's range of days on few pages (migration 0018).
+                    ["workspace_id", "day", "workflow_id", "status", "user_id", "n"],
+                    truth_select.order_by(E.workspace_id, day, E.workflow_id, E.status, user),
                 )
             )
     return DayCountsCheck(rows=len(kept), differing=differing, repaired=repair and bool(differing))

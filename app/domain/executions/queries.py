@@ -129,7 +129,7 @@ def _search_condition(
     if ref is not None and ref.whole is not None:
         return E.uuid == ref.whole
     if workflow_ids is not None and dialect is not None:
-        text_arms = resolved_search(term, workflow_ids, dialect)
+        text_arms = resolved_search(term, workflow_ids, dialect, workspace_ids)
         return or_(id_match(ref, dialect), text_arms) if ref is not None else text_arms
     return SearchMatch(term, workspace_ids, workflow_ids, ref)
 

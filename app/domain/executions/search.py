@@ -2,9 +2,11 @@
 
 - Content (migration 0016): ``workflow_execution_data.content_folded``, the text values of node
   names, node input and output and metadata, bounded and lowercased when written. PostgreSQL:
-  ``id = ANY(ARRAY(<data rows whose content_folded LIKE lower('%term%')>))``, an init-plan over
-  the trigram GIN index, so the arm is an index condition that BitmapOr can join. SQLite: the same
-  ``LIKE`` in an ``IN`` subquery (a scan of the column; correct, not indexed).
+  ``id = ANY(ARRAY(<the listed workspaces' data rows whose content_folded LIKE lower('%term%')>))``,
+  an init-plan over the trigram GIN index (migration 0019: data rows carry their workspace, so
+  only the listed workspaces' execution ids come out of it), so the arm is an index condition
+  that BitmapOr can join. SQLite: the same ``LIKE`` in an ``IN`` subquery (a scan of the column;
+  correct, not indexed).
 
 - PostgreSQL: ``workflow_id = ANY(ARRAY(<matching workflows>)) OR error_folded LIKE lower('%term%')``
   (``error_folded``: the error's first 500 characters, lowercased on write; migration 0013). The
@@ -32,7 +34,14 @@ MIN_TRIGRAM = 3
 ERROR_FOLDED = literal_column("workflow_executions.error_folded", Text)
 ERROR_SEARCHED = 500  # characters of the error that search covers on PostgreSQL
 # Not mapped on the model: a generated column on PostgreSQL (an ORM insert must not name it).
-CONTENT = table("workflow_execution_data", column("execution_id"), column("content_folded"), column("deleted_at"))
+# ``workspace_id`` is PostgreSQL's only (migration 0019, kept by a trigger).
+CONTENT = table(
+    "workflow_execution_data",
+    column("execution_id"),
+    column("workspace_id"),
+    column("content_folded"),
+    column("deleted_at"),
+)
 
 
 def like_pattern(term: str) -> str:
@@ -57,20 +66,22 @@ def error_match(term: str, dialect: str) -> ColumnElement[bool]:
     return E.error.ilike(like_pattern(term), escape="\\")
 
 
-def content_match(term: str, dialect: str) -> ColumnElement[bool]:
-    """The content arm: node names, node input/output text and metadata values (migration 0016)."""
+def content_match(term: str, dialect: str, workspace_ids: list[int]) -> ColumnElement[bool]:
+    """The content arm: node names, node input/output text and metadata values (migration 0016),
+    of the executions in ``workspace_ids`` (PostgreSQL reads only their data rows, migration 0019)."""
     matching = select(CONTENT.c.execution_id).where(
         CONTENT.c.content_folded.like(func.lower(like_pattern(term)), escape="\\"), CONTENT.c.deleted_at.is_(None)
     )
     if dialect == "postgresql":
+        matching = matching.where(CONTENT.c.workspace_id.in_(workspace_ids))
         return E.id == any_(func.array(matching.scalar_subquery()))
     return E.id.in_(matching)
 
 
-def resolved_search(term: str, workflow_ids: list[int], dialect: str) -> ColumnElement[bool]:
+def resolved_search(term: str, workflow_ids: list[int], dialect: str, workspace_ids: list[int]) -> ColumnElement[bool]:
     """``SearchMatch`` once its workflow-name arm is resolved to ids, in plain clauses (the term and
     ids are bound parameters, so SQLAlchemy caches the compiled statement)."""
-    text_arms = or_(error_match(term, dialect), content_match(term, dialect))
+    text_arms = or_(error_match(term, dialect), content_match(term, dialect, workspace_ids))
     return or_(E.workflow_id.in_(workflow_ids), text_arms) if workflow_ids else text_arms
 
 
@@ -101,7 +112,7 @@ class SearchMatch(ColumnElement[bool]):
 
 def _text_and_id(element: SearchMatch, dialect: str) -> ColumnElement[bool]:
     """The error and content arms, with the id arm when the term reads as an id fragment."""
-    arms = [error_match(element.term, dialect), content_match(element.term, dialect)]
+    arms = [error_match(element.term, dialect), content_match(element.term, dialect, element.workspace_ids)]
     if element.ref is not None:
         arms.append(id_match(element.ref, dialect))
     return or_(*arms)

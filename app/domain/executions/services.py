@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuid_lib
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ class ExecutionService(ExecutionWrites):
         if not filters.workspace_ids:
             return [], ExecutionPage([], 0, False, False, None)
         after = Cursor.decode(cursor, filters) if cursor else None
-        async with self.db.quick_read() as session:
+        async with self._page_read(filters) as session:
             result = await list_page(session, filters, page.per_page, page.offset, after)
             items = await self._decorate(session, user, result.rows, includes)
         return items, result
@@ -112,7 +113,7 @@ class ExecutionService(ExecutionWrites):
         by_status = {s.value: 0 for s in ExecutionStatus}
         if filters.workspace_ids:
             # One statement (two with a search): no snapshot to share, so no BEGIN / ROLLBACK.
-            async with self.db.quick_read() as session:
+            async with self._page_read(filters) as session:
                 filters = await q.resolve_search(session, filters)
                 statement = day_counts.count_by_status_statement(filters)
                 if statement is None:
@@ -121,6 +122,10 @@ class ExecutionService(ExecutionWrites):
                 for status, n in rows:
                     by_status[status] = int(n)
         return {"count": sum(by_status.values()), "by_status": by_status}
+
+    def _page_read(self, filters: q.ExecutionFilters) -> AbstractAsyncContextManager[AsyncSession]:
+        """Reads without a transaction, or without parallel workers when the total sums day rows."""
+        return self.db.serial_read() if day_counts.reads_day_rows(filters) else self.db.quick_read()
 
     async def get(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, includes: Includes) -> dict[str, Any]:
         async with self.db.read() as session:
