@@ -57,6 +57,29 @@ def node_error(node: Node, rng: random.Random) -> str:
     return rng.choice(templates).format(host=host, name=node.name, table=table)
 
 
+def node_input(node: Node, previous: dict[str, Any] | None, rng: random.Random) -> dict[str, Any]:
+    """What a node receives: the output of the node before it (as an engine hands items on), or the
+    trigger's payload for the first node, with what the node does to it (URL, table, model)."""
+    items = previous if previous is not None else _trigger_payload(node, rng)
+    match node.type:
+        case "http_request":
+            method, url = node.params.get("method") or "GET", node.params.get("url") or "https://upstream.example"
+            return {"request": {"method": method, "url": url}, "items": items}
+        case "database":
+            return {"table": node.params.get("table") or "records", "items": items}
+        case "llm":
+            return {"model": node.params.get("model") or "gpt-4o-mini", "items": items}
+        case _:
+            return items
+
+
+def _trigger_payload(node: Node, rng: random.Random) -> dict[str, Any]:
+    if node.type == "schedule":
+        return {"cron": node.params.get("cron"), "fired_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    event = rng.choice(["created", "updated", "submitted"])
+    return {"event": event, "id": f"evt_{rng.getrandbits(40):010x}", "received_via": node.type or "webhook"}
+
+
 def node_output(node: Node, rng: random.Random) -> dict[str, Any]:
     """A small, plausible output (kept short: it is stored on every run)."""
     match node.type:

@@ -102,6 +102,13 @@ class RestBackend:
         }
         return int((await self._send("GET", "/workflow-executions/count", params=params))["data"]["count"])
 
+    async def retry_requests(self) -> list[dict[str, Any]]:
+        """The latest retry requests (the operator audit log, newest first)."""
+        params: dict[str, Any] = {"action": "retry_request", "per_page": 50}
+        if self.workspace_uuid:
+            params["workspace_uuid"] = self.workspace_uuid
+        return list((await self._send("GET", "/audit", params=params))["data"])
+
     async def recover(self) -> int:
         """Never touch executions this process did not start: on a real deployment they may belong
         to a real engine."""

@@ -16,6 +16,7 @@ from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Wor
 from app.domain.dashboard import attention as att
 from app.domain.dashboard.chains import attempt_numbers, chain_ids, fold_condition, retried_uuids
 from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
+from app.domain.dashboard.retries import retry_state
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.stop_note import stop_note
 from app.domain.dashboard.timeline import execution_timeline
@@ -290,6 +291,7 @@ class DashboardService:
             runs = (data[0].get("workflow_data") if data else None) or []
             timeline = await execution_timeline(session, summary, row.id, runs)
             stopped = await stop_note(session, summary, row.id)
+            retry = await retry_state(session, row.id, str(execution_uuid), row.workspace_id)
         return {
             "cursor": {summary["workspace_uuid"]: seq},
             "execution": summary,
@@ -301,6 +303,7 @@ class DashboardService:
             "command_room": tasks,
             "timeline": timeline,
             "stop": stopped,
+            "retry": retry,
         }
 
     async def family_of(self, user: CurrentUser, execution_uuid: str) -> set[str]:
