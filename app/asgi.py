@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler, LifespanHook
 
 from app.config import Settings, get_settings
 from app.db.migrate import MIGRATIONS_DIR
@@ -59,7 +60,7 @@ def _provider(name: str) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
-API_CONTROLLERS = [
+API_CONTROLLERS: list[ControllerRouterHandler] = [
     AuthController,
     UserController,
     WorkspaceController,
@@ -74,7 +75,7 @@ API_CONTROLLERS = [
     OperationController,
     api_events_socket,
 ]
-PAGES = [*ROUTES, executions_socket]
+PAGES: list[ControllerRouterHandler] = [*ROUTES, executions_socket]
 SERVICE_DEPENDENCIES = {
     "account_service": "accounts",
     "execution_service": "executions",
@@ -125,10 +126,13 @@ def _alchemy(services: Services) -> SQLAlchemyPlugin:
     )
 
 
-def _lifecycle(services: Services) -> tuple[Any, Any]:
+def _lifecycle(services: Services) -> tuple[LifespanHook, LifespanHook]:
     async def start_services(app: Litestar) -> None:
         warn_if_unexpected_server()  # the sockets' fast path needs uvicorn's sans-io protocol
-        fragments = Fragments(app.template_engine.engine)
+        templates = app.template_engine
+        if not isinstance(templates, JinjaTemplateEngine):  # the TemplateConfig below makes it one
+            raise TypeError(f"the pages need Jinja templates, not {type(templates).__name__}")
+        fragments = Fragments(templates.engine)
         app.state.fragments = fragments
         app.state.tile_ticker = TileTicker(services.dashboard, fragments)
         services.hub.link_listeners.append(lambda up: announce_link(services.hub, fragments, up))
@@ -186,7 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
     )
     app.read_gate = services.read_gate
-    openapi = app.plugins.get("OpenAPIPlugin").provide_openapi()  # type: ignore[attr-defined]
+    openapi = app.openapi_schema
     document_errors(openapi)
     declare_strict_bodies(openapi)
     tidy_query_parameters(openapi)

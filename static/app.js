@@ -214,6 +214,8 @@
   }
   document.addEventListener("htmx:afterSwap", remark);
   document.addEventListener("htmx:oobAfterSwap", remark);
+  // static/approvals.js removed a card (dismissed, or left behind by the highlight): keep it by id.
+  document.addEventListener("athena:approvals-changed", remark);
   document.addEventListener("keydown", function (evt) {
     var tag = (evt.target.tagName || "").toLowerCase();
     if (evt.key === "Escape" && evt.target.classList && evt.target.classList.contains("ai-comment-box")) {

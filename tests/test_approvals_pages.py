@@ -80,8 +80,9 @@ async def test_inbox_lists_pending_reviews_where_i_approve(client: httpx.AsyncCl
         f'hx-post="/approvals/{old["uuid"]}/approve"' in html and f'hx-post="/approvals/{old["uuid"]}/reject"' in html
     )
     assert re.search(rf'<input id="comment-{old["uuid"]}"[^>]* name="comment" required', html)
-    assert 'hx-confirm="Approve this high-risk review' in html  # only the high-risk one asks first
-    assert html.count("hx-confirm=") == 1
+    # Only the high-risk one asks first (in static/approvals.js's dialog), naming its title; its data is open.
+    assert 'data-confirm="Approve the high-risk review “' in html and html.count("data-confirm=") == 1
+    assert "hx-confirm=" not in html
     assert 'ws-connect="/ws/executions?page=approvals"' in html and 'id="approvals-refresh"' in html
 
     multi = PageSession(client, world.multi)  # viewer of A, operator of B, admin of C: approves in C only
@@ -91,6 +92,8 @@ async def test_inbox_lists_pending_reviews_where_i_approve(client: httpx.AsyncCl
     partial = await approver.get(INBOX, htmx_target="approvals-list")
     assert partial.text.lstrip().startswith('<section id="approvals-list"') and "<html" not in partial.text
     assert item_ids(partial.text) == [late["uuid"], old["uuid"], nested["uuid"]]
+    # The reloaded list brings the nav badge, counted in the same request.
+    assert re.search(r'<span id="approvals-badge" class="nav-badge" hx-swap-oob="true"[^>]*>3</span>', partial.text)
 
 
 async def test_tabs_and_filters_live_in_the_url(client: httpx.AsyncClient, world: World) -> None:
@@ -258,19 +261,27 @@ async def test_socket_frames_for_approval_events(app: Any, services: Services, w
     decided = _event(ws_a, 1, "approval.decided", base | {"approval": approval | {"decided_by": "ana@example.test"}})
 
     [frame] = frames_for(decided, fragments, approvals_page)
-    assert 'class="live-seq"' in frame and 'id="approvals-badge-refresh"' in frame
-    assert 'hx-swap-oob="innerHTML:#approval-00000000-0000-0000-0000-0000000000aa"' in frame
-    assert "Approved by ana@example.test just now." in frame and 'id="approvals-refresh"' not in frame
+    # A notice naming who decided (applied by static/approvals.js without touching the card's draft)
+    # and the list's reload, which brings the badge: no separate badge fetch on this page.
+    assert 'class="live-seq"' in frame and 'id="approvals-badge-refresh"' not in frame
+    assert (
+        '<div class="approval-notice" data-for="00000000-0000-0000-0000-0000000000aa" data-status="approved">' in frame
+    )
+    assert '<strong>Approved</strong> by <span class="ai-decided-by">ana@example.test</span>' in frame
+    assert 'hx-swap-oob="innerHTML' not in frame and 'id="approvals-refresh"' in frame
+    assert frame.index("approval-notice") < frame.index('id="approvals-refresh"')  # marked before the reload
     before = PreparedEvent.renders
     frames_for(decided, fragments, approvals_page)
     assert PreparedEvent.renders == before  # rendered once per event, shared by every socket
 
     [frame] = frames_for(_event(ws_a, 2, "approval.requested", base), fragments, approvals_page)
-    assert 'id="approvals-refresh"' in frame and 'hx-get="/approvals"' in frame and "approvals-badge-refresh" in frame
+    assert (
+        'id="approvals-refresh"' in frame and 'hx-get="/approvals"' in frame and "approvals-badge-refresh" not in frame
+    )
     [frame] = frames_for(_event(ws_a, 3, "execution.progress", base), fragments, approvals_page)
     assert "approvals" not in frame  # only the cursor moves
     [frame] = frames_for(_event(ws_a, 4, "execution.stopped", base), fragments, approvals_page)
-    assert 'id="approvals-refresh"' in frame and "approvals-badge-refresh" in frame
+    assert 'id="approvals-refresh"' in frame and "approvals-badge-refresh" not in frame
     no_reviews = base | {"workflow_approvals_count": 0}
     [frame] = frames_for(_event(ws_a, 5, "execution.deleted", no_reviews), fragments, approvals_page)
     assert "approvals" not in frame  # nothing to review there: nothing to refresh
@@ -278,7 +289,7 @@ async def test_socket_frames_for_approval_events(app: Any, services: Services, w
     # The decided tabs refresh (the item appears there) instead of showing a note.
     mine_tab = replace(approvals_page, page=ApprovalsLive(replace(inbox, tab="mine", search="pay")))
     [frame] = frames_for(_event(ws_a, 6, "approval.decided", base | {"approval": approval}), fragments, mine_tab)
-    assert 'hx-get="/approvals?tab=mine&amp;q=pay"' in frame and "just now" not in frame
+    assert 'hx-get="/approvals?tab=mine&amp;q=pay"' in frame and "approval-notice" not in frame
 
     # Any page with a socket: the badge refreshes on approval events, once per event, in the page's frame;
     # a workspace the page does not show is watched for the badge alone.

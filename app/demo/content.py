@@ -57,6 +57,29 @@ def node_error(node: Node, rng: random.Random) -> str:
     return rng.choice(templates).format(host=host, name=node.name, table=table)
 
 
+def node_input(node: Node, previous: dict[str, Any] | None, rng: random.Random) -> dict[str, Any]:
+    """What a node receives: the output of the node before it (as an engine hands items on), or the
+    trigger's payload for the first node, with what the node does to it (URL, table, model)."""
+    items = previous if previous is not None else _trigger_payload(node, rng)
+    match node.type:
+        case "http_request":
+            method, url = node.params.get("method") or "GET", node.params.get("url") or "https://upstream.example"
+            return {"request": {"method": method, "url": url}, "items": items}
+        case "database":
+            return {"table": node.params.get("table") or "records", "items": items}
+        case "llm":
+            return {"model": node.params.get("model") or "gpt-4o-mini", "items": items}
+        case _:
+            return items
+
+
+def _trigger_payload(node: Node, rng: random.Random) -> dict[str, Any]:
+    if node.type == "schedule":
+        return {"cron": node.params.get("cron"), "fired_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    event = rng.choice(["created", "updated", "submitted"])
+    return {"event": event, "id": f"evt_{rng.getrandbits(40):010x}", "received_via": node.type or "webhook"}
+
+
 def node_output(node: Node, rng: random.Random) -> dict[str, Any]:
     """A small, plausible output (kept short: it is stored on every run)."""
     match node.type:
@@ -81,7 +104,7 @@ def money(rng: random.Random, low: float, high: float) -> float:
 
 
 def _invoice(rng: random.Random) -> tuple[str, dict[str, Any]]:
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"description": d, "quantity": rng.randint(1, 20), "unit_price": money(rng, 40, 1800)}
         for d in rng.sample(["Laptops", "Licences", "Consulting days", "Freight", "Office chairs", "Support plan"], 3)
     ]
@@ -97,7 +120,7 @@ def _refund(rng: random.Random) -> tuple[str, dict[str, Any]]:
     amount = money(rng, 120, 4200)
     customer = rng.choice(CUSTOMERS)
     signals = rng.sample(["new card", "mismatched country", "3rd refund in 30 days", "high-value order"], 2)
-    payload = {"customer": customer, "charge": f"ch_{rng.getrandbits(48):012x}", "currency": "USD"}
+    payload: dict[str, Any] = {"customer": customer, "charge": f"ch_{rng.getrandbits(48):012x}", "currency": "USD"}
     payload |= {"amount": amount, "reason": rng.choice(["damaged", "not as described", "duplicate charge"])}
     payload["fraud_signals"] = signals
     return f"Refund ${amount:,.2f} to {customer}?", payload

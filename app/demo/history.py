@@ -14,7 +14,7 @@ from typing import Any
 
 from app.db.models.base import new_uuid
 from app.demo.catalog import FAILURE_WEIGHTS, PAST_SECONDS, WorkflowSpec
-from app.demo.content import NOTES, node_error, node_output, review_request
+from app.demo.content import NOTES, node_error, node_input, node_output, review_request
 from app.demo.graph import Graph, Node
 from app.lib.timefmt import iso
 
@@ -174,23 +174,27 @@ class History:
     ) -> Walk:
         stop_node, outcome = self._stop_node(plan, rate)
         walk = Walk("completed", clock=clock)
+        handed: dict[str, Any] | None = None  # what the next node receives (the last one's output)
         for node in plan:
             start = walk.clock or clock
+            received = node_input(node, handed, self.rng)
             if until_review and node.type == "approval":
-                walk.runs.append(node_run(node, "waiting", start, None))
+                walk.runs.append(node_run(node, "waiting", start, None, input=received))
                 self._approval(wf, node, uuid, start, None)
                 return Walk("waiting", walk.runs, start, running_node=node.id)
             if node is stop_node and outcome == "cancelled":
                 stop = start + dt.timedelta(seconds=self.rng.uniform(0.2, 3))
-                walk.runs.append(node_run(node, "cancelled", start, stop))
+                walk.runs.append(node_run(node, "cancelled", start, stop, input=received))
                 return Walk("cancelled", walk.runs, stop)
             step = self._step(wf, node, start, uuid, depth, rate if until_review else None)
             if node is stop_node:
                 step.status, step.error, step.output = "error", node_error(node, self.rng), None
             elif node.type == "if":
                 step.output = {"branch": wf.graph.branch_taken(node.id, {n.id for n in plan})}
-            walk.runs.append(node_run(node, step.status, start, step.end, output=step.output, error=step.error))
+            extra = {"input": received, "output": step.output, "error": step.error}
+            walk.runs.append(node_run(node, step.status, start, step.end, **extra))
             walk.clock = step.end
+            handed = received if node.type == "if" else step.output  # an if node routes its items on
             if step.status != "success":
                 status = "cancelled" if step.status == "cancelled" else "failed"
                 return Walk(status, walk.runs, step.end, error=f"{node.name}: {step.error}" if step.error else None)

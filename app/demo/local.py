@@ -15,6 +15,7 @@ from app.demo.history import STUCK_MODE
 from app.demo.simulator import BackendConflict, BackendNotFound
 from app.domain.approvals.queries import ApprovalFilters
 from app.domain.approvals.schemas import ApprovalRequest
+from app.domain.audit.log import AuditFilters, AuditLogService
 from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.services import Includes
@@ -70,11 +71,14 @@ class ServiceBackend:
         return items
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await _mapped(self.services.executions.create(self.user, msgspec.convert(body, ExecutionCreate)))
+        # A plain dict, as the remote backend's JSON gives it.
+        created = await _mapped(self.services.executions.create(self.user, msgspec.convert(body, ExecutionCreate)))
+        return created.to_dict()
 
     async def update(self, execution_uuid: str, body: dict[str, Any]) -> dict[str, Any]:
         change = msgspec.convert(body, ExecutionUpdate)
-        return await _mapped(self.services.executions.update(self.user, uuid_lib.UUID(execution_uuid), change))
+        updated = await _mapped(self.services.executions.update(self.user, uuid_lib.UUID(execution_uuid), change))
+        return updated.to_dict()
 
     async def get(self, execution_uuid: str) -> dict[str, Any]:
         return await _mapped(self.services.executions.get(self.user, uuid_lib.UUID(execution_uuid), Includes()))
@@ -105,6 +109,12 @@ class ServiceBackend:
             workspace_ids=[access.workspace_id], statuses=["waiting"], requires_human_review=True
         )
         return int((await self.services.executions.count(self.user, filters))["count"])
+
+    async def retry_requests(self) -> list[dict[str, Any]]:
+        """The latest retry requests in the workspaces this user operates (audit log, newest first)."""
+        filters = AuditFilters.parse(self.user, {"action": "retry_request"})
+        items, _ = await AuditLogService(self.services.db).page(filters, 0, 50)
+        return items
 
     async def recover(self) -> int:
         """Close what a previous demo run left active (the process was stopped mid-run): running ones

@@ -52,6 +52,11 @@ class RestBackend:
             raise BackendError(f"{method} {path}: HTTP {response.status_code} {_message(response)}")
         return response.json()
 
+    async def _item(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The ``data`` object of a single-item answer."""
+        item: dict[str, Any] = (await self._send(method, path, **kwargs))["data"]
+        return item
+
     async def workflows(self) -> list[dict[str, Any]]:
         workspaces = (await self._send("GET", "/workspaces"))["data"]
         items: list[dict[str, Any]] = []
@@ -67,19 +72,19 @@ class RestBackend:
         return items
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        return (await self._send("POST", "/workflow-executions", json=body))["data"]
+        return await self._item("POST", "/workflow-executions", json=body)
 
     async def update(self, execution_uuid: str, body: dict[str, Any]) -> dict[str, Any]:
-        return (await self._send("PATCH", f"/workflow-executions/{execution_uuid}", json=body))["data"]
+        return await self._item("PATCH", f"/workflow-executions/{execution_uuid}", json=body)
 
     async def get(self, execution_uuid: str) -> dict[str, Any]:
-        return (await self._send("GET", f"/workflow-executions/{execution_uuid}"))["data"]
+        return await self._item("GET", f"/workflow-executions/{execution_uuid}")
 
     async def request_approval(self, body: dict[str, Any]) -> dict[str, Any]:
-        return (await self._send("POST", "/workflow-approvals", json=body))["data"]
+        return await self._item("POST", "/workflow-approvals", json=body)
 
     async def approval(self, approval_uuid: str) -> dict[str, Any]:
-        return (await self._send("GET", f"/workflow-approvals/{approval_uuid}"))["data"]
+        return await self._item("GET", f"/workflow-approvals/{approval_uuid}")
 
     async def parked(self) -> list[dict[str, Any]]:
         """Only executions this process parked are resumed: on a real deployment the others may
@@ -96,6 +101,13 @@ class RestBackend:
             "requires_human_review": "true",
         }
         return int((await self._send("GET", "/workflow-executions/count", params=params))["data"]["count"])
+
+    async def retry_requests(self) -> list[dict[str, Any]]:
+        """The latest retry requests (the operator audit log, newest first)."""
+        params: dict[str, Any] = {"action": "retry_request", "per_page": 50}
+        if self.workspace_uuid:
+            params["workspace_uuid"] = self.workspace_uuid
+        return list((await self._send("GET", "/audit", params=params))["data"])
 
     async def recover(self) -> int:
         """Never touch executions this process did not start: on a real deployment they may belong

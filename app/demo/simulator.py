@@ -16,8 +16,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from app.demo.catalog import FAILURE_WEIGHTS, SIM_SECONDS
-from app.demo.content import node_error, node_output, review_request
+from app.demo.content import node_error, node_input, node_output, review_request
 from app.demo.graph import Node, nodes_after
+from app.demo.retries import RetryRequests
 from app.demo.sim_types import (
     Backend,
     BackendConflict,
@@ -48,6 +49,7 @@ class Simulator:
         self._main: asyncio.Task[None] | None = None
         self._reviews_in_flight: Counter[str] = Counter()
         self._parked: dict[str, Parked] = {}  # by execution uuid
+        self._requests = RetryRequests(dt.datetime.now(dt.UTC))
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -58,6 +60,7 @@ class Simulator:
         try:
             await self._prepare()
             self._spawn(self._watch_parked())
+            self._spawn(self._watch_retry_requests())
             await self._spawn_loop()
         except Stopped:
             pass
@@ -88,17 +91,8 @@ class Simulator:
         return len(self._parked)
 
     def summary(self) -> str:
-        keys = (
-            "started",
-            "completed",
-            "failed",
-            "awaiting_review",
-            "resumed",
-            "retried",
-            "children",
-            "dropped",
-            "errors",
-        )
+        keys = ("started", "completed", "failed", "awaiting_review", "resumed", "retried")
+        keys += ("retry_requests", "children", "dropped", "errors")
         return ", ".join(f"{k} {self.stats[k]}" for k in keys) + f", active {self.active}, parked {len(self._parked)}"
 
     async def _prepare(self) -> None:
@@ -199,8 +193,10 @@ class Simulator:
         plan = run.plan if after is None else nodes_after(run.plan, after)
         executed = {n.id for n in run.plan}
         fail_at = self._failure_node(run, plan)
+        handed = previous.get("output") if previous else None  # what the next node receives
         for node in plan:
-            report = {"node_id": node.id, "node_name": node.name, "status": "running"}
+            received = node_input(node, handed, self.rng)
+            report = {"node_id": node.id, "node_name": node.name, "status": "running", "input": received}
             await self._patch(run, {"node_runs": [*([previous] if previous else []), report]})
             await self._sleep(self._duration(node))
             if node is fail_at:
@@ -209,8 +205,9 @@ class Simulator:
             output = await self._node_effect(run, node)
             if output is None:  # paused for review, or failed with its child: this walk ends here
                 return
-            if node.type == "if":
-                output = {"branch": run.workflow.graph.branch_taken(node.id, executed)}
+            handed = output
+            if node.type == "if":  # it routes its items on, unchanged
+                output, handed = {"branch": run.workflow.graph.branch_taken(node.id, executed)}, received
             previous = {"node_id": node.id, "node_name": node.name, "status": "success", "output": output}
         await self._patch(run, {"status": "completed", "node_runs": [previous] if previous else None})
         self.stats["completed"] += 1
@@ -332,12 +329,25 @@ class Simulator:
             self._spawn(self._retry(run))
 
     async def _retry(self, failed: Run) -> None:
-        """Someone hits "retry" a little later; when it succeeds the failed one points at it."""
+        """Someone hits "retry" a little later (without a request: the engine's own retry policy)."""
         await self._sleep(self.rng.uniform(1.0, 4.0) * self.config.speed)
+        await self._start_retry(failed.workflow, failed.uuid)
+
+    async def _start_retry(self, workflow: SimWorkflow, failed_uuid: str) -> None:
+        """Run the retry; when it succeeds the failed execution points at it."""
         self.stats["retried"] += 1
-        retry = await self._execute(failed.workflow, retry_of=failed.uuid)
+        retry = await self._execute(workflow, retry_of=failed_uuid)
         if retry is not None and retry.status == "completed":
-            await self.backend.update(failed.uuid, {"retry_success_id": retry.uuid})
+            await self.backend.update(failed_uuid, {"retry_success_id": retry.uuid})
+
+    async def _watch_retry_requests(self) -> None:
+        while True:
+            await self._sleep(self.config.review_poll)
+            await self.answer_retry_requests()
+
+    async def answer_retry_requests(self) -> list[asyncio.Task[None]]:
+        """Start a retry for each new retry request (an operator's Retry); returns those tasks."""
+        return await self._requests.answer(self)
 
     async def _patch(self, run: Run, body: dict[str, Any]) -> None:
         """Update conditionally on the version we last saw, so a human stop is never overwritten.
@@ -379,7 +389,9 @@ class Simulator:
         same_workspace = [w for w in self.workflows if w.workspace_uuid == parent.workspace_uuid and w is not parent]
         named = [w for w in same_workspace if w.name == node.params.get("workflow")]
         leaves = [w for w in same_workspace if all(n.type != "sub_workflow" for n in w.graph.nodes.values())]
-        return (named or [None])[0] or (self.rng.choice(leaves) if leaves else None)
+        if named:
+            return named[0]
+        return self.rng.choice(leaves) if leaves else None
 
 
 def _report(node: Node, status: str) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from app.config import Settings
 
@@ -76,7 +77,9 @@ def security_headers_hook(settings: Settings) -> Any:
 
 def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     """Exact match of scheme://host[:port]; no suffix or prefix games, ``null`` never passes."""
-    return bool(origin) and origin.rstrip("/") in allowed  # type: ignore[union-attr]
+    if not origin:
+        return False
+    return origin.rstrip("/") in allowed
 
 
 class PageOriginMiddleware:
@@ -93,7 +96,7 @@ class PageOriginMiddleware:
         self.allowed = settings.allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method", "GET") not in SAFE_METHODS:
+        if scope["type"] == ScopeType.HTTP and scope.get("method", "GET") not in SAFE_METHODS:
             path = scope.get("path", "")
             if not path.startswith("/api/") and self._foreign(scope):
                 await _refuse(send)
@@ -110,14 +113,13 @@ class PageOriginMiddleware:
 
 async def _refuse(send: Send) -> None:
     body = b"<!doctype html><title>403 Forbidden</title><h1>403 Forbidden</h1><p>Cross-site request refused.</p>"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 403,
+        "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def allow_header_hook(message: Message, scope: Scope) -> None:
@@ -129,11 +131,10 @@ async def allow_header_hook(message: Message, scope: Scope) -> None:
     routes' own method sets are complete: answer from them."""
     if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
         return
-    template = scope.get("path_template")
-    app = scope.get("app")
-    if template is None or app is None:
+    template: str | None = scope.get("path_template")  # typed as always there; absent when no route matched
+    if template is None:
         return
-    methods = _route_methods(app).get(template)
+    methods = _route_methods(scope["app"]).get(template)
     if methods:
         MutableScopeHeaders.from_message(message)["Allow"] = methods
 

@@ -36,8 +36,6 @@ ERROR_SCHEMA = Schema(
 
 
 def document_errors(openapi: OpenAPI, prefix: str = "/api/") -> None:
-    if openapi.components.schemas is None:
-        openapi.components.schemas = {}
     openapi.components.schemas["Error"] = ERROR_SCHEMA
     content = {"application/json": OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Error"))}
     for path, item in (openapi.paths or {}).items():
@@ -70,9 +68,14 @@ def declare_strict_bodies(openapi: OpenAPI) -> None:
             return
         if node.properties is not None and node.additional_properties is None:
             node.additional_properties = False
-        for child in [*(node.properties or {}).values(), *(node.one_of or []), *(node.any_of or [])]:
-            visit(child)
-        for child in (*(node.all_of or []), node.items):
+        children: list[Schema | Reference | None] = [
+            *(node.properties or {}).values(),
+            *(node.one_of or []),
+            *(node.any_of or []),
+            *(node.all_of or []),
+            node.items,
+        ]
+        for child in children:
             visit(child)
 
     for item in (openapi.paths or {}).values():

@@ -19,7 +19,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from litestar.enums import ParamType
+from litestar.enums import ParamType, ScopeType
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
@@ -34,6 +34,7 @@ class QueryShape:
     """The query parameters one handler declares: names, and the declared spellings of enum values."""
 
     def __init__(self, handler: BaseRouteHandler, path_params: set[str]) -> None:
+        # Litestar reads only the keys; the route's own definitions are not reachable from the scope.
         model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path_params))  # type: ignore[arg-type]
         self.names: set[str] = set()
         self.choices: dict[str, dict[str, str]] = {}
@@ -80,7 +81,7 @@ _SHAPE_KEY = "_athena_query_shape"
 class SeedQueryMiddleware(ASGIMiddleware):
     """Rewrites ``scope["query_string"]`` of API requests before any parameter is parsed."""
 
-    scopes = ("http",)  # type: ignore[assignment]
+    scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         raw: bytes = scope.get("query_string", b"")

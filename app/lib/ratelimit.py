@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from app.config import Settings
@@ -65,7 +66,7 @@ class RateLimiter:
     def __init__(self, redis_url: str | None = None) -> None:
         self.redis_url = redis_url
         self._redis: Redis | None = None
-        self._script = None
+        self._script: AsyncScript | None = None
         self._memory: dict[str, tuple[int, float]] = {}
         self._lock = asyncio.Lock()
         self.failures = 0  # calls that found the store unavailable (requests allowed unchecked)
@@ -201,7 +202,7 @@ class SignInGuard:
         over = attempts - self.delay_after
         if over <= 0 or self.max_delay <= 0:
             return 0.0
-        return min(self.max_delay, self.FIRST_DELAY * 2 ** min(over - 1, 30))
+        return min(self.max_delay, self.FIRST_DELAY * 2.0 ** min(over - 1, 30))
 
     async def succeeded(self, email: str, address: str | None) -> None:
         account = _account_key(email)

@@ -14,13 +14,18 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar, TypeVarTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.lib.errors import AppError
+
+Args = TypeVarTuple("Args")
+Result = TypeVar("Result")
 
 # argon2-cffi's defaults (RFC 9106 "low memory" profile: argon2id, t=3, m=64 MiB, p=4).
 PASSWORD_HASHER = PasswordHasher()
@@ -101,7 +106,7 @@ class PasswordCheck:
     async def hash(self, password: str) -> str:
         return await self._run(_hasher.hash, password)
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[[*Args], Result], *args: *Args) -> Result:
         if self._slots.locked() and self._waiting >= self.queue:
             raise HashingBusy()
         self._waiting += 1

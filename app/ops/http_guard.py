@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -23,69 +22,99 @@ MAX_HEAD_BYTES = int(os.environ.get("HTTP_MAX_HEAD_BYTES") or 16 * 1024)
 
 
 class _HeadDeadline:
-    """Mixed into a uvicorn HTTP protocol (before it in the bases)."""
+    """One connection's deadline on its request heads, driven by the protocol that owns it (a mixin
+    would need ``super()`` calls the type checker cannot follow into uvicorn's classes)."""
 
-    transport: asyncio.Transport
-    loop: asyncio.AbstractEventLoop
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self.loop = loop
+        self.timer: asyncio.TimerHandle | None = None
+        self.head_bytes = 0
+        self.arm()
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._arm()
+    def arm(self) -> None:
+        self.disarm()
+        self.head_bytes = 0
+        self.timer = self.loop.call_later(HEADER_TIMEOUT, self._too_slow)
 
-    def _arm(self) -> None:
-        self._disarm()
-        self._head_bytes = 0
-        self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._too_slow)
-
-    def _disarm(self) -> None:
-        if getattr(self, "_head_timer", None) is not None:
-            self._head_timer.cancel()  # type: ignore[union-attr]
-            self._head_timer = None
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def _too_slow(self) -> None:
-        self._head_timer = None
+        self.timer = None
         if not self.transport.is_closing():
             self.transport.close()
 
-    def _head_done(self) -> bool:
-        raise NotImplementedError
+    def received(self, data: bytes, head_done: bool) -> None:
+        """After the protocol parsed ``data``: stop at a complete head, close past the byte limit."""
+        if self.timer is None:
+            return
+        if head_done:
+            self.disarm()
+            return
+        self.head_bytes += len(data)
+        if self.head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self.disarm()
+            self.transport.close()
+
+    def response_complete(self) -> None:
+        if not self.transport.is_closing():
+            self.arm()
+
+
+class GuardedH11Protocol(H11Protocol):
+    _deadline: _HeadDeadline | None = None
+
+    # uvicorn's signature, narrower than asyncio's BaseProtocol (uvicorn ignores the same error; uvloop's
+    # transports are no asyncio.Transport, so an isinstance check cannot narrow it instead).
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._deadline = _HeadDeadline(transport, self.loop)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)  # type: ignore[misc]
-        if self._head_timer is None:
-            return
-        if self._head_done():
-            self._disarm()
-            return
-        self._head_bytes += len(data)
-        if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-            self._disarm()
-            self.transport.close()
+        super().data_received(data)
+        if self._deadline is not None:
+            self._deadline.received(data, self.conn.their_state is not h11.IDLE)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()  # type: ignore[misc]
-        if not self.transport.is_closing():
-            self._arm()
+        super().on_response_complete()
+        if self._deadline is not None:
+            self._deadline.response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)  # type: ignore[misc]
+        if self._deadline is not None:
+            self._deadline.disarm()
+        super().connection_lost(exc)
 
 
-class GuardedH11Protocol(_HeadDeadline, H11Protocol):
-    def _head_done(self) -> bool:
-        return self.conn.their_state is not h11.IDLE
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    _deadline: _HeadDeadline | None = None
+    _head_complete = False
 
-
-class GuardedHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
-    def _arm(self) -> None:
+    # uvicorn's signature: see GuardedH11Protocol.
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
         self._head_complete = False
-        super()._arm()
+        self._deadline = _HeadDeadline(transport, self.loop)
 
-    def on_headers_complete(self, *args: Any) -> None:
+    def on_headers_complete(self) -> None:
         self._head_complete = True
-        super().on_headers_complete(*args)
+        super().on_headers_complete()
 
-    def _head_done(self) -> bool:
-        return self._head_complete
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._deadline is not None:
+            self._deadline.received(data, self._head_complete)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._deadline is not None:
+            self._head_complete = False
+            self._deadline.response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.disarm()
+        super().connection_lost(exc)

@@ -134,7 +134,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] in {"http.response.start", "websocket.accept"}:
                 headers = [*message.get("headers", ())]
                 headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         token = request_id_var.set(request_id)

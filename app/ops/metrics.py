@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -64,9 +65,9 @@ WIRE_FALLBACKS = Counter(
 )
 SOCKET_COUNTERS = (SOCKET_REPLAYS, SOCKET_REPLAYED_EVENTS, SOCKET_RESYNCS, SOCKET_EVICTIONS)
 PROCESS_COUNTERS = (*SOCKET_COUNTERS, WIRE_FALLBACKS)
-for _counter in SOCKET_COUNTERS:
+for _socket_counter in SOCKET_COUNTERS:
     for _kind in SOCKET_KINDS:
-        _counter.labels(_kind)  # export zeros from the start: rate() needs the series to exist
+        _socket_counter.labels(_kind)  # export zeros from the start: rate() needs the series to exist
 for _reason in WIRE_FALLBACK_REASONS:
     WIRE_FALLBACKS.labels(_reason)
 
@@ -204,9 +205,10 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     """Notes when an HTTP request reached its route; ``observe_response`` times it when it is sent."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             # From its arrival: a GET's wait for a place (app/lib/read_gate.py) is part of its time.
-            scope[_STARTED] = scope.get(ARRIVED) or time.perf_counter()  # type: ignore[typeddict-unknown-key]
+            arrived = scope.get(ARRIVED)  # set in the server's own scope, before Litestar
+            scope["state"][_STARTED] = arrived if isinstance(arrived, float) else time.perf_counter()
         await app(scope, receive, send)
 
     return middleware
@@ -215,18 +217,19 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
 async def observe_response(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook: it also sees the answers the app's exception handlers send (a 401 from
     the token middleware, a 422, a 503), which a middleware would only see as an exception."""
-    started = scope.get(_STARTED)
+    state = scope["state"]
+    started: float | None = state.get(_STARTED)
     if started is None:
         return  # a WebSocket, or a path no route matched
     if message["type"] == "http.response.start":
-        scope[_STATUS] = str(message["status"])  # type: ignore[typeddict-unknown-key]
+        state[_STATUS] = str(message["status"])
     elif message["type"] == "http.response.body" and not message.get("more_body", False):
         ops: OpsMetrics | None = scope["app"].state.get("ops_metrics")
         if ops is not None:
             route = scope.get("path_template") or "unmatched"
-            status = scope.get(_STATUS, "500")
+            status = state.get(_STATUS, "500")
             ops.request_seconds.labels(scope.get("method", ""), route, status).observe(time.perf_counter() - started)
-        del scope[_STARTED]  # type: ignore[misc]
+        del state[_STARTED]
 
 
 @get(

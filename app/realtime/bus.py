@@ -236,7 +236,8 @@ class RedisBus:
                     raise TimeoutError(f"no reply from redis for {self.dead_after:.0f}s")
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(pubsub.aclose(), timeout=1)
+                # redis-py leaves PubSub.aclose unannotated (Redis.aclose is typed).
+                await asyncio.wait_for(pubsub.aclose(), timeout=1)  # type: ignore[no-untyped-call]
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.aclose(), timeout=1)
 

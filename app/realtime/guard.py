@@ -147,7 +147,7 @@ class SocketGuard:
         now = utcnow()
         async with self.db.read() as session:
             for i in range(0, len(token_ids), CHUNK):
-                rows = await session.execute(
+                token_rows = await session.execute(
                     select(ApiToken.id)
                     .join(User, User.id == ApiToken.user_id)
                     .where(
@@ -157,14 +157,14 @@ class SocketGuard:
                         User.is_active.is_(True),
                     )
                 )
-                valid_tokens.update(rows.scalars())
+                valid_tokens.update(token_rows.scalars())
             for i in range(0, len(user_ids), CHUNK):
-                rows = await session.execute(
+                member_rows = await session.execute(
                     select(Membership.user_id, Membership.workspace_id)
                     .join(Workspace, Workspace.id == Membership.workspace_id)
                     .where(Membership.user_id.in_(user_ids[i : i + CHUNK]), Workspace.deleted_at.is_(None))
                 )
-                for user_id, workspace_id in rows:
+                for user_id, workspace_id in member_rows:
                     members.setdefault(user_id, set()).add(workspace_id)
         closed = 0
         for t in current:

@@ -6,23 +6,27 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from app.domain.events.message import EventMessage, encode
 from app.realtime.wire import text_frame
+
+Rendered = TypeVar("Rendered")
 
 
 class PreparedEvent:
     """One event, with its encodings computed at most once per instance whatever the socket count."""
 
-    __slots__ = ("_cache", "message", "workspace_id")
+    __slots__ = ("_cache", "_frame", "_json", "message", "workspace_id")
     renders = 0  # class-wide counter of page renders, for tests and benchmarks
     renders_by_kind: Counter[str] = Counter()  # the same, by fragment ("row", "cursor", ...): /ready shows it
 
     def __init__(self, workspace_id: int, message: EventMessage) -> None:
         self.workspace_id = workspace_id
         self.message = message
-        self._cache: dict[str, Any] = {}
+        self._json: str | None = None
+        self._frame: bytes | None = None
+        self._cache: dict[str, Any] = {}  # page fragments by ``rendered`` key
 
     @property
     def seq(self) -> int:
@@ -30,25 +34,27 @@ class PreparedEvent:
 
     @property
     def json(self) -> str:
-        if "json" not in self._cache:
+        if self._json is None:
             PreparedEvent.renders_by_kind["json"] += 1
-            self._cache["json"] = encode(self.message).decode()
-        return self._cache["json"]
+            self._json = encode(self.message).decode()
+        return self._json
 
     @property
     def frame(self) -> bytes:
         """``json`` as a WebSocket frame, the same bytes for every API socket (app/realtime/wire.py)."""
-        if "frame" not in self._cache:
+        if self._frame is None:
             PreparedEvent.renders_by_kind["frame"] += 1
-            self._cache["frame"] = text_frame(self.json.encode())
-        return self._cache["frame"]
+            self._frame = text_frame(self.json.encode())
+        return self._frame
 
-    def rendered(self, key: str, render: Callable[[EventMessage], Any]) -> Any:
+    def rendered(self, key: str, render: Callable[[EventMessage], Rendered]) -> Rendered:
+        """``render(message)``, computed once per ``key`` (a key names one kind of output)."""
         if key not in self._cache:
             PreparedEvent.renders += 1
             PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1
             self._cache[key] = render(self.message)
-        return self._cache[key]
+        cached: Rendered = self._cache[key]
+        return cached
 
 
 class Batch:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from litestar import WebSocket
@@ -25,8 +25,8 @@ async def run_socket(
     socket: WebSocket[Any, Any, Any],
     hub: Hub,
     sub: Subscriber,
-    replay: Callable[[], Awaitable[dict[int, int]]],
-    send_live: Callable[[dict[int, int]], Awaitable[str]],
+    replay: Callable[[], Coroutine[Any, Any, dict[int, int]]],
+    send_live: Callable[[dict[int, int]], Coroutine[Any, Any, str]],
     *,
     evicted_reason: str,
     on_exit: Callable[[], None] | None = None,
@@ -103,7 +103,9 @@ async def _drain_incoming(
             event = await socket.receive()
             if event["type"] == "websocket.disconnect":
                 return None
-            data = event.get("bytes") or event.get("text") or b""
+            if event["type"] != "websocket.receive":
+                continue
+            data: bytes | str = event.get("bytes") or event.get("text") or b""
             size = len(data.encode()) if isinstance(data, str) else len(data)
             if max_bytes and size > max_bytes:
                 return TOO_BIG

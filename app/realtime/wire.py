@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import struct
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from websockets.protocol import State
@@ -31,10 +31,20 @@ from websockets.protocol import State
 from app.lib.read_gate import ReadGate
 from app.ops.metrics import record_wire_fallback
 
-try:
+if TYPE_CHECKING:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
-    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+
+def _sans_io_protocol() -> type[WebSocketsSansIOProtocol] | None:
+    """uvicorn's sans-io WebSocket protocol class, or None under a server without it."""
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
+        return None
+    return WebSocketsSansIOProtocol
+
+
+SANS_IO_PROTOCOL = _sans_io_protocol()
 
 log = logging.getLogger("athena.realtime.wire")
 TESTED_UVICORN = ((0, 54), (0, 55))  # [from, to): keep in step with pyproject.toml's uvicorn bound
@@ -85,7 +95,7 @@ class Wire:
         """The socket's wire, or None (counted in /metrics) when its server is not one this module
         can write to."""
         proto = scope.get(SCOPE_KEY)
-        if WebSocketsSansIOProtocol is None or type(proto) is not WebSocketsSansIOProtocol:
+        if SANS_IO_PROTOCOL is None or type(proto) is not SANS_IO_PROTOCOL:
             _fell_back("protocol", type(proto).__qualname__ if proto is not None else "unknown")
             return None
         if proto.conn.extensions:  # permessage-deflate negotiated: frames differ per client
@@ -138,7 +148,7 @@ def server_problem() -> str | None:
         return f"uvicorn {shown} is outside the tested {low[0]}.{low[1]} to <{high[0]}.{high[1]}: sockets may misbehave"
     from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 
-    if WebSocketsSansIOProtocol is None or AutoWebSocketsProtocol is not WebSocketsSansIOProtocol:
+    if SANS_IO_PROTOCOL is None or AutoWebSocketsProtocol is not SANS_IO_PROTOCOL:
         return f"uvicorn's default WebSocket protocol is {AutoWebSocketsProtocol!r}, not websockets-sansio"
     return None
 

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 # Drawn about at their size on a 1400 px wide page, so the 11 px labels stay readable.
 WIDE, NARROW, HEIGHT = 1320, 440, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 28  # TOP leaves room for a cut bar's total
 PLOT_H = HEIGHT - TOP - BOTTOM
 
 
@@ -31,11 +31,27 @@ def nice_max(value: float) -> float:
     """A round axis maximum at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
             return step * power
     return 10 * power  # pragma: no cover
+
+
+# A bar more than DWARF times the next tallest would flatten every other bar: the axis is cut.
+DWARF = 4
+MAX_CUT_BARS = 3
+
+
+def split_axis_max(totals: Sequence[float]) -> float:
+    """The y maximum for bars of these totals: ``nice_max`` of the tallest, or, when up to
+    MAX_CUT_BARS bars dwarf the rest (each over DWARF times the next), of the tallest of the rest.
+    Bars above it are drawn cut, with their totals written on top."""
+    ranked = sorted((t for t in totals if t > 0), reverse=True)
+    for cut in range(min(MAX_CUT_BARS, len(ranked) - 2)):
+        if ranked[cut] > DWARF * ranked[cut + 1]:
+            return nice_max(ranked[cut + 1])
+    return nice_max(ranked[0] if ranked else 0)
 
 
 def ms_label(value: float | None) -> str:
@@ -120,7 +136,7 @@ def bar_group(
     slot = plot_width(WIDE) / count
     width = max(1.0, slot * 0.78)
     x = LEFT + slot * index + (slot - width) / 2
-    base = TOP + PLOT_H
+    base: float = TOP + PLOT_H
     total = sum(value or 0 for _, _, value in stack)
     details = ", ".join(f"{name} {count_label(value)}" for _, name, value in stack if value)
     parts = [f"<title>{escape(label)}: {count_label(total)} ({escape(details or 'none')})</title>"]
@@ -130,6 +146,8 @@ def bar_group(
         height = min(base - TOP, PLOT_H * value / y_max)
         base -= height
         parts.append(f'<rect class="s-{key}" x="{x:.1f}" y="{base:.1f}" width="{width:.1f}" height="{height:.1f}"/>')
+    if total > y_max:
+        parts.append(_cut_mark(x, width, total))
     parts.append(f'<rect class="hit" x="{LEFT + slot * index:.1f}" y="{TOP}" width="{slot:.1f}" height="{PLOT_H}"/>')
     if element_id:
         return (
@@ -137,6 +155,17 @@ def bar_group(
             f'overflow="visible">{"".join(parts)}</svg>'
         )
     return f'<g class="bar">{"".join(parts)}</g>'
+
+
+def _cut_mark(x: float, width: float, total: float) -> str:
+    """A bar taller than the axis: a zig-zag break near its top and its total above it."""
+    y = TOP + 10
+    zigzag = f"M{x - 2:.1f},{y + 3:.1f} L{x + width / 2:.1f},{y - 3:.1f} L{x + width + 2:.1f},{y + 3:.1f}"
+    return (
+        f'<path class="cut" d="{zigzag}"/>'
+        f'<text class="axis cut-total" x="{x + width / 2:.1f}" y="{TOP - 2}" text-anchor="middle">'
+        f"{count_label(total)}</text>"
+    )
 
 
 def stack_at(series: Sequence[Series], index: int) -> list[tuple[str, str, float | None]]:
@@ -148,7 +177,7 @@ def stacked_bars(
 ) -> tuple[Markup, float]:
     """Stacked bars per label; returns the SVG and its y maximum (the live bar reuses the scale)."""
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    y_max = nice_max(max(totals, default=0))
+    y_max = split_axis_max(totals)
     body = "".join(
         bar_group(
             i,
@@ -163,6 +192,8 @@ def stacked_bars(
     summary = (
         f"{count_label(sum(totals))} in {len(labels)} intervals, at most {count_label(max(totals, default=0))} in one"
     )
+    if max(totals, default=0) > y_max:
+        summary += f"; the axis stops at {count_label(y_max)}, taller bars are cut and show their totals"
     return _frame(WIDE, title, summary, body, y_max, count_label, labels), y_max
 
 
@@ -174,8 +205,12 @@ def lines(
     *,
     y_floor: float = 0,
     axis: Callable[[float | None], str] | None = None,
+    notes: Sequence[str] | None = None,
 ) -> Markup:
-    """One line per series; gaps where a value is missing (no data in that interval)."""
+    """One line per series; gaps where a value is missing (no data in that interval).
+
+    ``notes`` (one per label, e.g. "2 of 3 finished") go into each point's tooltip, and the highest
+    point of the first series is labelled with its value and note: a rate says what it is made of."""
     values = [v for s in series for v in s.values if v is not None]
     y_max = nice_max(max([*values, y_floor], default=0))
     n = len(labels)
@@ -189,14 +224,33 @@ def lines(
             x = LEFT + plot_width(NARROW) * (i + 0.5) / n
             y = TOP + PLOT_H * (1 - min(value, y_max) / y_max)
             points[-1].append(f"{x:.1f},{y:.1f}")
-            tip = escape(f"{labels[i]}: {s.label} {fmt(value)}")
+            note = f" ({notes[i]})" if notes and notes[i] else ""
+            tip = escape(f"{labels[i]}: {s.label} {fmt(value)}{note}")
             body.append(f'<circle class="s-{s.key}" cx="{x:.1f}" cy="{y:.1f}" r="2.5"><title>{tip}</title></circle>')
         for run in points:
             if len(run) > 1:
                 body.insert(0, f'<polyline class="line s-{s.key}" points="{" ".join(run)}"/>')
     present = [s for s in series if any(v is not None for v in s.values)]
     summary = "; ".join(f"{s.label} from {fmt(min(_known(s)))} to {fmt(max(_known(s)))}" for s in present) or "no data"
+    if notes and present:
+        peak, label = _peak_label(present[0], labels, fmt, notes, y_max)
+        body.append(label)
+        summary += f"; highest {peak}"
     return _frame(NARROW, title, summary, "".join(body), y_max, axis or fmt, labels)
+
+
+def _peak_label(
+    series: Series, labels: Sequence[str], fmt: Callable[[float | None], str], notes: Sequence[str], y_max: float
+) -> tuple[str, str]:
+    """The highest point's text ("66.7% (2 of 3 finished) at Mar 03 10:00") and its SVG label."""
+    i = max(range(len(series.values)), key=lambda k: -1 if series.values[k] is None else series.values[k] or 0)
+    value = series.values[i] or 0
+    text = f"{fmt(value)} ({notes[i]})" if notes[i] else fmt(value)
+    x = LEFT + plot_width(NARROW) * (i + 0.5) / len(labels)
+    y = max(TOP + PLOT_H * (1 - min(value, y_max) / y_max) - 6, TOP + 8)
+    anchor = "start" if i < len(labels) / 3 else ("end" if i > 2 * len(labels) / 3 else "middle")
+    svg = f'<text class="axis peak-label" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+    return f"{text} at {labels[i]}", svg
 
 
 def _known(series: Series) -> list[float]:

@@ -48,7 +48,7 @@ def pages_get_html(handler: Handler) -> Handler:
             message = None
         if message is None and isinstance(response.content, dict):
             message = response.content.get("message")
-        status = response.status_code
+        status = response.status_code or 500  # an exception handler's response always sets one
         # Retry-After (503 during an outage, 429) tells a browser or a proxy when to come back, as for the API.
         retry = {"Retry-After": v} if (v := response.headers.get("Retry-After")) else None
         if htmx(request):

@@ -118,21 +118,6 @@ class Fragments:
             'hx-trigger="load" hx-target="#approvals-list" hx-swap="outerHTML"></div>'
         )
 
-    def approval_decided(self, item: PreparedEvent) -> str:
-        """An item decided elsewhere leaves the inbox at once: its content becomes who decided it."""
-
-        def render(message: dict[str, Any]) -> str:
-            approval = message["execution"]["approval"]
-            verb = {"approved": "Approved", "rejected": "Rejected"}.get(approval.get("status"), "Decided")
-            by = f" by {approval['decided_by']}" if approval.get("decided_by") else ""
-            return (
-                f'<div hx-swap-oob="innerHTML:#approval-{escape(approval["uuid"])}">'
-                f'<p class="approval-done approval-{escape(approval.get("status"))}" role="status">'
-                f"{verb}{escape(by)} just now.</p></div>"
-            )
-
-        return item.rendered("approval-decided", render)
-
     @staticmethod
     @functools.lru_cache(maxsize=1024)
     def presence(note: PresenceNote) -> str:

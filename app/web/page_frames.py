@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from app.domain.events.message import EventMessage
 from app.realtime.prepared import PreparedEvent
 from app.realtime.wire import text_frame
 
@@ -34,7 +35,7 @@ class PageUpdate:
 
     inserts: dict[str, PreparedEvent] = field(default_factory=dict)  # uuid -> latest event, in arrival order
     # uuid -> ("row"|"leave"|"remove", event), or ("html", ready removal) for a row folded into its retry
-    rows: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    rows: dict[str, tuple[str, PreparedEvent | str]] = field(default_factory=dict)
     # key -> HTML, or a function making it, called once when the flush is composed: a part that
     # changes with every event (the "N new" banner of a 1,000-event cascade) is rendered once.
     parts: dict[str, str | Callable[[], str]] = field(default_factory=dict)
@@ -106,12 +107,14 @@ def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
     return frames + own_frames
 
 
-def _row_frame(kind: str, item: Any, columns: list[str] | None, fragments: Fragments) -> str:
+def _row_frame(kind: str, item: PreparedEvent | str, columns: list[str] | None, fragments: Fragments) -> str:
+    if isinstance(item, str):  # ("html", a ready removal)
+        return item
     if kind == "row":
         return fragments.row(item, columns)
     if kind == "leave":
         return fragments.leaving_row(item, columns)
-    return fragments.removal(item) if kind == "remove" else item
+    return fragments.removal(item)
 
 
 def lone_row_frame(item: PreparedEvent, update: PageUpdate, fragments: Fragments) -> bytes | None:
@@ -126,7 +129,8 @@ def lone_row_frame(item: PreparedEvent, update: PageUpdate, fragments: Fragments
     if kind != "row" or row_item is not item or f"cursor:{item.workspace_id}" not in update.parts:
         return None
     columns = update.columns
-    return item.rendered(
-        f"page-frame?{','.join(columns or [])}",
-        lambda _: text_frame((fragments.row(item, columns) + fragments.cursor(item)).encode()),
-    )
+
+    def frame(_: EventMessage) -> bytes:
+        return text_frame((fragments.row(item, columns) + fragments.cursor(item)).encode())
+
+    return item.rendered(f"page-frame?{','.join(columns or [])}", frame)

@@ -13,6 +13,7 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 
 from app.lib.identity import CurrentUser
+from app.services import Services
 from app.web.htmx import htmx
 
 SESSION_COOKIE = "athena_session"
@@ -47,7 +48,8 @@ async def session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> Curren
     token = connection.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await connection.app.state.services.accounts.authenticate_session(token)
+    services: Services = connection.app.state.services
+    return await services.accounts.authenticate_session(token)
 
 
 async def provide_page_user(request: Request[Any, Any, Any]) -> CurrentUser:

@@ -28,9 +28,11 @@ async def test_group_decided_at_once_with_refusals_named(browser: Any, server: A
     await group.wait_for()
     assert "4 identical reviews" in await group.locator(".ai-title").inner_text()
     assert "1 of them you may not approve" in await group.inner_text()
-    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
     await group.locator(".ai-comment-box").fill("same invoice, fine")
     await group.get_by_role("button", name="Approve all 4").click()
+    confirm = page.locator("#approve-confirm")  # the page's own dialog asks first
+    assert "Approve all 4 identical reviews “Pay ACME”" in await confirm.inner_text()
+    await confirm.get_by_role("button", name="Approve all 4").click()
     done = page.locator(".group-done")
     await done.wait_for()
     text = await done.inner_text()

@@ -8,12 +8,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import JSON
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
-
-try:  # uuid-utils gives time-ordered v7 ids (better index locality); stdlib v4 otherwise
-    from uuid_utils.compat import uuid7 as _new_uuid
-except ImportError:  # pragma: no cover
-    _new_uuid = uuid_lib.uuid4
-
+from uuid_utils.compat import uuid7
 
 # JSON on SQLite, JSONB on PostgreSQL. advanced-alchemy's ``JsonB`` adds an Oracle variant whose
 # ``_set_table`` breaks on SQLAlchemy 2.1 (``util.portable_instancemethod`` is gone); the app runs
@@ -22,7 +17,8 @@ JsonB = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def new_uuid() -> uuid_lib.UUID:
-    return _new_uuid()
+    """A time-ordered v7 id (uuid-utils, a declared dependency): better index locality than v4."""
+    return uuid7()
 
 
 def utcnow() -> dt.datetime:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.models import ApiToken, Membership, Organization, Role, User, Workspace
@@ -16,6 +17,7 @@ from app.domain.accounts.recent import RecentSessions
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import CurrentUser, WorkspaceAccess
 from app.lib.security import PasswordCheck, generate_token, hash_password, hash_token
+from app.lib.sql import affected_rows
 
 _ACCESS_COLUMNS = (
     Membership.role,
@@ -120,7 +122,7 @@ class AccountService:
                 return None
             return await self._load_current_user(session, user)
 
-    async def _load_current_user(self, session, user: User, token_id: int | None = None) -> CurrentUser:  # type: ignore[no-untyped-def]
+    async def _load_current_user(self, session: AsyncSession, user: User, token_id: int | None = None) -> CurrentUser:
         rows = await session.execute(
             select(*_ACCESS_COLUMNS)
             .join(Workspace, Workspace.id == Membership.workspace_id)
@@ -149,19 +151,18 @@ class AccountService:
                     select(User.id, User.password_hash, User.is_active).where(User.email == email.strip().lower())
                 )
             ).one_or_none()
-        usable = row is not None and row.is_active
-        verified = await self.passwords.verify(row.password_hash if usable else None, password)  # type: ignore[union-attr]
-        if not (usable and verified.ok):
+        usable = row if row is not None and row.is_active else None
+        verified = await self.passwords.verify(usable.password_hash if usable is not None else None, password)
+        if usable is None or not verified.ok:
             raise FieldValidationError("email", "These credentials do not match our records.")
-        assert row is not None
         if verified.rehashed is not None:
             async with self.db.write() as session:
                 await session.execute(
                     update(User)
-                    .where(User.id == row.id, User.password_hash == row.password_hash)
+                    .where(User.id == usable.id, User.password_hash == usable.password_hash)
                     .values(password_hash=verified.rehashed)
                 )
-        return int(row.id)
+        return int(usable.id)
 
     async def sign_in(self, email: str, password: str) -> tuple[str, CurrentUser]:
         token, _, current = await self.sign_in_token(email, password)
@@ -192,7 +193,7 @@ class AccountService:
             )
         self.recent_sessions.forget_all()
 
-    async def list_tokens(self, user_id: int, *, live: bool = False) -> list[dict[str, object]]:
+    async def list_tokens(self, user_id: int, *, live: bool = False) -> list[dict[str, Any]]:
         """The user's tokens (never their secrets), newest first; ``live``: only those that still
         authenticate (neither revoked nor expired)."""
         conditions = [ApiToken.user_id == user_id]
@@ -224,9 +225,10 @@ class AccountService:
         async with self.db.write() as session:
             result = await session.execute(update(ApiToken).where(*conditions).values(revoked_at=utcnow()))
         self.recent_sessions.forget_all()
-        if token_uuid is not None and result.rowcount == 0:  # type: ignore[attr-defined]
+        revoked = affected_rows(result)
+        if token_uuid is not None and revoked == 0:
             raise NotFoundError("Active token")
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return revoked
 
     async def remove_membership_of(self, email: str, workspace: str) -> None:
         """Take a user out of a workspace (uuid or unique name): at once for this process's requests,
@@ -313,7 +315,7 @@ class AccountService:
         self.recent_sessions.forget_all()
 
     @staticmethod
-    async def _find_workspace(session, ref: str) -> Workspace:  # type: ignore[no-untyped-def]
+    async def _find_workspace(session: AsyncSession, ref: str) -> Workspace:
         try:
             cond = Workspace.uuid == uuid_lib.UUID(ref)
         except ValueError:

@@ -45,6 +45,7 @@ from app.domain.executions.state import is_finished
 from app.domain.executions.writes import ExecutionWrites, LostRace
 from app.lib.errors import ConflictError, FieldValidationError, ForbiddenError, NotFoundError
 from app.lib.identity import APPROVE_ROLES, CurrentUser
+from app.lib.sql import affected_rows
 from app.lib.timefmt import iso
 
 A = WorkflowApproval
@@ -289,7 +290,7 @@ async def _update_pending(
     if expect_count is not None:
         conds.append(A.approvals_count == expect_count)
     result = await session.execute(update(A).where(*conds).values(**values, updated_at=now))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if affected_rows(result) != 1:
         raise LostRace  # changed under us: roll back, re-read (which answers 409 naming the decider)
 
 

@@ -9,11 +9,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models import ApprovalAction, ApprovalAudit, User, Workflow, WorkflowApproval, WorkflowExecution, Workspace
+from app.lib.sql import AnySelect
 from app.lib.timefmt import iso
 
 A = WorkflowApproval
@@ -41,7 +42,7 @@ class ApprovalFilters:
     sort_by: str = "requested_at"
 
 
-def item_select() -> Select[Any]:
+def item_select() -> AnySelect:
     """Everything an inbox item needs, in one row (no ORM objects)."""
     return (
         select(

@@ -22,6 +22,7 @@ from app.domain.approvals.schemas import ApprovalRequest, CommandRoomTaskCreate
 from app.domain.audit.records import REASON_MAX_LENGTH, OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.services import ExecutionService
+from app.domain.executions.summary import ExecutionSummary
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
@@ -100,7 +101,9 @@ class ApprovalService:
             await fill_approved_by(session, [item])
             return item | {"audit": await audit_trail(session, row.id)}
 
-    async def identical_pending(self, user: CurrentUser, items: list[dict[str, Any]]) -> dict[tuple[str, ...], list]:
+    async def identical_pending(
+        self, user: CurrentUser, items: list[dict[str, Any]]
+    ) -> dict[tuple[str, ...], list[dict[str, Any]]]:
         """For the pending items given, every pending review identical to one of them (same workflow,
         node and payload hash) in the workspaces where the user approves, soonest due first; only
         keys with two or more reviews are returned (at most 500 reviews per key)."""
@@ -268,7 +271,7 @@ class ApprovalService:
         await self.executions.run_write(work)
 
     @staticmethod
-    def _task_payload(task: CommandRoomTask, execution: dict[str, Any], created_by: str) -> dict[str, Any]:
+    def _task_payload(task: CommandRoomTask, execution: ExecutionSummary, created_by: str) -> dict[str, Any]:
         return {
             "uuid": str(task.uuid),
             "execution_uuid": execution["uuid"],

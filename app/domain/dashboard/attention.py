@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models import WorkflowApproval, WorkflowExecution
@@ -94,7 +95,7 @@ class DurationThresholds:
     def __init__(self) -> None:
         self._cache: dict[int, tuple[float, float | None]] = {}
 
-    async def for_workflows(self, session: Any, workflow_ids: Sequence[int]) -> dict[int, float]:
+    async def for_workflows(self, session: AsyncSession, workflow_ids: Sequence[int]) -> dict[int, float]:
         now = time.monotonic()
         out: dict[int, float] = {}
         for wf in workflow_ids:
@@ -107,7 +108,7 @@ class DurationThresholds:
         return out
 
 
-async def _p95(session: Any, workflow_id: int) -> float | None:
+async def _p95(session: AsyncSession, workflow_id: int) -> float | None:
     rows = await session.execute(
         select(E.started_at, E.stopped_at)
         .where(
@@ -120,7 +121,7 @@ async def _p95(session: Any, workflow_id: int) -> float | None:
         .order_by(E.created_at.desc(), E.id.desc())
         .limit(P95_SAMPLE)
     )
-    durations = sorted((r.stopped_at - r.started_at).total_seconds() for r in rows)
+    durations: list[float] = sorted((r.stopped_at - r.started_at).total_seconds() for r in rows)
     if len(durations) < MIN_SAMPLE:
         return None
     # percentile_cont(0.95): linear interpolation between the closest ranks
@@ -130,7 +131,7 @@ async def _p95(session: Any, workflow_id: int) -> float | None:
     return durations[low] + (durations[high] - durations[low]) * (rank - low)
 
 
-async def workflow_ids_of(session: Any, workspace_ids: list[int]) -> list[int]:
+async def workflow_ids_of(session: AsyncSession, workspace_ids: list[int]) -> list[int]:
     from app.db.models import Workflow
 
     rows = await session.execute(select(Workflow.id).where(Workflow.workspace_id.in_(workspace_ids)))

@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy import ARRAY, all_, bindparam, select
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import WorkflowExecution
+from app.domain.executions.summary import ExecutionSummary
 
 E = WorkflowExecution
 MAX_CHAIN = 20  # hops followed back; a longer (or cyclic) chain is cut there
@@ -26,7 +28,7 @@ def _uuid(value: Any) -> uuid_lib.UUID | None:
         return None
 
 
-async def retried_uuids(session: Any, workspace_ids: list[int]) -> list[uuid_lib.UUID]:
+async def retried_uuids(session: AsyncSession, workspace_ids: list[int]) -> list[uuid_lib.UUID]:
     """Executions of these workspaces that a later attempt retries (hidden when chains are folded)."""
     rows = await session.execute(
         select(E.retry_of)
@@ -36,7 +38,7 @@ async def retried_uuids(session: Any, workspace_ids: list[int]) -> list[uuid_lib
     return [u for (raw,) in rows if (u := _uuid(raw)) is not None]
 
 
-def fold_condition(session: Any, retried: list[uuid_lib.UUID]) -> Any | None:
+def fold_condition(session: AsyncSession, retried: list[uuid_lib.UUID]) -> Any | None:
     """``uuid NOT IN (retried)``; on PostgreSQL one array parameter (``<> ALL($1)``), which also
     stays under asyncpg's 32,767 parameters however many retries a workspace has."""
     if not retried:
@@ -46,7 +48,7 @@ def fold_condition(session: Any, retried: list[uuid_lib.UUID]) -> Any | None:
     return E.uuid.not_in(retried)
 
 
-async def attempt_numbers(session: Any, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+async def attempt_numbers(session: AsyncSession, rows: Iterable[ExecutionSummary]) -> dict[str, int]:
     """uuid -> attempt number (1 for a first run) for the rows that retry something: one query per
     level of the chains, whatever the row count."""
     pointing = {r["uuid"]: r["retry_of"] for r in rows if r.get("retry_of")}
@@ -67,7 +69,7 @@ async def attempt_numbers(session: Any, rows: Iterable[dict[str, Any]]) -> dict[
     return attempts
 
 
-async def chain_ids(session: Any, execution_id: int, workspace_ids: list[int]) -> list[int]:
+async def chain_ids(session: AsyncSession, execution_id: int, workspace_ids: list[int]) -> list[int]:
     """Ids of the earlier attempts of an execution, oldest first (tenant-scoped)."""
     ids: list[int] = []
     row = (

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from app.domain.executions.summary import ExecutionSummary
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def parse_columns(raw: Iterable[str]) -> list[str]:
     return seen
 
 
-def csv_value(key: str, row: dict[str, Any]) -> str:
+def csv_value(key: str, row: ExecutionSummary) -> str:
     """One cell of the CSV export: raw values (ISO times, whole ids), not the page's short forms."""
     if key in METADATA_KEYS:
         value = (row.get("run_metadata") or {}).get(key)

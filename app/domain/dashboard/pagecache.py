@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from app.domain.dashboard.views import ExecutionFilter
 
@@ -30,6 +30,7 @@ MAX_AGE_SECONDS = 2.0
 MAX_ENTRIES = 256
 
 Seqs = tuple[tuple[int, int], ...]
+Page = TypeVar("Page")
 
 
 def view_key(view: ExecutionFilter) -> tuple[Any, ...]:
@@ -57,16 +58,16 @@ def frozen_seqs(seqs: dict[int, int]) -> Seqs:
     return tuple(sorted(seqs.items()))
 
 
-class PageCache:
+class PageCache(Generic[Page]):
     def __init__(self, max_age: float = MAX_AGE_SECONDS, grace: float = 0.0) -> None:
         self.max_age = max_age
         self.grace = grace
-        self._entries: dict[tuple[Any, ...], tuple[float, Seqs, Any]] = {}
-        self._building: dict[tuple[Any, Seqs], asyncio.Future[Any]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[float, Seqs, Page]] = {}
+        self._building: dict[tuple[Any, Seqs], asyncio.Future[Page]] = {}
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...], seqs: Seqs, written_here: dict[int, int] | None = None) -> Any | None:
+    def get(self, key: tuple[Any, ...], seqs: Seqs, written_here: dict[int, int] | None = None) -> Page | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -84,9 +85,9 @@ class PageCache:
         self,
         key: tuple[Any, ...],
         seqs: Seqs,
-        build: Callable[[], Awaitable[Any]],
+        build: Callable[[], Awaitable[Page]],
         written_here: dict[int, int] | None = None,
-    ) -> Any:
+    ) -> Page:
         """The page for ``key`` at ``seqs``: cached, being built by another request, or built now."""
         cached = self.get(key, seqs, written_here)
         if cached is not None:
@@ -101,7 +102,7 @@ class PageCache:
                 return pending.result()
             return await build()  # that build failed or its request went away: this one builds its own
         self.misses += 1
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Page] = asyncio.get_running_loop().create_future()
         self._building[flight] = future
         try:
             value = await build()
@@ -114,7 +115,7 @@ class PageCache:
         self.put(key, seqs, value)
         return value
 
-    def put(self, key: tuple[Any, ...], seqs: Seqs, value: Any) -> None:
+    def put(self, key: tuple[Any, ...], seqs: Seqs, value: Page) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             now = time.monotonic()
             self._entries = {k: v for k, v in self._entries.items() if now - v[0] <= self.max_age}

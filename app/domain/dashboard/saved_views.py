@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from multidict import MultiDict
 from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.models import SavedView, SavedViewDefault, User
@@ -119,7 +120,7 @@ class SavedViewService:
 
     # ------------------------------------------------------------------ helpers
     async def _load(
-        self, session: Any, user: CurrentUser, view_uuid: uuid_lib.UUID, owner: bool = False
+        self, session: AsyncSession, user: CurrentUser, view_uuid: uuid_lib.UUID, owner: bool = False
     ) -> tuple[SavedView, str]:
         row = (
             await session.execute(
@@ -134,7 +135,7 @@ class SavedViewService:
             raise ForbiddenError("Only the owner of a shared view may change or delete it.")
         return row[0], row[1]
 
-    async def _default_id(self, session: Any, user: CurrentUser) -> int | None:
+    async def _default_id(self, session: AsyncSession, user: CurrentUser) -> int | None:
         return (
             await session.execute(select(SavedViewDefault.saved_view_id).where(SavedViewDefault.user_id == user.id))
         ).scalar_one_or_none()

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
 from app.db.models import CommandRoomTask, User, Workflow, WorkflowApproval, Workspace
 from app.domain.dashboard import attention as att
 from app.domain.dashboard.chains import attempt_numbers, chain_ids, fold_condition, retried_uuids
 from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
+from app.domain.dashboard.retries import retry_state
 from app.domain.dashboard.saved_views import SavedViewService
 from app.domain.dashboard.stop_note import stop_note
 from app.domain.dashboard.timeline import execution_timeline
@@ -26,6 +28,7 @@ from app.domain.executions.id_search import parse_id_ref
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
 from app.domain.executions.lookup import Lookup, elsewhere, lookup_ref
 from app.domain.executions.summaries import event_summaries
+from app.domain.executions.summary import ExecutionSummary
 from app.domain.metrics.buckets import truncate
 from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
@@ -40,7 +43,7 @@ MAX_TREE = 200
 
 @dataclass
 class ExecutionPage:
-    rows: list[dict[str, Any]]
+    rows: list[ExecutionSummary]
     total: int
     tiles: dict[str, Any]
     cursor: dict[str, int]
@@ -55,11 +58,11 @@ class ExecutionPage:
 class DashboardService:
     def __init__(self, db: Database, page_grace_seconds: float = 0.0) -> None:
         self.db = db
-        self.pages = PageCache(grace=page_grace_seconds)
+        self.pages: PageCache[ExecutionPage] = PageCache(grace=page_grace_seconds)
         self.thresholds = att.DurationThresholds()
         self.saved_views = SavedViewService(db)
 
-    async def _filters(self, session: Any, view: ExecutionFilter) -> q.ExecutionFilters:
+    async def _filters(self, session: AsyncSession, view: ExecutionFilter) -> q.ExecutionFilters:
         workflow_ids = None
         if view.workflow_uuids:
             rows = await session.execute(
@@ -95,7 +98,7 @@ class DashboardService:
         filters.extra.update(conditions=conditions, fold=fold)
         return await q.resolve_search(session, filters)
 
-    async def _p95(self, session: Any, view: ExecutionFilter) -> dict[int, float]:
+    async def _p95(self, session: AsyncSession, view: ExecutionFilter) -> dict[int, float]:
         return await self.thresholds.for_workflows(session, await att.workflow_ids_of(session, view.workspace_ids))
 
     async def execution_page(
@@ -161,8 +164,8 @@ class DashboardService:
         )
 
     async def _page_rows(
-        self, session: Any, filters: q.ExecutionFilters, offset: int
-    ) -> tuple[list[dict[str, Any]], bool]:
+        self, session: AsyncSession, filters: q.ExecutionFilters, offset: int
+    ) -> tuple[list[ExecutionSummary], bool]:
         """The page's row summaries with their approval counts and flags in one statement, and the
         run metadata its columns may show in one more."""
         stmt = page_rows_select(filters, PER_PAGE, offset).add_columns(*q.row_counters())
@@ -176,7 +179,7 @@ class DashboardService:
         async with self.db.read() as session:
             return await self._tiles(session, await self._filters(session, view), view)
 
-    async def _tiles(self, session: Any, filters: q.ExecutionFilters, view: ExecutionFilter) -> dict[str, Any]:
+    async def _tiles(self, session: AsyncSession, filters: q.ExecutionFilters, view: ExecutionFilter) -> dict[str, Any]:
         """Counts by status for the view's other filters (the tiles are themselves status filters),
         ``spark``: per status, the hourly counts of the last 24 hours (one more query), and
         ``attention``: per "needs attention" chip, its count (one small query each)."""
@@ -198,7 +201,9 @@ class DashboardService:
         spark = await hourly_by_status(session, last_day, start, SPARK_HOURS, is_sqlite=self.db.is_sqlite)
         return tiles | {"spark": {s: spark[s] for s in tiles if s != "needs_review"}, "attention": attention}
 
-    async def _attention_counts(self, session: Any, base: q.ExecutionFilters, view: ExecutionFilter) -> dict[str, int]:
+    async def _attention_counts(
+        self, session: AsyncSession, base: q.ExecutionFilters, view: ExecutionFilter
+    ) -> dict[str, int]:
         """Each chip counts the view without its own attention filters (so a chip says how many it
         would show), capped like the list's total."""
         others = replace(base, extra={"conditions": base.extra.get("fold", [])})
@@ -211,7 +216,7 @@ class DashboardService:
             counts[key] = n
         return counts
 
-    async def export_batches(self, view: ExecutionFilter, batch: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
+    async def export_batches(self, view: ExecutionFilter, batch: int = 500) -> AsyncIterator[list[ExecutionSummary]]:
         """Every row of the view (not one page), in the view's order, ``batch`` rows at a time:
         keyset pagination, a short read transaction per batch."""
         cursor: Cursor | None = None
@@ -227,7 +232,7 @@ class DashboardService:
             last = id_rows[-1]
             cursor = Cursor(filters.sort_by, filters.sort_direction, last.sort_value, last.id)
 
-    async def retry_chain(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> list[dict[str, Any]]:
+    async def retry_chain(self, user: CurrentUser, execution_uuid: uuid_lib.UUID) -> list[ExecutionSummary]:
         """The earlier attempts of an execution, oldest first, as row summaries (404 if not yours)."""
         async with self.db.read() as session:
             row = (
@@ -257,7 +262,7 @@ class DashboardService:
         uuids = {a.workspace_id: str(a.workspace_uuid) for a in user.access.values()}
         return {uuids[ws]: seq for ws, seq in seqs.items()}
 
-    async def _workflow_choices(self, session: Any, workspace_ids: list[int]) -> list[dict[str, Any]]:
+    async def _workflow_choices(self, session: AsyncSession, workspace_ids: list[int]) -> list[dict[str, Any]]:
         rows = await session.execute(
             select(Workflow.id, Workflow.uuid, Workflow.name)
             .where(Workflow.workspace_id.in_(workspace_ids), Workflow.deleted_at.is_(None))
@@ -286,6 +291,7 @@ class DashboardService:
             runs = (data[0].get("workflow_data") if data else None) or []
             timeline = await execution_timeline(session, summary, row.id, runs)
             stopped = await stop_note(session, summary, row.id)
+            retry = await retry_state(session, row.id, str(execution_uuid), row.workspace_id)
         return {
             "cursor": {summary["workspace_uuid"]: seq},
             "execution": summary,
@@ -297,6 +303,7 @@ class DashboardService:
             "command_room": tasks,
             "timeline": timeline,
             "stop": stopped,
+            "retry": retry,
         }
 
     async def family_of(self, user: CurrentUser, execution_uuid: str) -> set[str]:
@@ -322,7 +329,7 @@ class DashboardService:
             stack.extend(node["children"])
         return family
 
-    async def _descendant_tree(self, session: Any, root_id: int, workspace_id: int) -> list[dict[str, Any]]:
+    async def _descendant_tree(self, session: AsyncSession, root_id: int, workspace_id: int) -> list[dict[str, Any]]:
         """Children, grandchildren... as nested dicts (``children`` key), at most MAX_TREE of them."""
         columns = (E.id, E.parent_execution_id)
         tree = select(*columns).where(E.parent_execution_id == root_id).cte("tree", recursive=True)
@@ -349,7 +356,7 @@ class DashboardService:
             # else: its parent was cut by the limit or deleted; better hidden than shown at the wrong level
         return top
 
-    async def _approvals(self, session: Any, execution_id: int) -> list[dict[str, Any]]:
+    async def _approvals(self, session: AsyncSession, execution_id: int) -> list[dict[str, Any]]:
         A = WorkflowApproval
         rows = await session.execute(
             select(A, User.email)
@@ -375,7 +382,7 @@ class DashboardService:
             for a, email in rows
         ]
 
-    async def _tasks(self, session: Any, execution_id: int) -> list[dict[str, Any]]:
+    async def _tasks(self, session: AsyncSession, execution_id: int) -> list[dict[str, Any]]:
         T = CommandRoomTask
         rows = await session.execute(
             select(T, User.email)

@@ -16,11 +16,12 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ExecutionStatus, OperatorAction, OperatorActionKind, User, WorkflowExecution
+from app.domain.executions.summary import ExecutionSummary
 
 E = WorkflowExecution
 
 
-async def stop_note(session: AsyncSession, execution: dict[str, Any], execution_id: int) -> dict[str, Any] | None:
+async def stop_note(session: AsyncSession, execution: ExecutionSummary, execution_id: int) -> dict[str, Any] | None:
     """``{"at", "actor", "reason", "via", "target_uuid"}`` for a cancelled execution, else None.
     ``via``: ``stop`` (it was stopped), ``cascade`` (another's stop cancelled it: ``target_uuid``)
     or ``report`` (its engine reported it cancelled; no actor or reason known)."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from app.db.models import ApprovalAudit, CommandRoomTask, User, WorkflowApproval
 from app.domain.audit.records import execution_operator_actions
+from app.domain.executions.summary import ExecutionSummary
 from app.lib.timefmt import iso
 
 MAX_EVENTS = 500
@@ -146,7 +147,7 @@ def _marks(events: list[dict[str, Any]], start: dt.datetime, end: dt.datetime) -
 
 
 async def execution_timeline(
-    session: AsyncSession, execution: dict[str, Any], execution_id: int, runs: list[dict[str, Any]]
+    session: AsyncSession, execution: ExecutionSummary, execution_id: int, runs: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Lanes of node runs, marks for human events on the same axis, and every event (node runs
     started and finished, reviews, flags, operator actions) in one list ordered by time."""

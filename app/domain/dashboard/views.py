@@ -7,7 +7,7 @@ import datetime as dt
 import uuid as uuid_lib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
 from app.domain.dashboard.attention import may_match, parse_attention
@@ -70,9 +70,7 @@ class ExecutionFilter:
     fold_retries: bool = True  # retry chains show as their latest attempt (``chains=all`` unfolds)
 
     @classmethod
-    def from_query(
-        cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None
-    ) -> ExecutionFilter:
+    def from_query(cls, user: CurrentUser, params: Mapping[str, Any], now: dt.datetime | None = None) -> Self:
         getall = (
             params.getall if hasattr(params, "getall") else (lambda k, d=None: [params[k]] if k in params else d or [])
         )

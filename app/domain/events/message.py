@@ -43,7 +43,8 @@ class EventMessage(msgspec.Struct, frozen=True):
         return iter(self.__struct_fields__)
 
     def to_dict(self) -> dict[str, Any]:
-        return msgspec.to_builtins(self)
+        plain: dict[str, Any] = msgspec.to_builtins(self)  # a struct becomes a dict
+        return plain
 
 
 _FIELDS = frozenset(EventMessage.__struct_fields__)

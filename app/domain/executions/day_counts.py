@@ -84,7 +84,7 @@ def reads_day_rows(f: q.ExecutionFilters) -> bool:
     return has_range and answerable(f) and split_range(f.date_from, f.date_to) is not None
 
 
-def count_by_status_statement(f: q.ExecutionFilters) -> Select[Any] | None:
+def count_by_status_statement(f: q.ExecutionFilters) -> Select[str, int] | None:
     """``(status, n)`` rows for ``f``, from whole days plus the partial ends; None when ``f`` is not
     answerable from the table or its range holds no whole day."""
     if not answerable(f):
@@ -96,7 +96,7 @@ def count_by_status_statement(f: q.ExecutionFilters) -> Select[Any] | None:
     return select(both.c.status, func.sum(both.c.n)).group_by(both.c.status)
 
 
-def list_total_statement(f: q.ExecutionFilters) -> Select[Any] | None:
+def list_total_statement(f: q.ExecutionFilters) -> Select[int] | None:
     """The exact total of a list as a one-value select, from the summaries: without a date range
     from ``execution_status_counts`` (one row per workflow and status), with one from the whole days
     of ``execution_day_counts`` plus the partial ends. None when the filters are not answerable
@@ -111,7 +111,7 @@ def list_total_statement(f: q.ExecutionFilters) -> Select[Any] | None:
     return select(func.coalesce(func.sum(_counted(f, split).c.n), 0))
 
 
-def _all_time_total(f: q.ExecutionFilters) -> Select[Any]:
+def _all_time_total(f: q.ExecutionFilters) -> Select[int]:
     total = select(func.coalesce(func.sum(S.n), 0)).where(S.workspace_id.in_(f.workspace_ids))
     if f.workflow_ids is not None:
         total = total.where(S.workflow_id.in_(f.workflow_ids))
@@ -150,7 +150,7 @@ def _counted(f: q.ExecutionFilters, split: DaySplit) -> Any:
     return union_all(*parts).subquery("counted")
 
 
-def _exact(conditions: list[Any], *bounds: Any) -> Select[Any]:
+def _exact(conditions: list[Any], *bounds: Any) -> Select[str, int]:
     return select(E.status, func.count().label("n")).where(*conditions, *bounds).group_by(E.status)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_lib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from app.db.models import CommandRoomTask, OperatorActionKind, Role, WorkflowExe
 from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
+from app.domain.executions.summary import ExecutionSummary
 from app.domain.executions.writes import LostRace
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.identity import CurrentUser
@@ -66,7 +67,7 @@ async def restore_in_session(
     *,
     reason: str | None = None,
     now: dt.datetime | None = None,
-) -> tuple[dict[str, Any], list[CommittedEvent]]:
+) -> tuple[ExecutionSummary, list[CommittedEvent]]:
     """Bring a soft-deleted execution back (admins): it and the data rows deleted with it reappear
     as they were (its version moves on, as with every change), with an ``execution.restored`` event
     and a RESTORE audit row. 404 foreign or unknown (or purged), 403 not an admin, 409 not deleted."""

@@ -21,7 +21,7 @@ import re
 import uuid as uuid_lib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, literal_column, or_
+from sqlalchemy import ColumnClause, ColumnElement, and_, false, literal_column, or_
 
 from app.db.models import WorkflowExecution
 
@@ -31,10 +31,10 @@ SHORT_ID = 8
 _HEX = re.compile(r"[0-9a-f]+")
 # The index expressions of migration 0017, written exactly as indexed (SQLite matches an expression
 # index only against the same expression, with its literals, not bound parameters).
-PG_SHORT_ID = literal_column('right(workflow_executions.uuid::text, 8) COLLATE "C"')
-SQLITE_SHORT_ID = literal_column("substr(hex(workflow_executions.uuid), 25)")
-PG_HEX = literal_column("replace(workflow_executions.uuid::text, '-', '')")
-SQLITE_HEX = literal_column("lower(hex(workflow_executions.uuid))")
+PG_SHORT_ID: ColumnClause[str] = literal_column('right(workflow_executions.uuid::text, 8) COLLATE "C"')
+SQLITE_SHORT_ID: ColumnClause[str] = literal_column("substr(hex(workflow_executions.uuid), 25)")
+PG_HEX: ColumnClause[str] = literal_column("replace(workflow_executions.uuid::text, '-', '')")
+SQLITE_HEX: ColumnClause[str] = literal_column("lower(hex(workflow_executions.uuid))")
 
 
 def _hyphenated(hex_digits: str, *, from_end: bool) -> str:
@@ -106,7 +106,7 @@ def id_match(ref: IdRef, dialect: str) -> ColumnElement[bool]:
     pg = dialect == "postgresql"
     short_id, full_hex = (PG_SHORT_ID, PG_HEX) if pg else (SQLITE_SHORT_ID, SQLITE_HEX)
     fold = str.lower if pg else str.upper  # right(uuid::text) is lowercase, hex() uppercase
-    arms = [
+    arms: list[ColumnElement[bool]] = [
         E.uuid.between(uuid_lib.UUID(digits.ljust(32, "0")), uuid_lib.UUID(digits.ljust(32, "f"))),
     ]
     if len(digits) <= SHORT_ID:

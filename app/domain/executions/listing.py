@@ -24,6 +24,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.lib.errors import FieldValidationError
+from app.lib.sql import AnyRow
 
 E = q.E
 COUNT_CAP = 10_000
@@ -85,7 +87,7 @@ def sort_column(sort_by: str) -> Any:
 
 @dataclass(frozen=True)
 class ExecutionPage:
-    rows: list[Any]
+    rows: Sequence[AnyRow]
     total: int
     total_capped: bool
     has_more: bool
@@ -111,7 +113,7 @@ async def capped_count(session: AsyncSession, conds: list[Any], cap: int | None 
     return (cap, True) if n > cap else (int(n), False)
 
 
-def total_select(filters: q.ExecutionFilters) -> tuple[Select[Any], int | None]:
+def total_select(filters: q.ExecutionFilters) -> tuple[Select[int], int | None]:
     """The list total's one-value statement and its cap (None: exact): from the summaries where
     they answer the filters, else a count of the matching rows (capped for dashboard conditions)."""
     exact = day_counts.list_total_statement(filters)
@@ -133,7 +135,7 @@ async def list_total(session: AsyncSession, filters: q.ExecutionFilters) -> tupl
 
 async def page_ids(
     session: AsyncSession, filters: q.ExecutionFilters, per_page: int, offset: int, cursor: Cursor | None
-) -> tuple[list[Any], bool]:
+) -> tuple[Sequence[AnyRow], bool]:
     """The page's (id, sort value) rows in order, and whether another row follows (the CSV export's
     keyset batches)."""
     conds = q.filter_conditions(filters)

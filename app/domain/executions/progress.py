@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import WorkflowExecutionData
 from app.domain.executions.schemas import ExecutionUpdate, NodeRunIn
-from app.lib.sql import any_of
+from app.lib.sql import any_of, table_of
 from app.lib.timefmt import iso
 
 OPEN_NODE_STATUSES = {"pending", "running", "waiting"}
@@ -56,7 +57,7 @@ def merge_node_runs(
 
 
 def derived_fields(
-    current_running_node: str | None, runs: list[NodeRunIn], still_running: set[str] | None = None
+    current_running_node: str | None, runs: list[NodeRunIn], still_running: Collection[str | None] | None = None
 ) -> dict[str, Any]:
     """Execution columns implied by node reports: which node runs now, and the last node error.
 
@@ -168,9 +169,10 @@ async def close_node_runs(session: AsyncSession, execution_ids: list[int], now: 
         metadata = {k: v for k, v in metadata.items() if k != "running_node"}
         changes.append({"b_id": row.id, "b_runs": runs if runs is not None else row.workflow_data, "b_meta": metadata})
     if changes:
+        table = table_of(D)
         statement = (
-            update(D.__table__)
-            .where(D.__table__.c.id == bindparam("b_id"))
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
             .values(workflow_data=bindparam("b_runs"), metadata=bindparam("b_meta"), updated_at=now)
         )
         await session.execute(statement, changes)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid as uuid_lib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -29,7 +29,7 @@ from app.domain.executions.search import SearchMatch, resolved_search
 from app.domain.executions.state import STOPPABLE, is_finished
 from app.domain.executions.summary import ExecutionSummary, build_summary
 from app.domain.executions.time_axis import axis_conditions
-from app.lib.sql import any_of
+from app.lib.sql import AnySelect, any_of
 from app.lib.timefmt import iso
 
 E = WorkflowExecution
@@ -60,7 +60,7 @@ class ExecutionFilters:
 
 
 @functools.cache  # a Select is immutable (its methods return copies): built once, not per page
-def summary_select() -> Select[Any]:
+def summary_select() -> AnySelect:
     return (
         select(
             E.id,
@@ -303,7 +303,7 @@ IN_PROGRESS = [
 
 
 async def workflow_objects(
-    session: AsyncSession, workflow_ids: Sequence[int], current_user_id: int
+    session: AsyncSession, workflow_ids: Collection[int], current_user_id: int
 ) -> dict[int, dict[str, Any]]:
     """The seed's workflow object, with its execution counters, for a batch of workflows."""
     if not workflow_ids:

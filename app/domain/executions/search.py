@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, Text, any_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.db.models import Workflow, WorkflowExecution
 from app.domain.executions.id_search import IdRef, id_match
@@ -119,7 +120,7 @@ def _text_and_id(element: SearchMatch, dialect: str) -> ColumnElement[bool]:
 
 
 @compiles(SearchMatch)
-def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
+def _compile_default(element: SearchMatch, compiler: SQLCompiler, **kw: Any) -> str:
     error = _text_and_id(element, "sqlite")
     if element.workflow_ids is None:
         return "(" + compiler.process(E.workflow_id.in_(element.matching_workflows()) | error, **kw) + ")"
@@ -129,12 +130,12 @@ def _compile_default(element: SearchMatch, compiler: Any, **kw: Any) -> str:
 
 
 @compiles(SearchMatch, "postgresql")
-def _compile_postgresql(element: SearchMatch, compiler: Any, **kw: Any) -> str:
+def _compile_postgresql(element: SearchMatch, compiler: SQLCompiler, **kw: Any) -> str:
     error = "(" + compiler.process(_text_and_id(element, "postgresql"), **kw) + ")"
     if element.workflow_ids is not None:
         if not element.workflow_ids:
             return error
         return "(" + compiler.process(E.workflow_id.in_(element.workflow_ids), **kw) + f" OR {error})"
     subquery = compiler.process(element.matching_workflows(), asfrom=False, **kw)
-    workflow_id = compiler.process(E.workflow_id, **kw)
+    workflow_id = compiler.process(E.workflow_id.expression, **kw)
     return f"({workflow_id} = ANY(ARRAY({subquery})) OR {error})"

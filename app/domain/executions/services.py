@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid as uuid_lib
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +32,12 @@ from app.domain.executions.progress import close_node_runs, derived_fields, merg
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.state import TERMINAL, check_transition
 from app.domain.executions.stopping import StopPreview, StopResult, preview_stop, stop_execution
+from app.domain.executions.summary import ExecutionSummary
 from app.domain.executions.writes import ExecutionWrites, LostRace
 from app.lib.errors import ConflictError, FieldValidationError, NotFoundError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
+from app.lib.sql import AnyRow
 
 E = WorkflowExecution
 
@@ -88,7 +92,7 @@ class ExecutionService(ExecutionWrites):
 
     async def list(
         self, user: CurrentUser, filters: q.ExecutionFilters, page: PageRequest, includes: Includes
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         items, result = await self.page(user, filters, page, includes)
         return items, result.total
 
@@ -99,7 +103,7 @@ class ExecutionService(ExecutionWrites):
         page: PageRequest,
         includes: Includes,
         cursor: str | None = None,
-    ) -> tuple[list[dict[str, Any]], ExecutionPage]:
+    ) -> tuple[builtins.list[dict[str, Any]], ExecutionPage]:
         """One page (by number, or after ``cursor`` from ``links.next``) with its exact total."""
         if not filters.workspace_ids:
             return [], ExecutionPage([], 0, False, False, None)
@@ -148,8 +152,8 @@ class ExecutionService(ExecutionWrites):
             return await lookup_ref(session, user, text)
 
     async def found_elsewhere(
-        self, user: CurrentUser, search: str | None, shown_workspace_ids: list[int]
-    ) -> list[dict[str, Any]]:
+        self, user: CurrentUser, search: str | None, shown_workspace_ids: builtins.list[int]
+    ) -> builtins.list[dict[str, Any]]:
         """For a search that found nothing: where in the user's other workspaces its id is."""
         if parse_id_ref(search or "") is None:
             return []
@@ -157,8 +161,8 @@ class ExecutionService(ExecutionWrites):
             return await elsewhere(session, user, search, shown_workspace_ids)
 
     async def _decorate(
-        self, session: AsyncSession, user: CurrentUser, rows: list[Any], inc: Includes
-    ) -> list[dict[str, Any]]:
+        self, session: AsyncSession, user: CurrentUser, rows: Sequence[AnyRow], inc: Includes
+    ) -> builtins.list[dict[str, Any]]:
         items = [q.serialize_execution(r).to_dict() for r in rows]
         ids = [r.id for r in rows]
         if inc.workflow:
@@ -178,10 +182,10 @@ class ExecutionService(ExecutionWrites):
         return items
 
     # ---------------------------------------------------------------- writes
-    async def create(self, user: CurrentUser, body: ExecutionCreate) -> dict[str, Any]:
+    async def create(self, user: CurrentUser, body: ExecutionCreate) -> ExecutionSummary:
         """Record a new execution of a workflow the user may operate, with its data row and event."""
 
-        async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+        async def work(session: AsyncSession) -> tuple[ExecutionSummary, builtins.list[CommittedEvent]]:
             wf = (
                 await session.execute(
                     select(Workflow.id, Workflow.workspace_id).where(
@@ -267,8 +271,8 @@ class ExecutionService(ExecutionWrites):
         )
         return execution_id
 
-    async def update(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, body: ExecutionUpdate) -> dict[str, Any]:
-        async def work(session: AsyncSession) -> tuple[dict[str, Any], list[CommittedEvent]]:
+    async def update(self, user: CurrentUser, execution_uuid: uuid_lib.UUID, body: ExecutionUpdate) -> ExecutionSummary:
+        async def work(session: AsyncSession) -> tuple[ExecutionSummary, builtins.list[CommittedEvent]]:
             row = await self.load_for_write(session, user, execution_uuid)
             if body.version is not None and body.version != row.version:
                 raise ConflictError(
@@ -336,7 +340,7 @@ class ExecutionService(ExecutionWrites):
         """Soft delete: the row and its data stay (in the trash), but vanish from every list, count
         and lookup; an audit row keeps who did it and ``reason``. See ``deletion.soft_delete_in_session``."""
 
-        async def work(session: AsyncSession) -> tuple[None, list[CommittedEvent]]:
+        async def work(session: AsyncSession) -> tuple[None, builtins.list[CommittedEvent]]:
             return None, await soft_delete_in_session(self, session, user, execution_uuid, reason=reason)
 
         await self.run_write(work)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuid_lib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from app.domain.audit.records import OperatorActionEntry, record_operator_action
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.cascade import CascadeMember, cancel_plan, lock_plan, name_members, plan_stop
 from app.domain.executions.state import STOPPABLE, TERMINAL
+from app.domain.executions.summary import ExecutionSummary
 from app.domain.executions.writes import LostRace
 from app.domain.operations.intents import close_intent, open_stop_intent
 from app.domain.operations.items import ItemOutcome
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class StopResult:
-    execution: dict[str, Any]
+    execution: ExecutionSummary
     stopped: bool
     cancelled_uuids: list[str]
 

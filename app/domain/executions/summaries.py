@@ -7,9 +7,9 @@ cascade's summaries take ~2 ms instead of 34 (docs/benchmarks.md, goal 7).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, exists, func, select, type_coerce
+from sqlalchemy import exists, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.sqltypes import NullType
 
@@ -17,7 +17,7 @@ from app.db.models import CommandRoomTask, ExecutionStatus, Workflow, WorkflowAp
 from app.domain.executions.queries import run_metadata_for
 from app.domain.executions.state import STOPPABLE, is_finished
 from app.domain.executions.summary import ExecutionSummary, build_summary
-from app.lib.sql import any_of
+from app.lib.sql import AnySelect, any_of
 from app.lib.timefmt import iso
 
 E = WorkflowExecution
@@ -51,7 +51,7 @@ _CrT = CommandRoomTask.__table__
 _RAW = NullType()
 
 
-def _event_summary_select(raw: bool) -> Select[Any]:
+def _event_summary_select(raw: bool) -> AnySelect:
     """``summary_select`` plus ``row_counters`` as a Core statement, in the order ``_summaries_from_rows``
     unpacks. ``raw``: uuid and time columns bypass their TypeDecorators (PostgreSQL only; SQLite
     stores them as bytes and text, so there the types convert)."""
@@ -93,15 +93,17 @@ def _event_summary_select(raw: bool) -> Select[Any]:
     )
 
 
+Text = TypeVar("Text", str, str | None)
+
 _FINISHED = {s.value: is_finished(s.value) for s in ExecutionStatus}
 _STOPPABLE_VALUES = frozenset(s.value for s in STOPPABLE)
 
 
-def _formatted_once(fmt: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    """``fmt`` with each distinct value formatted once (None stays None)."""
-    done: dict[Any, str | None] = {None: None}
+def _formatted_once(fmt: Callable[[Any], Text]) -> Callable[[Any], Text]:
+    """``fmt`` with each distinct value formatted once."""
+    done: dict[Any, Text] = {}
 
-    def get(value: Any) -> str | None:
+    def get(value: Any) -> Text:
         try:
             return done[value]
         except KeyError:
@@ -115,7 +117,7 @@ def _summaries_from_rows(rows: Any) -> dict[int, ExecutionSummary]:
     """``summary_with_counters`` of each row (same keys, order and values), by position."""
     t, u = _formatted_once(iso), _formatted_once(str)
 
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, ExecutionSummary] = {}
     for (
         execution_id,
         execution_uuid,

@@ -60,7 +60,7 @@ class ExecutionSummary(msgspec.Struct, frozen=True):
         return default if value is UNSET else value
 
     def __contains__(self, key: object) -> bool:
-        return key in FIELDS and getattr(self, key, UNSET) is not UNSET  # type: ignore[arg-type]
+        return key in FIELDS and getattr(self, key, UNSET) is not UNSET
 
     def keys(self) -> list[str]:
         return [name for name in self.__struct_fields__ if getattr(self, name) is not UNSET]
@@ -76,7 +76,8 @@ class ExecutionSummary(msgspec.Struct, frozen=True):
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (set fields only, in field order): for the API's items and stored payloads."""
-        return msgspec.to_builtins(self)
+        plain: dict[str, Any] = msgspec.to_builtins(self)  # a struct becomes a dict
+        return plain
 
     def with_extra(self, **extra: Any) -> ExecutionSummary:
         return msgspec.structs.replace(self, **extra) if extra else self

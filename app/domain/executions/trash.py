@@ -19,9 +19,11 @@ from app.db.engine import Database
 from app.db.models import OperatorAction, OperatorActionKind, User, Workflow, WorkflowExecution, Workspace
 from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
+from app.domain.events.recorder import CommittedEvent
 from app.domain.executions import queries as q
 from app.domain.executions.deletion import RESTORE_ROLES, restore_in_session
 from app.domain.executions.services import ExecutionService
+from app.domain.executions.summary import ExecutionSummary
 from app.lib.errors import ForbiddenError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
 from app.lib.pagination import PageRequest
@@ -103,10 +105,10 @@ class TrashService:
 
     async def restore(
         self, user: CurrentUser, execution_uuid: uuid_lib.UUID, reason: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ExecutionSummary:
         """Restore a soft-deleted execution (admins): see ``deletion.restore_in_session``."""
 
-        async def work(session: AsyncSession) -> Any:
+        async def work(session: AsyncSession) -> tuple[ExecutionSummary, list[CommittedEvent]]:
             return await restore_in_session(self.executions, session, user, execution_uuid, reason=reason)
 
         return await self.executions.run_write(work)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from sqlalchemy import ColumnElement, func, literal_column
 
@@ -34,9 +34,13 @@ MAX_BUCKETS = 744  # 31 days of hours
 
 def parse_interval(raw: str | None) -> Interval:
     value = (raw or "day").strip().lower()
-    if value not in STEP:
+    if not _is_interval(value):
         raise FieldValidationError("interval", "The interval field must be one of: hour, day, week.")
-    return value  # type: ignore[return-value]
+    return value
+
+
+def _is_interval(value: str) -> TypeGuard[Interval]:
+    return value in STEP
 
 
 def truncate(moment: dt.datetime, interval: str) -> dt.datetime:
@@ -77,9 +81,8 @@ def bucket_expr(column: Any, interval: str, *, is_sqlite: bool) -> ColumnElement
 
 def bucket_key(value: Any) -> dt.datetime:
     """A bucket value as the database returns it (text on SQLite, naive UTC on PostgreSQL)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def millis_between(start: Any, stop: Any, *, is_sqlite: bool) -> ColumnElement[Any]:

@@ -60,7 +60,7 @@ async def node_metrics(
             start, stop = _moment(run.get("started_at")), _moment(run.get("stopped_at"))
             if start and stop and stop >= start:
                 durations[key].append((stop - start).total_seconds() * 1000)
-    nodes = []
+    nodes: list[dict[str, Any]] = []
     for key, n in runs.items():
         ordered = sorted(durations[key])
         nodes.append(

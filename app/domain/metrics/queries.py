@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, func, literal, select
+from sqlalchemy import ColumnElement, Float, SQLColumnExpression, and_, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,7 +74,7 @@ def both_percentiles(value: ColumnElement[Any]) -> Any:
 
 
 async def counts_by(
-    session: AsyncSession, key: ColumnElement[Any], where: Sequence[ColumnElement[bool]]
+    session: AsyncSession, key: SQLColumnExpression[Any], where: Sequence[ColumnElement[bool]]
 ) -> dict[Hashable, dict[str, int]]:
     """``{key: {status: count}}`` for the executions matching ``where``."""
     rows = await session.execute(select(key, E.status, func.count()).where(*where).group_by(key, E.status))
@@ -86,7 +86,7 @@ async def counts_by(
 
 async def spreads_by(
     session: AsyncSession,
-    key: ColumnElement[Any],
+    key: SQLColumnExpression[Any],
     value: ColumnElement[Any],
     where: Sequence[ColumnElement[bool]],
     *,
@@ -108,7 +108,8 @@ async def spreads_by(
         )
         result: dict[Hashable, Spread] = {}
         for k, pair, n, grouped in await session.execute(stmt):
-            result[ALL if overall and grouped == 1 else k] = Spread(*(pair or (None, None)), int(n))
+            p50, p95 = pair or (None, None)
+            result[ALL if overall and grouped == 1 else k] = Spread(p50, p95, int(n))
         if overall:
             result.setdefault(ALL, Spread())
         return result
@@ -123,7 +124,7 @@ async def spreads_by(
 
 async def stats_by(
     session: AsyncSession,
-    key: ColumnElement[Any],
+    key: SQLColumnExpression[Any],
     where: Sequence[ColumnElement[bool]],
     *,
     is_sqlite: bool,
@@ -134,9 +135,11 @@ async def stats_by(
     PostgreSQL does it in one pass over the index (filtered counts and filtered ``percentile_cont``,
     ``ROLLUP`` for the whole range); SQLite groups the counts and sorts durations in Python."""
     if is_sqlite:
-        counts = await counts_by(session, key, where)
         finished = [*where, *finished_with_times()]
-        return counts, await spreads_by(session, key, duration(True), finished, is_sqlite=True, overall=overall)
+        return (
+            await counts_by(session, key, where),
+            await spreads_by(session, key, duration(True), finished, is_sqlite=True, overall=overall),
+        )
     finished_cond = and_(*finished_with_times())
     value = duration(False)
     stmt = (
@@ -153,7 +156,8 @@ async def stats_by(
     counts: dict[Hashable, dict[str, int]] = {}
     spreads: dict[Hashable, Spread] = {ALL: Spread()} if overall else {}
     for k, pair, n, grouped, *per_status in await session.execute(stmt):
-        spread = Spread(*(pair or (None, None)), int(n))
+        p50, p95 = pair or (None, None)
+        spread = Spread(p50, p95, int(n))
         if overall and grouped == 1:
             spreads[ALL] = spread
             continue

@@ -18,7 +18,17 @@ from app.domain.executions.state import STATUS_VALUES
 from app.domain.executions.time_axis import axis_column
 from app.domain.metrics import queries as mq
 from app.domain.metrics.active import active_stats
-from app.domain.metrics.buckets import DEFAULT_SPAN, STEP, bucket_expr, bucket_key, bucket_starts, ms, rate, truncate
+from app.domain.metrics.buckets import (
+    DEFAULT_SPAN,
+    STEP,
+    bucket_expr,
+    bucket_key,
+    bucket_starts,
+    millis_between,
+    ms,
+    rate,
+    truncate,
+)
 from app.domain.metrics.nodes import node_metrics
 from app.lib.errors import FieldValidationError, NotFoundError
 from app.lib.identity import CurrentUser
@@ -109,7 +119,7 @@ class MetricsService:
                 await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
             yield session
 
-    async def _meta(self, session: Any, scope: MetricsScope) -> dict[str, Any]:
+    async def _meta(self, session: AsyncSession, scope: MetricsScope) -> dict[str, Any]:
         uuids = await session.execute(select(Workspace.uuid).where(Workspace.id.in_(scope.workspace_ids)))
         return {
             "interval": scope.interval,
@@ -129,7 +139,7 @@ class MetricsService:
         starts = bucket_starts(scope.date_from, scope.date_to, scope.interval)
         where = mq.execution_range(scope.workspace_ids, scope.date_from, scope.date_to, scope.time_axis)
         wait_bucket = bucket_expr(A.requested_at, scope.interval, is_sqlite=is_sqlite).label("bucket")
-        wait = mq.millis_between(A.requested_at, A.decided_at, is_sqlite=is_sqlite)
+        wait = millis_between(A.requested_at, A.decided_at, is_sqlite=is_sqlite)
         async with self._read() as session:
             if scope.time_axis == "active":
                 counts, durations = await active_stats(session, scope, starts, where, is_sqlite=is_sqlite)

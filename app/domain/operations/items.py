@@ -262,6 +262,23 @@ async def retry_already_requested(session: AsyncSession, row: Any) -> bool:
     return last_retry is None or last_retry < last_request
 
 
+async def retry_in_progress(session: AsyncSession, row: Any) -> bool:
+    """Whether a retry of this execution is still going (not finished): asking for another would
+    start a second one alongside it."""
+    retry = aliased(WorkflowExecution)
+    found = await session.execute(
+        select(retry.id)
+        .where(
+            retry.retry_of == str(row.uuid),
+            retry.workspace_id == row.workspace_id,
+            retry.deleted_at.is_(None),
+            retry.status.in_(sorted(s.value for s in STOPPABLE)),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 async def _retry_request(ctx: ItemContext, uuid: str, row: Any, state: RunState) -> ItemOutcome:
     if row.status != ExecutionStatus.FAILED.value:
         return ItemOutcome(uuid, "skipped", f"not failed (it is {row.status})")
@@ -269,6 +286,8 @@ async def _retry_request(ctx: ItemContext, uuid: str, row: Any, state: RunState)
         return ItemOutcome(uuid, "skipped", "already retried successfully")
     if await retry_already_requested(ctx.session, row):
         return ItemOutcome(uuid, "skipped", "a retry is already requested and has not started yet")
+    if await retry_in_progress(ctx.session, row):
+        return ItemOutcome(uuid, "skipped", "a retry of it is still running")
     if ctx.apply:
         # The row itself does not change, but its version moves so the event orders like any other.
         await ctx.session.execute(update(E).where(E.id == row.id).values(version=E.version + 1, updated_at=ctx.now))

@@ -20,6 +20,8 @@ SQLite, whose triggers are row-level, gets one per operation with a WHEN clause.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -100,7 +102,7 @@ BACKFILL_DAY = {"postgresql": PG_DAY, "sqlite": "date(created_at)"}
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    columns = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("workspace_id", sa.BigInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("workflow_id", sa.BigInteger(), nullable=False),

@@ -16,6 +16,8 @@ repair of the day table (``athena day-counts --repair``: delete and re-insert) c
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -62,7 +64,7 @@ SQLITE_TRIGGERS = {
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    columns = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("workspace_id", sa.BigInteger(), nullable=False),
         sa.Column("workflow_id", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),

@@ -56,11 +56,10 @@ WHERE e.status IN {FINISHED} AND d.deleted_at IS NULL AND (
 
 def _iso(value: Any) -> str:
     """A stored time as the ISO text node runs carry (SQLite hands back text, PostgreSQL datetimes)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _close_open_runs(pg: bool) -> None:

@@ -26,6 +26,7 @@ from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
 from app.web.page_context import base_context, detail_body
 from app.web.pages.approvals.groups import group_entries, group_note
+from app.web.pages.approvals.review_cards import approve_question
 from app.web.pages.approvals.view import PER_PAGE, TABS, InboxView, approvable, valid_uuid
 from app.web.session import provide_page_user
 
@@ -69,6 +70,7 @@ def shape(item: dict[str, Any], user: CurrentUser) -> dict[str, Any]:
         "workspace_name": names.get(item["workspace_uuid"], ""),
         "mine": item.get("assigned_to") == user.email,
         "approve_blocked": blocked,
+        "approve_question": approve_question(item),
     }
 
 
@@ -122,9 +124,9 @@ class ApprovalPages(Controller):
             "cursor": cursor,
             "socket_query": "&".join(q for q in ("page=approvals", view.query(page=view.page)) if q),
         }
+        count = await approval_service.pending_count(user)  # the nav badge, from the same request as the list
         if hx_target(request) == "approvals-list":
-            return Template("approvals/_list.html", context=base_context(user) | context)
-        count = await approval_service.pending_count(user)
+            return Template("approvals/_list.html", context=base_context(user, count) | context | {"badge_oob": True})
         return Template("approvals/index.html", context=base_context(user, count) | context)
 
     @get("/approvals/badge", media_type=MediaType.HTML)

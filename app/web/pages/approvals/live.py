@@ -1,5 +1,8 @@
-"""The approver inbox, live: a review decided elsewhere leaves at once naming who decided; any
-other change to what may be pending makes the list reload (once per event per distinct inbox)."""
+"""The approver inbox, live: any change to what may be pending makes the list reload (once per
+event per distinct inbox), and a review decided elsewhere also gets a notice naming who decided and
+when, which the browser applies to the card without touching what is typed in it
+(static/approvals.js). The reloaded list carries the nav badge, so the badge and the page's counts
+come from the same request."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
+from app.web.pages.approvals.review_cards import decided_notice
 from app.web.pages.approvals.view import InboxView
 from app.web.pages.live import touches_approvals
 
@@ -43,10 +47,13 @@ class ApprovalsLive:
         message = event.message
         approval = message["execution"].get("approval")
         if message["type"] == "approval.decided" and self.inbox.pending_tab and approval:
-            update.part(f"decided:{approval['uuid']}", fragments.approval_decided(event))  # naming who decided
-            return
+            # Before the reload in the same frame: the card is marked before the list leaves it out.
+            update.part(f"decided:{approval['uuid']}", decided_notice(event, fragments.env))
         query = self.inbox.query(page=self.inbox.page)
         update.part("approvals", event.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
+        # The reloaded list brings the badge (same request as its counts): no separate badge fetch
+        # that could answer from another moment.
+        update.parts.pop("badge", None)
 
     def resync(self, fragments: Fragments) -> str:
         return fragments.approvals_refresh(self.inbox.query(page=self.inbox.page)) + fragments.connection("resynced")

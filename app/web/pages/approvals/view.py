@@ -48,7 +48,7 @@ class InboxView:
         mine = approvable(user)
         wanted = valid_uuid(params.get("workspace"))
         chosen = next((a for a in mine if str(a.workspace_uuid) == wanted), None)
-        tab = params.get("tab") if params.get("tab") in TABS else "pending"
+        tab = asked if isinstance(asked := params.get("tab"), str) and asked in TABS else "pending"
         try:
             page = max(1, min(int(params.get("page") or 1), 100_000))
         except ValueError:

@@ -44,10 +44,16 @@ class ExecutionDetailLive:
 
     def matches(self, event: PreparedEvent) -> bool:
         execution = event.message["execution"]
-        return str(execution["uuid"]) in self.family or execution.get("parent_execution_uuid") in self.family
+        return (
+            str(execution["uuid"]) in self.family
+            or execution.get("parent_execution_uuid") in self.family
+            or execution.get("retry_of") == self.detail_uuid  # a retry of it started: the page links it
+        )
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
-        self.family.add(str(event.message["execution"]["uuid"]))  # adopt newcomers
+        execution = event.message["execution"]
+        if execution.get("retry_of") != self.detail_uuid or execution.get("parent_execution_uuid") in self.family:
+            self.family.add(str(execution["uuid"]))  # adopt newcomers (a retry is linked, not adopted)
         update.part("detail", fragments.detail_refresh(self.detail_uuid))
 
     def resync(self, fragments: Fragments) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
 from app.domain.approvals.services import ApprovalService
@@ -21,6 +22,7 @@ from app.lib.errors import AppError, FieldValidationError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
+from app.web.landing import landing_path
 from app.web.page_context import base_context
 from app.web.pages.executions.list_page import ListPageBodies, page_response
 from app.web.pages.executions.view import PER_PAGE, ExecutionView
@@ -35,8 +37,9 @@ class ExecutionPages(Controller):
     dependencies = {"user": Provide(provide_page_user)}
 
     @get("/", media_type=MediaType.HTML)
-    async def home(self) -> Redirect:
-        return Redirect("/executions", status_code=302)
+    async def home(self, user: PageUser) -> Redirect:
+        """Where the user lands: their approvals inbox for approvers, else the executions list."""
+        return Redirect(landing_path(user), status_code=302)
 
     @get("/executions", media_type=MediaType.HTML)
     async def executions(self, request: Request[Any, Any, Any], user: PageUser) -> Response[Any]:
@@ -60,7 +63,10 @@ class ExecutionPages(Controller):
         approvals: ApprovalService = services.approvals
         chrome = base_context(user, await approvals.pending_count(user, services.hub.known_seqs))
         bodies: ListPageBodies = request.app.state.list_bodies
-        env = request.app.template_engine.engine
+        templates = request.app.template_engine
+        if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
+            raise TypeError(f"the list page needs Jinja templates, not {type(templates).__name__}")
+        env = templates.engine
         return page_response(request, env, chrome, bodies.body(env, user, view, page, chrome | context))
 
     @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)

@@ -49,7 +49,7 @@ class ListPageBodies:
 
     def body(
         self, env: Environment, user: CurrentUser, view: ExecutionView, page: ExecutionPage, context: dict[str, Any]
-    ) -> Markup:
+    ) -> bytes:
         """The body for this view, page data and viewer; ``context`` is what a render needs."""
         key = (view_key(view), view.workspace_uuid, view.organization, access_key(user))
         entry = self._entries.get(key)

@@ -46,6 +46,16 @@ def status_series(buckets: list[dict[str, Any]]) -> list[Series]:
     return [Series(key, label, [b["by_status"][key] for b in buckets]) for key, label in STATUSES]
 
 
+def finished_count(bucket: dict[str, Any]) -> int:
+    return sum(bucket["by_status"][s] for s in ("completed", "failed", "cancelled"))
+
+
+def failure_note(bucket: dict[str, Any]) -> str:
+    """What a failure rate is made of: "2 of 3 finished" (a 66.7 % spike over 3 runs says so)."""
+    finished = finished_count(bucket)
+    return f"{bucket['by_status']['failed']:,} of {finished:,} finished" if finished else ""
+
+
 def _percentile_series(buckets: list[dict[str, Any]], field: str) -> list[Series]:
     """The p50 and p95 lines of one percentile field (``duration_ms``, ``approval_wait_ms``)."""
     return [Series(which, which, [b[field][which] for b in buckets]) for which in ("p50", "p95")]
@@ -64,6 +74,7 @@ def build_insights(view: Any, executions: dict[str, Any], workflows: dict[str, A
         [Series("failed", "Failure rate", [b["failure_rate"] for b in buckets])],
         percent_label,
         y_floor=0.05,
+        notes=[failure_note(b) for b in buckets],
     )
     durations = lines(
         "Duration of finished executions",
@@ -87,6 +98,7 @@ def build_insights(view: Any, executions: dict[str, Any], workflows: dict[str, A
         "current": rows[-1] if live and rows else None,
         "charts": {"volume": volume, "failure": failure, "durations": durations, "waits": waits},
         "y_max": y_max,
+        "volume_cut": max((sum(b["by_status"][k] for k, _ in STATUSES) for b in buckets), default=0) > y_max,
         "bars": len(buckets),
         "statuses": STATUSES,
         **top_lists(workflows),
@@ -99,9 +111,6 @@ def tables(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     def build(columns: list[str], cells: Any) -> dict[str, Any]:
         return {"columns": columns, "rows": [[r["label"], *cells(r)] for r in rows]}
 
-    def finished(r: dict[str, Any]) -> int:
-        return sum(r["by_status"][s] for s in ("completed", "failed", "cancelled"))
-
     return {
         "volume": build(
             ["Total", *(label for _, label in STATUSES)],
@@ -112,7 +121,7 @@ def tables(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             lambda r: [
                 percent_label(r["failure_rate"]),
                 count_label(r["by_status"]["failed"]),
-                count_label(finished(r)),
+                count_label(finished_count(r)),
             ],
         ),
         "durations": build(

@@ -97,7 +97,7 @@ class InsightsView:
             date_from=date_from,
             date_to=date_to,
             # An unknown axis falls back to the default, like every other page parameter.
-            time_axis=params.get("axis") if params.get("axis") in TIME_AXES else "created",
+            time_axis=axis if isinstance(axis := params.get("axis"), str) and axis in TIME_AXES else "created",
         )
 
     def scope(self) -> MetricsScope:

@@ -36,7 +36,8 @@ class RecentFailuresLive:
         return self.view.executions.workspace_ids
 
     def matches(self, event: PreparedEvent) -> bool:
-        return event.message["execution"].get("status") == "failed"
+        status: str | None = event.message["execution"].get("status")
+        return status == "failed"
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
         query = self.view.query()

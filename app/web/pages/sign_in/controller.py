@@ -13,11 +13,13 @@ from litestar.response import Redirect, Template
 from app.lib.errors import AppError
 from app.lib.ratelimit import RateLimited
 from app.lib.security import HashingBusy
+from app.web.landing import landing_path
 from app.web.session import SESSION_LIFETIME, cleared_session_cookie, safe_next, session_cookie, session_user
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
-    return request.app.state.services.settings.session_cookie_secure
+    secure: bool = request.app.state.services.settings.session_cookie_secure
+    return secure
 
 
 class AuthPages(Controller):
@@ -25,14 +27,17 @@ class AuthPages(Controller):
 
     @get("/sign-in", media_type=MediaType.HTML)
     async def sign_in_form(self, request: Request[Any, Any, Any]) -> Any:
-        if await session_user(request) is not None:
-            return Redirect(safe_next(request.query_params.get("next")), status_code=303)
-        return Template("sign_in.html", context={"next": safe_next(request.query_params.get("next")), "error": None})
+        asked = request.query_params.get("next")
+        user = await session_user(request)
+        if user is not None:
+            return Redirect(safe_next(asked) if asked else landing_path(user), status_code=303)
+        # No next asked: the form sends none, and the user lands by role (app/web/landing.py).
+        return Template("sign_in.html", context={"next": safe_next(asked) if asked else "", "error": None})
 
     @post("/sign-in", media_type=MediaType.HTML)
     async def sign_in(self, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Any:
         services = request.app.state.services
-        target = safe_next(data.get("next"))
+        target = safe_next(data.get("next")) if data.get("next") else ""
         email, address = data.get("email", ""), request.client.host if request.client else None
         try:
             await services.sign_in_guard.attempt(email, address)
@@ -48,6 +53,7 @@ class AuthPages(Controller):
             context = {"next": target, "error": "Wrong email or password.", "email": email}
             return Template("sign_in.html", context=context, status_code=422)
         await services.sign_in_guard.succeeded(email, address)
+        target = target or landing_path(await services.accounts.load_user(user_id))
         token = await services.accounts.create_token(
             user_id, name="web session", expires_at=dt.datetime.now(dt.UTC) + SESSION_LIFETIME
         )

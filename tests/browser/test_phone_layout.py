@@ -1,0 +1,68 @@
+"""Phones (issue 19, item 8): at 390 x 844 no page scrolls sideways, every control a thumb uses is
+at least 24 x 24 CSS pixels (WCAG 2.5.8), and the sticky header takes at most 64 px of the height.
+
+Each page of the tour is measured in Chromium at the phone's viewport; the assertion lists every
+offending page, element and size, so a failure says what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.browser.page_tour import open_page, seed_tour, sign_in
+from tests.conftest import World
+from tests.servers import AppServer
+
+PHONE = {"width": 390, "height": 844}
+MIN_TARGET = 24
+MAX_HEADER = 64
+# Visible controls smaller than MIN_TARGET in either direction. Links inside a sentence are exempt
+# (WCAG 2.5.8's inline exception): an <a> whose parent is a paragraph of text.
+MEASURE = """(minTarget) => {
+  const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'; };
+  const inline = (el) => el.tagName === 'A' && getComputedStyle(el).display === 'inline'
+    && ['P', 'LI', 'DD', 'SPAN', 'TIME'].includes(el.parentElement.tagName)
+    && el.parentElement.textContent.trim().length > el.textContent.trim().length;
+  const controls = document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [tabindex="0"]');
+  const small = [...controls].filter(el => visible(el) && !inline(el)).map(el => {
+    const r = el.getBoundingClientRect();
+    return {el, w: Math.round(r.width), h: Math.round(r.height)};
+  }).filter(t => t.w < minTarget || t.h < minTarget).map(t =>
+    `${t.el.tagName.toLowerCase()}${t.el.id ? '#' + t.el.id : ''}.${[...t.el.classList].join('.')}` +
+    ` "${(t.el.textContent || t.el.name || '').trim().slice(0, 20)}" ${t.w}x${t.h}`);
+  // The outermost elements that reach past the right edge: where a sideways scroll comes from.
+  const past = (el) => el.getBoundingClientRect().right > innerWidth + 0.5;
+  const placed = (el) => ['absolute', 'fixed'].includes(getComputedStyle(el).position);
+  const wide = [...document.body.querySelectorAll('*')].filter(el => past(el)
+    && (placed(el) || (!past(el.parentElement) && getComputedStyle(el.parentElement).overflowX === 'visible')))
+    .slice(0, 5).map(el =>
+    `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(el.getBoundingClientRect().right)}`);
+  const header = document.querySelector('header.topbar').getBoundingClientRect().height;
+  return {scrollWidth: document.documentElement.scrollWidth, header: Math.round(header), small, wide};
+}"""
+
+
+async def measure(page: Any) -> dict[str, Any]:
+    return await page.evaluate(MEASURE, MIN_TARGET)
+
+
+async def test_every_page_fits_a_phone(browser: Any, server: AppServer, world: World) -> None:
+    tour = await seed_tour(server, world)
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = await context.new_page()
+    found: dict[str, dict[str, Any]] = {}
+    await open_page(page, server, "/sign-in")
+    found["/sign-in"] = await measure(page)
+    await sign_in(page, server, world.admin_a)
+    for path in tour.paths:
+        await open_page(page, server, path)
+        found[path] = await measure(page)
+    await context.close()
+    failing = {
+        path: m for path, m in found.items()
+        if m["scrollWidth"] > PHONE["width"] or m["header"] > MAX_HEADER or m["small"]
+    }  # fmt: skip
+    assert not failing, json.dumps(failing, indent=1)
