@@ -46,68 +46,7 @@
     if (empty && body.rows.length) { empty.remove(); }
   });
 
-  // A live table that stays still while you work (issue 9). While rows are selected, a menu or
-  // dialog is open, or the pointer is over the table, rows neither move nor vanish: row swaps of
-  // rows on screen still apply in place (status cells update), but insertions, removals and the
-  // "new or changed" banner are held back and counted in the "+N new · M changed — apply" bar.
-  // Once something is held back, later ones are held too until "apply" is clicked, so the table
-  // never shows a mix; apply reloads the results and the socket (#live) from the database.
-  var held = { fresh: 0, changed: 0, hover: false };
-  function tableFrozen() {
-    var body = document.getElementById("execution-rows");
-    if (held.hover && body && body.rows.length) { return true; }  // an empty table has nothing to keep still
-    if (document.querySelector("#execution-rows input[name=ids]:checked")) { return true; }
-    return !!document.querySelector("dialog[open], details.menu[open]");
-  }
-  function showHeld() {
-    var bar = document.getElementById("freeze-bar");
-    if (!bar) { return; }
-    bar.querySelector(".freeze-new").textContent = "+" + held.fresh;
-    bar.querySelector(".freeze-changed").textContent = String(held.changed);
-    bar.hidden = held.fresh + held.changed === 0;
-    var banner = document.getElementById("new-banner");
-    if (!bar.hidden && banner) { banner.textContent = ""; }  // the bar's apply covers what it offered
-  }
-  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var body = document.getElementById("execution-rows");
-    var target = evt.detail.target;
-    if (!body || !target || !evt.detail.shouldSwap) { return; }
-    var fragment = evt.detail.fragment;
-    var insert = target === body;
-    var removal = target.parentNode === body && !(fragment && fragment.firstElementChild);
-    var banner = target.id === "new-banner";
-    if (!(insert || removal || banner)) {  // in-place row updates always apply, keeping the tick
-      var ticked = target.querySelector && target.querySelector("input[name=ids]:checked");
-      var box = ticked && fragment && fragment.querySelector("input[name=ids]");
-      if (box) { box.setAttribute("checked", ""); }
-      return;
-    }
-    if (!tableFrozen() && held.fresh + held.changed === 0) { return; }
-    evt.detail.shouldSwap = false;
-    if (insert) { held.fresh += Math.max(1, fragment.querySelectorAll("tr").length); }
-    else { held.changed += 1; }
-    showHeld();
-  });
-  function applyHeld() {
-    var results = document.getElementById("results");
-    held.fresh = 0; held.changed = 0;
-    showHeld();
-    if (results && window.htmx) {
-      htmx.ajax("GET", results.dataset.liveUrl, { target: "#live", swap: "outerHTML" });
-    }
-  }
-  document.addEventListener("click", function (evt) {
-    if (evt.target.closest(".freeze-apply")) { applyHeld(); }
-  });
-  // Only a real pointer move holds the table: Chrome also fires mouseover when rows move under a
-  // still pointer, and a pointer parked over the table by chance should not hold it.
-  document.addEventListener("mousemove", function (evt) {
-    held.hover = !!(evt.target.closest && evt.target.closest(".table-wrap"));
-  });
-  document.addEventListener("mouseout", function (evt) {
-    var to = evt.relatedTarget;
-    if (!to || !to.closest || !to.closest(".table-wrap")) { held.hover = false; }
-  });
+  // The live table's hold (issue 9) and its rows' moves: static/list-live.js.
 
   // Retry chains: the badge loads the earlier attempts under the row; a second click folds them.
   document.addEventListener("htmx:confirm", function (evt) {

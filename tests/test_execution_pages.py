@@ -29,7 +29,7 @@ async def test_full_page_and_htmx_fragment(client: httpx.AsyncClient, world: Wor
     page = PageSession(client, world.viewer_a)
     full = await page.get(f"/executions?workspace={world.ws['A']}")
     assert full.status_code == 200 and full.headers["content-type"].startswith("text/html")
-    assert "<html" in full.text and 'hx-ext="ws"' in full.text and row_ids(full.text) == [created["uuid"]]
+    assert "<html" in full.text and 'hx-ext="ws,live-rows"' in full.text and row_ids(full.text) == [created["uuid"]]
     fragment = await page.get(f"/executions?workspace={world.ws['A']}", htmx_target="results")
     assert "<html" not in fragment.text and fragment.text.lstrip().startswith('<section id="results"')
     assert row_ids(fragment.text) == [created["uuid"]]
@@ -74,9 +74,32 @@ async def test_stop_preview_names_the_cascade(client: httpx.AsyncClient, world: 
     page = PageSession(client, world.operator_a)
     dialog = (await page.get(f"/executions/{child['uuid']}/stop-preview", htmx_target="dialog-slot")).text
     assert '<strong class="cascade-parents">1</strong>' in dialog
-    assert "Stop 2 executions" in dialog
+    assert 'Stop <span class="stop-n">2</span> executions' in dialog
     state = (await client.get(f"{API}/workflow-executions/{child['uuid']}", headers=world.viewer_a.headers)).json()
     assert state["data"]["status"] == "running"  # a preview changes nothing
+
+
+async def test_a_stop_confirmed_with_counts_that_changed_is_refused_with_the_new_ones(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    parent = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
+    page = PageSession(client, world.operator_a)
+    dialog = (await page.get(f"/executions/{parent['uuid']}/stop-preview", htmx_target="dialog-slot")).text
+    assert 'name="expect_total" value="1"' in dialog and "data-modal" in dialog and "data-initial-focus" in dialog
+    await create_execution(
+        client, world.operator_a, world.workflows["Invoice approval"], status="running",
+        parent_execution_uuid=parent["uuid"],
+    )  # fmt: skip
+    seen = {"expect_total": "1", "expect_approvals": "0", "reason": "looping"}
+    refused = await page.post(f"/executions/{parent['uuid']}/stop", seen, htmx_target="stop-form")
+    assert refused.status_code == 409 and refused.headers["hx-retarget"] == "#dialog-slot"
+    assert 'class="stop-changed"' in refused.text and 'name="expect_total" value="2"' in refused.text
+    state = (await client.get(f"{API}/workflow-executions/{parent['uuid']}", headers=world.viewer_a.headers)).json()
+    assert state["data"]["status"] == "running"  # nothing stopped
+    stopped = await page.post(
+        f"/executions/{parent['uuid']}/stop", seen | {"expect_total": "2"}, htmx_target="stop-form"
+    )
+    assert stopped.status_code == 200 and "badge-cancelled" in stopped.text
 
 
 async def test_unsafe_requests_need_the_csrf_token(client: httpx.AsyncClient, world: World) -> None:

@@ -13,6 +13,7 @@ from markupsafe import escape
 
 from app.realtime.prepared import PreparedEvent
 from app.realtime.presence import PresenceNote
+from app.web.rowstamp import stamp_row
 
 if TYPE_CHECKING:  # the view is a page's; fragments are shared by every page
     from app.web.pages.executions.view import ExecutionView
@@ -22,10 +23,12 @@ class Fragments:
     def __init__(self, env: Environment) -> None:
         self.env = env
 
-    def _row_html(self, execution: dict[str, Any], oob: str | None, columns: list[str] | None = None) -> str:
+    def _row_html(
+        self, execution: dict[str, Any], oob: str | None, columns: list[str] | None = None, leaving: str | None = None
+    ) -> str:
         template = self.env.get_template("executions/_row.html")
-        html: str = template.render(row=execution, now=dt.datetime.now(dt.UTC), oob=oob, columns=columns)
-        return html
+        now = dt.datetime.now(dt.UTC)
+        return stamp_row(template.render(row=execution, now=now, oob=oob, columns=columns, leaving=leaving))
 
     # Rows are rendered once per event per distinct column set (the key carries the columns).
     def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
@@ -36,6 +39,16 @@ class Fragments:
         """A new row, without oob marker: it travels inside the flush's ``afterbegin`` <tbody>."""
         key = f"insert?{','.join(columns or [])}"
         return item.rendered(key, lambda m: self._row_html(m["execution"], None, columns))
+
+    def leaving_row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
+        """A row that left the page's view (no longer matches its filters, or deleted), as it is now and
+        marked ``data-leaving``: the page removes it at once, or shows it so while its table is held."""
+        deleted = item.message["type"] == "execution.deleted" or bool(item.message["execution"].get("deleted_at"))
+        reason = "deleted" if deleted else "no longer in this view"
+        return item.rendered(
+            f"leaving?{','.join(columns or [])}",
+            lambda m: self._row_html(m["execution"], "true", columns, leaving=reason),
+        )
 
     def removal(self, item: PreparedEvent) -> str:
         return item.rendered(

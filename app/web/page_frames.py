@@ -34,7 +34,7 @@ class PageUpdate:
     """The table and page changes one flush sends to one page (plain data; fragments are cached per event)."""
 
     inserts: dict[str, PreparedEvent] = field(default_factory=dict)  # uuid -> latest event, in arrival order
-    # uuid -> ("row"|"remove", event), or ("html", ready removal) for a row folded into its retry
+    # uuid -> ("row"|"leave"|"remove", event), or ("html", ready removal) for a row folded into its retry
     rows: dict[str, tuple[str, PreparedEvent | str]] = field(default_factory=dict)
     # key -> HTML, or a function making it, called once when the flush is composed: a part that
     # changes with every event (the "N new" banner of a 1,000-event cascade) is rendered once.
@@ -66,6 +66,13 @@ class PageUpdate:
         if self.inserts.pop(uuid, None) is None:  # the page never saw it: nothing to remove
             self.rows[uuid] = ("remove", item)
 
+    def leave_row(self, item: PreparedEvent) -> None:
+        """A row the page shows left its view: sent as it is now, marked leaving (the page removes it,
+        or keeps it marked while its table is held), never silently left showing its old state."""
+        uuid = str(item.message["execution"]["uuid"])
+        if self.inserts.pop(uuid, None) is None:  # the page never saw it: nothing to update
+            self.rows[uuid] = ("leave", item)
+
     def remove_other(self, uuid: str, html: str) -> None:
         """Remove a row other than the event's own (a retry chain folds into its latest attempt)."""
         if self.inserts.pop(uuid, None) is None:
@@ -75,15 +82,9 @@ class PageUpdate:
         return not (self.inserts or self.rows or self.parts)
 
 
-def _row_change(kind: str, item: PreparedEvent | str, columns: list[str] | None, fragments: Fragments) -> str:
-    if isinstance(item, str):  # ("html", a ready removal)
-        return item
-    return fragments.row(item, columns) if kind == "row" else fragments.removal(item)
-
-
 def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
     """The frames for one flush, in the order they must be applied."""
-    rows = "".join(_row_change(kind, item, update.columns, fragments) for kind, item in update.rows.values())
+    rows = "".join(_row_frame(kind, item, update.columns, fragments) for kind, item in update.rows.values())
     inserted = ""
     if update.inserts:
         # afterbegin keeps the given order at the top: newest first, as single inserts would leave them.
@@ -104,6 +105,16 @@ def compose(update: PageUpdate, fragments: Fragments) -> list[str]:
     elif after_rows:
         frames.append(after_rows)
     return frames + own_frames
+
+
+def _row_frame(kind: str, item: PreparedEvent | str, columns: list[str] | None, fragments: Fragments) -> str:
+    if isinstance(item, str):  # ("html", a ready removal)
+        return item
+    if kind == "row":
+        return fragments.row(item, columns)
+    if kind == "leave":
+        return fragments.leaving_row(item, columns)
+    return fragments.removal(item)
 
 
 def lone_row_frame(item: PreparedEvent, update: PageUpdate, fragments: Fragments) -> bytes | None:

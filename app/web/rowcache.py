@@ -16,6 +16,7 @@ from jinja2.runtime import Context, Undefined
 from markupsafe import Markup
 
 from app.web.filters import run_duration
+from app.web.rowstamp import stamp_row
 
 ROW_TEMPLATE = "executions/_row.html"
 MAX_ENTRIES = 4096  # ~2.5 KiB each: ~10 MiB per process at most
@@ -49,7 +50,7 @@ def cached_row(context: Context, row: dict[str, Any], columns: list[str] | None 
     variables = {"row": row, "now": now, "columns": columns}
     if not isinstance(operable, Undefined) and operable is not None:
         variables["operable"] = operable
-    html = Markup(context.environment.get_template(ROW_TEMPLATE).render(variables))
+    html = Markup(stamp_row(context.environment.get_template(ROW_TEMPLATE).render(variables)))
     if key is not None:
         if len(_cache) >= MAX_ENTRIES:
             _cache.clear()

@@ -68,7 +68,7 @@ async def test_presence_between_two_browsers(browser: Any, server: AppServer, wo
     row_marker = rows.locator(f"#row-{execution_uuid} [data-presence-execution]")
     await row_marker.wait_for(state="visible", timeout=15000)
     assert await row_marker.inner_text() == "operator_a is stopping this"
-    await stopper.get_by_role("button", name="Keep running").click()
+    await stopper.get_by_role("button", name="Cancel").click()
     await row_marker.wait_for(state="hidden", timeout=15000)
     for page in (watcher, reviewer, rows, stopper):
         await page.close()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ExecutionStatus, WorkflowExecution
+from app.db.models import ExecutionStatus, Workflow, WorkflowExecution
 from app.domain.approvals.cancellation import cancel_pending_approvals
 from app.domain.executions.progress import close_node_runs
 from app.domain.executions.state import STOPPABLE
@@ -93,3 +93,32 @@ async def cancel_plan(
     await close_node_runs(session, cancelled, now)
     approvals = await cancel_pending_approvals(session, cancelled, now, "the execution was stopped", actor_id)
     return cancelled, approvals
+
+
+@dataclass(frozen=True)
+class CascadeMember:
+    """One execution a stop would cancel besides its target, for the confirmation dialog."""
+
+    uuid: str
+    workflow_name: str
+    status: str
+    relation: str  # "parent" (waiting on the target) or "child" (below it)
+
+
+async def name_members(session: AsyncSession, plan: StopPlan, limit: int = 5) -> list[CascadeMember]:
+    """The first ``limit`` executions the cascade would cancel besides the target, parents first."""
+    wanted = [(i, "parent") for i in plan.waiting_ancestor_ids] + [(i, "child") for i in plan.descendant_ids]
+    wanted = wanted[:limit]
+    if not wanted:
+        return []
+    rows = await session.execute(
+        select(E.id, E.uuid, E.status, Workflow.name)
+        .join(Workflow, Workflow.id == E.workflow_id)
+        .where(E.id.in_([i for i, _ in wanted]))
+    )
+    found = {r.id: r for r in rows}
+    return [
+        CascadeMember(str(found[i].uuid), found[i].name, found[i].status, relation)
+        for i, relation in wanted
+        if i in found
+    ]

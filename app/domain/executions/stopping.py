@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuid_lib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from app.db.models import ExecutionStatus, OperatorActionKind, WorkflowApproval
 from app.db.models.base import utcnow
 from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from app.domain.events.recorder import CommittedEvent
-from app.domain.executions.cascade import cancel_plan, lock_plan, plan_stop
+from app.domain.executions.cascade import CascadeMember, cancel_plan, lock_plan, name_members, plan_stop
 from app.domain.executions.state import STOPPABLE, TERMINAL
 from app.domain.executions.summary import ExecutionSummary
 from app.domain.executions.writes import LostRace
@@ -41,6 +41,7 @@ class StopPreview:
     descendants: int
     waiting_ancestors: int
     pending_approvals: int
+    members: list[CascadeMember] = field(default_factory=list)  # the first few others it cancels, named
 
     @property
     def total(self) -> int:
@@ -138,6 +139,7 @@ async def preview_stop(svc: ExecutionWrites, user: CurrentUser, execution_uuid: 
                 )
             )
         ).all()
+        members = await name_members(session, plan)
     return StopPreview(
         execution_uuid=str(execution_uuid),
         status=row.status,
@@ -145,4 +147,5 @@ async def preview_stop(svc: ExecutionWrites, user: CurrentUser, execution_uuid: 
         descendants=len(plan.descendant_ids),
         waiting_ancestors=len(plan.waiting_ancestor_ids),
         pending_approvals=len(pending),
+        members=members,
     )

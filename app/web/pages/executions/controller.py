@@ -17,8 +17,7 @@ from app.domain.approvals.services import ApprovalService
 from app.domain.audit.records import REASON_MAX_LENGTH
 from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.services import DashboardService
-from app.domain.executions.services import ExecutionService, Includes
-from app.domain.operations.services import OperationService
+from app.domain.executions.services import ExecutionService
 from app.lib.errors import AppError, FieldValidationError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
@@ -28,6 +27,7 @@ from app.web.page_context import base_context
 from app.web.pages.executions.list_page import ListPageBodies, page_response
 from app.web.pages.executions.view import PER_PAGE, ExecutionView
 from app.web.session import provide_page_user
+from app.web.stop_dialog import confirmed_counts_changed, stop_dialog
 
 PageUser = NamedDependency[CurrentUser]
 
@@ -74,17 +74,13 @@ class ExecutionPages(Controller):
         self,
         user: PageUser,
         execution_service: NamedDependency[ExecutionService],
-        operation_service: NamedDependency[OperationService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Response[Any]:
         """The confirmation dialog: names what the cascade would cancel before anything happens."""
         try:
-            preview = await execution_service.preview_stop(user, execution_uuid)
-            execution = await execution_service.get(user, execution_uuid, Includes())
-            plan = await operation_service.dry_run(user, "stop", [str(execution_uuid)])
+            return await stop_dialog(user, execution_uuid, execution_service)
         except AppError as exc:
             return error_toast(exc)
-        return Template("executions/_stop_dialog.html", context={"p": preview, "e": execution, "plan": plan})
 
     @post("/executions/bulk", media_type=MediaType.HTML)
     async def bulk(
@@ -124,10 +120,14 @@ class ExecutionPages(Controller):
         execution_service: NamedDependency[ExecutionService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Response[Any]:
-        reason = (await request.form()).get("reason") or None
+        form = await request.form()
+        reason = form.get("reason") or None
         try:
             if reason is not None and len(reason) > REASON_MAX_LENGTH:
                 raise FieldValidationError("reason", f"Keep the reason under {REASON_MAX_LENGTH} characters.")
+            preview = await execution_service.preview_stop(user, execution_uuid)
+            if confirmed_counts_changed(preview, form):  # the user confirmed other numbers: show them
+                return await stop_dialog(user, execution_uuid, execution_service, changed=True)
             result = await execution_service.stop(user, execution_uuid, reason)
         except AppError as exc:
             return error_toast(exc)

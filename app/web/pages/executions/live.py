@@ -60,9 +60,8 @@ class ExecutionsLive:
         if exec_uuid in self.visible:
             if matches:
                 update.update_row(event)
-            else:
-                update.remove_row(event)
-                self.visible.discard(exec_uuid)
+            else:  # kept in ``visible``: while the page holds its table the row stays, and stays current
+                update.leave_row(event)
         elif matches:
             if message["type"] in ("execution.created", "execution.restored") and self.view.live_inserts:
                 update.insert(event)
