@@ -133,6 +133,19 @@
     if (moved) { evt.detail.serverResponse = doc.body.innerHTML; }
   });
 
+  // ---- A card swapped in is wired by htmx only when it settles (20 ms, longer under load): a submit
+  // before that (a click, or "a" right after the highlight moved onto it) would be the browser's own
+  // GET of the page, losing the decision. Wire the form now and send the submit through htmx.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("#approvals-list form[hx-post]")) { return; }
+    var data = form["htmx-internal-data"];
+    if (data && data.initHash) { return; }  // already wired: htmx handles this submit
+    evt.preventDefault();
+    htmx.process(form);
+    htmx.trigger(form, "submit");
+  }, true);
+
   // ---- Leaving a decided card: Dismiss, or moving the highlight on --------------------------------
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest(".ai-dismiss");

@@ -91,7 +91,7 @@ class Simulator:
         return len(self._parked)
 
     def summary(self) -> str:
-        keys = ("started", "completed", "failed", "awaiting_review", "resumed", "retried")
+        keys: tuple[str, ...] = ("started", "completed", "failed", "awaiting_review", "resumed", "retried")
         keys += ("retry_requests", "children", "dropped", "errors")
         return ", ".join(f"{k} {self.stats[k]}" for k in keys) + f", active {self.active}, parked {len(self._parked)}"
 
