@@ -123,7 +123,9 @@ async def test_a_1001_event_cascade_evicts_no_dashboard_and_ends_in_the_final_st
             # frames (one flush per batch or coalescing window), not one frame per event.
             assert len(frames) < 20, len(frames)
             shown = {
-                m for f in frames for m in re.findall(r'<tr id="row-([0-9a-f-]+)" class="row status-cancelled"', f)
+                m
+                for f in frames
+                for m in re.findall(r'<tr id="row-([0-9a-f-]+)"(?: data-h="\w+")? class="row status-cancelled"', f)
             }
             assert shown and shown <= tree
         for sock in api_sockets + page_sockets:

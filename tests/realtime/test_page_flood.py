@@ -23,7 +23,7 @@ pytestmark = pytest.mark.serial
 
 WINDOW_MS = 250
 EVENTS = 500
-ROW = re.compile(r'<tr id="row-([0-9a-f-]+)" class="row status-(\w+)" data-version="(\d+)"')
+ROW = re.compile(r'<tr id="row-([0-9a-f-]+)"(?: data-h="\w+")? class="row status-(\w+)" data-version="(\d+)"')
 CURSOR = re.compile(r'class="live-seq"[^>]*data-seq="(\d+)"')
 
 

@@ -94,14 +94,15 @@ async def test_new_execution_slides_in_and_updates_in_place(server: AppServer, w
         assert 'hx-swap-oob="true"' in row and "badge-running" in row
 
 
-async def test_row_leaving_the_filter_is_removed(server: AppServer, world: World) -> None:
+async def test_row_leaving_the_filter_is_sent_marked_leaving(server: AppServer, world: World) -> None:
     created = await create(server, world)
     async with page_socket(server, world.viewer_a, f"workspace={world.ws['A']}&status=pending") as sock:
         async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
             await c.patch(f"/api/v1/workflow-executions/{created['uuid']}", json={"status": "running"})
-        removal = f'<tr id="row-{created["uuid"]}" hx-swap-oob="delete"></tr>'
-        frames = await frames_until(sock, removal)
-    assert any(f.startswith(removal) for f in frames)
+        frames = await frames_until(sock, 'data-leaving="no longer in this view"')
+    # Sent as it is now and marked leaving: the page removes it, or shows it so while held.
+    row = next(f for f in frames if f'id="row-{created["uuid"]}"' in f)
+    assert 'data-leaving="no longer in this view"' in row and "badge-running" in row
 
 
 async def test_asking_for_another_workspace_gets_nothing_of_it(server: AppServer, world: World) -> None:
@@ -161,9 +162,8 @@ async def test_deleted_row_leaves_and_a_restored_one_slides_back_in(server: AppS
         url = f"/api/v1/workflow-executions/{created['uuid']}"
         deleted = await c.request("DELETE", url, json={"reason": "probe"}, headers=world.operator_a.headers)
         assert deleted.status_code == 204
-        removal = f'<tr id="row-{created["uuid"]}" hx-swap-oob="delete"></tr>'
-        frames = await frames_until(sock, removal)
-        assert any(f.startswith(removal) for f in frames)
+        frames = await frames_until(sock, 'data-leaving="deleted"')
+        assert any(f'id="row-{created["uuid"]}"' in f and 'data-leaving="deleted"' in f for f in frames)
         restored = await c.post(f"{url}/restore", headers=world.admin_a.headers)
         assert restored.status_code == 200, restored.text
         frames = await frames_until(sock, "<tbody")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid as uuid_lib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -26,6 +26,9 @@ MAX_REPORTED_ROWS = 500
 class ExecutionsLive:
     view: ExecutionView
     visible: set[str]  # the rows the page shows
+    # Rows that left the view: kept in ``visible`` (a held table still shows them, kept current),
+    # but the page removes them once it is not held, so one that matches again comes back as new.
+    left: set[str] = field(default_factory=set)
     pending_new: int = 0
     tiles_dirty: bool = False
 
@@ -57,11 +60,15 @@ class ExecutionsLive:
         if self.view.fold_retries and retried in self.visible and message["type"] == "execution.created":
             self.visible.discard(retried)  # folded: the chain's row is its latest attempt
             update.remove_other(retried, fragments.removal_of(event, retried))
+        if matches and exec_uuid in self.left:  # back in the view (restored, or its status again)
+            self.left.discard(exec_uuid)
+            self.visible.discard(exec_uuid)
         if exec_uuid in self.visible:
             if matches:
                 update.update_row(event)
             else:  # kept in ``visible``: while the page holds its table the row stays, and stays current
                 update.leave_row(event)
+                self.left.add(exec_uuid)
         elif matches:
             if message["type"] in ("execution.created", "execution.restored") and self.view.live_inserts:
                 update.insert(event)
