@@ -105,6 +105,14 @@ async def test_csv_export_streams_the_filtered_log_safely(client: httpx.AsyncCli
     assert rows[1][7] == '{"status": "pending"}'
 
 
+async def test_a_nul_in_the_actor_is_a_422_before_any_csv_streams(client: httpx.AsyncClient, world: World) -> None:
+    """PostgreSQL cannot compare a NUL: the export would fail after its CSV had begun (a cut
+    download, found by schemathesis), the list with a generic 422. Both name the field at once."""
+    for path in (f"{AUDIT}/", f"{AUDIT}/export"):
+        response = await client.get(path, params={"actor": "a\x00b"}, headers=world.admin_a.headers)
+        assert response.status_code == 422 and "actor" in response.json()["errors"], (path, response.text)
+
+
 async def test_export_reads_in_batches(client: httpx.AsyncClient, world: World, monkeypatch: Any) -> None:
     from app.domain.audit import log
 

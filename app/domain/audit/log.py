@@ -21,6 +21,7 @@ from app.db.engine import Database
 from app.db.models import OperatorAction, OperatorActionKind, User, Workspace
 from app.lib.errors import FieldValidationError, ForbiddenError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.lib.params import search_term
 from app.lib.timefmt import iso, parse_date_param
 
 OA = OperatorAction
@@ -61,7 +62,9 @@ class AuditFilters:
         action = (params.get("action") or "").strip().lower() or None
         if action is not None and action not in ACTIONS:
             raise FieldValidationError("action", "The action field must be one of: " + ", ".join(ACTIONS) + ".")
-        actor = (params.get("actor") or "").strip().lower() or None
+        # A NUL is refused here: PostgreSQL cannot compare it, and the export fails only once its
+        # CSV has begun streaming (a cut download, not a 422).
+        actor = (search_term(params.get("actor"), "actor") or "").lower() or None
         if actor is not None and len(actor) > 320:
             raise FieldValidationError("actor", "The actor field must be an email of at most 320 characters.")
         exec_raw = (params.get("execution_uuid") or "").strip()
