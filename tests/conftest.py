@@ -30,14 +30,6 @@ from app.services import Services
 # tests start inherit this; tests/test_ops.py checks the freeze in a process of its own.
 os.environ["GC_FREEZE_AFTER_STARTUP"] = "0"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` first (a stable sort: otherwise collection order). Drawn last, one of them
-    kept a pass waiting on a single worker while the other had nothing left to do."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
-
-
 TEST_DATABASE_URL = normalize_database_url(os.environ.get("TEST_DATABASE_URL", ""))
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 TABLES = [

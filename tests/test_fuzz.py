@@ -219,7 +219,6 @@ async def injection_probes(server: AppServer, world: World) -> tuple[int, list[s
     return sent, failures
 
 
-@pytest.mark.long
 async def test_schemathesis_all_operations_and_injections(
     app: Any, client: httpx.AsyncClient, server: AppServer, world: World, services: Services
 ) -> None:

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, insert, select
 
 from app.db.models import ExecutionEvent, OperatorAction, WorkflowExecution
@@ -53,7 +52,6 @@ async def _counts(services: Services, workspace_id: int) -> tuple[int, int, int,
     return cancelled, events, stops, rows
 
 
-@pytest.mark.long
 async def test_server_killed_mid_operation_resumes_it(
     database_url: str, tmp_path: Path, world: World, services: Services
 ) -> None:

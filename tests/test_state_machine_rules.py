@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
@@ -296,7 +295,6 @@ def make_machine(settings_: Settings) -> type[RuleBasedStateMachine]:
     return ExecutionLifecycle
 
 
-@pytest.mark.long
 def test_random_lifecycles_keep_the_state_machine(settings: Settings) -> None:
     machine = make_machine(settings)
     machine.TestCase.settings = settings_profile

@@ -311,7 +311,6 @@ async def test_every_operation_is_probed(app: Any) -> None:
     assert set(BODY_REFS) <= {(m, p) for m, p, _ in operations(app)}
 
 
-@pytest.mark.long
 async def test_thousands_of_tenant_probes_leak_nothing(
     app: Any, client: httpx.AsyncClient, world: World, services: Services
 ) -> None:

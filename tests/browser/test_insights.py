@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from app.services import Services
 from tests.conftest import World
@@ -46,7 +45,6 @@ async def test_charts_show_the_seeded_numbers_in_both_themes(
     assert light_axis == "rgb(102, 112, 133)" and dark_axis == "rgb(139, 148, 158)"  # --muted per theme
 
 
-@pytest.mark.long
 async def test_the_current_hour_follows_new_executions(
     browser: Any, server: AppServer, world: World, signed_in_page: Any
 ) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import World
 from tests.servers import AppServer
@@ -94,7 +93,6 @@ async def _traffic(api: Api, rounds: int, per_second: float, running: list[str])
         await asyncio.sleep(1 / per_second)
 
 
-@pytest.mark.long
 async def test_the_list_keeps_still_untouched_and_under_the_pointer(
     signed_in_page: Any, server: AppServer, world: World
 ) -> None:

@@ -166,7 +166,6 @@ async def check_deaf_client_is_evicted_and_resyncs(a: AppServer, b: AppServer, w
     await healthy.close()
 
 
-@pytest.mark.long
 async def test_clients_survive_cuts_gaps_and_a_deaf_neighbour(pair: tuple[AppServer, AppServer], world: World) -> None:
     """Items 1, 2 and 7 on one pair of instances (three boots of two servers would cost more than the checks)."""
     a, b = pair
@@ -227,7 +226,6 @@ async def _decide_during_outage(
     return codes
 
 
-@pytest.mark.long
 async def test_redis_killed_and_paused_under_traffic(
     pair: tuple[AppServer, AppServer], world: World, redis_server: RedisServer
 ) -> None:
