@@ -177,6 +177,48 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
 
 
+class BridgeCollector(Collector):
+    """The bridges' rows (``athena bridge n8n``), read by the ``/metrics`` handler just before the
+    registry renders (the collector itself is synchronous)."""
+
+    def __init__(self) -> None:
+        self.states: list[dict[str, Any]] = []
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        gauges = {
+            "up": ("1 while the bridge polls n8n successfully (state ok or slow).", None),
+            "backoff_seconds": (
+                "Seconds the bridge waits before its next try (0 when n8n answers).",
+                "backoff_seconds",
+            ),
+            "heartbeat_age_seconds": ("Seconds since the bridge last wrote its heartbeat.", "heartbeat_age_seconds"),
+            "consecutive_failures": ("Failed polls in a row.", "consecutive_failures"),
+            "last_poll_seconds": ("Duration of the last successful poll.", "last_poll_seconds"),
+            "cursor": ("n8n execution id up to which everything is mirrored.", "cursor"),
+        }
+        for name, (doc, key) in gauges.items():
+            family = GaugeMetricFamily(f"athena_bridge_{name}", doc, labels=["bridge", "kind"])
+            for item in self.states:
+                value = int(item["state"] in ("ok", "slow")) if key is None else item.get(key)
+                family.add_metric([str(item["id"]), item["kind"]], float(value or 0))
+            yield family
+        counters = {
+            "polls": "Polls of n8n (failed ones included).",
+            "failures": "Polls that failed (n8n slow, down or refusing).",
+            "mirrored": "n8n executions mirrored into the workspace.",
+            "resumes": "n8n executions resumed by an Athena decision.",
+            "stops_refused": "Athena stops n8n's public API could not apply (n8n runs on).",
+        }
+        for name, doc in counters.items():
+            counter = CounterMetricFamily(f"athena_bridge_{name}", doc, labels=["bridge", "kind"])
+            for item in self.states:
+                counter.add_metric([str(item["id"]), item["kind"]], float(item[name]))
+            yield counter
+
+
 class OpsMetrics:
     """One app's registry: its request latencies, its collector, and the process-wide counters."""
 
@@ -189,6 +231,8 @@ class OpsMetrics:
             registry=self.registry,
         )
         self.registry.register(AppCollector(services))
+        self.bridges = BridgeCollector()
+        self.registry.register(self.bridges)
         for counter in PROCESS_COUNTERS:
             self.registry.register(counter)
         ProcessCollector(registry=self.registry)
@@ -250,4 +294,10 @@ async def metrics(request: Request[Any, Any, Any], state: State) -> Response[byt
     supplied = request.headers.get("authorization", "")
     if not hmac.compare_digest(supplied.encode(), f"Bearer {expected}".encode()):
         raise NotAuthorizedException("metrics need Authorization: Bearer <METRICS_TOKEN>")
+    from app.bridges.n8n.status import bridge_states
+
+    try:
+        state.ops_metrics.bridges.states = await bridge_states(state.services.db)
+    except Exception:  # no bridge table yet, or the database is down: the other figures still count
+        state.ops_metrics.bridges.states = []
     return Response(state.ops_metrics.render(), media_type=CONTENT_TYPE_LATEST)
