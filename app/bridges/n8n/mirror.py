@@ -133,6 +133,7 @@ class Mirror:
         n8n_id = int(execution["id"])
         workflow_id, workflow_uuid, _ = await self._workflow_for(execution)
         parent_id = await self._parent_execution_id(execution)
+        runs = m.node_runs(execution)
         body = ExecutionCreate(
             workflow_uuid=workflow_uuid,
             status=m.athena_status(execution.get("status"), bool(execution.get("finished"))).value,
@@ -140,7 +141,7 @@ class Mirror:
             retry_of=await self._linked_uuid(execution.get("retryOf")),
             wait_till=m.wait_till(execution),
             error=m.execution_error(execution),
-            execution_data=ExecutionDataIn(workflow_data=m.node_runs(execution), metadata=_metadata(execution)),
+            execution_data=ExecutionDataIn(workflow_data=runs, metadata=_metadata(execution)),
         )
         svc = self.services.executions
         status = execution.get("status") or "unknown"
@@ -158,7 +159,10 @@ class Mirror:
             ).one()
             now = utcnow()
             execution_id = await ExecutionService._insert(session, self.user, body, wf, parent_id, now)
-            await session.execute(update(E).where(E.id == execution_id).values(**_n8n_times(execution, body.status)))
+            values = _n8n_times(execution, body.status)
+            if body.status in ("running", "waiting"):
+                values["running_node"] = m.running_node(execution, runs)
+            await session.execute(update(E).where(E.id == execution_id).values(**values))
             await session.execute(
                 update(Workflow)
                 .where(Workflow.id == workflow_id)
@@ -231,10 +235,13 @@ class Mirror:
                 description=wait.description, payload=wait.payload,
             )  # fmt: skip
             try:
-                approval_id = int((await self.services.approvals.request(self.user, request))["_id"])
+                await self.services.approvals.request(self.user, request)
             except ConflictError as exc:
                 logger.info("n8n execution %s: no review requested: %s", link.n8n_id, exc.message)
                 return
+            approval_id = await self._pending_approval(link.execution_id, wait.node)
+        if approval_id is None:
+            return  # decided or cancelled in the instant since: the next poll sees it
         url = self.resume_url(link.n8n_id, wait.suffix)
         await self.store.update_link(
             link.n8n_id, approval_id=approval_id, resume_url=url, resume_method=wait.method.upper(),
