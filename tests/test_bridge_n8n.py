@@ -287,3 +287,40 @@ async def test_n8n_down_backs_off_and_ready_and_metrics_say_so(client: httpx.Asy
 
 async def _linked(harness: Harness) -> bool:
     return len(await harness.runners[-1].store.links([PARENT, CHILD])) == 2
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "path"),
+    [
+        ("pending", "completed", ["running", "completed"]),
+        ("waiting", "completed", ["running", "completed"]),
+        ("running", "waiting", ["waiting"]),
+        ("waiting", "waiting", []),
+        ("cancelled", "completed", None),  # stopped in Athena first: n8n's later state is not forced
+    ],
+)
+def test_status_changes_walk_the_state_machine(current: str, target: str, path: list[str] | None) -> None:
+    from app.bridges.n8n.mapping import status_path
+    from app.db.models import ExecutionStatus as S
+
+    found = status_path(S(current), S(target))
+    assert (None if found is None else [s.value for s in found]) == path
+
+
+def test_bridge_help_loads_no_app_code(tmp_path: Any) -> None:
+    """The command is imported lazily like the others (issue 22 item 5: the CLI stays fast)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_cli import PROBE
+
+    argv = json.dumps(["bridge", "n8n", "--help"])
+    done = subprocess.run([sys.executable, "-c", PROBE, argv], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    *help_lines, modules = done.stdout.splitlines()
+    assert "--api-key" in "\n".join(help_lines)
+    assert json.loads(modules) == []

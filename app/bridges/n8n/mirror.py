@@ -71,7 +71,7 @@ class Mirror:
             if known is None:
                 row = Workflow(
                     workspace_id=self.workspace_id, user_id=self.user.id, name=name, description=description,
-                    nodes=nodes, edges=edges, is_active=bool(wf.get("active", True)) or True,
+                    nodes=nodes, edges=edges, is_active=True,  # n8n's inactive ones still run (sub-workflows)
                 )  # fmt: skip
                 session.add(row)
                 await session.flush()

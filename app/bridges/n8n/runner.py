@@ -44,6 +44,7 @@ class BridgeOptions:
     poll_seconds: float = 1.0
     max_backoff: float = 30.0
     backfill: int = 100  # on the very first start: mirror this many of n8n's latest executions
+    decision_seconds: float = 0.2  # how often decided reviews are looked for (database only)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class BridgeRunner:
         self.tail = Tail()
         self.cursor = 0
         self.stopping = asyncio.Event()
+        self.acting = asyncio.Lock()
 
     async def start(self) -> None:
         await self.mirror.load()
@@ -75,6 +77,14 @@ class BridgeRunner:
 
     async def run(self) -> None:
         """Poll until ``stop()``; never raises for n8n's or the database's troubles (it backs off)."""
+        acting = asyncio.create_task(self._act_forever(), name="n8n-bridge-decisions")
+        try:
+            await self._poll_forever()
+        finally:
+            self.stop()
+            await acting
+
+    async def _poll_forever(self) -> None:
         failures = 0
         while not self.stopping.is_set():
             started = time.monotonic()
@@ -134,10 +144,29 @@ class BridgeRunner:
             self.cursor = max(0, max(known) - self.options.backfill)
         mirrored = await self._new_executions(max(known, default=self.cursor))
         mirrored += await self._open_executions({int(e["id"]) for e in running})
-        for n8n_id in await self.actions.resume_decided():
-            self.tail.hot_until[n8n_id] = time.monotonic() + 5.0  # follow it closely as it goes on
-        await self.actions.report_stops()
+        await self.act_once()
         return mirrored
+
+    async def act_once(self) -> None:
+        """Athena -> n8n: pass on decided reviews, note stops. Serialized: the poll and the faster
+        decision loop both call it, and a decision must be passed on once."""
+        async with self.acting:
+            for n8n_id in await self.actions.resume_decided():
+                self.tail.hot_until[n8n_id] = time.monotonic() + 5.0  # follow it closely as it goes on
+            await self.actions.report_stops()
+
+    async def _act_forever(self) -> None:
+        """Decisions are read from the database every ``decision_seconds`` (one indexed query), so a
+        decision reaches n8n without waiting for the next poll of n8n."""
+        while not self.stopping.is_set():
+            try:
+                await self.act_once()
+            except (N8nUnavailable, N8nRefused):
+                await self._sleep(self.options.poll_seconds)  # the poll loop reports and backs off
+            except Exception:
+                logger.exception("passing decisions to n8n failed")
+                await self._sleep(self.options.poll_seconds)
+            await self._sleep(self.options.decision_seconds)
 
     async def _new_executions(self, top: int) -> int:
         """Fetch and mirror every id above the cursor (up to ``top``, then probing beyond it)."""
