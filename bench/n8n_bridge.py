@@ -35,6 +35,7 @@ from app.bridges.n8n.client import N8nClient
 from app.bridges.n8n.mapping import parse_time
 from app.bridges.n8n.process import BridgeTarget, build_runner
 from app.bridges.n8n.runner import BridgeOptions, BridgeRunner
+from app.bridges.n8n.status import bridge_states
 from app.config import Settings
 from app.db.models import Role, WorkflowApproval, WorkflowExecution
 from app.services import Services
@@ -140,6 +141,10 @@ async def resumed(n8n: httpx.AsyncClient, n8n_id: int, parked_start: str) -> dic
     return item if item["status"] in ("running", "success") and item["startedAt"] != parked_start else None
 
 
+async def first_poll_done(services: Services) -> bool:
+    return any(item["polls"] for item in await bridge_states(services.db))
+
+
 async def n8n_status_is(n8n: httpx.AsyncClient, n8n_id: int, status: str) -> bool:
     return bool((await n8n.get(f"/api/v1/executions/{n8n_id}")).json()["status"] == status)
 
@@ -187,6 +192,8 @@ async def main(runs: int, poll: float) -> None:
         services, client, BridgeTarget(str(ws.uuid)), BridgeOptions(poll_seconds=poll, backfill=0)
     )
     task = asyncio.create_task(runner.run())
+    # The first poll sets the cursor at n8n's newest id (backfill 0): trigger nothing before it.
+    await wait_for(partial(first_poll_done, services))
     n8n = httpx.AsyncClient(base_url=url, headers={"X-N8N-API-KEY": key}, timeout=30)
     try:
         print(f"n8n bridge, poll {poll:g} s, {runs} runs each, {database.split(':', 1)[0]}, load {machine_load()}")
