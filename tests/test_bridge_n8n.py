@@ -324,3 +324,24 @@ def test_bridge_help_loads_no_app_code(tmp_path: Any) -> None:
     *help_lines, modules = done.stdout.splitlines()
     assert "--api-key" in "\n".join(help_lines)
     assert json.loads(modules) == []
+
+
+async def test_a_second_wait_after_a_resume_is_a_second_review(client: httpx.AsyncClient, harness: Harness) -> None:
+    runner = await harness.start()
+    await runner.poll_once()
+    parent_uuid = await harness.uuid_of(PARENT)
+    (first,) = await approvals_of(client, harness.world, parent_uuid)
+    assert (await decide(client, harness.world.approver_a, first["uuid"], "approve")).status_code == 200
+    await runner.poll_once()
+    assert len(harness.replay.resumes) == 1
+    await runner.poll_once()
+    assert len(await approvals_of(client, harness.world, parent_uuid)) == 1  # n8n has not moved yet
+
+    # n8n resumed and parked again at a Wait node (a loop back to it): a new wait, a new review.
+    again = load(f"waiting/execution_{PARENT}")
+    again["stoppedAt"] = "2026-12-07T16:00:00.000Z"
+    harness.replay.executions[PARENT] = again
+    await runner.poll_once()
+    reviews = await approvals_of(client, harness.world, parent_uuid)
+    assert sorted(r["status"] for r in reviews) == ["approved", "pending"]
+    assert (await detail(client, harness.world, parent_uuid))["status"] == "waiting"

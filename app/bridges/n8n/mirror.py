@@ -221,8 +221,10 @@ class Mirror:
 
     # ----------------------------------------------------------------- reviews
     async def _maybe_request_review(self, execution: dict[str, Any], link: Link) -> None:
-        """A Wait node "On Webhook Call" becomes a pending review, once per wait."""
-        if link.athena_status != "waiting" or link.approval_id is not None:
+        """A Wait node "On Webhook Call" becomes a pending review, once per wait: not again while the
+        last review's decision has not been passed on (n8n still parks at that wait), but again
+        when the run parks at a Wait node after being resumed (a second wait, or a loop)."""
+        if link.athena_status != "waiting" or (link.approval_id is not None and not link.resumed):
             return
         _, _, workflow_name = await self._workflow_for(execution)
         wait = m.wait_for_decision(execution, workflow_name)

@@ -30,6 +30,7 @@ class Link:
     fingerprint: str
     approval_id: int | None
     athena_status: str
+    resumed: bool = False  # the review's decision was passed on to n8n
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class BridgeStore:
         L = execution_links
         return (
             select(L.c.n8n_id, L.c.execution_id, E.uuid, L.c.n8n_status, L.c.is_open, L.c.fingerprint, L.c.approval_id)
-            .add_columns(E.status)
+            .add_columns(E.status, L.c.resumed_at)
             .join(E, E.id == L.c.execution_id)
             .where(L.c.bridge_id == self.bridge_id)
         )
@@ -114,7 +115,7 @@ class BridgeStore:
     def _link(row: Any) -> Link:
         return Link(
             int(row.n8n_id), int(row.execution_id), str(row.uuid), row.n8n_status, bool(row.is_open),
-            row.fingerprint, row.approval_id, row.status,
+            row.fingerprint, row.approval_id, row.status, row.resumed_at is not None,
         )  # fmt: skip
 
     async def links(self, n8n_ids: list[int]) -> dict[int, Link]:
