@@ -10,6 +10,9 @@ The bridge runs as ``athena bridge n8n`` runs it (its runner, default 1 s poll) 
   (the bridge's commit, checked every 10 ms). Triggers are spread over the poll period at random.
 - **parked -> review**: the approval workflow parks in its Wait node; from n8n's ``stoppedAt`` of
   the parked execution to the review being pending in Athena.
+- **record -> API socket**: the same, but the figure is the arrival of the execution's
+  ``completed`` event on a server's ``/api/v1/ws`` (an ``athena serve``-like server process on the
+  same database, the bridge publishing through a private Redis): what a dashboard sees.
 - **decision -> n8n resumed**: the review is approved through the service layer (as the API does);
   from that commit to n8n's ``startedAt`` of the resumed run (n8n stamps it when the resume call
   arrives), and to the n8n execution reading ``success``.
@@ -22,14 +25,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import random
+import tempfile
 import time
 import uuid
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
+import websockets
 
 from app.bridges.n8n.client import N8nClient
 from app.bridges.n8n.mapping import parse_time
@@ -40,6 +47,7 @@ from app.config import Settings
 from app.db.models import Role, WorkflowApproval, WorkflowExecution
 from app.services import Services
 from bench.common import drop_database, fresh_database, machine_load, pct
+from tests.servers import AppServer, RedisServer
 from tests.test_bridge_n8n_support import _node, approval_workflow, child_workflow, create_active
 
 POLL = 0.01
@@ -106,6 +114,44 @@ async def record_to_row(n8n: httpx.AsyncClient, runner: BridgeRunner, runs: int,
         assert stopped is not None
         figures.append((seen - stopped).total_seconds())
     return figures
+
+
+async def record_to_socket(
+    n8n: httpx.AsyncClient, runner: BridgeRunner, runs: int, poll: float, socket_url: str, token: str
+) -> list[float]:
+    """n8n's stoppedAt -> the ``completed`` event's arrival on a server's API socket."""
+    arrivals: dict[str, dt.datetime] = {}
+
+    async def listen() -> None:
+        async with websockets.connect(socket_url, additional_headers={"Authorization": f"Bearer {token}"}) as sock:
+            async for frame in sock:
+                event = json.loads(frame)
+                if event.get("status") == "completed":
+                    arrivals.setdefault(event["execution_uuid"], now())
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(1.0)  # connected
+    tag = uuid.uuid4().hex[:6]
+    workflow_id = await asyncio.to_thread(create_active, _sync(n8n), quick_workflow(f"Socket {tag}", f"sock-{tag}"))
+    figures, last = [], 0
+    try:
+        for _ in range(runs):
+            await asyncio.sleep(random.uniform(0, poll))
+            (await n8n.post(f"/webhook/sock-{tag}", json={})).raise_for_status()
+            n8n_id = await wait_for(partial(newest_id, n8n, workflow_id, last))
+            last = n8n_id
+            await wait_for(partial(athena_status_is, runner, n8n_id, "completed"))
+            execution_uuid = (await runner.store.links([n8n_id]))[n8n_id].execution_uuid
+            await wait_for(partial(_arrived, arrivals, execution_uuid), limit=10)
+            stopped = parse_time((await n8n.get(f"/api/v1/executions/{n8n_id}")).json()["stoppedAt"])
+            figures.append((arrivals[execution_uuid] - stopped).total_seconds())  # type: ignore[operator]
+    finally:
+        listener.cancel()
+    return figures
+
+
+async def _arrived(arrivals: dict[str, dt.datetime], execution_uuid: str) -> bool:
+    return execution_uuid in arrivals
 
 
 async def decisions(
@@ -181,12 +227,20 @@ async def main(runs: int, poll: float) -> None:
     from app.db.migrate import upgrade_to_head
 
     await asyncio.to_thread(upgrade_to_head)
-    services = Services.build(Settings(database_url=database, redis_url=None))
+    workdir = Path(tempfile.mkdtemp())
+    redis = RedisServer(workdir)
+    redis.start()
+    server = AppServer(database, redis.url, workdir, API_RATE_LIMIT="0", WS_MAX_CONNECTIONS_PER_USER="0")
+    server.start()
+    services = Services.build(Settings(database_url=database, redis_url=redis.url))
+    await services.hub.start()  # as `athena bridge n8n`: its writes are published to the servers
     ws = await services.accounts.create_workspace("n8n bench", "bench-org")
     user = await services.accounts.create_user(
         "approver@bench.local", "bench-pass-1", workspace=str(ws.uuid), role=Role.APPROVER
     )
     approver = await services.accounts.load_user(user.id)
+    token = await services.accounts.create_token(user.id)
+    socket_url = f"{server.ws_url}/api/v1/ws?workspace_uuid={ws.uuid}"
     client = N8nClient(url, key)
     runner = await build_runner(
         services, client, BridgeTarget(str(ws.uuid)), BridgeOptions(poll_seconds=poll, backfill=0)
@@ -198,6 +252,7 @@ async def main(runs: int, poll: float) -> None:
     try:
         print(f"n8n bridge, poll {poll:g} s, {runs} runs each, {database.split(':', 1)[0]}, load {machine_load()}")
         show("record -> row", await record_to_row(n8n, runner, runs, poll))
+        show("record -> API socket", await record_to_socket(n8n, runner, runs, poll, socket_url, token))
         for name, values in (await decisions(n8n, services, runner, runs, approver)).items():
             show(name, values)
         print(f"  load after: {machine_load()}")
@@ -207,6 +262,9 @@ async def main(runs: int, poll: float) -> None:
         await n8n.aclose()
         await client.close()
         await services.close()
+        server.stop()
+        if redis.proc is not None:
+            redis.proc.terminate()
         await drop_database(database)
 
 
