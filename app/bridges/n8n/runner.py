@@ -33,7 +33,8 @@ from app.db.models.base import utcnow
 logger = logging.getLogger("athena.bridge.n8n")
 GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
 PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
-MAX_FETCH = 200  # ids fetched per poll at most (a large backlog drains over several polls)
+MAX_FETCH = 50  # ids fetched per poll at most: a backlog drains over several short polls
+BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
 WAITING_EVERY = 5.0
 WORKFLOWS_EVERY = 30.0
 SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
@@ -70,6 +71,7 @@ class BridgeRunner:
         self.cursor = 0
         self.stopping = asyncio.Event()
         self.acting = asyncio.Lock()
+        self.beat_at = time.monotonic()
 
     async def start(self) -> None:
         await self.mirror.load()
@@ -175,6 +177,7 @@ class BridgeRunner:
         resolved_to = self.cursor
         contiguous = True
         while fetched < MAX_FETCH:
+            await self._beat()
             n8n_id += 1
             if n8n_id > top and misses >= PROBE_MISSES:
                 break
@@ -205,11 +208,17 @@ class BridgeRunner:
             await self.store.report(cursor_id=resolved_to)
         return mirrored
 
+    async def _beat(self) -> None:
+        if time.monotonic() - self.beat_at >= BEAT_EVERY:
+            self.beat_at = time.monotonic()
+            await self.store.report()  # heartbeat_at only: /ready must not call a busy bridge stale
+
     async def _open_executions(self, running: set[int]) -> int:
         """Re-read the executions n8n has not finished, when due."""
         now = time.monotonic()
         changed = 0
         for link in await self.store.open_links():
+            await self._beat()
             if link.n8n_id > self.cursor:
                 continue  # read by _new_executions this poll
             due = (
