@@ -345,3 +345,23 @@ async def test_a_second_wait_after_a_resume_is_a_second_review(client: httpx.Asy
     reviews = await approvals_of(client, harness.world, parent_uuid)
     assert sorted(r["status"] for r in reviews) == ["approved", "pending"]
     assert (await detail(client, harness.world, parent_uuid))["status"] == "waiting"
+
+
+async def test_an_execution_athena_cannot_take_is_retried_then_passed(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    """Malformed run data fails the mirror of that one execution: retried at the next polls, then
+    passed (logged), so the cursor and the executions behind it are not held forever."""
+    harness.replay.scene("others")
+    broken = load(f"others/execution_{FAILED}")
+    broken["data"]["resultData"]["runData"] = {"Post to ledger": "not a list of runs"}
+    harness.replay.executions[FAILED] = broken
+    runner = await harness.start(backfill=2)
+    runner.cursor = CHILD
+    for _ in range(2):
+        await runner.poll_once()
+        assert runner.cursor == CHILD  # held while it is retried
+    assert await harness.uuid_of(CANCELLED)  # the one behind it is mirrored meanwhile
+    await runner.poll_once()
+    assert runner.cursor == CANCELLED
+    assert FAILED not in await harness.runners[-1].store.links([FAILED])

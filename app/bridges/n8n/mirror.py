@@ -28,7 +28,7 @@ from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.schemas import ExecutionCreate, ExecutionDataIn, ExecutionUpdate
 from app.domain.executions.services import ExecutionService
 from app.domain.executions.summary import ExecutionSummary
-from app.lib.errors import ConflictError
+from app.lib.errors import ConflictError, NotFoundError
 from app.lib.identity import CurrentUser
 from app.services import Services
 
@@ -120,7 +120,11 @@ class Mirror:
             await self._create(execution, fp)
             link = (await self.store.links([n8n_id])).get(n8n_id)
         elif link.fingerprint != fp:
-            await self._update(execution, link)
+            try:
+                await self._update(execution, link)
+            except NotFoundError:  # deleted in Athena (the trash): nothing more is mirrored into it
+                await self.store.update_link(n8n_id, is_open=False, fingerprint=fp)
+                return None
             await self.store.update_link(
                 n8n_id, n8n_status=execution.get("status") or "unknown", is_open=_is_open(execution), fingerprint=fp
             )
@@ -238,7 +242,7 @@ class Mirror:
             )  # fmt: skip
             try:
                 await self.services.approvals.request(self.user, request)
-            except ConflictError as exc:
+            except (ConflictError, NotFoundError) as exc:
                 logger.info("n8n execution %s: no review requested: %s", link.n8n_id, exc.message)
                 return
             approval_id = await self._pending_approval(link.execution_id, wait.node)

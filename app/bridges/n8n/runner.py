@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from app.bridges.n8n.actions import Actions
 from app.bridges.n8n.client import N8nClient, N8nRefused, N8nUnavailable
 from app.bridges.n8n.mirror import Mirror
@@ -38,6 +40,13 @@ BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbea
 WAITING_EVERY = 5.0
 WORKFLOWS_EVERY = 30.0
 SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
+MAX_ATTEMPTS = 3  # an execution that fails to mirror (not an outage) this often is passed
+# n8n or the database unreachable: the whole poll fails and backs off; nothing is passed.
+OUTAGES = (N8nUnavailable, N8nRefused, OSError, TimeoutError, OperationalError, InterfaceError)
+
+
+class _Poison(Exception):
+    """This execution could not be mirrored this time (see ``BridgeRunner._mirror``)."""
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Tail:
     next_check: dict[int, float] = field(default_factory=dict)  # open waiting id -> when to re-read
     hot_until: dict[int, float] = field(default_factory=dict)  # resumed id -> re-read every poll until
     workflows_at: float = 0.0
+    failed: dict[int, int] = field(default_factory=dict)  # id -> failed attempts to mirror it
 
 
 class BridgeRunner:
@@ -197,7 +207,13 @@ class BridgeRunner:
                 misses = 0
                 self.tail.gaps.pop(n8n_id, None)
                 existing = (await self.store.links([n8n_id])).get(n8n_id)
-                link = await self.mirror.mirror(execution, existing)
+                try:
+                    link = await self._mirror(execution, existing)
+                except _Poison:
+                    if n8n_id in self.tail.failed:  # retried at the next poll
+                        contiguous = False
+                        continue
+                    link = None  # passed for good
                 mirrored += 1 if existing is None and link is not None else 0
                 self._schedule(link, execution)
                 top = max(top, n8n_id)
@@ -207,6 +223,28 @@ class BridgeRunner:
             self.cursor = resolved_to
             await self.store.report(cursor_id=resolved_to)
         return mirrored
+
+    async def _mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:
+        """One execution; an error that is not an outage (n8n's, the database's) is retried at the
+        next polls and, the third time, logged and passed, so one execution Athena cannot take
+        (say data it rejects) never holds the cursor and everything behind it."""
+        n8n_id = int(execution["id"])
+        try:
+            result = await self.mirror.mirror(execution, link)
+        except OUTAGES:
+            raise
+        except Exception:
+            failures = self.tail.failed.get(n8n_id, 0) + 1
+            logger.exception("n8n execution %s not mirrored (attempt %s of %s)", n8n_id, failures, MAX_ATTEMPTS)
+            if failures >= MAX_ATTEMPTS:
+                self.tail.failed.pop(n8n_id, None)
+                if link is not None:
+                    await self.store.update_link(n8n_id, is_open=False)
+                raise _Poison from None  # passed: the cursor moves over it
+            self.tail.failed[n8n_id] = failures
+            raise _Poison from None
+        self.tail.failed.pop(n8n_id, None)
+        return result
 
     async def _beat(self) -> None:
         if time.monotonic() - self.beat_at >= BEAT_EVERY:
@@ -233,7 +271,10 @@ class BridgeRunner:
             if execution is None:  # deleted in n8n: nothing more will come
                 await self.store.update_link(link.n8n_id, is_open=False)
                 continue
-            updated = await self.mirror.mirror(execution, link)
+            try:
+                updated = await self._mirror(execution, link)
+            except _Poison:
+                continue
             changed += 1 if updated is not None and updated.fingerprint != link.fingerprint else 0
             self._schedule(updated, execution)
         return changed
