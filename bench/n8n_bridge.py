@@ -13,6 +13,9 @@ The bridge runs as ``athena bridge n8n`` runs it (its runner, default 1 s poll) 
 - **record -> API socket**: the same, but the figure is the arrival of the execution's
   ``completed`` event on a server's ``/api/v1/ws`` (an ``athena serve``-like server process on the
   same database, the bridge publishing through a private Redis): what a dashboard sees.
+- **burst** (``--burst N``): N runs of the two-node workflow fired as fast as n8n takes them
+  (16 concurrent webhook calls); n8n's rate (runs / span of their ``stoppedAt``), and per run
+  record -> row: does the bridge keep up at the rate n8n sustains?
 - **decision -> n8n resumed**: the review is approved through the service layer (as the API does);
   from that commit to n8n's ``startedAt`` of the resumed run (n8n stamps it when the resume call
   arrives), and to the n8n execution reading ``success``.
@@ -37,14 +40,16 @@ from typing import Any
 
 import httpx
 import websockets
+from sqlalchemy import select
 
 from app.bridges.n8n.client import N8nClient
 from app.bridges.n8n.mapping import parse_time
 from app.bridges.n8n.process import BridgeTarget, build_runner
 from app.bridges.n8n.runner import BridgeOptions, BridgeRunner
 from app.bridges.n8n.status import bridge_states
+from app.bridges.n8n.tables import execution_links
 from app.config import Settings
-from app.db.models import Role, WorkflowApproval, WorkflowExecution
+from app.db.models import Role, Workflow, WorkflowApproval, WorkflowExecution
 from app.services import Services
 from bench.common import drop_database, fresh_database, machine_load, pct
 from tests.servers import AppServer, RedisServer
@@ -150,6 +155,47 @@ async def record_to_socket(
     return figures
 
 
+async def burst(n8n: httpx.AsyncClient, runner: BridgeRunner, count: int) -> tuple[float, list[float]]:
+    """n8n's sustained rate over ``count`` runs, and each run's record -> row latency."""
+    tag = uuid.uuid4().hex[:6]
+    workflow_id = await asyncio.to_thread(create_active, _sync(n8n), quick_workflow(f"Burst {tag}", f"burst-{tag}"))
+    seen: dict[int, dt.datetime] = {}
+    gate = asyncio.Semaphore(16)
+
+    async def fire() -> None:
+        async with gate:
+            (await n8n.post(f"/webhook/burst-{tag}", json={})).raise_for_status()
+
+    async def watch() -> None:
+        while len(seen) < count:
+            async with runner.store.db.read() as session:
+                rows = await session.execute(
+                    select(execution_links.c.n8n_id)
+                    .join(WorkflowExecution, WorkflowExecution.id == execution_links.c.execution_id)
+                    .join(Workflow, Workflow.id == WorkflowExecution.workflow_id)
+                    .where(Workflow.name == f"Burst {tag}", WorkflowExecution.status == "completed")
+                )
+                for (n8n_id,) in rows:
+                    seen.setdefault(int(n8n_id), now())
+            await asyncio.sleep(POLL)
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.gather(*(fire() for _ in range(count)))
+    await asyncio.wait_for(watcher, 300)
+    stopped = {}
+    cursor: str | None = None
+    while len(stopped) < count:
+        params: dict[str, Any] = {"workflowId": workflow_id, "limit": 250} | ({"cursor": cursor} if cursor else {})
+        body = (await n8n.get("/api/v1/executions", params=params)).json()
+        stopped |= {int(e["id"]): parse_time(e["stoppedAt"]) for e in body["data"]}
+        cursor = body.get("nextCursor")
+        if not cursor:
+            break
+    times = sorted(t for t in stopped.values() if t)
+    rate = (len(times) - 1) / max((times[-1] - times[0]).total_seconds(), 1e-3)
+    return rate, [(seen[i] - t).total_seconds() for i, t in stopped.items() if t and i in seen]
+
+
 async def _arrived(arrivals: dict[str, dt.datetime], execution_uuid: str) -> bool:
     return execution_uuid in arrivals
 
@@ -220,7 +266,7 @@ def show(name: str, values: list[float]) -> None:
     print(f"  {name:<26} n={len(ms):<3} p50 {pct(ms, 50):7.0f} ms  p95 {pct(ms, 95):7.0f} ms  max {max(ms):7.0f} ms")
 
 
-async def main(runs: int, poll: float) -> None:
+async def main(runs: int, poll: float, burst_size: int) -> None:
     url, key = os.environ["N8N_URL"].rstrip("/"), os.environ["N8N_API_KEY"]
     database = await fresh_database(os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///x.db"))
     os.environ["DATABASE_URL"] = database
@@ -253,6 +299,10 @@ async def main(runs: int, poll: float) -> None:
         print(f"n8n bridge, poll {poll:g} s, {runs} runs each, {database.split(':', 1)[0]}, load {machine_load()}")
         show("record -> row", await record_to_row(n8n, runner, runs, poll))
         show("record -> API socket", await record_to_socket(n8n, runner, runs, poll, socket_url, token))
+        if burst_size:
+            rate, latencies = await burst(n8n, runner, burst_size)
+            print(f"  burst: n8n ran {burst_size} at {rate:.1f}/s")
+            show("burst record -> row", latencies)
         for name, values in (await decisions(n8n, services, runner, runs, approver)).items():
             show(name, values)
         print(f"  load after: {machine_load()}")
@@ -272,5 +322,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--poll", type=float, default=1.0)
+    parser.add_argument("--burst", type=int, default=0, help="also fire this many runs at once")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.poll))
+    asyncio.run(main(args.runs, args.poll, args.burst))
