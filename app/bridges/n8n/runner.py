@@ -36,6 +36,7 @@ logger = logging.getLogger("athena.bridge.n8n")
 GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
 PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
 MAX_FETCH = 50  # ids fetched per poll at most: a backlog drains over several short polls
+FETCH_CONCURRENCY = 8  # n8n GETs in flight while draining new ids
 BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
 WAITING_EVERY = 5.0
 WORKFLOWS_EVERY = 30.0
@@ -186,13 +187,14 @@ class BridgeRunner:
         fetched = 0
         resolved_to = self.cursor
         contiguous = True
+        known = await self._prefetch(range(self.cursor + 1, min(top, self.cursor + MAX_FETCH) + 1))
         while fetched < MAX_FETCH:
             await self._beat()
             n8n_id += 1
             if n8n_id > top and misses >= PROBE_MISSES:
                 break
             fetched += 1
-            execution = await self.client.execution(n8n_id)
+            execution = known.pop(n8n_id) if n8n_id in known else await self.client.execution(n8n_id)
             if execution is None:
                 if n8n_id > top:
                     misses += 1
@@ -223,6 +225,17 @@ class BridgeRunner:
             self.cursor = resolved_to
             await self.store.report(cursor_id=resolved_to)
         return mirrored
+
+    async def _prefetch(self, ids: range) -> dict[int, dict[str, Any] | None]:
+        """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
+        waited on n8n's answer time per run (mirroring stays in id order, parents first)."""
+        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def one(n8n_id: int) -> tuple[int, dict[str, Any] | None]:
+            async with gate:
+                return n8n_id, await self.client.execution(n8n_id)
+
+        return dict(await asyncio.gather(*(one(i) for i in ids)))
 
     async def _mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:
         """One execution; an error that is not an outage (n8n's, the database's) is retried at the
