@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,7 +227,7 @@ class BridgeRunner:
             await self.store.report(cursor_id=resolved_to)
         return mirrored
 
-    async def _prefetch(self, ids: range) -> dict[int, dict[str, Any] | None]:
+    async def _prefetch(self, ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
         """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
         waited on n8n's answer time per run (mirroring stays in id order, parents first)."""
         gate = asyncio.Semaphore(FETCH_CONCURRENCY)
@@ -265,22 +266,24 @@ class BridgeRunner:
             await self.store.report()  # heartbeat_at only: /ready must not call a busy bridge stale
 
     async def _open_executions(self, running: set[int]) -> int:
-        """Re-read the executions n8n has not finished, when due."""
+        """Re-read the executions n8n has not finished, when due (fetched concurrently)."""
         now = time.monotonic()
-        changed = 0
-        for link in await self.store.open_links():
-            await self._beat()
-            if link.n8n_id > self.cursor:
-                continue  # read by _new_executions this poll
-            due = (
+        due = [
+            link
+            for link in await self.store.open_links()
+            if link.n8n_id <= self.cursor  # those above were read by _new_executions this poll
+            and (
                 link.n8n_id in running
                 or link.n8n_status in ("running", "new")
                 or self.tail.hot_until.get(link.n8n_id, 0) > now
                 or self.tail.next_check.get(link.n8n_id, 0) <= now
             )
-            if not due:
-                continue
-            execution = await self.client.execution(link.n8n_id)
+        ]
+        answers = await self._prefetch([link.n8n_id for link in due])
+        changed = 0
+        for link in due:
+            await self._beat()
+            execution = answers[link.n8n_id]
             if execution is None:  # deleted in n8n: nothing more will come
                 await self.store.update_link(link.n8n_id, is_open=False)
                 continue
