@@ -365,3 +365,21 @@ async def test_an_execution_athena_cannot_take_is_retried_then_passed(
     await runner.poll_once()
     assert runner.cursor == CANCELLED
     assert FAILED not in await harness.runners[-1].store.links([FAILED])
+
+
+async def test_several_new_executions_come_from_one_list_call_with_their_data(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    harness.replay.scene("others")
+    harness.replay.executions |= {
+        PARENT: load(f"resumed/execution_{PARENT}"),
+        CHILD: load(f"resumed/execution_{CHILD}"),
+    }
+    runner = await harness.start(backfill=4)  # ids 3 to 6 are new
+    await runner.poll_once()
+    assert "/api/v1/executions?includeData" in harness.replay.gets
+    single = [g for g in harness.replay.gets if g.startswith("/api/v1/executions/")]
+    assert all(int(g.split("/")[-1].split("?")[0]) > CANCELLED for g in single), single  # only the probes
+    item = await detail(client, harness.world, await harness.uuid_of(PARENT))
+    assert item["status"] == "completed" and runs_by_node(item)["Post to ledger"]["status"] == "success"
+    assert runner.cursor == CANCELLED

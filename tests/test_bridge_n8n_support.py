@@ -132,6 +132,7 @@ class Replay:
         self.executions: dict[int, dict[str, Any]] = {}
         self.down = False
         self.resumes: list[tuple[str, str, Any]] = []
+        self.gets: list[str] = []  # paths of the GETs answered (with includeData when asked)
 
     def scene(self, name: str) -> Replay:
         folder = FIXTURES / name
@@ -149,6 +150,8 @@ class Replay:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         path = request.url.path
+        if request.method == "GET":
+            self.gets.append(path + ("?includeData" if request.url.params.get("includeData") == "true" else ""))
         if request.method != "GET":
             match = re.fullmatch(r"/webhook-waiting/(\d+)(/.*)?", path)
             body = json.loads(request.content) if request.content else dict(request.url.params)
@@ -159,7 +162,12 @@ class Replay:
         if path == "/api/v1/workflows":
             return httpx.Response(200, json={"data": self.workflows, "nextCursor": None})
         if path == "/api/v1/executions":
-            return httpx.Response(200, json=self.lists[request.url.params.get("status")])
+            listed = self.lists[request.url.params.get("status")]
+            if request.url.params.get("includeData") == "true":  # n8n adds data and workflowData
+                limit = int(request.url.params.get("limit", 100))
+                items = [self.executions.get(int(e["id"]), e) for e in listed["data"][:limit]]
+                return httpx.Response(200, json={"data": items, "nextCursor": None})
+            return httpx.Response(200, json=listed)
         match = re.fullmatch(r"/api/v1/executions/(\d+)", path)
         if match and int(match.group(1)) in self.executions:
             return httpx.Response(200, json=self.executions[int(match.group(1))])
