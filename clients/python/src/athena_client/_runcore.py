@@ -90,6 +90,7 @@ class RunCore:
         self.watch: ExecutionWatch | None = None
         self._next_index: dict[str, int] = {}
         self.open_nodes: list[NodeState] = []
+        self.node_error: BaseException | None = None  # the last exception a node reported
 
     @property
     def uuid(self) -> str:

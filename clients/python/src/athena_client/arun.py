@@ -42,7 +42,9 @@ class AsyncRun(RunCore):
             if exc is None:
                 await self.finish("completed")
             elif not self.stopped:
-                await self._quietly(lambda: self.finish("failed", error=describe(exc)))
+                # A node already reported this error (the execution's error reads "<node>: <error>").
+                error = {} if exc is self.node_error else {"error": describe(exc)}
+                await self._quietly(lambda: self.finish("failed", **error))
             return False
         finally:
             self.client.unwatch(self.uuid)
@@ -156,6 +158,7 @@ class AsyncNode:
             await self.run.report(self.state.succeeded())
             self.run.check_stop()
         elif not isinstance(exc, ExecutionStopped):
+            self.run.node_error = exc
             await self.run._quietly(lambda: self.run.report(self.state.failed(exc)))
 
 

@@ -45,7 +45,9 @@ class Run(RunCore):
             if exc is None:
                 self.finish("completed")
             elif not self.stopped:
-                self._quietly(lambda: self.finish("failed", error=describe(exc)))
+                # A node already reported this error (the execution's error reads "<node>: <error>").
+                error = {} if exc is self.node_error else {"error": describe(exc)}
+                self._quietly(lambda: self.finish("failed", **error))
             return False
         finally:
             self.client.unwatch(self.uuid)
@@ -174,6 +176,7 @@ class Node:
             self.run.report(self.state.succeeded())
             self.run.check_stop()
         elif not isinstance(exc, ExecutionStopped):
+            self.run.node_error = exc
             self.run._quietly(lambda: self.run.report(self.state.failed(exc)))
 
 

@@ -45,6 +45,7 @@ class ExecutionWatch:
         self.stopped_by: str | None = None  # how the stop was learned: "socket" or "rest"
         self.awaited: set[str] = set()  # approval uuids someone waits on
         self.decisions: dict[str, dict[str, Any]] = {}  # approval uuid -> approval (as the event had it)
+        self.events: list[tuple[int, str]] = []  # (seq, type) of this execution's events from the socket
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -195,6 +196,7 @@ class Watcher:
         watch = self.watches.get(str(message.get("execution_uuid")))
         if watch is None:
             return
+        watch.events.append((int(message["seq"]), str(kind)))
         if kind == "execution.deleted":
             watch.mark_deleted("socket")
             return
