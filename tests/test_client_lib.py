@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from athena_client import AsyncAthenaClient, AthenaClient, ExecutionStopped, RetryPolicy
+
 from tests.conftest import API, World
 from tests.servers import AppServer, wait_until
 
@@ -130,22 +130,22 @@ def test_a_decision_made_while_the_engines_server_is_down_still_reaches_it(
 
 
 async def test_an_operators_stop_reaches_the_engine_over_the_event_socket(server: AppServer, world: World) -> None:
-    async with AsyncAthenaClient(server.base_url, world.operator_a.token) as client:
-        async with client.execution(world.workflows["Customer onboarding"], mode="webhook") as run:
-            async with run.node("start"):
-                stopped = await httpx.AsyncClient().post(
-                    f"{server.base_url}{API}/workflow-executions/{run.uuid}/stop", headers=world.admin_a.headers
-                )
-                asked = time.monotonic()
-                assert stopped.status_code == 200
-                assert await run.wait_stopped(timeout=30)
-                noticed = time.monotonic() - asked
-                assert run.watch is not None and run.watch.stopped_by == "socket"  # pushed, not polled
-                with pytest.raises(ExecutionStopped):
-                    run.check_stop()
-                run.check_stop()  # raises again: the node and the run end quietly
-                raise AssertionError("check_stop did not raise")
-        print(f"\nstop noticed {noticed * 1000:.0f} ms after the stop answered")
+    async with (
+        AsyncAthenaClient(server.base_url, world.operator_a.token) as client,
+        httpx.AsyncClient(base_url=server.base_url, headers=world.admin_a.headers) as admin,
+    ):
+        async with client.execution(world.workflows["Customer onboarding"], mode="webhook") as run, run.node("start"):
+            asked = time.monotonic()
+            stopped = await admin.post(f"{API}/workflow-executions/{run.uuid}/stop")
+            assert stopped.status_code == 200
+            assert await run.wait_stopped(timeout=30)
+            noticed = time.monotonic() - asked
+            assert run.watch is not None and run.watch.stopped_by == "socket"  # pushed, not polled
+            with pytest.raises(ExecutionStopped):
+                run.check_stop()
+            run.check_stop()  # raises again: the node and the run end quietly
+            raise AssertionError("check_stop did not raise")
+        print(f"\nstop noticed {noticed * 1000:.0f} ms after it was sent")
         execution = await client.get_execution(run.uuid, with_data=True)
     # The engine did not overwrite the operator's stop; the open node run was closed by the stop.
     assert execution["status"] == "cancelled" and execution["error"] is None
@@ -196,8 +196,7 @@ async def test_the_async_client_drives_a_review_too(server: AppServer, world: Wo
         asyncio.to_thread(approve_when_requested, server.base_url, world.approver_a.token, "fine")
     )
     async with AsyncAthenaClient(server.base_url, world.operator_a.token) as client:
-        async with client.execution(world.workflows["Invoice approval"]) as run:
-            async with run.node("review"):
-                decision = await run.review("Async review", high_risk=False)
+        async with client.execution(world.workflows["Invoice approval"]) as run, run.node("review"):
+            decision = await run.review("Async review", high_risk=False)
         await approver
         assert decision.approved and (await client.get_execution(run.uuid))["status"] == "completed"

@@ -35,7 +35,8 @@ class AthenaClient:
 
     Every call retries connection errors, 429 (waiting what ``Retry-After`` says) and 502/503/504 with
     exponential backoff (``retry``); every POST carries an ``Idempotency-Key``, the same on each retry.
-    Errors raise the classes of ``athena_client.errors``.
+    Errors raise the classes of ``athena_client.errors``. ``http`` may be an ``httpx.Client`` of your
+    own (its ``base_url`` is used; the token is sent on each request).
     """
 
     def __init__(
@@ -43,16 +44,20 @@ class AthenaClient:
         base_url: str | None = None,
         token: str | None = None,
         *,
+        http: httpx.Client | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         poll_interval: float = 0.5,
         on_retry: RetryHook | None = None,
     ) -> None:
+        if http is not None and base_url is None:
+            base_url = str(http.base_url)
         self.base_url, token = resolve(base_url, token)
         self.headers = {"Authorization": f"Bearer {token}"}
         self.retry = retry or RetryPolicy()
         self.timeout, self.poll_interval, self.on_retry = timeout, poll_interval, on_retry
-        self.http = httpx.Client(base_url=self.base_url, headers=self.headers, timeout=timeout)
+        self._owns_http = http is None
+        self.http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
         self._watcher: ThreadedWatcher | None = None
         self._watcher_lock = threading.Lock()
 
@@ -66,11 +71,12 @@ class AthenaClient:
         if self._watcher is not None:
             self._watcher.close()
             self._watcher = None
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
 
     def call(self, request: Request) -> Any:
         """Send one prepared request (with retries); its parsed JSON answer."""
-        return send(self.http, request, self.retry, self.on_retry)
+        return send(self.http, request, self.retry, self.on_retry, self.headers)
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
         """Any API call (``path`` under the server, e.g. ``/api/v1/workspaces``); POSTs get an idempotency key."""
