@@ -140,3 +140,29 @@ async def test_the_async_client_retries_the_same_way(slept: list[float]) -> None
         assert (await client.create_execution("wf-1"))["uuid"] == "e1"
     assert len({r.headers["Idempotency-Key"] for r in seen}) == 1 and len(seen) == 3
     assert slept == [0.5, 2.0]
+
+
+def test_a_request_that_may_have_reached_the_server_is_resent_only_when_a_repeat_changes_nothing(
+    slept: list[float],
+) -> None:
+    """A dropped connection mid-request (read timeout) is retried for a PATCH whose node reports name
+    their run_index (what Run sends), not for one without (a repeat would start another node run);
+    a refused connection (never sent) is retried for both."""
+    seen: list[httpx.Request] = []
+    policy = RetryPolicy(base_delay=0.1, jitter=0.0)
+    loose = {"node_runs": [{"node_id": "fetch", "status": "success"}]}
+    exact = {"node_runs": [{"node_id": "fetch", "status": "success", "run_index": 0}]}
+    answers: list[httpx.Response | Exception] = [
+        httpx.ReadTimeout("no answer"),
+        httpx.ConnectError("refused"),
+        httpx.Response(200, json=CREATED),
+        httpx.ReadTimeout("no answer"),
+        httpx.Response(200, json=CREATED),
+    ]
+    client = client_on(scripted(answers, seen), policy)
+    with pytest.raises(ConnectionFailed):
+        client.update_execution("e1", **loose)
+    assert len(seen) == 1
+    assert client.update_execution("e1", **loose)["uuid"] == "e1"  # refused, then sent
+    assert client.update_execution("e1", **exact)["uuid"] == "e1"  # timed out, then sent again
+    assert len(seen) == 5

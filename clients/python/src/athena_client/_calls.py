@@ -58,7 +58,11 @@ def create_execution(
 
 
 def update_execution(execution_uuid: str, body: dict[str, Any]) -> Request:
-    return Request("PATCH", f"{EXECUTIONS}/{execution_uuid}", json=body)
+    """Replayable unless a node report lacks ``run_index`` (without it, a second copy of a closing
+    report would start another run of the node); status and field changes repeat as no-ops."""
+    reports = body.get("node_runs") or []
+    replayable = all(isinstance(r, dict) and r.get("run_index") is not None for r in reports)
+    return Request("PATCH", f"{EXECUTIONS}/{execution_uuid}", json=body, replayable=replayable)
 
 
 def get_execution(execution_uuid: str, *, with_data: bool = False) -> Request:

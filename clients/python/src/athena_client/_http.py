@@ -71,15 +71,30 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+# The request never reached the server: always safe to send again.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 @dataclass
 class Request:
-    """One API call, ready to send (and to send again)."""
+    """One API call, ready to send (and to send again). ``replayable``: sending it twice does what
+    sending it once does (GETs, POSTs with an idempotency key, PATCHes whose node reports name their
+    ``run_index``), so it is retried after a connection dropped mid-request too; other requests are
+    retried only when they never reached the server."""
 
     method: str
     path: str
     json: Any = None
     params: dict[str, Any] | None = None
     idempotency_key: str | None = None
+    replayable: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.replayable is None:
+            self.replayable = self.method == "GET" or self.idempotency_key is not None
+
+    def may_retry(self, error: httpx.TransportError) -> bool:
+        return bool(self.replayable) or isinstance(error, NOT_SENT)
 
     def headers(self) -> dict[str, str]:
         return {IDEMPOTENCY_HEADER: self.idempotency_key} if self.idempotency_key else {}
@@ -122,7 +137,7 @@ def send(
             if _outcome(response, policy):
                 return _body(response)
         except httpx.TransportError as exc:
-            wait = policy.next_delay(attempt, time.monotonic() - started, None)
+            wait = policy.next_delay(attempt, time.monotonic() - started, None) if request.may_retry(exc) else None
             if wait is None:
                 raise ConnectionFailed(f"{request.method} {request.path}: {exc!r}", exc) from exc
         else:
@@ -157,7 +172,7 @@ async def asend(
             if _outcome(response, policy):
                 return _body(response)
         except httpx.TransportError as exc:
-            wait = policy.next_delay(attempt, time.monotonic() - started, None)
+            wait = policy.next_delay(attempt, time.monotonic() - started, None) if request.may_retry(exc) else None
             if wait is None:
                 raise ConnectionFailed(f"{request.method} {request.path}: {exc!r}", exc) from exc
         else:
