@@ -27,11 +27,13 @@ class AsyncAthenaClient:
         timeout: float = 30.0,
         poll_interval: float = 0.5,
         on_retry: RetryHook | None = None,
+        socket: bool = True,
     ) -> None:
         if http is not None and base_url is None:
             base_url = str(http.base_url)
         self.base_url, token = resolve(base_url, token)
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.socket = socket
         self.retry = retry or RetryPolicy()
         self.poll_interval, self.on_retry = poll_interval, on_retry
         self._owns_http = http is None
@@ -76,6 +78,7 @@ class AsyncAthenaClient:
                 self.headers,
                 self.poll_interval,
                 self.retry,
+                self.socket,
             )
         watch = ExecutionWatch(execution)
         await self._watcher.add(watch)

@@ -49,11 +49,13 @@ class AthenaClient:
         timeout: float = 30.0,
         poll_interval: float = 0.5,
         on_retry: RetryHook | None = None,
+        socket: bool = True,
     ) -> None:
         if http is not None and base_url is None:
             base_url = str(http.base_url)
         self.base_url, token = resolve(base_url, token)
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.socket = socket
         self.retry = retry or RetryPolicy()
         self.timeout, self.poll_interval, self.on_retry = timeout, poll_interval, on_retry
         self._owns_http = http is None
@@ -101,7 +103,13 @@ class AthenaClient:
         with self._watcher_lock:
             if self._watcher is None:
                 self._watcher = ThreadedWatcher(
-                    self.base_url, ws_url_of(self.base_url), self.headers, self.timeout, self.poll_interval, self.retry
+                    self.base_url,
+                    ws_url_of(self.base_url),
+                    self.headers,
+                    self.timeout,
+                    self.poll_interval,
+                    self.retry,
+                    self.socket,
                 )
         watch = ExecutionWatch(execution)
         self._watcher.add(watch)

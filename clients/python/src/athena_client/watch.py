@@ -99,8 +99,10 @@ class Watcher:
         headers: dict[str, str],
         poll_interval: float = 0.5,
         policy: RetryPolicy | None = None,
+        socket: bool = True,
     ) -> None:
         self.http, self.ws_url, self.headers, self.poll_interval = http, ws_url, headers, poll_interval
+        self.use_socket = socket  # False: REST polling only (a proxy that does not pass WebSockets)
         self.policy = policy or RetryPolicy()
         self._reopen = False  # the socket was closed on purpose, to follow one more workspace
         self.watches: dict[str, ExecutionWatch] = {}
@@ -145,6 +147,8 @@ class Watcher:
 
     async def _run(self) -> None:
         failures = 0
+        while not self.use_socket:
+            await self._poll_for(3600.0)
         while True:
             try:
                 async with connect(
@@ -235,12 +239,13 @@ class ThreadedWatcher:
         timeout: float,
         poll_interval: float,
         policy: RetryPolicy,
+        socket: bool,
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="athena-client-watcher", daemon=True)
         self._thread.start()
         self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
-        self.watcher = Watcher(self._http, ws_url, headers, poll_interval, policy)
+        self.watcher = Watcher(self._http, ws_url, headers, poll_interval, policy, socket)
 
     def add(self, watch: ExecutionWatch, timeout: float = 60.0) -> None:
         asyncio.run_coroutine_threadsafe(self.watcher.add(watch), self._loop).result(timeout)
