@@ -129,9 +129,11 @@ def test_a_decision_made_while_the_engines_server_is_down_still_reaches_it(
         approver_side.stop()
 
 
-async def test_an_operators_stop_reaches_the_engine_over_the_event_socket(server: AppServer, world: World) -> None:
+@pytest.mark.parametrize("socket", [True, False], ids=["event socket", "REST polling only"])
+async def test_an_operators_stop_reaches_the_engine(server: AppServer, world: World, socket: bool) -> None:
+    """Pushed over the event socket; with the socket off (a proxy that refuses it), polled."""
     async with (
-        AsyncAthenaClient(server.base_url, world.operator_a.token) as client,
+        AsyncAthenaClient(server.base_url, world.operator_a.token, socket=socket) as client,
         httpx.AsyncClient(base_url=server.base_url, headers=world.admin_a.headers) as admin,
     ):
         async with client.execution(world.workflows["Customer onboarding"], mode="webhook") as run, run.node("start"):
@@ -140,12 +142,12 @@ async def test_an_operators_stop_reaches_the_engine_over_the_event_socket(server
             assert stopped.status_code == 200
             assert await run.wait_stopped(timeout=30)
             noticed = time.monotonic() - asked
-            assert run.watch is not None and run.watch.stopped_by == "socket"  # pushed, not polled
+            assert run.watch is not None and run.watch.stopped_by == ("socket" if socket else "rest")
             with pytest.raises(ExecutionStopped):
                 run.check_stop()
             run.check_stop()  # raises again: the node and the run end quietly
             raise AssertionError("check_stop did not raise")
-        print(f"\nstop noticed {noticed * 1000:.0f} ms after it was sent")
+        print(f"\nstop noticed {noticed * 1000:.0f} ms after it was sent ({'socket' if socket else 'polling'})")
         execution = await client.get_execution(run.uuid, with_data=True)
     # The engine did not overwrite the operator's stop; the open node run was closed by the stop.
     assert execution["status"] == "cancelled" and execution["error"] is None
