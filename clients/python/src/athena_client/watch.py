@@ -111,7 +111,6 @@ class Watcher:
         self.stats = {"connects": 0, "events": 0, "resyncs": 0, "rest_checks": 0}
         self._socket: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
 
     async def add(self, watch: ExecutionWatch) -> None:
         """Watch ``watch``'s execution; a new workspace starts at its current ``event_seq`` (the
@@ -128,7 +127,6 @@ class Watcher:
         await self._check([watch])  # anything that happened before the cursor
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="athena-client-watcher")
-        self._wake.set()
 
     def remove(self, execution_uuid: str) -> None:
         self.watches.pop(execution_uuid, None)
@@ -159,13 +157,15 @@ class Watcher:
                     self.stats["connects"] += 1
                     await self._check(list(self.watches.values()))  # what happened while we were away
                     async for frame in socket:
-                        await self._on_frame(json.loads(frame))
+                        await self._on_text(frame)
                 if self._reopen:  # closed by ``add``: reconnect at once
                     self._reopen = False
                     continue
                 logger.info("event socket closed by the server; reconnecting")
             except (OSError, TimeoutError, WebSocketException) as exc:
                 logger.info("event socket down (%r); polling every %.1fs", exc, self.poll_interval)
+            except Exception:  # never let the watcher die: stops and decisions depend on it
+                logger.exception("event socket failed; polling every %.1fs", self.poll_interval)
             finally:
                 self._socket, self.connected = None, False
             failures += 1
@@ -181,6 +181,13 @@ class Watcher:
             if remaining <= 0:
                 return
             await asyncio.sleep(min(self.poll_interval, remaining))
+
+    async def _on_text(self, frame: str | bytes) -> None:
+        try:
+            message = json.loads(frame)
+            await self._on_frame(message)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            logger.warning("skipped a frame the client does not understand: %.200r", frame)
 
     async def _on_frame(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -226,6 +233,8 @@ class Watcher:
                 watch.mark_deleted("rest")
             except AthenaError as exc:  # down, restarting, rate-limited: the next check will tell
                 logger.debug("REST check of %s failed: %s", watch.uuid, exc)
+            except (httpx.HTTPError, ValueError, KeyError) as exc:  # a proxy's error page, a timeout...
+                logger.debug("REST check of %s failed: %r", watch.uuid, exc)
 
 
 class ThreadedWatcher:
