@@ -15,6 +15,7 @@ import pytest
 from athena_client import (
     AsyncAthenaClient,
     AthenaClient,
+    Conflict,
     ConnectionFailed,
     RateLimited,
     RetryPolicy,
@@ -166,3 +167,22 @@ def test_a_request_that_may_have_reached_the_server_is_resent_only_when_a_repeat
     assert client.update_execution("e1", **loose)["uuid"] == "e1"  # refused, then sent
     assert client.update_execution("e1", **exact)["uuid"] == "e1"  # timed out, then sent again
     assert len(seen) == 5
+
+
+def test_a_keyed_post_waits_out_the_409_of_its_own_first_attempt_still_running(slept: list[float]) -> None:
+    """The idempotency server answers a retry 409 + Retry-After while the key's first request runs;
+    a state conflict (409 without Retry-After) is an error at once."""
+    seen: list[httpx.Request] = []
+    running = {"message": "A request with this Idempotency-Key is still running; retry shortly."}
+    answers: list[httpx.Response | Exception] = [
+        httpx.ReadTimeout("no answer"),
+        httpx.Response(409, headers={"Retry-After": "1"}, json=running),
+        httpx.Response(201, json=CREATED),
+        httpx.Response(409, json={"message": "Cannot stop an execution that is already 'completed'."}),
+    ]
+    client = client_on(scripted(answers, seen), RetryPolicy(base_delay=0.25, jitter=0.0))
+    assert client.create_execution("wf-1")["uuid"] == "e1"
+    assert len({r.headers["Idempotency-Key"] for r in seen}) == 1 and slept == [0.25, 1.0]
+    with pytest.raises(Conflict):
+        client.stop_execution("e1")
+    assert len(seen) == 4

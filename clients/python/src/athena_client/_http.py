@@ -1,5 +1,7 @@
 """Sending a request with retries: backoff on connection errors, 429 (honouring ``Retry-After``) and
-502/503/504; the same idempotency key on every attempt of one POST."""
+502/503/504; the same idempotency key on every attempt of one POST. A keyed POST's 409 that carries
+``Retry-After`` (a server that keeps idempotency keys saying the key's first attempt still runs) is
+waited out too; other 409s are conflicts and raise."""
 
 from __future__ import annotations
 
@@ -105,10 +107,12 @@ def post(path: str, body: Any = None, idempotency_key: str | None = None) -> Req
     return Request("POST", path, json=body, idempotency_key=idempotency_key or str(uuid.uuid4()))
 
 
-def _outcome(response: httpx.Response, policy: RetryPolicy) -> bool:
+def _outcome(response: httpx.Response, policy: RetryPolicy, request: Request) -> bool:
     """True when ``response`` is final (success raises nothing; an error raises); False to retry."""
     if response.status_code in policy.statuses:
         return False
+    if response.status_code == 409 and request.idempotency_key and "retry-after" in response.headers:
+        return False  # the key's first attempt is still running on the server: ask again later
     if response.status_code >= 400:
         raise error_for(response)
     return True
@@ -134,7 +138,7 @@ def send(
                 params=request.params,
                 headers={**(headers or {}), **request.headers()},
             )
-            if _outcome(response, policy):
+            if _outcome(response, policy, request):
                 return _body(response)
         except httpx.TransportError as exc:
             wait = policy.next_delay(attempt, time.monotonic() - started, None) if request.may_retry(exc) else None
@@ -169,7 +173,7 @@ async def asend(
                 params=request.params,
                 headers={**(headers or {}), **request.headers()},
             )
-            if _outcome(response, policy):
+            if _outcome(response, policy, request):
                 return _body(response)
         except httpx.TransportError as exc:
             wait = policy.next_delay(attempt, time.monotonic() - started, None) if request.may_retry(exc) else None
