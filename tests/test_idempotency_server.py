@@ -1,0 +1,155 @@
+"""``Idempotency-Key`` against a real server (uvicorn, its own process), on the test's database:
+the retry storm of issue 23 (the same create sent 20 times at once: one execution, 20 equal
+answers), the same for a decision, replays after the first answer, keys per token, and expired keys
+purged by the server and by ``athena purge``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, insert, select
+
+from app.db.models import ApiToken, ApprovalAction, ApprovalAudit, IdempotencyKey, WorkflowExecution
+from app.lib.idempotency_store import utcnow
+from app.services import Services
+from tests.approval_helpers import APPROVALS, pending_approval
+from tests.conftest import EXECUTIONS, Actor, World, read_events
+from tests.servers import AppServer
+
+STORM = 20
+REPLAYED = "idempotent-replayed"
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path, world: World) -> Iterator[AppServer]:
+    app_server = AppServer(database_url, None, tmp_path)
+    app_server.start()
+    yield app_server
+    app_server.stop()
+
+
+def keyed(actor: Actor, key: str) -> dict[str, str]:
+    return {**actor.headers, "Idempotency-Key": key}
+
+
+async def count(services: Services, table: Any, *where: Any) -> int:
+    async with services.db.read() as session:
+        return int((await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+
+
+async def storm(server: AppServer, url: str, body: dict[str, Any], headers: dict[str, str]) -> list[httpx.Response]:
+    """``STORM`` copies of one request, each on its own connection, all sent at once."""
+    limits = httpx.Limits(max_connections=STORM, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=60) as http:
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(http.post(url, json=body, headers=headers) for _ in range(STORM)))
+        print(f"\nretry storm: {STORM} x POST {url} in {time.perf_counter() - started:.2f} s")
+    return list(answers)
+
+
+def assert_one_ran_and_all_equal(answers: list[httpx.Response], status: int) -> None:
+    assert [a.status_code for a in answers] == [status] * STORM, [a.text for a in answers if a.status_code != status]
+    assert len({a.content for a in answers}) == 1, "every answer is the first one, byte for byte"
+    assert sorted(a.headers.get(REPLAYED, "") for a in answers) == [""] + ["true"] * (STORM - 1)
+
+
+async def test_retry_storm_the_same_create_twenty_times_at_once_makes_one_execution(
+    server: AppServer, world: World, services: Services
+) -> None:
+    body = {"workflow_uuid": world.workflows["Invoice approval"], "status": "running", "mode": "webhook"}
+    answers = await storm(server, EXECUTIONS, body, keyed(world.operator_a, f"storm-{uuid.uuid4()}"))
+    assert_one_ran_and_all_equal(answers, 201)
+    executions = await count(services, WorkflowExecution)
+    created = [e for e in await read_events(services, world.ws["A"]) if e.type == "execution.created"]
+    keys = await count(services, IdempotencyKey)
+    print(f"retry storm: {executions} execution, {len(created)} created event, {keys} key row")
+    assert (executions, len(created), keys) == (1, 1, 1)
+    assert created[0].execution_uuid == answers[0].json()["data"]["uuid"]
+
+
+async def test_retry_storm_of_one_decision_decides_once_and_answers_all_alike(
+    server: AppServer, world: World, services: Services
+) -> None:
+    """Without a key 19 of these would be 409 (already decided); with one, all get the decision."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        execution, approval = await pending_approval(http, world.operator_a, world.workflows["Invoice approval"])
+    url = f"{APPROVALS}/{approval['uuid']}/approve"
+    answers = await storm(server, url, {"comment": "checked"}, keyed(world.approver_a, "approve-once"))
+    assert_one_ran_and_all_equal(answers, 200)
+    assert answers[0].json()["data"]["status"] == "approved"
+    assert await count(services, ApprovalAudit, ApprovalAudit.action == ApprovalAction.APPROVED) == 1
+    events = [(e.type, e.status) for e in await read_events(services) if e.execution_uuid == execution["uuid"]]
+    assert events[-1] == ("approval.decided", "running") and events.count(events[-1]) == 1  # resumed once
+
+
+async def test_replay_after_the_answer_other_body_and_keys_per_token(
+    server: AppServer, world: World, services: Services
+) -> None:
+    body = {"workflow_uuid": world.workflows["Invoice approval"]}
+    second_token = Actor(
+        world.operator_a.email,
+        await services.accounts.create_token(world.operator_a.user_id, name="engine-2"),
+        world.operator_a.user_id,
+    )
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        first = await http.post(EXECUTIONS, json=body, headers=keyed(world.operator_a, "k"))
+        later = await http.post(EXECUTIONS, json=body, headers=keyed(world.operator_a, "k"))
+        other = await http.post(EXECUTIONS, json={**body, "mode": "cli"}, headers=keyed(world.operator_a, "k"))
+        own_token = await http.post(EXECUTIONS, json=body, headers=keyed(second_token, "k"))
+        other_user = await http.post(EXECUTIONS, json=body, headers=keyed(world.admin_a, "k"))
+    assert (first.status_code, later.status_code) == (201, 201)
+    assert later.content == first.content and later.headers[REPLAYED] == "true"
+    assert other.status_code == 422 and list(other.json()["errors"]) == ["Idempotency-Key"]
+    assert own_token.status_code == other_user.status_code == 201
+    assert REPLAYED not in own_token.headers and REPLAYED not in other_user.headers
+    uuids = {r.json()["data"]["uuid"] for r in (first, own_token, other_user)}
+    assert len(uuids) == 3 and await count(services, WorkflowExecution) == 3
+
+
+async def expired_key(services: Services, actor: Actor, key: str) -> None:
+    """A key stored more than ``IDEMPOTENCY_KEY_HOURS`` ago."""
+    long_ago = utcnow() - dt.timedelta(hours=25)
+    async with services.db.write() as session:
+        token_id = (
+            await session.execute(select(ApiToken.id).where(ApiToken.user_id == actor.user_id).limit(1))
+        ).scalar_one()
+        await session.execute(
+            insert(IdempotencyKey).values(
+                token_id=token_id, key=key, method="POST", path=EXECUTIONS, request_hash="0" * 64,
+                status_code=201, response_headers=[], response_body=b"{}", expires_at=long_ago + dt.timedelta(hours=24),
+                created_at=long_ago, updated_at=long_ago,
+            )
+        )  # fmt: skip
+
+
+async def test_expired_keys_are_purged_by_the_server_and_by_athena_purge(
+    database_url: str, tmp_path: Path, world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await expired_key(services, world.operator_a, "yesterday")
+    app_server = AppServer(database_url, None, tmp_path)
+    app_server.start()
+    try:
+        deadline = time.monotonic() + 30
+        while await count(services, IdempotencyKey) and time.monotonic() < deadline:  # noqa: ASYNC110 (another process)
+            await asyncio.sleep(0.1)
+        assert await count(services, IdempotencyKey) == 0, "the server purges expired keys when it starts"
+    finally:
+        app_server.stop()
+    from app.cli import athena
+
+    await expired_key(services, world.operator_a, "the-day-before")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    dry = await asyncio.to_thread(CliRunner().invoke, athena, ["purge", "--dry-run"])
+    assert dry.exit_code == 0 and "would purge 1 expired idempotency key(s)" in dry.output, dry.output
+    real = await asyncio.to_thread(CliRunner().invoke, athena, ["purge"])
+    assert real.exit_code == 0 and "purged 1 expired idempotency key(s)" in real.output, real.output
+    assert await count(services, IdempotencyKey) == 0
