@@ -89,17 +89,18 @@ class IdempotencyStore:
         running, or another request's fingerprint."""
         while True:
             now = utcnow()
-            claim = await self._insert(token_id, key, request, now)
-            if claim is not None:
-                return claim
-            async with self.db.read() as session:
+            # Read first: a retry that waits on a running request polls with reads only.
+            async with self.db.quick_read() as session:
                 row = (
                     await session.execute(
                         select(IdempotencyKey).where(IdempotencyKey.token_id == token_id, IdempotencyKey.key == key)
                     )
                 ).scalar_one_or_none()
             if row is None:
-                continue  # released (or purged) since our insert: claim again
+                claim = await self._insert(token_id, key, request, now)
+                if claim is not None:
+                    return claim
+                continue  # another request inserted it first: read what it holds
             if row.expires_at <= now:
                 await self._drop_expired(row.id, now)  # past retention, not yet purged: a new key
                 continue
