@@ -226,6 +226,18 @@ async def test_an_answer_too_big_to_keep_streams_through_and_frees_the_key(
     assert await key_rows(services) == []
 
 
+async def test_a_body_over_the_limit_is_a_413_before_anything_is_claimed(
+    client: httpx.AsyncClient, world: World, services: Services
+) -> None:
+    big = (
+        b'{"workflow_uuid": "%s", "mode": "' % world.workflows["Invoice approval"].encode() + b"x" * 10_000_001 + b'"}'
+    )
+    headers = {**keyed(world.operator_a, "huge"), "Content-Type": "application/json"}
+    response = await client.post(EXECUTIONS, content=big, headers=headers)
+    assert response.status_code == 413 and "message" in response.json()
+    assert await key_rows(services) == [] and await execution_count(services) == 0
+
+
 async def test_sign_in_other_methods_and_unkeyed_requests_store_nothing(
     client: httpx.AsyncClient, world: World, services: Services
 ) -> None:

@@ -62,9 +62,11 @@ def assert_one_ran_and_all_equal(answers: list[httpx.Response], status: int) -> 
     assert sorted(a.headers.get(REPLAYED, "") for a in answers) == [""] + ["true"] * (STORM - 1)
 
 
-async def test_retry_storm_the_same_create_twenty_times_at_once_makes_one_execution(
+async def test_retry_storms_one_create_and_one_decision_sent_twenty_times_at_once_run_once(
     server: AppServer, world: World, services: Services
 ) -> None:
+    """The issue's storm: the same create 20 times at once makes one execution and 20 equal answers.
+    Then a decision: without a key 19 of these would be 409 (already decided); with one, all get it."""
     body = {"workflow_uuid": world.workflows["Invoice approval"], "status": "running", "mode": "webhook"}
     answers = await storm(server, EXECUTIONS, body, keyed(world.operator_a, f"storm-{uuid.uuid4()}"))
     assert_one_ran_and_all_equal(answers, 201)
@@ -75,11 +77,6 @@ async def test_retry_storm_the_same_create_twenty_times_at_once_makes_one_execut
     assert (executions, len(created), keys) == (1, 1, 1)
     assert created[0].execution_uuid == answers[0].json()["data"]["uuid"]
 
-
-async def test_retry_storm_of_one_decision_decides_once_and_answers_all_alike(
-    server: AppServer, world: World, services: Services
-) -> None:
-    """Without a key 19 of these would be 409 (already decided); with one, all get the decision."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
         execution, approval = await pending_approval(http, world.operator_a, world.workflows["Invoice approval"])
     url = f"{APPROVALS}/{approval['uuid']}/approve"
