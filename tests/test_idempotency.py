@@ -4,15 +4,19 @@ the purge. The retry storm and the rest against a real server: tests/test_idempo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, insert, select
 
 import app.lib.idempotency as idempotency
+from app.asgi import create_app
+from app.config import Settings
 from app.db.models import ApiToken, IdempotencyKey, WorkflowExecution
 from app.lib.idempotency_keys import fingerprint
 from app.lib.idempotency_store import LEASE, utcnow
@@ -21,6 +25,7 @@ from tests.approval_helpers import APPROVALS, decide, pending_approval
 from tests.conftest import API, EXECUTIONS, Actor, World, create_execution
 
 REPLAYED = "idempotent-replayed"
+OUTCOMES = ("ran", "replayed", "mismatch", "in_progress")
 
 
 def keyed(actor: Actor, key: str | bytes) -> dict[str, Any]:
@@ -184,6 +189,8 @@ async def test_a_retry_while_the_first_runs_waits_then_409_with_retry_after(
     assert response.status_code == 409, response.text
     assert response.headers["retry-after"] == "1" and list(response.json()["errors"]) == ["Idempotency-Key"]
     assert await execution_count(services) == 0
+    counts = services.idempotency.counts
+    assert (counts.waited, counts.in_progress, counts.ran) == (1, 1, 0)
 
 
 async def test_a_claim_left_by_a_dead_process_is_taken_over_after_the_lease(
@@ -296,3 +303,23 @@ async def test_openapi_documents_the_header_on_the_posts_that_honour_it(client: 
     } <= keyed_posts
     create = posts["/api/v1/workflow-executions"]
     assert "Idempotent-Replayed" in create["responses"]["201"]["headers"]
+
+
+async def test_metrics_count_keyed_requests_by_outcome(settings: Settings, world: World) -> None:
+    app = create_app(dataclasses.replace(settings, metrics_token="metrics-test"))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as c:
+            body = {"workflow_uuid": world.workflows["Invoice approval"]}
+            for sent in (body, body, {**body, "mode": "cli"}):
+                await c.post(EXECUTIONS, json=sent, headers=keyed(world.operator_a, "counted"))
+            scraped = await c.get("/metrics", headers={"Authorization": "Bearer metrics-test"})
+    finally:
+        await app.state.services.close()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(scraped.text)
+        for s in family.samples
+    }
+    outcomes = {o: samples[("athena_idempotency_requests_total", (("outcome", o),))] for o in OUTCOMES}
+    assert outcomes == {"ran": 1, "replayed": 1, "mismatch": 1, "in_progress": 0}
+    assert samples[("athena_idempotency_waits_total", ())] == 0

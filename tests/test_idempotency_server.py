@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, insert, select
 
 from app.db.models import ApiToken, ApprovalAction, ApprovalAudit, IdempotencyKey, WorkflowExecution
@@ -27,14 +28,26 @@ from tests.servers import AppServer
 
 STORM = 20
 REPLAYED = "idempotent-replayed"
+METRICS_TOKEN = "metrics-test"
 
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, world: World) -> Iterator[AppServer]:
-    app_server = AppServer(database_url, None, tmp_path)
+    app_server = AppServer(database_url, None, tmp_path, METRICS_TOKEN=METRICS_TOKEN)
     app_server.start()
     yield app_server
     app_server.stop()
+
+
+def outcomes(server: AppServer) -> dict[str, float]:
+    """The server's ``athena_idempotency_requests_total`` by outcome."""
+    scraped = httpx.get(server.base_url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    return {
+        s.labels["outcome"]: s.value
+        for family in text_string_to_metric_families(scraped.text)
+        for s in family.samples
+        if s.name == "athena_idempotency_requests_total"
+    }
 
 
 def keyed(actor: Actor, key: str) -> dict[str, str]:
@@ -83,6 +96,7 @@ async def test_retry_storms_a_create_a_decision_and_two_servers_each_run_once(
     print(f"retry storm: {executions} execution, {len(created)} created event, {keys} key row")
     assert (executions, len(created), keys) == (1, 1, 1)
     assert created[0].execution_uuid == answers[0].json()["data"]["uuid"]
+    assert outcomes(server) == {"ran": 1, "replayed": STORM - 1, "mismatch": 0, "in_progress": 0}
 
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
         execution, approval = await pending_approval(http, world.operator_a, world.workflows["Invoice approval"])
@@ -93,6 +107,7 @@ async def test_retry_storms_a_create_a_decision_and_two_servers_each_run_once(
     assert await count(services, ApprovalAudit, ApprovalAudit.action == ApprovalAction.APPROVED) == 1
     events = [(e.type, e.status) for e in await read_events(services) if e.execution_uuid == execution["uuid"]]
     assert events[-1] == ("approval.decided", "running") and events.count(events[-1]) == 1  # resumed once
+    assert outcomes(server) == {"ran": 2, "replayed": 2 * (STORM - 1), "mismatch": 0, "in_progress": 0}
 
     # Instances behind a load balancer: the copies that reach the process without the claim find it
     # in the database, wait (polling: no in-process wake-up there) and replay the same answer.

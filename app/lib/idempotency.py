@@ -53,6 +53,7 @@ logger = logging.getLogger("athena.idempotency")
 EXCLUDED_PATHS = frozenset({"/api/v1/auth/sign-in", "/api/v1/auth/logout"})
 WAIT_LIMIT = 30.0  # seconds a retry waits for the first request's answer before a 409
 MAX_KEPT_BODY = 2 * 1024 * 1024
+FIRST_PAUSE = 0.02  # seconds between a waiting retry's looks at the key, growing to 0.25
 _HEADER_NAME = HEADER.lower().encode()
 
 
@@ -102,18 +103,22 @@ class IdempotencyMiddleware(ASGIMiddleware):
 async def _settle(store: IdempotencyStore, token_id: int, key: str, request: Fingerprint) -> Claim | StoredResponse:
     """Claim the key, or wait while its first request runs; the claim or the stored answer."""
     deadline = time.monotonic() + WAIT_LIMIT
-    pause = 0.02
+    pause = FIRST_PAUSE
+    counts = store.counts
     while True:
         outcome = await store.claim(token_id, key, request)
         if isinstance(outcome, Claim):
+            counts.ran += 1
             return outcome  # its answer (or release) wakes this process's waiters
         if not isinstance(outcome, InFlight):
             # The other waiters of this process look again too (an answer stored by another
             # process reaches them at once), and the key's entry in the store's wakers goes.
             store.wake(token_id, key)
         if isinstance(outcome, StoredResponse):
+            counts.replayed += 1
             return outcome
         if isinstance(outcome, Mismatch):
+            counts.mismatched += 1
             raise FieldValidationError(
                 HEADER,
                 f"This {HEADER} was already used for a different request (first: {outcome.method} {outcome.target}):"
@@ -121,7 +126,10 @@ async def _settle(store: IdempotencyStore, token_id: int, key: str, request: Fin
             )
         if time.monotonic() >= deadline:
             store.wake(token_id, key)
+            counts.in_progress += 1
             raise RequestInProgress()
+        if pause == FIRST_PAUSE:
+            counts.waited += 1
         await store.wait(token_id, key, pause)
         pause = min(pause * 1.5, 0.25)
 

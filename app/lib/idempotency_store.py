@@ -63,11 +63,24 @@ class Mismatch:
 Outcome = Claim | InFlight | Mismatch | StoredResponse
 
 
+@dataclass
+class IdempotencyCounts:
+    """What keyed POSTs came to in this process, since start (``/metrics``)."""
+
+    ran: int = 0  # claimed the key and ran
+    replayed: int = 0  # answered with a stored answer
+    mismatched: int = 0  # 422: the key was used for another request
+    in_progress: int = 0  # 409: the first request still ran after WAIT_LIMIT
+    waited: int = 0  # found the first request running and waited for it
+
+
 class IdempotencyStore:
     def __init__(self, db: Database, retention: dt.timedelta) -> None:
         self.db = db
         self.retention = retention
         self._purger: asyncio.Task[None] | None = None
+        self.counts = IdempotencyCounts()
+        self.purged = 0  # expired keys deleted by this process
         # Requests of this process waiting on a key another request of this process holds: woken
         # as soon as it is answered or freed (across processes, waiting falls back to polling).
         self._wakers: dict[tuple[int, str], asyncio.Event] = {}
@@ -222,6 +235,7 @@ class IdempotencyStore:
         while True:
             try:
                 purged = await self.purge_expired()
+                self.purged += purged
                 if purged:
                     logger.info("purged %d expired idempotency key(s)", purged)
             except Exception:  # a database outage must not end the loop: try again next time
