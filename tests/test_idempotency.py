@@ -323,3 +323,20 @@ async def test_metrics_count_keyed_requests_by_outcome(settings: Settings, world
     outcomes = {o: samples[("athena_idempotency_requests_total", (("outcome", o),))] for o in OUTCOMES}
     assert outcomes == {"ran": 1, "replayed": 1, "mismatch": 1, "in_progress": 0}
     assert samples[("athena_idempotency_waits_total", ())] == 0
+
+
+async def test_an_answer_that_cannot_be_stored_still_reaches_the_client(
+    client: httpx.AsyncClient, world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails between the request's commit and storing its answer (injected): the client
+    gets the answer; the claim stays, so a retry waits and, after the lease, runs again."""
+
+    async def database_gone(*_: Any) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(services.idempotency, "complete", database_gone)
+    body = {"workflow_uuid": world.workflows["Invoice approval"]}
+    response = await client.post(EXECUTIONS, json=body, headers=keyed(world.operator_a, "unstored"))
+    assert response.status_code == 201 and response.json()["data"]["uuid"]
+    [row] = await key_rows(services)
+    assert row.status_code is None and row.owner is not None

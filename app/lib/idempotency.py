@@ -145,13 +145,14 @@ async def _run(
         await asyncio.shield(store.release(claim))
         raise
     response = capture.response()
-    if response is None or not is_kept(response.status):
-        await store.release(claim)
-    else:
-        try:
+    try:
+        if response is None or not is_kept(response.status):
+            await store.release(claim)
+        else:
             await store.complete(claim, response)
-        except Exception:  # the work is done: the client still gets its answer
-            logger.exception("storing the answer of idempotency key row %d failed", claim.row_id)
+    except Exception as exc:  # the database went away: the client still gets its answer
+        # The claim stays; retries wait for it, then take it over once LEASE has passed.
+        logger.warning("idempotency key row %d: storing or freeing it failed: %r", claim.row_id, exc)
     await capture.flush()
 
 

@@ -238,8 +238,10 @@ class IdempotencyStore:
                 self.purged += purged
                 if purged:
                     logger.info("purged %d expired idempotency key(s)", purged)
-            except Exception:  # a database outage must not end the loop: try again next time
-                logger.warning("purging expired idempotency keys failed; will retry", exc_info=True)
+            except Exception as exc:  # a database outage must not end the loop: try again next time
+                logger.warning(
+                    "purging expired idempotency keys failed (%r); next try in %d s", exc, PURGE_EVERY_SECONDS
+                )
             await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
