@@ -75,6 +75,8 @@ class IdempotencyCounts:
 
 
 class IdempotencyStore:
+    """The keys of one app (``Services.idempotency``): claims, answers, waiting, the purge loop."""
+
     def __init__(self, db: Database, retention: dt.timedelta) -> None:
         self.db = db
         self.retention = retention
