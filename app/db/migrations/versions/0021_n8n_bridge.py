@@ -1,7 +1,7 @@
 """the n8n bridge's state: its cursor and health, and which n8n workflow / execution is which row
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07 16:00:00
 
 ``athena bridge n8n`` mirrors an n8n instance into one workspace (app/bridges/n8n). Everything it
@@ -15,8 +15,7 @@ must remember across a restart lives here, so a restart neither duplicates nor m
   creates the execution (so a crash cannot leave one without the other), with what was last
   mirrored and the approval / resume / stop bookkeeping.
 
-(Numbered 0021 on the bridge branch; 0020 is the idempotency keys' migration, and the merge re-chains
-this one onto it.)
+(Written beside 0020, the idempotency keys' migration, and chained onto it when main was merged.)
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from advanced_alchemy import types as sa_types
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
