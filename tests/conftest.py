@@ -8,6 +8,7 @@ Tests that need a service which is missing are skipped locally but fail when ``R
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -121,8 +122,9 @@ def settings(database_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def built_app(settings: Settings) -> AsyncIterator[Any]:
+    """The ``app`` fixture's app (tests/browser/conftest.py builds it on its own event loop)."""
     application = create_app(settings)
     services: Services = application.state.services
     if IS_POSTGRES:
@@ -130,6 +132,12 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
             await session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     yield application
     await services.close()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    async with built_app(settings) as application:
+        yield application
 
 
 @pytest.fixture
@@ -184,6 +192,11 @@ USERS = {
 
 @pytest.fixture
 async def world(services: Services) -> World:
+    return await seed_world(services)
+
+
+async def seed_world(services: Services) -> World:
+    """The ``world`` fixture's organizations, workspaces, users (with tokens) and workflows."""
     w = World()
     for key, org in (("A", "org-1"), ("B", "org-1"), ("C", "org-2")):
         ws = await services.accounts.create_workspace(f"Workspace {key}", org)
