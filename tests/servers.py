@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -142,6 +143,7 @@ class ForkServer:
             )
             assert proc.stdout is not None
             assert json.loads(proc.stdout.readline() or b"{}").get("ready"), "the fork server did not start"
+            atexit.register(cls._close, proc)
         assert proc.stdin is not None and proc.stdout is not None
         request: dict[str, Any] = {"args": args, "env": env, "log": str(log), "cwd": os.getcwd()}
         proc.stdin.write(json.dumps(request).encode() + b"\n")
@@ -149,6 +151,14 @@ class ForkServer:
         reply = json.loads(proc.stdout.readline() or b"{}")
         assert "pid" in reply, "the fork server did not answer"
         return ForkedProcess(reply["pid"], args)
+
+    @staticmethod
+    def _close(proc: subprocess.Popen[bytes]) -> None:
+        """At exit: the fork server's stdin closes, it reaps its ended children and exits; wait for it."""
+        with contextlib.suppress(Exception):
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(10)
 
 
 class AppServer:
