@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import pytest
 from jinja2.bccache import Bucket, BytecodeCache
-from sqlalchemy import text
 
 from app.asgi import create_app
 from app.config import Settings, normalize_database_url
 from app.db.models import Role
 from app.services import Services
+from tests.pg_reset import empty_tables
 
 # A test process starts hundreds of apps: freezing the heap at the first would keep that test's
 # objects (its database connections too) from the collector for the rest of the run. Servers the
@@ -151,7 +151,7 @@ async def built_app(settings: Settings) -> AsyncIterator[Any]:
     services: Services = application.state.services
     if IS_POSTGRES:
         async with services.db.write() as session:
-            await session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            await empty_tables(session, TABLES)  # as TRUNCATE ... RESTART IDENTITY CASCADE, much faster
     yield application
     await services.close()
 
