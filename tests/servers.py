@@ -146,11 +146,16 @@ class ForkServer:
             atexit.register(cls._close, proc)
         assert proc.stdin is not None and proc.stdout is not None
         request: dict[str, Any] = {"args": args, "env": env, "log": str(log), "cwd": os.getcwd()}
-        proc.stdin.write(json.dumps(request).encode() + b"\n")
-        proc.stdin.flush()
-        reply = json.loads(proc.stdout.readline() or b"{}")
-        assert "pid" in reply, "the fork server did not answer"
-        return ForkedProcess(reply["pid"], args)
+        try:
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.flush()
+            reply = json.loads(proc.stdout.readline() or b"{}")
+            assert "pid" in reply, "the fork server did not answer"
+            return ForkedProcess(reply["pid"], args)
+        except BaseException:  # a timeout between request and reply: the next reply would be this one's
+            proc.kill()
+            cls._proc = None
+            raise
 
     @staticmethod
     def _close(proc: subprocess.Popen[bytes]) -> None:
