@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from app.lib.read_gate import ARRIVED
 
 if TYPE_CHECKING:
+    from app.lib.idempotency_store import IdempotencyStore
     from app.services import Services
 
 SOCKET_KINDS = ("api", "page")
@@ -127,6 +128,7 @@ class AppCollector(Collector):
         )
         yield _gauge("athena_http_reads_waiting", "GET requests waiting for their turn.", gate.waiting)
         yield _counter("athena_http_reads_waited", "GET requests that had to wait for their turn.", gate.waited_total)
+        yield from _idempotency(self.services.idempotency)
         limiter = self.services.limiter
         yield _gauge(
             "athena_ratelimit_store_up", "0 while the rate-limit store (Redis) does not answer.", int(limiter.available)
@@ -167,6 +169,27 @@ def _pool(pool: Any) -> Iterator[Metric]:
     ):
         if callable(getattr(pool, method, None)):
             yield _gauge(name, doc, getattr(pool, method)())
+
+
+def _idempotency(store: IdempotencyStore) -> Iterator[Metric]:
+    """Keyed POSTs by outcome (docs/api.md, "Idempotent requests")."""
+    outcomes = CounterMetricFamily(
+        "athena_idempotency_requests",
+        "POST requests with an Idempotency-Key: ran (first of its key), replayed (a retry answered from"
+        " the stored answer), mismatch (422: the key was used for another request), in_progress (409).",
+        labels=["outcome"],
+    )
+    counts = store.counts
+    for outcome, value in (
+        ("ran", counts.ran), ("replayed", counts.replayed),
+        ("mismatch", counts.mismatched), ("in_progress", counts.in_progress),
+    ):  # fmt: skip
+        outcomes.add_metric([outcome], value)
+    yield outcomes
+    yield _counter(
+        "athena_idempotency_waits", "Keyed retries that waited for their key's first request.", counts.waited
+    )
+    yield _counter("athena_idempotency_purged", "Expired idempotency keys this process deleted.", store.purged)
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
