@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import os
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -13,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -75,6 +79,93 @@ class RedisServer:
         self.proc.send_signal(signal.SIGCONT)
 
 
+# TEST_SERVER_FORK=0 starts every app server as its own `python -m uvicorn` process, as before the fork
+# server (tests/forkserver.py): for comparing the two, or to rule the fork server out.
+FORK = os.environ.get("TEST_SERVER_FORK", "1") != "0"
+
+
+class ForkedProcess:
+    """What a test needs of a ``Popen`` for a process the fork server started. It is the fork server's
+    child, not ours: signals and the wait for its end go through a pidfd, which cannot name another
+    process even if the pid is reused."""
+
+    def __init__(self, pid: int, args: list[str]) -> None:
+        self.pid = pid
+        self.args = args
+        self._pidfd = os.pidfd_open(pid)
+        self.returncode: int | None = None  # unknown (the fork server reaps it); set to -1 once it has ended
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self._ended()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            self._ended()
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            signal.pidfd_send_signal(self._pidfd, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _ended(self) -> None:
+        self.returncode = -1
+        os.close(self._pidfd)
+
+    def __del__(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+
+
+class ForkServer:
+    """This test process's fork server (tests/forkserver.py), started on first use; it exits when we
+    do (its stdin closes)."""
+
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def spawn(cls, args: list[str], env: dict[str, str], log: Path) -> ForkedProcess:
+        proc = cls._proc
+        if proc is None or proc.poll() is not None:
+            proc = cls._proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+            assert proc.stdout is not None
+            assert json.loads(proc.stdout.readline() or b"{}").get("ready"), "the fork server did not start"
+            atexit.register(cls._close, proc)
+        assert proc.stdin is not None and proc.stdout is not None
+        request: dict[str, Any] = {"args": args, "env": env, "log": str(log), "cwd": os.getcwd()}
+        try:
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.flush()
+            reply = json.loads(proc.stdout.readline() or b"{}")
+            assert "pid" in reply, "the fork server did not answer"
+            return ForkedProcess(reply["pid"], args)
+        except BaseException:  # a timeout between request and reply: the next reply would be this one's
+            proc.kill()
+            cls._proc = None
+            raise
+
+    @staticmethod
+    def _close(proc: subprocess.Popen[bytes]) -> None:
+        """At exit: the fork server's stdin closes, it reaps its ended children and exits; wait for it."""
+        with contextlib.suppress(Exception):
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(10)
+
+
 class AppServer:
     """``uvicorn app.asgi:create_app`` in its own process, like one instance behind a load balancer."""
 
@@ -95,18 +186,21 @@ class AppServer:
             self.env["REDIS_URL"] = redis_url
         else:
             self.env.pop("REDIS_URL", None)
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | ForkedProcess | None = None
 
     def start(self) -> None:
         self.launch()
         self.wait_ready()
 
     def launch(self) -> None:
-        cmd = [
-            sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port),
+        args = [
+            "app.asgi:create_app", "--factory", "--host", "127.0.0.1", "--port", str(self.port),
             "--ws-per-message-deflate", "false", "--log-level", "warning",
         ]  # fmt: skip
+        if FORK:  # the same command, forked from a process that has imported the app already
+            self.proc = ForkServer.spawn(args, self.env, self.log)
+            return
+        cmd = [sys.executable, "-m", "uvicorn", *args]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
 
     def wait_ready(self, within: float = 120) -> None:
