@@ -52,6 +52,16 @@
     var box = ticked && fragment && fragment.querySelector("input[name=ids]");
     if (box) { box.setAttribute("checked", ""); }
   }
+  // Cells whose markup did not change stay the very same nodes when their row is replaced: a Stop
+  // button being pressed (mousedown on the old button, mouseup on a new one is no click) or holding
+  // the focus, survives the row's update (in the demo a running row changes every second or so).
+  function keepCells(target, incoming) {
+    var old = Array.from(target.cells || []), fresh = Array.from(incoming.cells || []);
+    if (!old.length || old.length !== fresh.length) { return; }
+    fresh.forEach(function (cell, i) {
+      if (cell.outerHTML === old[i].outerHTML) { incoming.replaceChild(old[i], cell); }
+    });
+  }
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var body = rowsBody();
     var target = evt.detail.target;
@@ -70,6 +80,7 @@
         return;
       }
       keepTick(target, fragment);
+      keepCells(target, incoming);
       return;
     }
     if (!(insert || removal || banner || leaving)) { return; }
@@ -236,22 +247,70 @@
     else if (!evt.shiftKey && (document.activeElement === last || !inside)) { evt.preventDefault(); first.focus(); }
   });
   // The stop dialog's counts refresh while it is open: its confirm button says the same number.
+  // Not while a stop is on its way: the button says "Stopping…" until the answer.
   document.addEventListener("htmx:afterSettle", function () {
     var live = document.getElementById("stop-live");
     var confirm = document.getElementById("stop-confirm");
-    if (!live || !confirm) { return; }
+    if (!live || !confirm || stopBusy()) { return; }
     var n = confirm.querySelector(".stop-n");
     if (n) { n.textContent = live.dataset.total; }
     confirm.disabled = live.dataset.stoppable !== "1";
   });
-  // A stop answered with success closes the dialog; a refusal (409) answers with the dialog again.
-  document.addEventListener("htmx:afterRequest", function (evt) {
-    var config = evt.detail.requestConfig;
-    if (evt.detail.successful && config && config.verb === "post" && evt.detail.elt && evt.detail.elt.id === "stop-form") {
-      var dialog = document.getElementById("stop-dialog");
-      if (dialog) { dialog.remove(); }
+
+  // ---- A stop on its way, and its answer (issue 19, operators: a stopped row never reads RUNNING) --
+  // From the confirm to the answer the dialog stays open and says "Stopping…" (a loaded server may
+  // take seconds): the counts stop refreshing, Cancel and Esc wait. The answer shows the outcome by
+  // itself: a success closes the dialog, and its note and the row's new status come with it; a
+  // refusal answers the dialog again saying why; any other error closes it for its message; no
+  // answer at all says so in the dialog and lets the user try again.
+  function stopBusy() {
+    var dialog = document.getElementById("stop-dialog");
+    return !!(dialog && dialog.dataset.busy);
+  }
+  function setStopBusy(busy, text) {
+    var dialog = document.getElementById("stop-dialog");
+    if (!dialog) { return; }
+    if (busy) { dialog.dataset.busy = "1"; } else { delete dialog.dataset.busy; }
+    dialog.setAttribute("aria-busy", busy ? "true" : "false");
+    var progress = document.getElementById("stop-progress");
+    if (progress) { progress.textContent = text || ""; }
+    var confirm = document.getElementById("stop-confirm");
+    var cancel = document.getElementById("stop-cancel");
+    if (cancel) { cancel.disabled = busy; }
+    if (!confirm) { return; }
+    if (busy) {
+      confirm.dataset.label = confirm.dataset.label || confirm.innerHTML;
+      confirm.textContent = "Stopping…";
+      confirm.disabled = true;
+    } else {
+      if (confirm.dataset.label) { confirm.innerHTML = confirm.dataset.label; delete confirm.dataset.label; }
+      var live = document.getElementById("stop-live");
+      confirm.disabled = !live || live.dataset.stoppable !== "1";
+    }
+  }
+  function isStopForm(evt) { return evt.detail.elt && evt.detail.elt.id === "stop-form"; }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    if (isStopForm(evt)) {
+      setStopBusy(true, "Stopping… waiting for the server's answer.");
+    } else if (evt.detail.elt && evt.detail.elt.id === "stop-live" && stopBusy()) {
+      evt.preventDefault();  // no count refresh while the stop is on its way
     }
   });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (!isStopForm(evt)) { return; }
+    var xhr = evt.detail.xhr;
+    var dialog = document.getElementById("stop-dialog");
+    if (!xhr || !xhr.status) {  // no answer (network): nothing says the stop happened
+      setStopBusy(false, "No answer from the server: the stop may not have been applied. Try again.");
+      return;
+    }
+    if (!dialog) { return; }  // a refusal replaced the dialog (a new one, not busy)
+    var toToasts = xhr.getResponseHeader("HX-Retarget") === "#toasts";
+    if (evt.detail.successful || toToasts) { dialog.remove(); } else { setStopBusy(false, ""); }
+  });
+  document.addEventListener("cancel", function (evt) {
+    if (evt.target && evt.target.id === "stop-dialog" && stopBusy()) { evt.preventDefault(); }  // Esc waits
+  }, true);
   // Closed (Esc, Cancel, done): it leaves the page, so nothing polls or holds the table for it.
   document.addEventListener("close", function (evt) {
     var dialog = evt.target;
