@@ -52,15 +52,28 @@
     var box = ticked && fragment && fragment.querySelector("input[name=ids]");
     if (box) { box.setAttribute("checked", ""); }
   }
-  // Cells whose markup did not change stay the very same nodes when their row is replaced: a Stop
-  // button being pressed (mousedown on the old button, mouseup on a new one is no click) or holding
-  // the focus, survives the row's update (in the demo a running row changes every second or so).
-  function keepCells(target, incoming) {
-    var old = Array.from(target.cells || []), fresh = Array.from(incoming.cells || []);
-    if (!old.length || old.length !== fresh.length) { return; }
-    fresh.forEach(function (cell, i) {
-      if (cell.outerHTML === old[i].outerHTML) { incoming.replaceChild(old[i], cell); }
+  // A row updated in place keeps its nodes: only the cells whose markup changed are replaced and the
+  // row's attributes are brought up to date. A Stop button being pressed (mousedown on one node and
+  // mouseup on its replacement is no click) or holding the focus is never detached; in the demo a
+  // running row changes every second or so. What htmx does after a swap is done for the new cells
+  // (process, htmx:load) and the row (htmx:oobAfterSwap, which the page's other handlers follow).
+  function patchRow(target, incoming, detail) {
+    var old = Array.from(target.cells), fresh = Array.from(incoming.cells || []);
+    if (!old.length || old.length !== fresh.length || !window.htmx) { return; }
+    Array.from(target.attributes).forEach(function (a) {
+      if (a.name !== "style" && !incoming.hasAttribute(a.name)) { target.removeAttribute(a.name); }
     });
+    Array.from(incoming.attributes).forEach(function (a) {
+      if (a.name !== "hx-swap-oob" && target.getAttribute(a.name) !== a.value) { target.setAttribute(a.name, a.value); }
+    });
+    var added = fresh.filter(function (cell, i) {
+      if (cell.outerHTML === old[i].outerHTML) { return false; }
+      target.replaceChild(cell, old[i]);
+      return true;
+    });
+    detail.shouldSwap = false;
+    added.forEach(function (cell) { htmx.process(cell); htmx.trigger(cell, "htmx:load", { elt: cell }); });
+    htmx.trigger(target, "htmx:oobAfterSwap", { target: target, fragment: detail.fragment, shouldSwap: true });
   }
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var body = rowsBody();
@@ -80,7 +93,7 @@
         return;
       }
       keepTick(target, fragment);
-      keepCells(target, incoming);
+      patchRow(target, incoming, evt.detail);
       return;
     }
     if (!(insert || removal || banner || leaving)) { return; }
