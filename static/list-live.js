@@ -301,7 +301,12 @@
       confirm.disabled = !live || live.dataset.stoppable !== "1";
     }
   }
-  function isStopForm(evt) { return evt.detail.elt && evt.detail.elt.id === "stop-form"; }
+  // The count refresh's own events reach the form too (htmx fires them on the nearest element still
+  // in the page once #stop-live was swapped out): only the POST is the stop.
+  function isStopForm(evt) {
+    var config = evt.detail.requestConfig;
+    return !!(evt.detail.elt && evt.detail.elt.id === "stop-form" && config && config.verb === "post");
+  }
   document.addEventListener("htmx:beforeRequest", function (evt) {
     if (isStopForm(evt)) {
       setStopBusy(true, "Stopping… waiting for the server's answer.");
