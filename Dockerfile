@@ -8,8 +8,10 @@ FROM python:3.11-slim AS build
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/srv/athena/.venv
 WORKDIR /srv/athena
-# 1. Dependencies only (cached until pyproject.toml or uv.lock change).
+# 1. Dependencies only (cached until pyproject.toml or uv.lock change). clients/python is a uv
+#    workspace member the app depends on (athena simulate), so uv needs it to resolve the lock.
 COPY pyproject.toml uv.lock ./
+COPY clients/python ./clients/python
 RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev --no-install-project
 # 2. The project itself (editable: app/asgi.py finds templates/ and static/ beside app/).
 COPY README.md ./
@@ -24,6 +26,8 @@ RUN groupadd --system --gid 10001 athena \
 WORKDIR /srv/athena
 COPY --from=build /srv/athena/.venv ./.venv
 COPY --from=build /srv/athena/app ./app
+# athena-client is installed editable from its workspace directory, like the app.
+COPY --from=build /srv/athena/clients ./clients
 COPY templates ./templates
 COPY static ./static
 # Code and dependencies stay root-owned and read-only to the app; the only writable directory is

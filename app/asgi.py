@@ -32,6 +32,7 @@ from app.domain.workflows.controllers import WorkflowController, WorkspaceContro
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.lib.headers import PageOriginMiddleware, allow_header_hook, security_headers_hook
+from app.lib.idempotency import IdempotencyMiddleware, document_idempotency
 from app.lib.json_body import JsonRequest
 from app.lib.openapi_errors import declare_strict_bodies, document_errors, tidy_query_parameters
 from app.lib.query_forms import SeedQueryMiddleware
@@ -160,8 +161,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     api = Router(
         path="/api/v1",
         route_handlers=API_CONTROLLERS,
-        # Authentication first (no 422 before a 401), then the seed's query forms (app/lib/query_forms.py).
-        middleware=[TokenAuthMiddleware, SeedQueryMiddleware()],
+        # Authentication first (no 422 before a 401), then the seed's query forms (app/lib/query_forms.py),
+        # then Idempotency-Key (app/lib/idempotency.py), which fingerprints the normalised query.
+        middleware=[TokenAuthMiddleware, SeedQueryMiddleware(), IdempotencyMiddleware()],
         security=[{"BearerToken": []}],
     )
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], include_in_schema=False)
@@ -194,4 +196,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_errors(openapi)
     declare_strict_bodies(openapi)
     tidy_query_parameters(openapi)
+    document_idempotency(openapi)
     return app

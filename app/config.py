@@ -101,6 +101,8 @@ class Settings:
     page_snapshot_grace_ms: int = field(default_factory=lambda: _env_int("PAGE_SNAPSHOT_GRACE_MS", 250))
     # Soft-deleted executions stay restorable this long; then `athena purge` deletes them for good.
     trash_retention_days: int = field(default_factory=lambda: _env_int("TRASH_RETENTION_DAYS", 30))
+    # A POST's answer stored under its Idempotency-Key is replayed to retries this long, then purged.
+    idempotency_key_hours: float = field(default_factory=lambda: float(os.environ.get("IDEMPOTENCY_KEY_HOURS") or 24))
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,6 +14,7 @@ from app.domain.executions.services import ExecutionService
 from app.domain.metrics.services import MetricsService
 from app.domain.operations.services import OperationService
 from app.domain.workflows.services import WorkflowService
+from app.lib.idempotency_store import IdempotencyStore
 from app.lib.ratelimit import ApiRateLimit, RateLimiter, SignInGuard
 from app.lib.read_gate import ReadGate
 from app.lib.security import PasswordCheck
@@ -39,6 +40,7 @@ class Services:
     api_rate_limit: ApiRateLimit
     sockets: SocketGuard
     read_gate: ReadGate
+    idempotency: IdempotencyStore
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -69,14 +71,17 @@ class Services:
             api_rate_limit=ApiRateLimit(limiter, settings),
             sockets=SocketGuard(db, settings),
             read_gate=ReadGate(settings.http_read_concurrency),
+            idempotency=IdempotencyStore(db, dt.timedelta(hours=settings.idempotency_key_hours)),
         )
 
     async def start(self) -> None:
         await self.hub.start()
         self.sockets.start()
         await self.operations.runner.start()
+        self.idempotency.start()  # purges expired keys now and every 10 minutes
 
     async def close(self) -> None:
+        await self.idempotency.stop()
         await self.operations.runner.stop()
         await self.sockets.stop()
         await self.hub.stop()

@@ -1,7 +1,7 @@
 """The ``athena`` command line: one click group whose commands are imported when they run.
 
 Importing this package costs click and nothing else: each command lives in a module of its own
-(``accounts``, ``serve``, ``maintenance``, ``demo``) that imports click at the top and the app's
+(``accounts``, ``serve``, ``maintenance``, ``demo``, ``bridge``) that imports click at the top and the app's
 code inside the command, so ``athena --help`` never loads SQLAlchemy, Alembic, Redis or Litestar.
 Litestar's own commands (``database`` from advanced-alchemy, ``run``, ``routes``, ``schema``...)
 are handed to Litestar's CLI with the app factory, the only place the whole app is built.
@@ -31,6 +31,7 @@ COMMANDS = {
     "day-counts": "app.cli.maintenance:day_counts",
     "demo": "app.cli.demo:demo",
     "simulate": "app.cli.demo:simulate",
+    "bridge": "app.cli.bridge:bridge",
 }
 
 # Litestar's CLI commands (and advanced-alchemy's ``database``), run with the app factory

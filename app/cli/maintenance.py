@@ -1,4 +1,5 @@
-"""``athena purge`` (the trash's retention) and ``athena day-counts`` (the kept per-day counts)."""
+"""``athena purge`` (the trash's retention, expired idempotency keys) and ``athena day-counts`` (the
+kept per-day counts)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ if TYPE_CHECKING:
     from app.domain.executions.trash import PurgeReport
 
 
-@click.command(name="purge", help="Delete for good the executions in the trash longer than the retention period.")
+@click.command(
+    name="purge",
+    help="Delete for good the executions in the trash longer than the retention period, and expired idempotency keys.",
+)
 @click.option(
     "--older-than",
     "older_than",
@@ -24,20 +28,38 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="Only count what would be purged.")
 @click.option("--batch-size", type=click.IntRange(min=1, max=10_000), default=500, show_default=True)
 def purge(older_than: int | None, dry_run: bool, batch_size: int) -> None:
-    """Purge (or with ``--dry-run`` count) the executions deleted before the retention cut-off."""
+    """Purge (or with ``--dry-run`` count) the executions deleted before the retention cut-off, and
+    the idempotency keys past ``IDEMPOTENCY_KEY_HOURS`` (the server also purges those every 10 minutes)."""
     from app.domain.executions.trash import purge_trash
 
-    async def make(services: CliContext) -> PurgeReport:
+    async def make(services: CliContext) -> tuple[PurgeReport, int]:
         days = services.settings.trash_retention_days if older_than is None else older_than
-        return await purge_trash(services.db, dt.timedelta(days=days), dry_run=dry_run, batch_size=batch_size)
+        trash = await purge_trash(services.db, dt.timedelta(days=days), dry_run=dry_run, batch_size=batch_size)
+        return trash, await _purge_idempotency_keys(services, dry_run)
 
-    report = run(make)
+    report, keys = run(make)
     verb = "would purge" if report.dry_run else "purged"
     click.echo(f"{verb} {report.purged} execution(s) deleted before {report.cutoff:%Y-%m-%d %H:%M} UTC")
     for workspace, n in sorted(report.by_workspace.items()):
         click.echo(f"  {workspace}: {n}")
     if not report.dry_run and report.purged:
         click.echo(f"in {report.batches} batch(es); PURGE rows recorded in the operator audit log")
+    click.echo(f"{verb} {keys} expired idempotency key(s)")
+
+
+async def _purge_idempotency_keys(services: CliContext, dry_run: bool) -> int:
+    """Delete (or count) the idempotency keys past their ``expires_at``."""
+    from sqlalchemy import func, select
+
+    from app.db.models import IdempotencyKey
+    from app.lib.idempotency_store import IdempotencyStore, utcnow
+
+    if dry_run:
+        async with services.db.read() as session:
+            query = select(func.count()).select_from(IdempotencyKey).where(IdempotencyKey.expires_at <= utcnow())
+            return int((await session.execute(query)).scalar_one())
+    retention = dt.timedelta(hours=services.settings.idempotency_key_hours)
+    return await IdempotencyStore(services.db, retention).purge_expired()
 
 
 @click.command(

@@ -1,4 +1,6 @@
-"""The simulator's REST backend: drive a deployment through its public API with a bearer token."""
+"""The simulator's REST backend: drive a deployment through its public API with a bearer token,
+through the engines' client library (clients/python: retries with backoff, an idempotency key on
+every POST), so ``athena simulate`` exercises what a real engine uses."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 import httpx
+from athena_client import AsyncAthenaClient, AthenaError, Conflict, NotFound, RetryPolicy
 
 from app.demo.simulator import BackendConflict, BackendNotFound
 
@@ -25,11 +28,12 @@ class RestBackend:
         token: str | None = None,
         workspace_uuid: str | None = None,
         owns_client: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> None:
         """``client`` may be injected (tests pass one bound to the ASGI app); ``token`` is sent as a
         bearer header on each request unless the client already carries one."""
         self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.api = AsyncAthenaClient(token=token or _bearer(client), http=client, retry=retry)
         self.workspace_uuid = workspace_uuid
         self.owns_client = owns_client
 
@@ -39,18 +43,19 @@ class RestBackend:
         return cls(client, token=token, workspace_uuid=workspace_uuid, owns_client=True)
 
     async def close(self) -> None:
+        await self.api.aclose()
         if self.owns_client:
             await self.client.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.client.request(method, API + path, headers=self.headers, **kwargs)
-        if response.status_code == 409:
-            raise BackendConflict(_message(response))
-        if response.status_code == 404:
-            raise BackendNotFound(_message(response))
-        if response.status_code >= 400:
-            raise BackendError(f"{method} {path}: HTTP {response.status_code} {_message(response)}")
-        return response.json()
+        try:
+            return await self.api.request(method, API + path, **kwargs)
+        except Conflict as error:
+            raise BackendConflict(error.message) from error
+        except NotFound as error:
+            raise BackendNotFound(error.message) from error
+        except AthenaError as error:
+            raise BackendError(f"{method} {path}: {error}") from error
 
     async def _item(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """The ``data`` object of a single-item answer."""
@@ -115,8 +120,7 @@ class RestBackend:
         return 0
 
 
-def _message(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("message", ""))
-    except ValueError:
-        return response.text[:200]
+def _bearer(client: httpx.AsyncClient) -> str | None:
+    """The token of a client that already carries ``Authorization: Bearer ...``."""
+    scheme, _, token = client.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None

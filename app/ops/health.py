@@ -24,15 +24,20 @@ async def health() -> dict[str, str]:
 @get("/ready", tags=["Operations"], summary="Readiness")
 async def ready(state: State) -> Response[dict[str, Any]]:
     """200 when the database and Redis answer, the event subscription is up and the schema is at
-    head; 503 with ``"status": "degraded"`` otherwise. ``checks`` names each check and its state."""
+    head; 503 with ``"status": "degraded"`` otherwise. ``checks`` names each check and its state.
+    ``bridges`` reports the engine bridges beside the server (``athena bridge n8n``) without
+    deciding readiness: an n8n outage must not take the dashboard out of the load balancer."""
     services = state.services
-    database, redis, migrations = await asyncio.gather(
-        _timed(_database(services)), _timed(_redis(services.settings.redis_url)), _timed(_migrations(services))
+    database, redis, migrations, bridges = await asyncio.gather(
+        _timed(_database(services)),
+        _timed(_redis(services.settings.redis_url)),
+        _timed(_migrations(services)),
+        _timed(_bridges(services)),
     )
     subscriber = {"ok": not services.hub.degraded, **services.hub.status()}
     checks = {"database": database, "redis": redis, "subscriber": subscriber, "migrations": migrations}
     healthy = all(check["ok"] for check in checks.values())
-    body = {"status": "ok" if healthy else "degraded", "checks": checks}
+    body = {"status": "ok" if healthy else "degraded", "checks": checks, "bridges": bridges}
     return Response(body, status_code=200 if healthy else 503)
 
 
@@ -49,6 +54,13 @@ async def _database(services: Any) -> dict[str, Any]:
     async with services.db.read() as session:
         await session.execute(text("SELECT 1"))
     return {"ok": True}
+
+
+async def _bridges(services: Any) -> dict[str, Any]:
+    from app.bridges.n8n.status import bridge_states
+
+    items = await bridge_states(services.db)
+    return {"ok": all(item["ok"] for item in items), "items": items}
 
 
 async def _redis(url: str | None) -> dict[str, Any]:

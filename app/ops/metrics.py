@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from app.lib.read_gate import ARRIVED
 
 if TYPE_CHECKING:
+    from app.lib.idempotency_store import IdempotencyStore
     from app.services import Services
 
 SOCKET_KINDS = ("api", "page")
@@ -127,6 +128,7 @@ class AppCollector(Collector):
         )
         yield _gauge("athena_http_reads_waiting", "GET requests waiting for their turn.", gate.waiting)
         yield _counter("athena_http_reads_waited", "GET requests that had to wait for their turn.", gate.waited_total)
+        yield from _idempotency(self.services.idempotency)
         limiter = self.services.limiter
         yield _gauge(
             "athena_ratelimit_store_up", "0 while the rate-limit store (Redis) does not answer.", int(limiter.available)
@@ -169,12 +171,75 @@ def _pool(pool: Any) -> Iterator[Metric]:
             yield _gauge(name, doc, getattr(pool, method)())
 
 
+def _idempotency(store: IdempotencyStore) -> Iterator[Metric]:
+    """Keyed POSTs by outcome (docs/api.md, "Idempotent requests")."""
+    outcomes = CounterMetricFamily(
+        "athena_idempotency_requests",
+        "POST requests with an Idempotency-Key: ran (first of its key), replayed (a retry answered from"
+        " the stored answer), mismatch (422: the key was used for another request), in_progress (409).",
+        labels=["outcome"],
+    )
+    counts = store.counts
+    for outcome, value in (
+        ("ran", counts.ran), ("replayed", counts.replayed),
+        ("mismatch", counts.mismatched), ("in_progress", counts.in_progress),
+    ):  # fmt: skip
+        outcomes.add_metric([outcome], value)
+    yield outcomes
+    yield _counter(
+        "athena_idempotency_waits", "Keyed retries that waited for their key's first request.", counts.waited
+    )
+    yield _counter("athena_idempotency_purged", "Expired idempotency keys this process deleted.", store.purged)
+
+
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, doc, value=value)
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
+
+
+class BridgeCollector(Collector):
+    """The bridges' rows (``athena bridge n8n``), read by the ``/metrics`` handler just before the
+    registry renders (the collector itself is synchronous)."""
+
+    def __init__(self) -> None:
+        self.states: list[dict[str, Any]] = []
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        gauges = {
+            "up": ("1 while the bridge polls n8n successfully (state ok or slow).", None),
+            "backoff_seconds": (
+                "Seconds the bridge waits before its next try (0 when n8n answers).",
+                "backoff_seconds",
+            ),
+            "heartbeat_age_seconds": ("Seconds since the bridge last wrote its heartbeat.", "heartbeat_age_seconds"),
+            "consecutive_failures": ("Failed polls in a row.", "consecutive_failures"),
+            "last_poll_seconds": ("Duration of the last successful poll.", "last_poll_seconds"),
+            "cursor": ("n8n execution id up to which everything is mirrored.", "cursor"),
+        }
+        for name, (doc, key) in gauges.items():
+            family = GaugeMetricFamily(f"athena_bridge_{name}", doc, labels=["bridge", "kind"])
+            for item in self.states:
+                value = int(item["state"] in ("ok", "slow")) if key is None else item.get(key)
+                family.add_metric([str(item["id"]), item["kind"]], float(value or 0))
+            yield family
+        counters = {
+            "polls": "Polls of n8n (failed ones included).",
+            "failures": "Polls that failed (n8n slow, down or refusing).",
+            "mirrored": "n8n executions mirrored into the workspace.",
+            "resumes": "n8n executions resumed by an Athena decision.",
+            "stops_refused": "Athena stops n8n's public API could not apply (n8n runs on).",
+        }
+        for name, doc in counters.items():
+            counter = CounterMetricFamily(f"athena_bridge_{name}", doc, labels=["bridge", "kind"])
+            for item in self.states:
+                counter.add_metric([str(item["id"]), item["kind"]], float(item[name]))
+            yield counter
 
 
 class OpsMetrics:
@@ -189,6 +254,8 @@ class OpsMetrics:
             registry=self.registry,
         )
         self.registry.register(AppCollector(services))
+        self.bridges = BridgeCollector()
+        self.registry.register(self.bridges)
         for counter in PROCESS_COUNTERS:
             self.registry.register(counter)
         ProcessCollector(registry=self.registry)
@@ -250,4 +317,10 @@ async def metrics(request: Request[Any, Any, Any], state: State) -> Response[byt
     supplied = request.headers.get("authorization", "")
     if not hmac.compare_digest(supplied.encode(), f"Bearer {expected}".encode()):
         raise NotAuthorizedException("metrics need Authorization: Bearer <METRICS_TOKEN>")
+    from app.bridges.n8n.status import bridge_states
+
+    try:
+        state.ops_metrics.bridges.states = await bridge_states(state.services.db)
+    except Exception:  # no bridge table yet, or the database is down: the other figures still count
+        state.ops_metrics.bridges.states = []
     return Response(state.ops_metrics.render(), media_type=CONTENT_TYPE_LATEST)

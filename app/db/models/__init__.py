@@ -14,6 +14,7 @@ from app.db.models.executions import (
     WorkflowExecution,
     WorkflowExecutionData,
 )
+from app.db.models.idempotency import IdempotencyKey
 from app.db.models.operations import OPEN_OPERATION_STATUSES, Operation, OperationStatus
 from app.db.models.saved_views import SavedView, SavedViewDefault
 from app.db.models.workflows import Workflow
@@ -27,6 +28,7 @@ __all__ = [
     "CommandRoomTask",
     "ExecutionEvent",
     "ExecutionStatus",
+    "IdempotencyKey",
     "Membership",
     "Operation",
     "OperationStatus",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Text, any_, column, func, literal_column, or_, select, table
+from sqlalchemy import BigInteger, Boolean, ColumnElement, Text, any_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -39,7 +39,9 @@ ERROR_SEARCHED = 500  # characters of the error that search covers on PostgreSQL
 CONTENT = table(
     "workflow_execution_data",
     column("execution_id"),
-    column("workspace_id"),
+    # Typed: an untyped column binds its ids as INTEGER, and btree_gin's int8 key cannot take an
+    # int4 operand, so PostgreSQL filtered the workspace on the heap instead of in the index.
+    column("workspace_id", BigInteger),
     column("content_folded"),
     column("deleted_at"),
 )

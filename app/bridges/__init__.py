@@ -1,0 +1,1 @@
+"""Bridges: processes beside the server that mirror another workflow engine into a workspace."""

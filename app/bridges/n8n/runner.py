@@ -1,0 +1,314 @@
+"""The bridge's poll loop: find new and changed n8n executions, mirror them, pass decisions back,
+keep its cursor and health in the database, and back off while n8n is slow or down.
+
+**Finding executions.** n8n's execution ids are sequential. The list (newest first) leaves out the
+executions n8n holds in memory (running, or parked in a Wait node), so each poll reads the newest
+page, the ``status=running`` list, and then fetches by id every id above the cursor up to the
+highest one seen, plus a short probe beyond it (a parked execution newer than every listed one).
+An id that answers 404 while a higher one exists is a gap (deleted, another project's, or not
+committed yet): it is retried for ``GAP_GRACE`` seconds, then passed. The cursor only moves over
+ids that are mirrored or passed, and is saved every poll: a restart resumes from it.
+
+**Changed executions.** Every execution n8n has not finished is re-read: running ones every poll
+(their node progress, with ``EXECUTIONS_DATA_SAVE_EXECUTION_PROGRESS``), waiting ones every
+``WAITING_EVERY`` seconds and every poll for a few seconds after the bridge resumed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from app.bridges.n8n.actions import Actions
+from app.bridges.n8n.client import N8nClient, N8nRefused, N8nUnavailable
+from app.bridges.n8n.mirror import Mirror
+from app.bridges.n8n.store import BridgeStore, Link
+from app.bridges.n8n.tables import bridges
+from app.db.models.base import utcnow
+
+logger = logging.getLogger("athena.bridge.n8n")
+GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
+PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
+MAX_FETCH = 50  # ids fetched per poll at most: a backlog drains over several short polls
+FETCH_CONCURRENCY = 8  # n8n GETs in flight while draining new ids
+BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
+WAITING_EVERY = 5.0
+WORKFLOWS_EVERY = 30.0
+SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
+MAX_ATTEMPTS = 3  # an execution that fails to mirror (not an outage) this often is passed
+# n8n or the database unreachable: the whole poll fails and backs off; nothing is passed.
+OUTAGES = (N8nUnavailable, N8nRefused, OSError, TimeoutError, OperationalError, InterfaceError)
+
+
+class _Poison(Exception):
+    """This execution could not be mirrored this time (see ``BridgeRunner._mirror``)."""
+
+
+@dataclass
+class BridgeOptions:
+    poll_seconds: float = 1.0
+    max_backoff: float = 30.0
+    backfill: int = 100  # on the very first start: mirror this many of n8n's latest executions
+    decision_seconds: float = 0.2  # how often decided reviews are looked for (database only)
+
+
+@dataclass
+class Tail:
+    """In-memory scheduling; everything that must survive a restart is in the database."""
+
+    gaps: dict[int, float] = field(default_factory=dict)  # id -> first seen missing (monotonic)
+    next_check: dict[int, float] = field(default_factory=dict)  # open waiting id -> when to re-read
+    hot_until: dict[int, float] = field(default_factory=dict)  # resumed id -> re-read every poll until
+    workflows_at: float = 0.0
+    failed: dict[int, int] = field(default_factory=dict)  # id -> failed attempts to mirror it
+
+
+class BridgeRunner:
+    def __init__(
+        self, mirror: Mirror, actions: Actions, store: BridgeStore, client: N8nClient, options: BridgeOptions
+    ) -> None:
+        self.mirror = mirror
+        self.actions = actions
+        self.store = store
+        self.client = client
+        self.options = options
+        self.tail = Tail()
+        self.cursor = 0
+        self.stopping = asyncio.Event()
+        self.acting = asyncio.Lock()
+        self.beat_at = time.monotonic()
+
+    async def start(self) -> None:
+        await self.mirror.load()
+        self.cursor = await self.store.cursor()
+
+    async def run(self) -> None:
+        """Poll until ``stop()``; never raises for n8n's or the database's troubles (it backs off)."""
+        acting = asyncio.create_task(self._act_forever(), name="n8n-bridge-decisions")
+        try:
+            await self._poll_forever()
+        finally:
+            self.stop()
+            await acting
+
+    async def _poll_forever(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                mirrored = await self.poll_once()
+            except (N8nUnavailable, N8nRefused) as exc:
+                failures += 1
+                await self._failed(failures, str(exc))
+            except Exception as exc:  # the database, a bug: logged, backed off, retried
+                failures += 1
+                logger.exception("bridge poll failed")
+                await self._failed(failures, f"{type(exc).__name__}: {exc}")
+            else:
+                failures = 0
+                took = time.monotonic() - started
+                state = "slow" if took > SLOW_SECONDS else "ok"
+                await self._report(
+                    state=state, backoff_seconds=0.0, consecutive_failures=0, last_error=None, last_ok_at=utcnow(),
+                    last_poll_seconds=round(took, 3), polls=bridges.c.polls + 1, mirrored=bridges.c.mirrored + mirrored,
+                )  # fmt: skip
+                await self._sleep(max(0.0, self.options.poll_seconds - took))
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _failed(self, failures: int, error: str) -> None:
+        backoff = min(self.options.max_backoff, self.options.poll_seconds * 2**failures)
+        logger.warning("n8n unavailable (%s failures in a row), retrying in %.1f s: %s", failures, backoff, error)
+        await self._report(
+            state="backing_off", backoff_seconds=backoff, consecutive_failures=failures, last_error=error[:2000],
+            polls=bridges.c.polls + 1, failures=bridges.c.failures + 1,
+        )  # fmt: skip
+        await self._sleep(backoff)
+
+    async def _report(self, **values: Any) -> None:
+        try:
+            await self.store.report(**values)
+        except Exception:  # the database is down too: the heartbeat's age tells /ready
+            logger.exception("bridge state not saved")
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+
+    # ----------------------------------------------------------------- one poll
+    async def poll_once(self) -> int:
+        """One round: workflows (every 30 s), new executions, open ones, then decisions and stops."""
+        now = time.monotonic()
+        if now - self.tail.workflows_at >= WORKFLOWS_EVERY:
+            for wf in await self.client.workflows():
+                await self.mirror.sync_workflow(wf)
+            self.tail.workflows_at = now
+        listed, _ = await self.client.executions_page(limit=50)
+        running, _ = await self.client.executions_page(status="running", limit=250)
+        known = [int(e["id"]) for e in (*listed, *running)]
+        if self.cursor == 0 and known:  # first start: a bounded backfill, not n8n's whole history
+            self.cursor = max(0, max(known) - self.options.backfill)
+        fresh = sum(1 for e in listed if self.cursor < int(e["id"]) <= self.cursor + MAX_FETCH)
+        mirrored = await self._new_executions(max(known, default=self.cursor), fresh)
+        mirrored += await self._open_executions({int(e["id"]) for e in running})
+        await self.act_once()
+        return mirrored
+
+    async def act_once(self) -> None:
+        """Athena -> n8n: pass on decided reviews, note stops. Serialized: the poll and the faster
+        decision loop both call it, and a decision must be passed on once."""
+        async with self.acting:
+            for n8n_id in await self.actions.resume_decided():
+                self.tail.hot_until[n8n_id] = time.monotonic() + 5.0  # follow it closely as it goes on
+            await self.actions.report_stops()
+
+    async def _act_forever(self) -> None:
+        """Decisions are read from the database every ``decision_seconds`` (one indexed query), so a
+        decision reaches n8n without waiting for the next poll of n8n."""
+        while not self.stopping.is_set():
+            try:
+                await self.act_once()
+            except (N8nUnavailable, N8nRefused):
+                await self._sleep(self.options.poll_seconds)  # the poll loop reports and backs off
+            except Exception:
+                logger.exception("passing decisions to n8n failed")
+                await self._sleep(self.options.poll_seconds)
+            await self._sleep(self.options.decision_seconds)
+
+    async def _new_executions(self, top: int, fresh: int = 0) -> int:
+        """Fetch and mirror every id above the cursor (up to ``top``, then probing beyond it)."""
+        mirrored, misses, n8n_id = 0, 0, self.cursor
+        fetched = 0
+        resolved_to = self.cursor
+        contiguous = True
+        known = await self._with_data(fresh)
+        wanted = range(self.cursor + 1, min(top, self.cursor + MAX_FETCH) + 1)
+        known |= await self._prefetch([i for i in wanted if i not in known])
+        while fetched < MAX_FETCH:
+            await self._beat()
+            n8n_id += 1
+            if n8n_id > top and misses >= PROBE_MISSES:
+                break
+            fetched += 1
+            execution = known.pop(n8n_id) if n8n_id in known else await self.client.execution(n8n_id)
+            if execution is None:
+                if n8n_id > top:
+                    misses += 1
+                    contiguous = False
+                    continue
+                first = self.tail.gaps.setdefault(n8n_id, time.monotonic())
+                if time.monotonic() - first < GAP_GRACE:
+                    contiguous = False
+                    continue
+                self.tail.gaps.pop(n8n_id, None)  # gone for good: passed
+            else:
+                misses = 0
+                self.tail.gaps.pop(n8n_id, None)
+                existing = (await self.store.links([n8n_id])).get(n8n_id)
+                try:
+                    link = await self._mirror(execution, existing)
+                except _Poison:
+                    if n8n_id in self.tail.failed:  # retried at the next poll
+                        contiguous = False
+                        continue
+                    link = None  # passed for good
+                mirrored += 1 if existing is None and link is not None else 0
+                self._schedule(link, execution)
+                top = max(top, n8n_id)
+            if contiguous:
+                resolved_to = n8n_id
+        if resolved_to != self.cursor:
+            self.cursor = resolved_to
+            await self.store.report(cursor_id=resolved_to)
+        return mirrored
+
+    async def _with_data(self, fresh: int) -> dict[int, dict[str, Any] | None]:
+        """The ``fresh`` newest finished executions with their data in one list call
+        (``includeData=true``): n8n answers a page far faster than as many single reads, which
+        is what paced a burst. Only when there are several; the rest is read one by one."""
+        if fresh < 3:
+            return {}
+        page, _ = await self.client.executions_page(limit=fresh, include_data=True)
+        return {int(e["id"]): e for e in page if int(e["id"]) > self.cursor and "data" in e}
+
+    async def _prefetch(self, ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
+        """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
+        waited on n8n's answer time per run (mirroring stays in id order, parents first)."""
+        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def one(n8n_id: int) -> tuple[int, dict[str, Any] | None]:
+            async with gate:
+                return n8n_id, await self.client.execution(n8n_id)
+
+        return dict(await asyncio.gather(*(one(i) for i in ids)))
+
+    async def _mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:
+        """One execution; an error that is not an outage (n8n's, the database's) is retried at the
+        next polls and, the third time, logged and passed, so one execution Athena cannot take
+        (say data it rejects) never holds the cursor and everything behind it."""
+        n8n_id = int(execution["id"])
+        try:
+            result = await self.mirror.mirror(execution, link)
+        except OUTAGES:
+            raise
+        except Exception:
+            failures = self.tail.failed.get(n8n_id, 0) + 1
+            logger.exception("n8n execution %s not mirrored (attempt %s of %s)", n8n_id, failures, MAX_ATTEMPTS)
+            if failures >= MAX_ATTEMPTS:
+                self.tail.failed.pop(n8n_id, None)
+                if link is not None:
+                    await self.store.update_link(n8n_id, is_open=False)
+                raise _Poison from None  # passed: the cursor moves over it
+            self.tail.failed[n8n_id] = failures
+            raise _Poison from None
+        self.tail.failed.pop(n8n_id, None)
+        return result
+
+    async def _beat(self) -> None:
+        if time.monotonic() - self.beat_at >= BEAT_EVERY:
+            self.beat_at = time.monotonic()
+            await self.store.report()  # heartbeat_at only: /ready must not call a busy bridge stale
+
+    async def _open_executions(self, running: set[int]) -> int:
+        """Re-read the executions n8n has not finished, when due (fetched concurrently)."""
+        now = time.monotonic()
+        due = [
+            link
+            for link in await self.store.open_links()
+            if link.n8n_id <= self.cursor  # those above were read by _new_executions this poll
+            and (
+                link.n8n_id in running
+                or link.n8n_status in ("running", "new")
+                or self.tail.hot_until.get(link.n8n_id, 0) > now
+                or self.tail.next_check.get(link.n8n_id, 0) <= now
+            )
+        ]
+        answers = await self._prefetch([link.n8n_id for link in due])
+        changed = 0
+        for link in due:
+            await self._beat()
+            execution = answers[link.n8n_id]
+            if execution is None:  # deleted in n8n: nothing more will come
+                await self.store.update_link(link.n8n_id, is_open=False)
+                continue
+            try:
+                updated = await self._mirror(execution, link)
+            except _Poison:
+                continue
+            changed += 1 if updated is not None and updated.fingerprint != link.fingerprint else 0
+            self._schedule(updated, execution)
+        return changed
+
+    def _schedule(self, link: Link | None, execution: dict[str, Any]) -> None:
+        if link is None or execution.get("status") != "waiting":
+            self.tail.next_check.pop(int(execution["id"]), None)
+            return
+        self.tail.next_check[link.n8n_id] = time.monotonic() + WAITING_EVERY
