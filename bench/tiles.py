@@ -26,6 +26,7 @@ from app.web.pages.executions.view import ExecutionView
 from bench.seed import BENCH_EMAIL
 
 PERIODS = ("", "30d", "7d", "24h", "1h")
+STATUSES = ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled")
 
 
 async def run(url: str, reps: int) -> None:
@@ -34,10 +35,10 @@ async def run(url: str, reps: int) -> None:
     assert user is not None
     async with services.db.read() as session:
         E = WorkflowExecution
-        ws = (
-            await session.execute(select(E.workspace_id).group_by(E.workspace_id).order_by(func.count().desc()).limit(1))
-        ).scalar_one()
-        workflow = (await session.execute(select(Workflow.uuid).where(Workflow.workspace_id == ws).limit(1))).scalar_one()
+        largest = select(E.workspace_id).group_by(E.workspace_id).order_by(func.count().desc()).limit(1)
+        ws = (await session.execute(largest)).scalar_one()
+        first_workflow = select(Workflow.uuid).where(Workflow.workspace_id == ws).limit(1)
+        workflow = (await session.execute(first_workflow)).scalar_one()
     access = next(a for a in user.access.values() if a.workspace_id == ws)
     print(f"build: {services.dashboard.__module__} · load {os.getloadavg()[0]:.1f}")
     for with_workflow in (False, True):
@@ -51,7 +52,7 @@ async def run(url: str, reps: int) -> None:
                 started = time.perf_counter()
                 tiles = await services.dashboard.tiles(view)
                 times.append((time.perf_counter() - started) * 1000)
-            total = sum(tiles[s] for s in ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled"))
+            total = sum(tiles[s] for s in STATUSES)
             label = f"{period or 'all time'}{' + workflow' if with_workflow else ''}"
             print(
                 f"{label:<22} total {total:>9,}  p50 {statistics.median(times):7.1f} ms"
