@@ -52,6 +52,29 @@
     var box = ticked && fragment && fragment.querySelector("input[name=ids]");
     if (box) { box.setAttribute("checked", ""); }
   }
+  // A row updated in place keeps its nodes: only the cells whose markup changed are replaced and the
+  // row's attributes are brought up to date. A Stop button being pressed (mousedown on one node and
+  // mouseup on its replacement is no click) or holding the focus is never detached; in the demo a
+  // running row changes every second or so. What htmx does after a swap is done for the new cells
+  // (process, htmx:load) and the row (htmx:oobAfterSwap, which the page's other handlers follow).
+  function patchRow(target, incoming, detail) {
+    var old = Array.from(target.cells), fresh = Array.from(incoming.cells || []);
+    if (!old.length || old.length !== fresh.length || !window.htmx) { return; }
+    Array.from(target.attributes).forEach(function (a) {
+      if (a.name !== "style" && !incoming.hasAttribute(a.name)) { target.removeAttribute(a.name); }
+    });
+    Array.from(incoming.attributes).forEach(function (a) {
+      if (a.name !== "hx-swap-oob" && target.getAttribute(a.name) !== a.value) { target.setAttribute(a.name, a.value); }
+    });
+    var added = fresh.filter(function (cell, i) {
+      if (cell.outerHTML === old[i].outerHTML) { return false; }
+      target.replaceChild(cell, old[i]);
+      return true;
+    });
+    detail.shouldSwap = false;
+    added.forEach(function (cell) { htmx.process(cell); htmx.trigger(cell, "htmx:load", { elt: cell }); });
+    htmx.trigger(target, "htmx:oobAfterSwap", { target: target, fragment: detail.fragment, shouldSwap: true });
+  }
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var body = rowsBody();
     var target = evt.detail.target;
@@ -70,6 +93,7 @@
         return;
       }
       keepTick(target, fragment);
+      patchRow(target, incoming, evt.detail);
       return;
     }
     if (!(insert || removal || banner || leaving)) { return; }
@@ -236,22 +260,75 @@
     else if (!evt.shiftKey && (document.activeElement === last || !inside)) { evt.preventDefault(); first.focus(); }
   });
   // The stop dialog's counts refresh while it is open: its confirm button says the same number.
+  // Not while a stop is on its way: the button says "Stopping…" until the answer.
   document.addEventListener("htmx:afterSettle", function () {
     var live = document.getElementById("stop-live");
     var confirm = document.getElementById("stop-confirm");
-    if (!live || !confirm) { return; }
+    if (!live || !confirm || stopBusy()) { return; }
     var n = confirm.querySelector(".stop-n");
     if (n) { n.textContent = live.dataset.total; }
     confirm.disabled = live.dataset.stoppable !== "1";
   });
-  // A stop answered with success closes the dialog; a refusal (409) answers with the dialog again.
-  document.addEventListener("htmx:afterRequest", function (evt) {
+
+  // ---- A stop on its way, and its answer (issue 19, operators: a stopped row never reads RUNNING) --
+  // From the confirm to the answer the dialog stays open and says "Stopping…" (a loaded server may
+  // take seconds): the counts stop refreshing, Cancel and Esc wait. The answer shows the outcome by
+  // itself: a success closes the dialog, and its note and the row's new status come with it; a
+  // refusal answers the dialog again saying why; any other error closes it for its message; no
+  // answer at all says so in the dialog and lets the user try again.
+  function stopBusy() {
+    var dialog = document.getElementById("stop-dialog");
+    return !!(dialog && dialog.dataset.busy);
+  }
+  function setStopBusy(busy, text) {
+    var dialog = document.getElementById("stop-dialog");
+    if (!dialog) { return; }
+    if (busy) { dialog.dataset.busy = "1"; } else { delete dialog.dataset.busy; }
+    dialog.setAttribute("aria-busy", busy ? "true" : "false");
+    var progress = document.getElementById("stop-progress");
+    if (progress) { progress.textContent = text || ""; }
+    var confirm = document.getElementById("stop-confirm");
+    var cancel = document.getElementById("stop-cancel");
+    if (cancel) { cancel.disabled = busy; }
+    if (!confirm) { return; }
+    if (busy) {
+      confirm.dataset.label = confirm.dataset.label || confirm.innerHTML;
+      confirm.textContent = "Stopping…";
+      confirm.disabled = true;
+    } else {
+      if (confirm.dataset.label) { confirm.innerHTML = confirm.dataset.label; delete confirm.dataset.label; }
+      var live = document.getElementById("stop-live");
+      confirm.disabled = !live || live.dataset.stoppable !== "1";
+    }
+  }
+  // The count refresh's own events reach the form too (htmx fires them on the nearest element still
+  // in the page once #stop-live was swapped out): only the POST is the stop.
+  function isStopForm(evt) {
     var config = evt.detail.requestConfig;
-    if (evt.detail.successful && config && config.verb === "post" && evt.detail.elt && evt.detail.elt.id === "stop-form") {
-      var dialog = document.getElementById("stop-dialog");
-      if (dialog) { dialog.remove(); }
+    return !!(evt.detail.elt && evt.detail.elt.id === "stop-form" && config && config.verb === "post");
+  }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    if (isStopForm(evt)) {
+      setStopBusy(true, "Stopping… waiting for the server's answer.");
+    } else if (evt.detail.elt && evt.detail.elt.id === "stop-live" && stopBusy()) {
+      evt.preventDefault();  // no count refresh while the stop is on its way
     }
   });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (!isStopForm(evt)) { return; }
+    var xhr = evt.detail.xhr;
+    var dialog = document.getElementById("stop-dialog");
+    if (!xhr || !xhr.status) {  // no answer (network): nothing says the stop happened
+      setStopBusy(false, "No answer from the server: the stop may not have been applied. Try again.");
+      return;
+    }
+    if (!dialog) { return; }  // a refusal replaced the dialog (a new one, not busy)
+    var toToasts = xhr.getResponseHeader("HX-Retarget") === "#toasts";
+    if (evt.detail.successful || toToasts) { dialog.remove(); } else { setStopBusy(false, ""); }
+  });
+  document.addEventListener("cancel", function (evt) {
+    if (evt.target && evt.target.id === "stop-dialog" && stopBusy()) { evt.preventDefault(); }  // Esc waits
+  }, true);
   // Closed (Esc, Cancel, done): it leaves the page, so nothing polls or holds the table for it.
   document.addEventListener("close", function (evt) {
     var dialog = evt.target;

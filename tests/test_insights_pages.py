@@ -80,7 +80,7 @@ async def test_signed_out_goes_to_sign_in(client: httpx.AsyncClient) -> None:
     assert response.status_code in (302, 303) and "/sign-in" in response.headers["location"]
 
 
-async def test_status_tiles_have_24_hour_sparklines(
+async def test_status_tiles_and_their_sparklines_cover_the_same_period(
     client: httpx.AsyncClient, world: World, services: Services
 ) -> None:
     now = dt.datetime.now(dt.UTC)
@@ -92,10 +92,13 @@ async def test_status_tiles_have_24_hour_sparklines(
     user = await services.accounts.authenticate_token(world.viewer_a.token)
     assert user is not None
     tiles = await services.dashboard.tiles(ExecutionView.from_query(user, {"workspace": world.ws["A"]}))
-    assert tiles["failed"] == 2  # the tile counts everything; the sparkline only the last 24 hours
-    assert len(tiles["spark"]["running"]) == 24 and tiles["spark"]["running"][-1] == 2
-    assert tiles["spark"]["failed"][-4] == 1 and sum(tiles["spark"]["failed"]) == 1
-    assert sum(tiles["spark"]["completed"]) == 0
+    assert tiles["failed"] == 2 and sum(tiles["spark"]["failed"]) == 2  # all time, per day
+    assert tiles["period"]["step"] == "day"
+    day = await services.dashboard.tiles(ExecutionView.from_query(user, {"workspace": world.ws["A"], "range": "24h"}))
+    assert day["failed"] == 1 and sum(day["spark"]["failed"]) == 1  # the last 24 h, per hour
+    assert len(day["spark"]["running"]) == 25 and day["spark"]["running"][-1] == 2
+    assert day["spark"]["failed"][-4] == 1 and day["period"]["step"] == "hour"
+    assert sum(day["spark"]["completed"]) == 0
     html = (await PageSession(client, world.viewer_a).get(f"/executions?workspace={world.ws['A']}")).text
     assert html.count('<svg class="spark"') == 7
-    assert 'title="1 created in the last 24 hours are failed now' in html
+    assert 'title="2 created in all time are failed now; the line counts them per day"' in html

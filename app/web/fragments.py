@@ -30,6 +30,11 @@ class Fragments:
         now = dt.datetime.now(dt.UTC)
         return stamp_row(template.render(row=execution, now=now, oob=oob, columns=columns, leaving=leaving))
 
+    def row_now(self, execution: Any, columns: list[str], leaving: str | None = None) -> str:
+        """An execution's row as a frame would carry it (same HTML, same ``data-h``), for an answer
+        that shows an action's outcome without waiting for the socket."""
+        return self._row_html(execution, "true", columns, leaving)
+
     # Rows are rendered once per event per distinct column set (the key carries the columns).
     def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         key = f"row?{','.join(columns or [])}"

@@ -18,22 +18,19 @@ from app.domain.dashboard.chains import attempt_numbers, chain_ids, fold_conditi
 from app.domain.dashboard.detail import ExecutionDetailQueries
 from app.domain.dashboard.pagecache import PageCache, frozen_seqs, view_key
 from app.domain.dashboard.saved_views import SavedViewService
+from app.domain.dashboard.tile_series import status_series
 from app.domain.dashboard.views import PER_PAGE, ExecutionFilter
 from app.domain.events.replay import current_seqs
-from app.domain.executions import day_counts
 from app.domain.executions import queries as q
 from app.domain.executions.id_search import parse_id_ref
 from app.domain.executions.listing import Cursor, capped_count, count_cap, page_ids, page_rows_select
 from app.domain.executions.lookup import Lookup, elsewhere, lookup_ref
 from app.domain.executions.summaries import event_summaries
 from app.domain.executions.summary import ExecutionSummary
-from app.domain.metrics.buckets import truncate
-from app.domain.metrics.queries import hourly_by_status
 from app.lib.errors import NotFoundError
 from app.lib.identity import CurrentUser
 
 E = q.E
-SPARK_HOURS = 24
 STATUS_TILES = ("running", "pending", "waiting", "paused", "failed", "completed", "cancelled")
 
 
@@ -80,18 +77,17 @@ class DashboardService(ExecutionDetailQueries):
             sort_by="updated_at" if view.sort == "updated" else "created_at",
             sort_direction=view.direction,
         )
-        fold = []
-        if (
-            view.fold_retries
-            and (folded := fold_condition(session, await retried_uuids(session, view.workspace_ids))) is not None
-        ):
-            fold.append(folded)
+        fold, retried = [], []
+        if view.fold_retries:
+            retried = await retried_uuids(session, view.workspace_ids)
+            if (folded := fold_condition(session, retried)) is not None:
+                fold.append(folded)
         conditions = list(fold)
         if view.attention:
             now = dt.datetime.now(dt.UTC)
             p95 = await self._p95(session, view) if "slow" in view.attention else {}
             conditions += [att.condition(key, view.workspace_ids, now, p95) for key in view.attention]
-        filters.extra.update(conditions=conditions, fold=fold)
+        filters.extra.update(conditions=conditions, fold=fold, retried=retried)
         return await q.resolve_search(session, filters)
 
     async def _p95(self, session: AsyncSession, view: ExecutionFilter) -> dict[int, float]:
@@ -177,25 +173,19 @@ class DashboardService(ExecutionDetailQueries):
 
     async def _tiles(self, session: AsyncSession, filters: q.ExecutionFilters, view: ExecutionFilter) -> dict[str, Any]:
         """Counts by status for the view's other filters (the tiles are themselves status filters),
-        ``spark``: per status, the hourly counts of the last 24 hours (one more query), and
-        ``attention``: per "needs attention" chip, its count (one small query each)."""
+        each the sum of its ``spark`` line: the view's period (its range, or all time) per bucket,
+        described by ``period`` (tile_series.py); ``attention``: per "needs attention" chip, its
+        count (one small query each)."""
         base = replace(filters, statuses=None)
         attention = await self._attention_counts(session, base, view)
-        by_status = day_counts.count_by_status_statement(base)
-        if by_status is None:
-            by_status = select(E.status, func.count()).where(*q.filter_conditions(base)).group_by(E.status)
-        rows = await session.execute(by_status)
-        tiles = dict.fromkeys(STATUS_TILES, 0)
-        for status, n in rows:
-            tiles[status] = int(n)
+        now = dt.datetime.now(dt.UTC)
+        lines = await status_series(session, base, now=now, is_sqlite=self.db.is_sqlite)
+        tiles: dict[str, Any] = dict(lines.totals())
         review = replace(base, requires_human_review=True)
         tiles["needs_review"] = (
             await session.execute(select(func.count()).select_from(E).where(*q.filter_conditions(review)))
         ).scalar_one()
-        start = truncate(dt.datetime.now(dt.UTC), "hour") - dt.timedelta(hours=SPARK_HOURS - 1)
-        last_day = q.filter_conditions(replace(base, date_from=None, date_to=None))
-        spark = await hourly_by_status(session, last_day, start, SPARK_HOURS, is_sqlite=self.db.is_sqlite)
-        return tiles | {"spark": {s: spark[s] for s in tiles if s != "needs_review"}, "attention": attention}
+        return tiles | {"spark": lines.series, "period": lines.describe(), "attention": attention}
 
     async def _attention_counts(
         self, session: AsyncSession, base: q.ExecutionFilters, view: ExecutionFilter

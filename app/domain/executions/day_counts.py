@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, union_all
+from sqlalchemy import Date, Select, func, literal, select, text, union_all
 
 from app.db.engine import Database
 from app.db.models import User, WorkflowExecution, execution_day_counts, execution_status_counts
@@ -127,8 +127,22 @@ def _user_ids(multiplai_id: str) -> Select[Any]:
     return select(User.id).where(User.multiplai_id == multiplai_id)
 
 
-def _counted(f: q.ExecutionFilters, split: DaySplit) -> Any:
-    days = select(D.status, func.sum(D.n).label("n")).where(D.workspace_id.in_(f.workspace_ids))
+def by_status_and_day_statement(f: q.ExecutionFilters) -> Select[Any] | None:
+    """``(status, day, n)`` rows for ``f`` (UTC days of creation), from whole days plus the partial
+    ends (each labelled with its own day); None when ``f`` is not answerable from the table or its
+    range holds no whole day. The status tiles' lines (dashboard/tile_series.py) sum these."""
+    if not answerable(f):
+        return None
+    split = split_range(f.date_from, f.date_to)
+    if split is None:
+        return None
+    both = _counted(f, split, by_day=True)
+    return select(both.c.status, both.c.day, func.sum(both.c.n)).group_by(both.c.status, both.c.day)
+
+
+def _counted(f: q.ExecutionFilters, split: DaySplit, *, by_day: bool = False) -> Any:
+    keys = [D.status, D.day] if by_day else [D.status]
+    days = select(*keys, func.sum(D.n).label("n")).where(D.workspace_id.in_(f.workspace_ids))
     if f.workflow_ids is not None:
         days = days.where(D.workflow_id.in_(f.workflow_ids))
     if f.statuses:
@@ -139,19 +153,23 @@ def _counted(f: q.ExecutionFilters, split: DaySplit) -> Any:
         days = days.where(D.day >= split.first_day)
     if split.last_day is not None:
         days = days.where(D.day <= split.last_day)
-    parts = [days.group_by(D.status)]
+    parts = [days.group_by(*keys)]
     undated = q.filter_conditions(replace(f, date_from=None, date_to=None))
     if split.head is not None:
         head_from, head_to = split.head
-        parts.append(_exact(undated, E.created_at >= head_from, E.created_at < head_to))
+        day = head_from.astimezone(dt.UTC).date() if by_day else None
+        parts.append(_exact(undated, day, E.created_at >= head_from, E.created_at < head_to))
     if split.tail is not None:
         tail_from, tail_to = split.tail
-        parts.append(_exact(undated, E.created_at >= tail_from, E.created_at <= tail_to))
+        day = tail_from.astimezone(dt.UTC).date() if by_day else None
+        parts.append(_exact(undated, day, E.created_at >= tail_from, E.created_at <= tail_to))
     return union_all(*parts).subquery("counted")
 
 
-def _exact(conditions: list[Any], *bounds: Any) -> Select[str, int]:
-    return select(E.status, func.count().label("n")).where(*conditions, *bounds).group_by(E.status)
+def _exact(conditions: list[Any], day: dt.date | None, *bounds: Any) -> Select[Any]:
+    """A partial day counted from the executions; ``day``: labelled with it (the by-day form)."""
+    keys = [E.status] if day is None else [E.status, literal(day, Date).label("day")]
+    return select(*keys, func.count().label("n")).where(*conditions, *bounds).group_by(E.status)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@ dialog), delete, bulk. Thin: parse the view, call the services, render (live upd
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid as uuid_lib
 from typing import Any
 
+from jinja2 import Environment
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
@@ -18,7 +18,7 @@ from app.domain.audit.records import REASON_MAX_LENGTH
 from app.domain.audit.schemas import check_reason
 from app.domain.dashboard.services import DashboardService
 from app.domain.executions.services import ExecutionService
-from app.lib.errors import AppError, FieldValidationError
+from app.lib.errors import AppError, ConflictError, FieldValidationError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
@@ -27,7 +27,7 @@ from app.web.page_context import base_context
 from app.web.pages.executions.list_page import ListPageBodies, page_response
 from app.web.pages.executions.view import PER_PAGE, ExecutionView
 from app.web.session import provide_page_user
-from app.web.stop_dialog import confirmed_counts_changed, stop_dialog
+from app.web.stop_dialog import confirmed_counts_changed, stop_dialog, stopped_answer
 
 PageUser = NamedDependency[CurrentUser]
 
@@ -63,10 +63,7 @@ class ExecutionPages(Controller):
         approvals: ApprovalService = services.approvals
         chrome = base_context(user, await approvals.pending_count(user, services.hub.known_seqs))
         bodies: ListPageBodies = request.app.state.list_bodies
-        templates = request.app.template_engine
-        if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
-            raise TypeError(f"the list page needs Jinja templates, not {type(templates).__name__}")
-        env = templates.engine
+        env = _jinja(request)
         return page_response(request, env, chrome, bodies.body(env, user, view, page, chrome | context))
 
     @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)
@@ -120,18 +117,24 @@ class ExecutionPages(Controller):
         execution_service: NamedDependency[ExecutionService],
         execution_uuid: FromPath[uuid_lib.UUID],
     ) -> Response[Any]:
+        """The stop dialog's confirm. Its answer shows the outcome by itself: what stopped, and the
+        execution's new status where the page shows it; a refusal answers the dialog again, saying
+        why (the counts changed, or it finished meanwhile)."""
         form = await request.form()
         reason = form.get("reason") or None
         try:
             if reason is not None and len(reason) > REASON_MAX_LENGTH:
                 raise FieldValidationError("reason", f"Keep the reason under {REASON_MAX_LENGTH} characters.")
             preview = await execution_service.preview_stop(user, execution_uuid)
-            if confirmed_counts_changed(preview, form):  # the user confirmed other numbers: show them
+            # The user confirmed other numbers: show them. (Finished meanwhile: the stop says so.)
+            if preview.stoppable and confirmed_counts_changed(preview, form):
                 return await stop_dialog(user, execution_uuid, execution_service, changed=True)
             result = await execution_service.stop(user, execution_uuid, reason)
+        except ConflictError as exc:  # finished meanwhile: the dialog shows it as it is now, and why
+            return await _refused(user, execution_uuid, execution_service, exc)
         except AppError as exc:
             return error_toast(exc)
-        return Template("executions/_row.html", context={"row": result.execution, "now": dt.datetime.now(dt.UTC)})
+        return stopped_answer(request, _jinja(request), user, result)
 
     @post("/executions/{execution_uuid:uuid}/delete", media_type=MediaType.HTML)
     async def delete(
@@ -148,3 +151,19 @@ class ExecutionPages(Controller):
         except AppError as exc:
             return error_toast(exc)
         return Response("", status_code=200, media_type="text/html")
+
+
+async def _refused(
+    user: CurrentUser, execution_uuid: uuid_lib.UUID, executions: ExecutionService, refusal: AppError
+) -> Response[Any]:
+    try:
+        return await stop_dialog(user, execution_uuid, executions, note=refusal.message)
+    except AppError as exc:  # gone meanwhile (deleted, access revoked)
+        return error_toast(exc)
+
+
+def _jinja(request: Request[Any, Any, Any]) -> Environment:
+    templates = request.app.template_engine
+    if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
+        raise TypeError(f"the executions pages need Jinja templates, not {type(templates).__name__}")
+    return templates.engine
