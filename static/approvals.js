@@ -44,7 +44,7 @@
       box.removeAttribute("required");
       box.setAttribute("aria-readonly", "true");
     });
-    card.querySelectorAll(".presence").forEach(function (p) { p.hidden = true; });
+    card.querySelectorAll(".presence, .group-decided-line").forEach(function (p) { p.hidden = true; });
     var banner = document.createElement("div");
     banner.className = "ai-decided-banner";
     banner.appendChild(note);
@@ -80,7 +80,7 @@
   // ---- A member of a group decided elsewhere: marked, left out of the group's decision ------------
   function relabel(group, left) {
     var count = group.querySelector(".group-count");
-    if (count) { count.textContent = left + " identical review" + (left === 1 ? "" : "s") + " pending"; }
+    if (count) { count.textContent = left + " identical review" + (left === 1 ? "" : "s"); }
     var approve = group.querySelector(".ai-approve");
     if (!approve) { return; }
     var label = "Approve all " + left;
@@ -101,24 +101,50 @@
     p.textContent = "All decided elsewhere: " + Object.keys(tally).map(function (s) { return tally[s] + " " + s; }).join(", ") + " (each below).";
     return p;
   }
+  // A member's mark: who decided it, or "no longer pending" when the reload learnt it first (the
+  // notice, arriving after, then says who).
   function markMember(li, note, status) {
+    var known = li.dataset.decided && li.dataset.decided.indexOf("gone|") !== 0;
+    if (known || (li.dataset.decided && status === "gone")) { return false; }
     li.classList.add("is-decided");
     li.dataset.decided = status + "|" + ((note.querySelector(".ai-decided-by") || {}).textContent || "");
     var mark = document.createElement("span");
     mark.className = "member-decided approval-" + status;
     Array.from(note.childNodes).forEach(function (n) { mark.appendChild(n.cloneNode(true)); });
-    li.querySelectorAll(".presence").forEach(function (p) { p.hidden = true; });
+    li.querySelectorAll(".presence, .member-decided").forEach(function (p) { p.hidden = true; p.textContent = ""; });
     li.appendChild(mark);
     var uuid = li.id.slice("approval-".length);
     var group = li.closest(".approval-group");
     group.querySelectorAll("input[name=approval_uuid]").forEach(function (i) { if (i.value === uuid) { i.remove(); } });
+    return true;
+  }
+  // A line in the group's card says how many of its reviews were decided elsewhere (the list of
+  // members, often folded, marks which).
+  function tellDecidedMembers(group) {
+    var marked = group.querySelectorAll(".group-member.is-decided").length;
+    var line = group.querySelector(".group-decided-line");
+    if (!marked || group.classList.contains("is-decided")) { if (line) { line.remove(); } return; }
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "group-decided-line small";
+      line.setAttribute("role", "status");
+      var head = group.querySelector(".ai-head");
+      if (head) { head.after(line); } else { return; }
+    }
+    line.textContent = marked + " of them decided elsewhere, left out of this decision (marked in the list below).";
+  }
+  function goneNote() {
+    var p = document.createElement("span");
+    p.textContent = "no longer pending here";
+    return p;
   }
   function applyMemberNotice(li, note, status) {
     var group = li.closest(".approval-group");
-    if (!group || li.classList.contains("is-decided")) { return; }
-    markMember(li, note, status);
+    if (!group || !markMember(li, note, status)) { return; }
     var left = group.querySelectorAll(".group-member:not(.is-decided)").length;
+    tellDecidedMembers(group);
     if (left) { relabel(group, left); return; }
+    if (group.querySelector(".group-member[data-decided^='gone|']")) { return; }  // the rest: who is not known yet
     var summary = groupSummary(group, note);
     if (group.classList.contains("is-decided") || engaged(group)) { keepDecided(group, summary); return; }
     summary.classList.add("approval-done");  // untouched: says who, then fades like a single card
@@ -187,6 +213,7 @@
     replacePart(card.querySelector(":scope > .ai-main"), fresh.querySelector(":scope > .ai-main"));
     var list = card.querySelector(".group-members ul");
     marked.forEach(function (li) { if (list && !list.contains(li)) { list.appendChild(li); } });
+    if (marked.length) { tellDecidedMembers(card); }
     var side = card.querySelector(":scope > .ai-side"), freshSide = fresh.querySelector(":scope > .ai-side");
     if (!side || !freshSide) { return; }
     replacePart(side.querySelector(":scope > .ai-facts"), freshSide.querySelector(":scope > .ai-facts"));
@@ -206,8 +233,9 @@
     var left = 0;
     group.querySelectorAll(".group-member:not(.is-decided)").forEach(function (li) {
       if (doc.getElementById(li.id)) { left += 1; return; }
-      markMember(li, stillPendingNote(), "gone");
+      markMember(li, goneNote(), "gone");
     });
+    tellDecidedMembers(group);
     if (left) { relabel(group, left); } else { keepDecided(group, stillPendingNote()); }
   }
   function dropFrom(doc, el) {
