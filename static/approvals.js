@@ -1,6 +1,6 @@
 // The approver inbox (/approvals): what a reviewer is working on is never taken away by a live update.
 // Loaded by templates/approvals/index.html after app.js (which owns j/k/a/r and the fade-out of
-// reviews decided here) and approve-confirm.js (the high-risk confirmation). No inline scripts and no
+// reviews decided here) and confirm-approval.js (the high-risk confirmation). No inline scripts and no
 // eval, so the strict CSP holds.
 //
 // - A review decided elsewhere arrives as a notice in #approval-notices (who, when). If the

@@ -1,5 +1,5 @@
 """What approving a high-risk review is confirmed with: the question the approve dialog asks
-(static/approve-confirm.js), naming the review's title and amount. The inbox and the execution page
+(static/confirm-approval.js), naming the review's title and amount. The inbox and the execution page
 both ask it, for the button and for the keys that press it."""
 
 from __future__ import annotations
