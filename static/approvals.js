@@ -145,6 +145,7 @@
     tellDecidedMembers(group);
     if (left) { relabel(group, left); return; }
     if (group.querySelector(".group-member[data-decided^='gone|']")) { return; }  // the rest: who is not known yet
+    relabel(group, group.querySelectorAll(".group-member").length);  // all of them were decided
     var summary = groupSummary(group, note);
     if (group.classList.contains("is-decided") || engaged(group)) { keepDecided(group, summary); return; }
     summary.classList.add("approval-done");  // untouched: says who, then fades like a single card
@@ -236,7 +237,8 @@
       markMember(li, goneNote(), "gone");
     });
     tellDecidedMembers(group);
-    if (left) { relabel(group, left); } else { keepDecided(group, stillPendingNote()); }
+    relabel(group, left || group.querySelectorAll(".group-member").length);
+    if (!left) { keepDecided(group, stillPendingNote()); }
   }
   function dropFrom(doc, el) {
     var group = el.classList.contains("group-member") && el.closest(".approval-group");
