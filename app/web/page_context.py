@@ -15,6 +15,7 @@ from app.lib.errors import AppError
 from app.lib.identity import APPROVE_ROLES, OPERATE_ROLES, CurrentUser
 from app.web.errors import error_toast
 from app.web.graph import layout_graph
+from app.web.review_confirm import approve_question
 
 
 def page_number(raw: str | None) -> int:
@@ -40,7 +41,11 @@ def base_context(user: CurrentUser, approvals_pending: int | None = None) -> dic
 
 
 def detail_context(detail: dict[str, Any]) -> dict[str, Any]:
-    return {"d": detail, "graph": layout_graph(detail["nodes"], detail["edges"], detail["data"])}
+    """The execution page's body: the detail, its graph's layout, and the confirmation each
+    high-risk review's Approve asks (by review uuid; None where none is asked)."""
+    questions = {a["uuid"]: approve_question(a) for a in detail["approvals"]}
+    graph = layout_graph(detail["nodes"], detail["edges"], detail["data"])
+    return {"d": detail, "graph": graph, "approve_questions": questions}
 
 
 async def detail_body(user: CurrentUser, dashboard: DashboardService, execution_uuid: uuid_lib.UUID) -> Response[Any]:

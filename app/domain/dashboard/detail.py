@@ -134,6 +134,7 @@ class ExecutionDetailQueries:
                 "node_id": a.node_id,
                 "status": a.status,
                 "payload": a.payload,
+                "high_risk": a.high_risk,
                 "requested_at": iso(a.requested_at),
                 "due_at": iso(a.due_at),
                 "decided_by": email,

@@ -26,8 +26,8 @@ from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
 from app.web.page_context import base_context, detail_body
 from app.web.pages.approvals.groups import group_entries, group_note
-from app.web.pages.approvals.review_cards import approve_question
 from app.web.pages.approvals.view import PER_PAGE, TABS, InboxView, approvable, valid_uuid
+from app.web.review_confirm import approve_question
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]

@@ -1,0 +1,95 @@
+"""Issue 19 item 9 for a group of identical reviews, in headless Chromium with two approvers.
+
+B works on a group card (highlighted, a comment typed) while A decides its reviews: first one of
+them (it is marked in the group's list and left out of B's "Approve all"), then the rest. The group
+card then behaves like a single card: it stays in place marked "Approved by A at ...", B's draft
+kept read-only and copyable, its buttons disabled, the highlight where it was, until B dismisses
+it; the nav badge and the page's count agree throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.browser.test_approval_work_kept import highlighted, page_says_pending
+from tests.browser.test_approvals import api, request, sign_in, waiting
+from tests.conftest import World
+from tests.servers import AppServer
+
+SAME = {"vendor": "ACME", "amount": 120}
+
+
+async def test_a_group_decided_by_a_colleague_stays_marked_with_my_draft(
+    browser: Any, server: AppServer, world: World
+) -> None:
+    members = [
+        await request(server, world.operator_a, await waiting(server, world), "Pay ACME", payload=SAME)
+        for _ in range(3)
+    ]
+    lone = await request(server, world.operator_a, await waiting(server, world), "Another review")
+    mine = await sign_in(browser, server, world.approver_a)  # B
+    colleague = await sign_in(browser, server, world.admin_a)  # A
+    await page_says_pending(mine, 4)
+    group = mine.locator(".approval-group")
+    group_id = await group.get_attribute("id")
+    order = await mine.eval_on_selector_all("#approval-items > .approval-item", "els => els.map(e => e.id)")
+    assert order == [group_id, f"approval-{lone['uuid']}"]
+
+    # B highlights the group and types a rejection comment for all of them.
+    await mine.keyboard.press("j")
+    await mine.wait_for_selector(f"#{group_id}.kb-active")
+    box = group.locator(".ai-comment-box")
+    await box.click()
+    await mine.keyboard.type("Vendor under review, hold all")
+
+    # A approves one of them: it is marked in B's group, which stays pending with the other two.
+    await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{members[0]['uuid']}/approve")
+    member = group.locator(f"#approval-{members[0]['uuid']}")
+    await mine.wait_for_selector(f"#approval-{members[0]['uuid']}.is-decided", state="attached", timeout=5000)
+    line = group.locator(".group-decided-line")
+    assert "1 of them decided elsewhere" in await line.inner_text()
+    await group.locator("details.group-members summary").click()  # the list of members marks which
+    assert re.search(r"Approved by admin_a@example\.test at \d\d:\d\d", await member.inner_text())
+    await box.click()  # back to the comment
+    await page_says_pending(mine, 3)
+    await group.locator("button:has-text('Approve all 2')").wait_for(timeout=5000)
+    sent = await group.locator(".ai-approve input[name=approval_uuid]").evaluate_all("els => els.map(e => e.value)")
+    assert sorted(sent) == sorted(m["uuid"] for m in members[1:])
+    assert await box.input_value() == "Vendor under review, hold all"
+    assert "is-decided" not in (await group.get_attribute("class") or "")
+
+    # A approves the rest from their inbox ("Approve all 2", confirmed).
+    theirs = colleague.locator(f"#{group_id}")
+    await theirs.locator("button:has-text('Approve all 2')").click()
+    await colleague.locator("#approve-confirm button:has-text('Approve all 2')").click()
+    await theirs.locator(".group-done").wait_for(timeout=5000)
+
+    # B's group card stays in place, marked, the draft intact and read-only, nothing can be sent.
+    await mine.wait_for_selector(f"#{group_id}.is-decided", timeout=5000)
+    banner = group.locator(".ai-decided-banner")
+    await banner.locator(".ai-decided:has-text('Approved by')").wait_for(timeout=5000)
+    assert re.search(r"Approved by admin_a@example\.test at \d\d:\d\d", await banner.inner_text())
+    assert await box.input_value() == "Vendor under review, hold all"
+    assert await box.evaluate("b => b.readOnly && document.activeElement === b")
+    for label in ("Approve all", "Reject all"):
+        assert await group.locator(f"button:has-text('{label}')").is_disabled()
+    assert await highlighted(mine) == [group_id]
+    ids = await mine.eval_on_selector_all("#approval-items > .approval-item", "els => els.map(e => e.id)")
+    assert ids == order  # in place, nothing moved
+    await page_says_pending(mine, 1)
+
+    # "a" on the decided group approves nothing, least of all the lone review after it.
+    await mine.locator("h1").click()
+    await mine.keyboard.press("a")
+    await mine.wait_for_timeout(500)
+    state = (await api(server, world.admin_a, "GET", f"/api/v1/workflow-approvals/{lone['uuid']}"))["data"]
+    assert state["status"] == "pending"
+    assert await highlighted(mine) == [group_id]
+
+    # Dismissed, it leaves; the counts still agree.
+    await banner.locator("button:has-text('Dismiss')").click()
+    await group.wait_for(state="detached")
+    await page_says_pending(mine, 1)
+    for page in (mine, colleague):
+        await page.close()
