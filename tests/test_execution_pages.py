@@ -97,9 +97,13 @@ async def test_a_stop_confirmed_with_counts_that_changed_is_refused_with_the_new
     state = (await client.get(f"{API}/workflow-executions/{parent['uuid']}", headers=world.viewer_a.headers)).json()
     assert state["data"]["status"] == "running"  # nothing stopped
     stopped = await page.post(
-        f"/executions/{parent['uuid']}/stop", seen | {"expect_total": "2"}, htmx_target="stop-form"
-    )
+        f"/executions/{parent['uuid']}/stop",
+        seen | {"expect_total": "2"},
+        htmx_target="stop-form",
+        current_url="/executions",
+    )  # from the list: the answer carries the row as it is now, beside the note
     assert stopped.status_code == 200 and "badge-cancelled" in stopped.text
+    assert "1 other execution of its cascade cancelled" in stopped.text
 
 
 async def test_unsafe_requests_need_the_csrf_token(client: httpx.AsyncClient, world: World) -> None:
@@ -109,7 +113,7 @@ async def test_unsafe_requests_need_the_csrf_token(client: httpx.AsyncClient, wo
     assert refused.status_code == 403
     still = (await client.get(f"{API}/workflow-executions/{execution['uuid']}", headers=world.viewer_a.headers)).json()
     assert still["data"]["status"] == "running"
-    stopped = await page.post(f"/executions/{execution['uuid']}/stop", htmx_target="row")
+    stopped = await page.post(f"/executions/{execution['uuid']}/stop", htmx_target="row", current_url="/executions")
     assert stopped.status_code == 200 and "badge-cancelled" in stopped.text
 
 

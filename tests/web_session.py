@@ -31,8 +31,18 @@ class PageSession:
         return response
 
     async def post(
-        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True, htmx_target: str | None = None
+        self,
+        path: str,
+        data: dict[str, str] | None = None,
+        *,
+        csrf: bool = True,
+        htmx_target: str | None = None,
+        current_url: str | None = None,
     ) -> httpx.Response:
+        """``current_url``: the page the request comes from, as htmx sends it (``HX-Current-URL``)."""
         if csrf and self.csrf is None:
             assert (await self.get("/executions")).status_code == 200
-        return await self.client.post(path, data=data or {}, headers=self._headers(csrf, htmx_target))
+        headers = self._headers(csrf, htmx_target)
+        if current_url is not None:
+            headers["hx-current-url"] = str(self.client.base_url.join(current_url))
+        return await self.client.post(path, data=data or {}, headers=headers)
