@@ -118,6 +118,29 @@ def _outcome(response: httpx.Response, policy: RetryPolicy, request: Request) ->
     return True
 
 
+def _retry_wait(
+    request: Request,
+    policy: RetryPolicy,
+    attempt: int,
+    started: float,
+    response: httpx.Response | None,
+    exc: httpx.TransportError | None,
+) -> float:
+    """Seconds to wait before the next attempt, or the error to raise when there is none (shared by
+    ``send`` and ``asend``): a transport error is retried only where ``request.may_retry`` allows."""
+    elapsed = time.monotonic() - started
+    if exc is not None:
+        wait = policy.next_delay(attempt, elapsed, None) if request.may_retry(exc) else None
+        if wait is None:
+            raise ConnectionFailed(f"{request.method} {request.path}: {exc!r}", exc) from exc
+        return wait
+    assert response is not None
+    delay = policy.next_delay(attempt, elapsed, response)
+    if delay is None:
+        raise error_for(response)
+    return delay
+
+
 def send(
     client: httpx.Client,
     request: Request,
@@ -138,16 +161,12 @@ def send(
                 params=request.params,
                 headers={**(headers or {}), **request.headers()},
             )
+        except httpx.TransportError as exc:
+            wait = _retry_wait(request, policy, attempt, started, None, exc)
+        else:
             if _outcome(response, policy, request):
                 return _body(response)
-        except httpx.TransportError as exc:
-            wait = policy.next_delay(attempt, time.monotonic() - started, None) if request.may_retry(exc) else None
-            if wait is None:
-                raise ConnectionFailed(f"{request.method} {request.path}: {exc!r}", exc) from exc
-        else:
-            wait = policy.next_delay(attempt, time.monotonic() - started, response)
-            if wait is None:
-                raise error_for(response)
+            wait = _retry_wait(request, policy, attempt, started, response, None)
         if on_retry is not None:
             on_retry(attempt, response.status_code if response is not None else None, wait)
         time.sleep(wait)
@@ -173,16 +192,12 @@ async def asend(
                 params=request.params,
                 headers={**(headers or {}), **request.headers()},
             )
+        except httpx.TransportError as exc:
+            wait = _retry_wait(request, policy, attempt, started, None, exc)
+        else:
             if _outcome(response, policy, request):
                 return _body(response)
-        except httpx.TransportError as exc:
-            wait = policy.next_delay(attempt, time.monotonic() - started, None) if request.may_retry(exc) else None
-            if wait is None:
-                raise ConnectionFailed(f"{request.method} {request.path}: {exc!r}", exc) from exc
-        else:
-            wait = policy.next_delay(attempt, time.monotonic() - started, response)
-            if wait is None:
-                raise error_for(response)
+            wait = _retry_wait(request, policy, attempt, started, response, None)
         if on_retry is not None:
             on_retry(attempt, response.status_code if response is not None else None, wait)
         await asyncio.sleep(wait)
