@@ -15,6 +15,11 @@
 //   valid) and its comment box (the draft, the caret, the focus); what changed around them
 //   (assignee, approval count, members, badges) is copied in from the fresh card. Cards that are
 //   decided, fading, or worked on and no longer pending keep their place (htmx hx-preserve).
+// - The reloads run one at a time, so an older answer never lands after a newer one.
+// - While a decision of this reviewer is on its way, notices about that card wait for its answer:
+//   the answer says what happened ("Approved by you", "3 approved"), not "decided elsewhere".
+// - A group's answer says what the decision did, then fades and leaves like a single card's; the
+//   reviews it refused (still pending) come back as their own card with the next reload.
 (function () {
   "use strict";
 
@@ -30,6 +35,7 @@
   function isDecided(card) {
     return card.classList.contains("is-decided") || !!card.querySelector(".approval-done");
   }
+  function mineInFlight(card) { return !!card.querySelector("form.htmx-request"); }
 
   // ---- A card decided elsewhere keeps what the reviewer typed -------------------------------------
   function keepDecided(card, note) {
@@ -153,11 +159,16 @@
     group.replaceChildren(summary);
   }
 
+  // Notices about a card whose decision (mine) is on its way wait for the answer: it replaces the
+  // card's content (then they find nothing), or it was refused and they apply as usual.
+  var waiting = [];
   function applyNotice(notice) {
     var card = document.getElementById("approval-" + notice.dataset.for);
     var note = notice.querySelector(".ai-decided");
     notice.remove();
     if (!card || !note || card.querySelector(".approval-done")) { return; }  // gone, or decided here
+    var item = card.closest(".approval-item");
+    if (item && mineInFlight(item)) { waiting.push(notice); return; }
     if (card.classList.contains("group-member")) { applyMemberNotice(card, note, notice.dataset.status); return; }
     if (card.classList.contains("is-decided") || engaged(card)) { keepDecided(card, note); return; }
     note.classList.add("approval-done");  // untouched: says who, then fades
@@ -168,6 +179,12 @@
     var feed = evt.detail.target;
     if (!feed || feed.id !== "approval-notices") { return; }
     feed.querySelectorAll(".approval-notice").forEach(applyNotice);
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    if (!waiting.length) { return; }
+    var notices = waiting;
+    waiting = [];
+    notices.forEach(applyNotice);
   });
 
   // ---- The list reload updates the cards on screen in place ---------------------------------------
@@ -253,6 +270,7 @@
     if (isDecided(card)) { return true; }
     if (fresh && fresh.classList.contains("approval-item")) { refreshInPlace(card, fresh); return true; }
     if (!engaged(card)) { return false; }  // untouched and no longer listed: it goes
+    if (mineInFlight(card)) { return true; }  // my decision's answer will say what happened
     if (card.classList.contains("approval-group")) { keepMembers(doc, card); } else if (!fresh) {
       keepDecided(card, stillPendingNote());
     }
@@ -308,6 +326,42 @@
     if (!kept.length) { return; }
     kept.forEach(function (card) { placeIn(doc, card); });
     evt.detail.serverResponse = doc.body.innerHTML;
+  });
+
+  // ---- One list reload at a time -------------------------------------------------------------
+  // Every change pushes a reload (#approvals-refresh, hx-trigger="load"). Two in flight may answer
+  // in any order, and both target the list element that was on the page when they started: the
+  // later answer lands on a detached list, where htmx still takes every hx-preserve element it
+  // names (the comment boxes, drafts and all) out of the live page and drops them, and none of our
+  // listeners sees it (the events never reach the document). So the reloads run one at a time; a
+  // change arriving meanwhile asks for one more once the current one has landed.
+  var reloading = 0, again = null, lastUrl = null;
+  function reload(url) {
+    lastUrl = url;
+    if (reloading && Date.now() - reloading < 20000) { again = url; return; }  // (a lost answer frees it)
+    reloading = Date.now();
+    htmx.ajax("GET", url, {target: "#approvals-list", swap: "outerHTML"}).then(reloaded, reloaded);
+  }
+  function reloaded() {
+    reloading = 0;
+    if (again) { var url = again; again = null; reload(url); }
+  }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (!elt || elt.id !== "approvals-refresh") { return; }
+    evt.preventDefault();
+    reload(elt.getAttribute("hx-get"));
+  });
+
+  // ---- A group's answer: it says what was decided, then fades and leaves like a single card's -----
+  // The card gives up the group's id: the reviews the decision refused are still pending (the
+  // four-eyes rule...) and the next reload shows them as their own card instead of behind this note.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var card = evt.detail.target;
+    if (!card || !card.classList || !card.classList.contains("approval-group") || !card.querySelector(".group-done")) { return; }
+    card.id = "decided-" + card.id;
+    delete card.dataset.approvalGroup;
+    reload(lastUrl || location.pathname + location.search);
   });
 
   // ---- A card new to the page is wired by htmx only when it settles (20 ms, longer under load): a
