@@ -18,11 +18,12 @@ from tests.servers import AppServer
 PAGE_COUNT = "() => document.querySelector('#approvals-list .pager span').textContent.trim()"
 
 
-async def page_says_pending(page: Any, count: int) -> None:
-    """The pager's "N pending reviews" and the nav badge show the same number."""
+async def page_says_pending(page: Any, count: int, within: float = 5000) -> None:
+    """The pager's "N pending reviews" and the nav badge show the same number (``within``, ms: how long
+    the pushes and the list's reload may take to bring it)."""
     text = f"{count} pending review{'' if count == 1 else 's'}"
-    await page.wait_for_function(f"() => ({PAGE_COUNT})() === '{text}'", timeout=5000)
-    await badge_shows(page, count)
+    await page.wait_for_function(f"() => ({PAGE_COUNT})() === '{text}'", timeout=within)
+    await badge_shows(page, count, within)
 
 
 async def highlighted(page: Any) -> list[str]:

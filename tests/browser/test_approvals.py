@@ -51,12 +51,12 @@ async def sign_in(browser: Any, server: AppServer, actor: Actor, path: str = "/a
     return page
 
 
-async def badge_shows(page: Any, count: int) -> None:
+async def badge_shows(page: Any, count: int, within: float = 5000) -> None:
     if count:
         script = f"() => (b => b && !b.hidden && b.textContent.trim() === '{count}')(document.querySelector('{BADGE}'))"
     else:
         script = f"() => (b => b && b.hidden)(document.querySelector('{BADGE}'))"
-    await page.wait_for_function(script, timeout=5000)
+    await page.wait_for_function(script, timeout=within)
 
 
 async def test_a_new_review_appears_live_and_approving_it_resumes_the_execution(
