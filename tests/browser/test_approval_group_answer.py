@@ -105,9 +105,10 @@ async def test_my_approve_all_is_answered_on_its_card_and_keeps_my_draft_elsewhe
     assert await box.input_value() == "Ask the vendor for the PO first"
 
     answers.release.set()
-    note = page.locator(f"#decided-{group_id} .group-done")
-    await note.wait_for(state="attached", timeout=10000)
-    text = await note.inner_text()
+    # (A handle, not a locator: the note may have faded and left by the time its text is read.)
+    note = await page.wait_for_selector(f"#decided-{group_id} .group-done", state="attached", timeout=10000)
+    assert note is not None
+    text = await note.text_content() or ""
     assert "2 approved, 1 refused" in text and "Four-eyes rule" in text, text
     # It fades and leaves like a single card's "Approved by you"; the refused review, still pending,
     # is a card of its own again (it says I may not approve it).

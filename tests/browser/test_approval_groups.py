@@ -33,9 +33,10 @@ async def test_group_decided_at_once_with_refusals_named(browser: Any, server: A
     confirm = page.locator("#approve-confirm")  # the page's own dialog asks first
     assert "Approve all 4 identical reviews “Pay ACME”" in await confirm.inner_text()
     await confirm.get_by_role("button", name="Approve all 4").click()
-    done = page.locator(".group-done")
-    await done.wait_for()
-    text = await done.inner_text()
+    # A handle, not a locator: the note fades and leaves after a few seconds, as a single card's does.
+    done = await page.wait_for_selector(".group-done", state="attached")
+    assert done is not None
+    text = await done.text_content() or ""
     assert "3 approved, 1 refused: you triggered them." in text and "Four-eyes rule" in text
     for a in theirs:
         got = (await api(server, world.viewer_a, "GET", f"/api/v1/workflow-approvals/{a['uuid']}"))["data"]
