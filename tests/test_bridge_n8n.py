@@ -377,7 +377,7 @@ async def test_several_new_executions_come_from_one_list_call_with_their_data(
     }
     runner = await harness.start(backfill=4)  # ids 3 to 6 are new
     await runner.poll_once()
-    assert "/api/v1/executions?includeData" in harness.replay.gets
+    assert "/api/v1/executions?includeData&cursor" in harness.replay.gets  # ids 3..6 as one page
     single = [g for g in harness.replay.gets if g.startswith("/api/v1/executions/")]
     assert all(int(g.split("/")[-1].split("?")[0]) > CANCELLED for g in single), single  # only the probes
     item = await detail(client, harness.world, await harness.uuid_of(PARENT))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
@@ -143,6 +144,26 @@ class Replay:
             self.executions[int(item["id"])] = item
         return self
 
+    def listing(self, params: httpx.QueryParams) -> httpx.Response:
+        """A list as n8n pages it: its cursor (base64 of ``{"lastId", "limit"}``, as n8n encodes it;
+        a cursor it cannot decode is a 400) keeps the ids below ``lastId``, newest first, and
+        ``includeData`` adds each execution's ``data`` and ``workflowData``."""
+        listed = self.lists[params.get("status")]
+        items, limit = list(listed["data"]), int(params.get("limit", 100))
+        if params.get("cursor"):
+            try:
+                cursor = json.loads(base64.b64decode(params["cursor"]))
+            except ValueError:
+                return httpx.Response(400, json={"message": "An invalid cursor was provided"})
+            limit = int(cursor["limit"])
+            items = [e for e in items if int(e["id"]) < int(cursor["lastId"])]
+        items = sorted(items, key=lambda e: -int(e["id"]))[:limit]
+        if params.get("includeData") == "true":
+            items = [self.executions.get(int(e["id"]), e) for e in items]
+        elif not params.get("cursor"):
+            return httpx.Response(200, json=listed)  # as recorded
+        return httpx.Response(200, json={"data": items, "nextCursor": None})
+
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
@@ -151,7 +172,8 @@ class Replay:
             raise httpx.ConnectError("connection refused", request=request)
         path = request.url.path
         if request.method == "GET":
-            self.gets.append(path + ("?includeData" if request.url.params.get("includeData") == "true" else ""))
+            data = "?includeData" if request.url.params.get("includeData") == "true" else ""
+            self.gets.append(path + data + ("&cursor" if request.url.params.get("cursor") else ""))
         if request.method != "GET":
             match = re.fullmatch(r"/webhook-waiting/(\d+)(/.*)?", path)
             body = json.loads(request.content) if request.content else dict(request.url.params)
@@ -162,12 +184,7 @@ class Replay:
         if path == "/api/v1/workflows":
             return httpx.Response(200, json={"data": self.workflows, "nextCursor": None})
         if path == "/api/v1/executions":
-            listed = self.lists[request.url.params.get("status")]
-            if request.url.params.get("includeData") == "true":  # n8n adds data and workflowData
-                limit = int(request.url.params.get("limit", 100))
-                items = [self.executions.get(int(e["id"]), e) for e in listed["data"][:limit]]
-                return httpx.Response(200, json={"data": items, "nextCursor": None})
-            return httpx.Response(200, json=listed)
+            return self.listing(request.url.params)
         match = re.fullmatch(r"/api/v1/executions/(\d+)", path)
         if match and int(match.group(1)) in self.executions:
             return httpx.Response(200, json=self.executions[int(match.group(1))])

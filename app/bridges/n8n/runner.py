@@ -3,8 +3,10 @@ keep its cursor and health in the database, and back off while n8n is slow or do
 
 **Finding executions.** n8n's execution ids are sequential. The list (newest first) leaves out the
 executions n8n holds in memory (running, or parked in a Wait node), so each poll reads the newest
-page, the ``status=running`` list, and then fetches by id every id above the cursor up to the
-highest one seen, plus a short probe beyond it (a parked execution newer than every listed one).
+page, the ``status=running`` list, then the ids above the cursor up to the highest one seen (at
+most ``MAX_FETCH``) as one list page with their data (``N8nClient.executions_below``), and by id the
+ones that page leaves out, plus a short probe beyond (a parked execution newer than every listed one).
+A poll that drained a full window with more above it is followed at once by the next.
 An id that answers 404 while a higher one exists is a gap (deleted, another project's, or not
 committed yet): it is retried for ``GAP_GRACE`` seconds, then passed. The cursor only moves over
 ids that are mirrored or passed, and is saved every poll: a restart resumes from it.
@@ -36,7 +38,7 @@ from app.db.models.base import utcnow
 logger = logging.getLogger("athena.bridge.n8n")
 GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
 PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
-MAX_FETCH = 50  # ids fetched per poll at most: a backlog drains over several short polls
+MAX_FETCH = 100  # ids read per poll at most (one list page): a backlog drains over polls run back to back
 FETCH_CONCURRENCY = 8  # n8n GETs in flight while draining new ids
 BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
 WAITING_EVERY = 5.0
@@ -81,6 +83,9 @@ class BridgeRunner:
         self.options = options
         self.tail = Tail()
         self.cursor = 0
+        self.primed = False  # the first poll decided where a cursor of 0 starts
+        self.backlog = False  # the last poll left ids above its window: the next one starts at once
+        self.range_pages = True  # n8n took ``executions_below``'s cursor (else: single reads only)
         self.stopping = asyncio.Event()
         self.acting = asyncio.Lock()
         self.beat_at = time.monotonic()
@@ -119,7 +124,7 @@ class BridgeRunner:
                     state=state, backoff_seconds=0.0, consecutive_failures=0, last_error=None, last_ok_at=utcnow(),
                     last_poll_seconds=round(took, 3), polls=bridges.c.polls + 1, mirrored=bridges.c.mirrored + mirrored,
                 )  # fmt: skip
-                await self._sleep(max(0.0, self.options.poll_seconds - took))
+                await self._sleep(0.0 if self.backlog else max(0.0, self.options.poll_seconds - took))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -151,13 +156,19 @@ class BridgeRunner:
             for wf in await self.client.workflows():
                 await self.mirror.sync_workflow(wf)
             self.tail.workflows_at = now
-        listed, _ = await self.client.executions_page(limit=50)
-        running, _ = await self.client.executions_page(status="running", limit=250)
+        # The newest ids and the running ones, asked together: under a burst each takes seconds.
+        (listed, _), (running, _) = await asyncio.gather(
+            self.client.executions_page(limit=10), self.client.executions_page(status="running", limit=250)
+        )
         known = [int(e["id"]) for e in (*listed, *running)]
-        if self.cursor == 0 and known:  # first start: a bounded backfill, not n8n's whole history
+        if self.cursor == 0 and known and not self.primed:  # first start: a bounded backfill, not all history
             self.cursor = max(0, max(known) - self.options.backfill)
-        fresh = sum(1 for e in listed if self.cursor < int(e["id"]) <= self.cursor + MAX_FETCH)
-        mirrored = await self._new_executions(max(known, default=self.cursor), fresh)
+        self.primed = True  # an n8n empty at the first poll: its first execution (id 1) is new, not history
+        top, before = max(known, default=self.cursor), self.cursor
+        mirrored = await self._new_executions(top)
+        # A full window drained and more above it (a burst): the next poll starts at once. Not when
+        # the cursor is held by a gap, which only time resolves.
+        self.backlog = before + MAX_FETCH <= self.cursor < top
         mirrored += await self._open_executions({int(e["id"]) for e in running})
         await self.act_once()
         return mirrored
@@ -183,15 +194,16 @@ class BridgeRunner:
                 await self._sleep(self.options.poll_seconds)
             await self._sleep(self.options.decision_seconds)
 
-    async def _new_executions(self, top: int, fresh: int = 0) -> int:
+    async def _new_executions(self, top: int) -> int:
         """Fetch and mirror every id above the cursor (up to ``top``, then probing beyond it)."""
         mirrored, misses, n8n_id = 0, 0, self.cursor
         fetched = 0
         resolved_to = self.cursor
         contiguous = True
-        known = await self._with_data(fresh)
         wanted = range(self.cursor + 1, min(top, self.cursor + MAX_FETCH) + 1)
+        known = await self._window(wanted)
         known |= await self._prefetch([i for i in wanted if i not in known])
+        links = await self.store.links(list(wanted))
         while fetched < MAX_FETCH:
             await self._beat()
             n8n_id += 1
@@ -212,7 +224,7 @@ class BridgeRunner:
             else:
                 misses = 0
                 self.tail.gaps.pop(n8n_id, None)
-                existing = (await self.store.links([n8n_id])).get(n8n_id)
+                existing = links[n8n_id] if n8n_id in links else (await self.store.links([n8n_id])).get(n8n_id)
                 try:
                     link = await self._mirror(execution, existing)
                 except _Poison:
@@ -230,14 +242,22 @@ class BridgeRunner:
             await self.store.report(cursor_id=resolved_to)
         return mirrored
 
-    async def _with_data(self, fresh: int) -> dict[int, dict[str, Any] | None]:
-        """The ``fresh`` newest finished executions with their data in one list call
-        (``includeData=true``): n8n answers a page far faster than as many single reads, which
-        is what paced a burst. Only when there are several; the rest is read one by one."""
-        if fresh < 3:
+    async def _window(self, wanted: range) -> dict[int, dict[str, Any] | None]:
+        """The finished executions among ``wanted`` with their data, in one list call (a page of
+        up to ``MAX_FETCH``; n8n answers it in a fraction of the time of as many single reads, which
+        is what paced a burst). The ones it leaves out (running, parked) are read one by one. An n8n
+        that refuses the written cursor (400) is read one by one from then on."""
+        if len(wanted) < 2 or not self.range_pages:
             return {}
-        page, _ = await self.client.executions_page(limit=fresh, include_data=True)
-        return {int(e["id"]): e for e in page if int(e["id"]) > self.cursor and "data" in e}
+        try:
+            page = await self.client.executions_below(wanted.stop, len(wanted))
+        except N8nRefused as exc:
+            if exc.status != 400:
+                raise
+            logger.warning("n8n refused a list cursor (%s): new executions are read one by one", exc)
+            self.range_pages = False
+            return {}
+        return {int(e["id"]): e for e in page if int(e["id"]) in wanted and "data" in e}
 
     async def _prefetch(self, ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
         """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
