@@ -51,6 +51,7 @@ class Mirror:
         self.store = store
         self.workspace_id = workspace_id
         self.workflows: dict[str, tuple[int, str | None]] = {}  # n8n id -> (Athena id, n8n updatedAt)
+        self.names: dict[int, tuple[uuid_lib.UUID, str]] = {}  # Athena workflow id -> (uuid, name)
 
     async def load(self) -> None:
         self.workflows = await self.store.workflow_links()
@@ -95,6 +96,7 @@ class Mirror:
                     .values(n8n_updated_at=updated_at)
                 )
         self.workflows[n8n_id] = (workflow_id, updated_at)
+        self.names.pop(workflow_id, None)  # renamed: read again
         return workflow_id
 
     async def _workflow_for(self, execution: dict[str, Any]) -> tuple[int, uuid_lib.UUID, str]:
@@ -107,9 +109,12 @@ class Mirror:
             data["updatedAt"] = None  # only the workflows list's updatedAt marks a graph as current
             await self.sync_workflow(data | {"id": n8n_wf})
         workflow_id = self.workflows[n8n_wf][0]
-        async with self.services.db.read() as session:
-            row = (await session.execute(select(Workflow.uuid, Workflow.name).where(Workflow.id == workflow_id))).one()
-        return workflow_id, row.uuid, row.name
+        if workflow_id not in self.names:  # one read per workflow, not per execution (a burst's cost)
+            async with self.services.db.read() as session:
+                query = select(Workflow.uuid, Workflow.name).where(Workflow.id == workflow_id)
+                row = (await session.execute(query)).one()
+            self.names[workflow_id] = (row.uuid, row.name)
+        return workflow_id, *self.names[workflow_id]
 
     # ----------------------------------------------------------------- executions
     async def mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:

@@ -38,6 +38,7 @@ from app.db.models.base import utcnow
 logger = logging.getLogger("athena.bridge.n8n")
 GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
 PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
+PROBE_MAX = 4  # ids read one by one beyond it at most: under a burst the lists of the next poll are faster
 MAX_FETCH = 100  # ids read per poll at most (one list page): a backlog drains over polls run back to back
 FETCH_CONCURRENCY = 8  # n8n GETs in flight while draining new ids
 BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
@@ -204,11 +205,12 @@ class BridgeRunner:
         known = await self._window(wanted)
         known |= await self._prefetch([i for i in wanted if i not in known])
         links = await self.store.links(list(wanted))
+        listed_top = top
         while fetched < MAX_FETCH:
             await self._beat()
             n8n_id += 1
-            if n8n_id > top and misses >= PROBE_MISSES:
-                break
+            if (n8n_id > top and misses >= PROBE_MISSES) or n8n_id > listed_top + PROBE_MAX:
+                break  # not chasing a burst one serial read at a time (that held a poll for 20 s)
             fetched += 1
             execution = known.pop(n8n_id) if n8n_id in known else await self.client.execution(n8n_id)
             if execution is None:
