@@ -38,7 +38,6 @@ from app.db.models.base import utcnow
 logger = logging.getLogger("athena.bridge.n8n")
 GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
 PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
-PROBE_MAX = 4  # ids read one by one beyond it at most: under a burst the lists of the next poll are faster
 MAX_FETCH = 100  # ids read per poll at most (one list page): a backlog drains over polls run back to back
 FETCH_CONCURRENCY = 8  # n8n GETs in flight while draining new ids
 BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
@@ -48,6 +47,14 @@ SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
 MAX_ATTEMPTS = 3  # an execution that fails to mirror (not an outage) this often is passed
 # n8n or the database unreachable: the whole poll fails and backs off; nothing is passed.
 OUTAGES = (N8nUnavailable, N8nRefused, OSError, TimeoutError, OperationalError, InterfaceError)
+
+
+async def _settle(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Reads a poll no longer needs (it failed midway): cancelled, and their errors collected."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 class _Poison(Exception):
@@ -196,49 +203,48 @@ class BridgeRunner:
             await self._sleep(self.options.decision_seconds)
 
     async def _new_executions(self, top: int) -> int:
-        """Fetch and mirror every id above the cursor (up to ``top``, then probing beyond it)."""
-        mirrored, misses, n8n_id = 0, 0, self.cursor
-        fetched = 0
-        resolved_to = self.cursor
-        contiguous = True
-        wanted = range(self.cursor + 1, min(top, self.cursor + MAX_FETCH) + 1)
+        """Mirror the ids above the cursor up to ``top`` (at most ``MAX_FETCH``), then probe the
+        ``PROBE_MISSES`` ids beyond it (a parked execution newer than every listed one). The
+        window's finished executions come in one page; the others and the probes are read
+        concurrently, and mirroring (in id order, parents first) takes each as soon as its answer
+        is in: no poll waits on the slowest read, nor chases a burst one serial read at a time."""
+        top = max(top, self.cursor)
+        end = min(top, self.cursor + MAX_FETCH)
+        wanted = range(self.cursor + 1, end + 1)
         known = await self._window(wanted)
-        known |= await self._prefetch([i for i in wanted if i not in known])
-        links = await self.store.links(list(wanted))
-        listed_top = top
-        while fetched < MAX_FETCH:
-            await self._beat()
-            n8n_id += 1
-            if (n8n_id > top and misses >= PROBE_MISSES) or n8n_id > listed_top + PROBE_MAX:
-                break  # not chasing a burst one serial read at a time (that held a poll for 20 s)
-            fetched += 1
-            execution = known.pop(n8n_id) if n8n_id in known else await self.client.execution(n8n_id)
-            if execution is None:
-                if n8n_id > top:
-                    misses += 1
-                    contiguous = False
-                    continue
-                first = self.tail.gaps.setdefault(n8n_id, time.monotonic())
-                if time.monotonic() - first < GAP_GRACE:
-                    contiguous = False
-                    continue
-                self.tail.gaps.pop(n8n_id, None)  # gone for good: passed
-            else:
-                misses = 0
-                self.tail.gaps.pop(n8n_id, None)
-                existing = links[n8n_id] if n8n_id in links else (await self.store.links([n8n_id])).get(n8n_id)
-                try:
-                    link = await self._mirror(execution, existing)
-                except _Poison:
-                    if n8n_id in self.tail.failed:  # retried at the next poll
+        ids = [*wanted, *(range(end + 1, end + 1 + PROBE_MISSES) if end == top else ())]
+        reads = self._reading([i for i in ids if i not in known])
+        try:
+            links = await self.store.links(list(wanted))
+            mirrored, resolved_to, contiguous = 0, self.cursor, True
+            for n8n_id in ids:
+                await self._beat()
+                execution = known[n8n_id] if n8n_id in known else await reads[n8n_id]
+                if execution is None:
+                    if n8n_id > top:  # a probe found nothing (yet)
                         contiguous = False
                         continue
-                    link = None  # passed for good
-                mirrored += 1 if existing is None and link is not None else 0
-                self._schedule(link, execution)
-                top = max(top, n8n_id)
-            if contiguous:
-                resolved_to = n8n_id
+                    first = self.tail.gaps.setdefault(n8n_id, time.monotonic())
+                    if time.monotonic() - first < GAP_GRACE:
+                        contiguous = False
+                        continue
+                    self.tail.gaps.pop(n8n_id, None)  # gone for good: passed
+                else:
+                    self.tail.gaps.pop(n8n_id, None)
+                    existing = links[n8n_id] if n8n_id in links else (await self.store.links([n8n_id])).get(n8n_id)
+                    try:
+                        link = await self._mirror(execution, existing)
+                    except _Poison:
+                        if n8n_id in self.tail.failed:  # retried at the next poll
+                            contiguous = False
+                            continue
+                        link = None  # passed for good
+                    mirrored += 1 if existing is None and link is not None else 0
+                    self._schedule(link, execution)
+                if contiguous:
+                    resolved_to = n8n_id
+        finally:
+            await _settle(reads.values())
         if resolved_to != self.cursor:
             self.cursor = resolved_to
             await self.store.report(cursor_id=resolved_to)
@@ -260,6 +266,16 @@ class BridgeRunner:
             self.range_pages = False
             return {}
         return {int(e["id"]): e for e in page if int(e["id"]) in wanted and "data" in e}
+
+    def _reading(self, ids: Iterable[int]) -> dict[int, asyncio.Task[dict[str, Any] | None]]:
+        """A task per id reading it from n8n, ``FETCH_CONCURRENCY`` in flight, lowest ids first."""
+        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def one(n8n_id: int) -> dict[str, Any] | None:
+            async with gate:
+                return await self.client.execution(n8n_id)
+
+        return {i: asyncio.create_task(one(i), name=f"n8n-read-{i}") for i in ids}
 
     async def _prefetch(self, ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
         """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
