@@ -30,6 +30,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.bridges.n8n.actions import Actions
 from app.bridges.n8n.client import N8nClient, N8nRefused, N8nUnavailable
+from app.bridges.n8n.mapping import OPEN_N8N, parent_id
 from app.bridges.n8n.mirror import Mirror
 from app.bridges.n8n.store import BridgeStore, Link
 from app.bridges.n8n.tables import bridges
@@ -47,6 +48,18 @@ SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
 MAX_ATTEMPTS = 3  # an execution that fails to mirror (not an outage) this often is passed
 # n8n or the database unreachable: the whole poll fails and backs off; nothing is passed.
 OUTAGES = (N8nUnavailable, N8nRefused, OSError, TimeoutError, OperationalError, InterfaceError)
+
+
+def _batchable(execution: dict[str, Any]) -> bool:
+    """A finished execution with no parent nor retried one (those are linked to rows created before
+    them): it can be created with its neighbours in one transaction."""
+    status = execution.get("status") or "unknown"
+    return (
+        status not in OPEN_N8N
+        and bool(execution.get("stoppedAt"))
+        and parent_id(execution) is None
+        and execution.get("retryOf") in (None, "")
+    )
 
 
 async def _settle(tasks: Iterable[asyncio.Task[Any]]) -> None:
@@ -214,12 +227,19 @@ class BridgeRunner:
         known = await self._window(wanted)
         ids = [*wanted, *(range(end + 1, end + 1 + PROBE_MISSES) if end == top else ())]
         reads = self._reading([i for i in ids if i not in known])
+        batch: list[dict[str, Any]] = []  # new finished executions, created together
         try:
             links = await self.store.links(list(wanted))
-            mirrored, resolved_to, contiguous = 0, self.cursor, True
+            mirrored, resolved_to, contiguous, held = 0, self.cursor, True, None
             for n8n_id in ids:
                 await self._beat()
                 execution = known[n8n_id] if n8n_id in known else await reads[n8n_id]
+                if execution is not None and n8n_id not in links and _batchable(execution):
+                    batch.append(execution)
+                    resolved_to = n8n_id if contiguous else resolved_to
+                    continue
+                created, held = await self._create_batch(batch, held)  # in id order: before this one
+                mirrored += created
                 if execution is None:
                     if n8n_id > top:  # a probe found nothing (yet)
                         contiguous = False
@@ -243,12 +263,44 @@ class BridgeRunner:
                     self._schedule(link, execution)
                 if contiguous:
                     resolved_to = n8n_id
+            created, held = await self._create_batch(batch, held)
+            mirrored += created
         finally:
             await _settle(reads.values())
+        if held is not None:  # a batched execution to retry at the next poll holds the cursor
+            resolved_to = min(resolved_to, held - 1)
         if resolved_to != self.cursor:
             self.cursor = resolved_to
             await self.store.report(cursor_id=resolved_to)
         return mirrored
+
+    async def _create_batch(self, batch: list[dict[str, Any]], held: int | None) -> tuple[int, int | None]:
+        """Create the batched new executions in one transaction (and empty the batch); when that
+        fails for something other than an outage, one by one, each with its own retries (see
+        ``_mirror``). Returns how many were created and the lowest id held for a retry."""
+        if not batch:
+            return 0, held
+        todo = list(batch)
+        batch.clear()
+        try:
+            created = await self.mirror.create_many(todo)
+        except OUTAGES:
+            raise
+        except Exception:
+            logger.warning("%s new n8n executions not created together: one by one", len(todo), exc_info=True)
+            created = 0
+            for execution in todo:
+                try:
+                    created += 1 if await self._mirror(execution, None) is not None else 0
+                except _Poison:
+                    n8n_id = int(execution["id"])
+                    if n8n_id in self.tail.failed:  # retried at the next poll
+                        held = n8n_id if held is None else min(held, n8n_id)
+            return created, held
+        for execution in todo:
+            self.tail.failed.pop(int(execution["id"]), None)
+            self._schedule(None, execution)
+        return created, held
 
     async def _window(self, wanted: range) -> dict[int, dict[str, Any] | None]:
         """The finished executions among ``wanted`` with their data, in one list call (a page of
