@@ -164,12 +164,13 @@ async def burst(n8n: httpx.AsyncClient, runner: BridgeRunner, count: int) -> tup
     rate over them and each run's record -> row latency."""
     gate = asyncio.Semaphore(16)
 
-    async def drive(path: str) -> None:
+    async def drive(path: str) -> int:
         async def fire() -> None:
             async with gate:
                 (await n8n.post(path, json={})).raise_for_status()
 
         await asyncio.gather(*(fire() for _ in range(count)))
+        return count
 
     return await _mirrored(n8n, runner, "Burst", "onReceived", drive)
 
@@ -181,14 +182,17 @@ async def steady(
     finished the last (the webhook answers when the workflow's last node ran), so n8n runs at the
     rate it sustains and no queue builds. That rate, and each run's record -> row latency under it."""
 
-    async def drive(path: str) -> None:
+    async def drive(path: str) -> int:
         until = time.monotonic() + seconds
 
-        async def worker() -> None:
+        async def worker() -> int:
+            sent = 0
             while time.monotonic() < until:
                 (await n8n.post(path, json={})).raise_for_status()
+                sent += 1
+            return sent
 
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        return sum(await asyncio.gather(*(worker() for _ in range(workers))))
 
     return await _mirrored(n8n, runner, "Steady", "lastNode", drive)
 
@@ -221,17 +225,20 @@ async def _mirrored(
 
     fired = 1 << 30
     watcher = asyncio.create_task(watch())
-    await drive(f"/webhook/{kind.lower()}-{tag}")
+    expected = await drive(f"/webhook/{kind.lower()}-{tag}")
     stopped: dict[int, dt.datetime | None] = {}
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"workflowId": workflow_id, "limit": 250} | ({"cursor": cursor} if cursor else {})
-        body = (await n8n.get("/api/v1/executions", params=params)).json()
-        stopped |= {int(e["id"]): parse_time(e["stoppedAt"]) for e in body["data"]}
-        cursor = body.get("nextCursor")
-        if not cursor:
-            break
-    fired = len(stopped)  # the runs n8n recorded (all finished: each answered, or a burst drained)
+    deadline = time.monotonic() + 300
+    while len(stopped) < expected and time.monotonic() < deadline:  # a burst's last runs still running
+        stopped, cursor = {}, None
+        while True:
+            params: dict[str, Any] = {"workflowId": workflow_id, "limit": 250} | ({"cursor": cursor} if cursor else {})
+            body = (await n8n.get("/api/v1/executions", params=params)).json()
+            stopped |= {int(e["id"]): parse_time(e["stoppedAt"]) for e in body["data"]}
+            cursor = body.get("nextCursor")
+            if not cursor:
+                break
+        await asyncio.sleep(0.5)
+    fired = len(stopped)  # the runs n8n recorded, all finished
     done.set()
     await asyncio.wait_for(watcher, 300)
     times = sorted(t for t in stopped.values() if t)

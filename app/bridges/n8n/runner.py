@@ -224,9 +224,15 @@ class BridgeRunner:
         top = max(top, self.cursor)
         end = min(top, self.cursor + MAX_FETCH)
         wanted = range(self.cursor + 1, end + 1)
-        known = await self._window(wanted)
-        ids = [*wanted, *(range(end + 1, end + 1 + PROBE_MISSES) if end == top else ())]
-        reads = self._reading([i for i in ids if i not in known])
+        probes = range(end + 1, end + 1 + PROBE_MISSES) if end == top else range(0)
+        reads = self._reading(probes)  # beside the window's page: no poll waits on both in turn
+        try:
+            known = await self._window(wanted)
+        except BaseException:
+            await _settle(reads.values())
+            raise
+        ids = [*wanted, *probes]
+        reads |= self._reading([i for i in wanted if i not in known])
         batch: list[dict[str, Any]] = []  # new finished executions, created together
         try:
             links = await self.store.links(list(wanted))
