@@ -134,6 +134,8 @@ class Replay:
         self.down = False
         self.resumes: list[tuple[str, str, Any]] = []
         self.gets: list[str] = []  # paths of the GETs answered (with includeData when asked)
+        self.slow: set[int] = set()  # ids whose single read times out (n8n busy with a burst)
+        self.cursor_refused = False  # an n8n that does not take a written cursor (400)
 
     def scene(self, name: str) -> Replay:
         folder = FIXTURES / name
@@ -151,6 +153,8 @@ class Replay:
         listed = self.lists[params.get("status")]
         items, limit = list(listed["data"]), int(params.get("limit", 100))
         if params.get("cursor"):
+            if self.cursor_refused:
+                return httpx.Response(400, json={"message": "An invalid cursor was provided"})
             try:
                 cursor = json.loads(base64.b64decode(params["cursor"]))
             except ValueError:
@@ -186,6 +190,8 @@ class Replay:
         if path == "/api/v1/executions":
             return self.listing(request.url.params)
         match = re.fullmatch(r"/api/v1/executions/(\d+)", path)
+        if match and int(match.group(1)) in self.slow:
+            raise httpx.ReadTimeout("timed out", request=request)
         if match and int(match.group(1)) in self.executions:
             return httpx.Response(200, json=self.executions[int(match.group(1))])
         return httpx.Response(404, json={"message": "Not Found"})

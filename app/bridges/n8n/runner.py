@@ -46,6 +46,7 @@ WAITING_EVERY = 5.0
 WORKFLOWS_EVERY = 30.0
 SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
 MAX_ATTEMPTS = 3  # an execution that fails to mirror (not an outage) this often is passed
+LATER: dict[str, Any] = {}  # a single read that timed out (its identity marks it; never mirrored)
 # n8n or the database unreachable: the whole poll fails and backs off; nothing is passed.
 OUTAGES = (N8nUnavailable, N8nRefused, OSError, TimeoutError, OperationalError, InterfaceError)
 
@@ -240,6 +241,9 @@ class BridgeRunner:
             for n8n_id in ids:
                 await self._beat()
                 execution = known[n8n_id] if n8n_id in known else await reads[n8n_id]
+                if execution is LATER:  # its read timed out: the ones before it are mirrored, it is next poll's
+                    contiguous = False
+                    continue
                 if execution is not None and n8n_id not in links and _batchable(execution):
                     batch.append(execution)
                     resolved_to = n8n_id if contiguous else resolved_to
@@ -331,7 +335,11 @@ class BridgeRunner:
 
         async def one(n8n_id: int) -> dict[str, Any] | None:
             async with gate:
-                return await self.client.execution(n8n_id)
+                try:
+                    return await self.client.execution(n8n_id)
+                except N8nUnavailable as exc:  # one slow read (n8n busy with a burst) fails no poll
+                    logger.info("n8n execution %s: read again next poll: %s", n8n_id, exc)
+                    return LATER
 
         return {i: asyncio.create_task(one(i), name=f"n8n-read-{i}") for i in ids}
 
