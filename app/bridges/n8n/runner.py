@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +29,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.bridges.n8n.actions import Actions
 from app.bridges.n8n.client import N8nClient, N8nRefused, N8nUnavailable
-from app.bridges.n8n.mapping import OPEN_N8N, parent_id
 from app.bridges.n8n.mirror import Mirror
+from app.bridges.n8n.reads import LATER, batchable, reading, settle
 from app.bridges.n8n.store import BridgeStore, Link
 from app.bridges.n8n.tables import bridges
 from app.db.models.base import utcnow
@@ -46,29 +45,8 @@ WAITING_EVERY = 5.0
 WORKFLOWS_EVERY = 30.0
 SLOW_SECONDS = 2.0  # a poll slower than this reports the bridge "slow"
 MAX_ATTEMPTS = 3  # an execution that fails to mirror (not an outage) this often is passed
-LATER: dict[str, Any] = {}  # a single read that timed out (its identity marks it; never mirrored)
 # n8n or the database unreachable: the whole poll fails and backs off; nothing is passed.
 OUTAGES = (N8nUnavailable, N8nRefused, OSError, TimeoutError, OperationalError, InterfaceError)
-
-
-def _batchable(execution: dict[str, Any]) -> bool:
-    """A finished execution with no parent nor retried one (those are linked to rows created before
-    them): it can be created with its neighbours in one transaction."""
-    status = execution.get("status") or "unknown"
-    return (
-        status not in OPEN_N8N
-        and bool(execution.get("stoppedAt"))
-        and parent_id(execution) is None
-        and execution.get("retryOf") in (None, "")
-    )
-
-
-async def _settle(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Reads a poll no longer needs (it failed midway): cancelled, and their errors collected."""
-    pending = list(tasks)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 class _Poison(Exception):
@@ -226,14 +204,16 @@ class BridgeRunner:
         end = min(top, self.cursor + MAX_FETCH)
         wanted = range(self.cursor + 1, end + 1)
         probes = range(end + 1, end + 1 + PROBE_MISSES) if end == top else range(0)
-        reads = self._reading(probes)  # beside the window's page: no poll waits on both in turn
+        reads = reading(
+            self.client, probes, FETCH_CONCURRENCY
+        )  # beside the window's page: no poll waits on both in turn
         try:
             known = await self._window(wanted)
         except BaseException:
-            await _settle(reads.values())
+            await settle(reads.values())
             raise
         ids = [*wanted, *probes]
-        reads |= self._reading([i for i in wanted if i not in known])
+        reads |= reading(self.client, [i for i in wanted if i not in known], FETCH_CONCURRENCY)
         batch: list[dict[str, Any]] = []  # new finished executions, created together
         try:
             links = await self.store.links(list(wanted))
@@ -244,7 +224,7 @@ class BridgeRunner:
                 if execution is LATER:  # its read timed out: the ones before it are mirrored, it is next poll's
                     contiguous = False
                     continue
-                if execution is not None and n8n_id not in links and _batchable(execution):
+                if execution is not None and n8n_id not in links and batchable(execution):
                     batch.append(execution)
                     resolved_to = n8n_id if contiguous else resolved_to
                     continue
@@ -276,7 +256,7 @@ class BridgeRunner:
             created, held = await self._create_batch(batch, held)
             mirrored += created
         finally:
-            await _settle(reads.values())
+            await settle(reads.values())
         if held is not None:  # a batched execution to retry at the next poll holds the cursor
             resolved_to = min(resolved_to, held - 1)
         if resolved_to != self.cursor:
@@ -329,31 +309,6 @@ class BridgeRunner:
             return {}
         return {int(e["id"]): e for e in page if int(e["id"]) in wanted and "data" in e}
 
-    def _reading(self, ids: Iterable[int]) -> dict[int, asyncio.Task[dict[str, Any] | None]]:
-        """A task per id reading it from n8n, ``FETCH_CONCURRENCY`` in flight, lowest ids first."""
-        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
-
-        async def one(n8n_id: int) -> dict[str, Any] | None:
-            async with gate:
-                try:
-                    return await self.client.execution(n8n_id)
-                except N8nUnavailable as exc:  # one slow read (n8n busy with a burst) fails no poll
-                    logger.info("n8n execution %s: read again next poll: %s", n8n_id, exc)
-                    return LATER
-
-        return {i: asyncio.create_task(one(i), name=f"n8n-read-{i}") for i in ids}
-
-    async def _prefetch(self, ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
-        """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
-        waited on n8n's answer time per run (mirroring stays in id order, parents first)."""
-        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
-
-        async def one(n8n_id: int) -> tuple[int, dict[str, Any] | None]:
-            async with gate:
-                return n8n_id, await self.client.execution(n8n_id)
-
-        return dict(await asyncio.gather(*(one(i) for i in ids)))
-
     async def _mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:
         """One execution; an error that is not an outage (n8n's, the database's) is retried at the
         next polls and, the third time, logged and passed, so one execution Athena cannot take
@@ -395,11 +350,17 @@ class BridgeRunner:
                 or self.tail.next_check.get(link.n8n_id, 0) <= now
             )
         ]
-        answers = await self._prefetch([link.n8n_id for link in due])
+        reads = reading(self.client, [link.n8n_id for link in due], FETCH_CONCURRENCY)
+        try:
+            answers = {n8n_id: await task for n8n_id, task in reads.items()}
+        finally:
+            await settle(reads.values())
         changed = 0
         for link in due:
             await self._beat()
             execution = answers[link.n8n_id]
+            if execution is LATER:  # its read timed out: re-read next poll
+                continue
             if execution is None:  # deleted in n8n: nothing more will come
                 await self.store.update_link(link.n8n_id, is_open=False)
                 continue
