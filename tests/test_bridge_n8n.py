@@ -443,3 +443,38 @@ async def test_an_n8n_empty_at_the_first_poll_loses_none_of_its_first_executions
     for n8n_id in (PARENT, CHILD, FAILED, CANCELLED):
         assert await harness.uuid_of(n8n_id)
     assert runner.cursor == 0  # ids 1 and 2 are gaps (another project's) until their grace ends
+
+
+async def test_a_page_read_through_a_written_cursor_as_n8n_answered_it(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    """n8n's recorded answer to the page the bridge writes a cursor for (three failed runs of a
+    workflow the bridge has not seen): all three mirrored from that one answer, created together,
+    their workflow created from the runs' ``workflowData``."""
+    harness.replay.scene("page")
+    (lowest, highest) = (5413, 5415)  # tests/fixtures/n8n/page, recorded by record.py page
+    runner = await harness.start(backfill=3)
+    batches: list[list[int]] = []
+    create_many = runner.mirror.create_many
+
+    async def counted(executions: list[dict[str, Any]]) -> int:  # the real one, its batches noted
+        batches.append([int(e["id"]) for e in executions])
+        return await create_many(executions)
+
+    runner.mirror.create_many = counted  # type: ignore[method-assign]
+    await runner.poll_once()
+    assert batches == [[lowest, lowest + 1, highest]]  # one transaction for the three
+    assert "/api/v1/executions?includeData&cursor" in harness.replay.gets
+    assert not [
+        g
+        for g in harness.replay.gets
+        if g.split("?")[0] in {f"/api/v1/executions/{i}" for i in range(lowest, highest + 1)}
+    ]
+    names = set()
+    for n8n_id in range(lowest, highest + 1):
+        item = await detail(client, harness.world, await harness.uuid_of(n8n_id))
+        assert item["status"] == "failed" and item["error"] == "Post to ledger: Ledger refused INV-9"
+        assert runs_by_node(item)["Post to ledger"]["status"] == "error"
+        names.add(item["workflow_name"])
+    assert len(names) == 1 and names.pop().startswith("Ledger batch")
+    assert runner.cursor == highest

@@ -136,11 +136,16 @@ class Replay:
         self.gets: list[str] = []  # paths of the GETs answered (with includeData when asked)
         self.slow: set[int] = set()  # ids whose single read times out (n8n busy with a burst)
         self.cursor_refused = False  # an n8n that does not take a written cursor (400)
+        self.pages: dict[tuple[int, int], Any] = {}  # (lastId, limit) -> n8n's recorded answer
 
     def scene(self, name: str) -> Replay:
         folder = FIXTURES / name
         self.lists = {None: load(f"{name}/executions"), "running": load(f"{name}/executions_running")}
         self.executions = {}
+        self.pages = {}
+        if (folder / "executions_below.json").exists():  # a written-cursor page as n8n answered it
+            recorded = load(f"{name}/executions_below")
+            self.pages[(int(recorded["cursor"]["lastId"]), int(recorded["cursor"]["limit"]))] = recorded["answer"]
         for path in folder.glob("execution_*.json"):
             item = json.loads(path.read_text())
             self.executions[int(item["id"])] = item
@@ -149,7 +154,8 @@ class Replay:
     def listing(self, params: httpx.QueryParams) -> httpx.Response:
         """A list as n8n pages it: its cursor (base64 of ``{"lastId", "limit"}``, as n8n encodes it;
         a cursor it cannot decode is a 400) keeps the ids below ``lastId``, newest first, and
-        ``includeData`` adds each execution's ``data`` and ``workflowData``."""
+        ``includeData`` adds each execution's ``data`` and ``workflowData``; a page the scene
+        recorded from n8n (``executions_below.json``) is answered as recorded."""
         listed = self.lists[params.get("status")]
         items, limit = list(listed["data"]), int(params.get("limit", 100))
         if params.get("cursor"):
@@ -160,6 +166,9 @@ class Replay:
             except ValueError:
                 return httpx.Response(400, json={"message": "An invalid cursor was provided"})
             limit = int(cursor["limit"])
+            recorded = self.pages.get((int(cursor["lastId"]), limit))
+            if recorded is not None and params.get("includeData") == "true":
+                return httpx.Response(200, json=recorded)
             items = [e for e in items if int(e["id"]) < int(cursor["lastId"])]
         items = sorted(items, key=lambda e: -int(e["id"]))[:limit]
         if params.get("includeData") == "true":
