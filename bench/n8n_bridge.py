@@ -1,6 +1,7 @@
 """The n8n bridge's latencies against a real n8n 1.x (issue 23 part 2):
 
-    N8N_URL=http://127.0.0.1:5678 N8N_API_KEY=... uv run python -m bench.n8n_bridge [--runs 20] [--poll 1.0]
+    N8N_URL=http://127.0.0.1:5678 N8N_API_KEY=... uv run python -m bench.n8n_bridge [--runs 20] [--poll 1.0] \
+        [--steady 30 --callers 4] [--burst 200]
     (DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test for a fresh PostgreSQL database)
 
 The bridge runs as ``athena bridge n8n`` runs it (its runner, default 1 s poll) on a fresh database.
@@ -13,6 +14,9 @@ The bridge runs as ``athena bridge n8n`` runs it (its runner, default 1 s poll) 
 - **record -> API socket**: the same, but the figure is the arrival of the execution's
   ``completed`` event on a server's ``/api/v1/ws`` (an ``athena serve``-like server process on the
   same database, the bridge publishing through a private Redis): what a dashboard sees.
+- **steady** (``--steady S [--callers 4]``): n8n driven for S seconds by callers that each send the
+  next run once n8n answered the last (the webhook answers when the run finished): the rate n8n
+  sustains (runs / span of their ``stoppedAt``), and each run's record -> row at that rate;
 - **burst** (``--burst N``): N runs of the two-node workflow fired as fast as n8n takes them
   (16 concurrent webhook calls); n8n's rate (runs / span of their ``stoppedAt``), and per run
   record -> row: does the bridge keep up at the rate n8n sustains?
@@ -58,9 +62,9 @@ from tests.test_bridge_n8n_support import _node, approval_workflow, child_workfl
 POLL = 0.01
 
 
-def quick_workflow(name: str, path: str) -> dict[str, Any]:
+def quick_workflow(name: str, path: str, respond: str = "onReceived") -> dict[str, Any]:
     hook = _node(
-        "Webhook", "webhook", 2, 0, {"httpMethod": "POST", "path": path, "responseMode": "onReceived", "options": {}}
+        "Webhook", "webhook", 2, 0, {"httpMethod": "POST", "path": path, "responseMode": respond, "options": {}}
     )
     hook["webhookId"] = str(uuid.uuid4())
     fields = {"assignments": {"assignments": [{"id": "a", "name": "ok", "value": "yes", "type": "string"}]}}
@@ -156,41 +160,87 @@ async def record_to_socket(
 
 
 async def burst(n8n: httpx.AsyncClient, runner: BridgeRunner, count: int) -> tuple[float, list[float]]:
-    """n8n's sustained rate over ``count`` runs, and each run's record -> row latency."""
-    tag = uuid.uuid4().hex[:6]
-    workflow_id = await asyncio.to_thread(create_active, _sync(n8n), quick_workflow(f"Burst {tag}", f"burst-{tag}"))
-    seen: dict[int, dt.datetime] = {}
+    """``count`` runs fired at once (16 webhook calls in flight, each answered on receipt): n8n's
+    rate over them and each run's record -> row latency."""
     gate = asyncio.Semaphore(16)
 
-    async def fire() -> None:
-        async with gate:
-            (await n8n.post(f"/webhook/burst-{tag}", json={})).raise_for_status()
+    async def drive(path: str) -> int:
+        async def fire() -> None:
+            async with gate:
+                (await n8n.post(path, json={})).raise_for_status()
+
+        await asyncio.gather(*(fire() for _ in range(count)))
+        return count
+
+    return await _mirrored(n8n, runner, "Burst", "onReceived", drive)
+
+
+async def steady(
+    n8n: httpx.AsyncClient, runner: BridgeRunner, seconds: float, workers: int
+) -> tuple[float, list[float]]:
+    """n8n driven steadily for ``seconds``: ``workers`` callers each send the next run when n8n has
+    finished the last (the webhook answers when the workflow's last node ran), so n8n runs at the
+    rate it sustains and no queue builds. That rate, and each run's record -> row latency under it."""
+
+    async def drive(path: str) -> int:
+        until = time.monotonic() + seconds
+
+        async def worker() -> int:
+            sent = 0
+            while time.monotonic() < until:
+                (await n8n.post(path, json={})).raise_for_status()
+                sent += 1
+            return sent
+
+        return sum(await asyncio.gather(*(worker() for _ in range(workers))))
+
+    return await _mirrored(n8n, runner, "Steady", "lastNode", drive)
+
+
+async def _mirrored(
+    n8n: httpx.AsyncClient, runner: BridgeRunner, kind: str, respond: str, drive: Any
+) -> tuple[float, list[float]]:
+    """Run ``drive`` against a fresh workflow while watching its runs reach Athena ``completed``;
+    n8n's rate (runs / span of their ``stoppedAt``) and each run's stoppedAt -> row latency."""
+    tag = uuid.uuid4().hex[:6]
+    workflow = quick_workflow(f"{kind} {tag}", f"{kind.lower()}-{tag}", respond)
+    workflow_id = await asyncio.to_thread(create_active, _sync(n8n), workflow)
+    seen: dict[int, dt.datetime] = {}
+    done = asyncio.Event()
 
     async def watch() -> None:
-        while len(seen) < count:
+        while True:
             async with runner.store.db.read() as session:
                 rows = await session.execute(
                     select(execution_links.c.n8n_id)
                     .join(WorkflowExecution, WorkflowExecution.id == execution_links.c.execution_id)
                     .join(Workflow, Workflow.id == WorkflowExecution.workflow_id)
-                    .where(Workflow.name == f"Burst {tag}", WorkflowExecution.status == "completed")
+                    .where(Workflow.name == f"{kind} {tag}", WorkflowExecution.status == "completed")
                 )
                 for (n8n_id,) in rows:
                     seen.setdefault(int(n8n_id), now())
+            if done.is_set() and len(seen) >= fired:
+                return
             await asyncio.sleep(0.1)  # a join over the run's rows: every 10 ms it slowed the bridge itself
 
+    fired = 1 << 30
     watcher = asyncio.create_task(watch())
-    await asyncio.gather(*(fire() for _ in range(count)))
+    expected = await drive(f"/webhook/{kind.lower()}-{tag}")
+    stopped: dict[int, dt.datetime | None] = {}
+    deadline = time.monotonic() + 300
+    while len(stopped) < expected and time.monotonic() < deadline:  # a burst's last runs still running
+        stopped, cursor = {}, None
+        while True:
+            params: dict[str, Any] = {"workflowId": workflow_id, "limit": 250} | ({"cursor": cursor} if cursor else {})
+            body = (await n8n.get("/api/v1/executions", params=params)).json()
+            stopped |= {int(e["id"]): parse_time(e["stoppedAt"]) for e in body["data"]}
+            cursor = body.get("nextCursor")
+            if not cursor:
+                break
+        await asyncio.sleep(0.5)
+    fired = len(stopped)  # the runs n8n recorded, all finished
+    done.set()
     await asyncio.wait_for(watcher, 300)
-    stopped = {}
-    cursor: str | None = None
-    while len(stopped) < count:
-        params: dict[str, Any] = {"workflowId": workflow_id, "limit": 250} | ({"cursor": cursor} if cursor else {})
-        body = (await n8n.get("/api/v1/executions", params=params)).json()
-        stopped |= {int(e["id"]): parse_time(e["stoppedAt"]) for e in body["data"]}
-        cursor = body.get("nextCursor")
-        if not cursor:
-            break
     times = sorted(t for t in stopped.values() if t)
     rate = (len(times) - 1) / max((times[-1] - times[0]).total_seconds(), 1e-3)
     return rate, [(seen[i] - t).total_seconds() for i, t in stopped.items() if t and i in seen]
@@ -266,7 +316,7 @@ def show(name: str, values: list[float]) -> None:
     print(f"  {name:<26} n={len(ms):<3} p50 {pct(ms, 50):7.0f} ms  p95 {pct(ms, 95):7.0f} ms  max {max(ms):7.0f} ms")
 
 
-async def main(runs: int, poll: float, burst_size: int) -> None:
+async def main(runs: int, poll: float, burst_size: int, steady_seconds: float, workers: int) -> None:
     url, key = os.environ["N8N_URL"].rstrip("/"), os.environ["N8N_API_KEY"]
     database = await fresh_database(os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///x.db"))
     os.environ["DATABASE_URL"] = database
@@ -297,13 +347,21 @@ async def main(runs: int, poll: float, burst_size: int) -> None:
     n8n = httpx.AsyncClient(base_url=url, headers={"X-N8N-API-KEY": key}, timeout=30)
     try:
         print(f"n8n bridge, poll {poll:g} s, {runs} runs each, {database.split(':', 1)[0]}, load {machine_load()}")
-        show("record -> row", await record_to_row(n8n, runner, runs, poll))
-        show("record -> API socket", await record_to_socket(n8n, runner, runs, poll, socket_url, token))
+        if runs:
+            show("record -> row", await record_to_row(n8n, runner, runs, poll))
+            show("record -> API socket", await record_to_socket(n8n, runner, runs, poll, socket_url, token))
+        if steady_seconds:
+            rate, latencies = await steady(n8n, runner, steady_seconds, workers)
+            print(
+                f"  steady: n8n sustained {rate:.1f} runs/s ({len(latencies)} runs, {workers} callers),"
+                f" load {machine_load()}"
+            )
+            show("steady record -> row", latencies)
         if burst_size:
             rate, latencies = await burst(n8n, runner, burst_size)
-            print(f"  burst: n8n ran {burst_size} at {rate:.1f}/s")
+            print(f"  burst: n8n ran {burst_size} at {rate:.1f}/s, load {machine_load()}")
             show("burst record -> row", latencies)
-        for name, values in (await decisions(n8n, services, runner, runs, approver)).items():
+        for name, values in (await decisions(n8n, services, runner, runs, approver)).items() if runs else ():
             show(name, values)
         print(f"  load after: {machine_load()}")
     finally:
@@ -323,5 +381,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--poll", type=float, default=1.0)
     parser.add_argument("--burst", type=int, default=0, help="also fire this many runs at once")
+    parser.add_argument("--steady", type=float, default=0, help="also drive n8n steadily for this many seconds")
+    parser.add_argument("--callers", type=int, default=4, help="concurrent callers of the steady drive")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.poll, args.burst))
+    asyncio.run(main(args.runs, args.poll, args.burst, args.steady, args.callers))

@@ -377,9 +377,104 @@ async def test_several_new_executions_come_from_one_list_call_with_their_data(
     }
     runner = await harness.start(backfill=4)  # ids 3 to 6 are new
     await runner.poll_once()
-    assert "/api/v1/executions?includeData" in harness.replay.gets
+    assert "/api/v1/executions?includeData&cursor" in harness.replay.gets  # ids 3..6 as one page
     single = [g for g in harness.replay.gets if g.startswith("/api/v1/executions/")]
     assert all(int(g.split("/")[-1].split("?")[0]) > CANCELLED for g in single), single  # only the probes
     item = await detail(client, harness.world, await harness.uuid_of(PARENT))
     assert item["status"] == "completed" and runs_by_node(item)["Post to ledger"]["status"] == "success"
+    child = await detail(client, harness.world, await harness.uuid_of(CHILD))
+    assert child["parent_execution_uuid"] == item["uuid"]  # created after its parent's batch
     assert runner.cursor == CANCELLED
+
+
+def all_four(replay: Replay) -> Replay:
+    """The ``others`` scene with the approval run and its sub-run finished (ids 3 to 6, all listed)."""
+    replay.scene("others")
+    replay.executions |= {PARENT: load(f"resumed/execution_{PARENT}"), CHILD: load(f"resumed/execution_{CHILD}")}
+    return replay
+
+
+def listed_only(replay: Replay, ids: set[int]) -> None:
+    """The scene's list as n8n answers it while the executions ``ids`` still run (left out)."""
+    replay.lists[None] = {"data": [e for e in replay.lists[None]["data"] if int(e["id"]) not in ids]}
+
+
+async def test_a_read_that_times_out_holds_itself_not_the_poll(client: httpx.AsyncClient, harness: Harness) -> None:
+    """Under a burst n8n answers some reads late: the executions around the late one are mirrored
+    in the same poll, the cursor waits below it, and the next poll takes it."""
+    all_four(harness.replay)
+    listed_only(harness.replay, {FAILED})  # read on its own, as a running one is
+    harness.replay.slow = {FAILED}
+    runner = await harness.start(backfill=4)
+    await runner.poll_once()  # does not fail (it raised N8nUnavailable, and the poll backed off)
+    assert await harness.uuid_of(PARENT) and await harness.uuid_of(CANCELLED)
+    assert FAILED not in await runner.store.links([FAILED])
+    assert runner.cursor == CHILD
+    harness.replay.slow = set()
+    await runner.poll_once()
+    item = await detail(client, harness.world, await harness.uuid_of(FAILED))
+    assert item["status"] == "failed" and runner.cursor == CANCELLED
+
+
+async def test_an_n8n_refusing_a_written_cursor_is_read_one_by_one(client: httpx.AsyncClient, harness: Harness) -> None:
+    all_four(harness.replay)
+    harness.replay.cursor_refused = True
+    runner = await harness.start(backfill=4)
+    await runner.poll_once()
+    assert not runner.range_pages
+    for n8n_id in (PARENT, CHILD, FAILED, CANCELLED):
+        assert f"/api/v1/executions/{n8n_id}?includeData" in harness.replay.gets
+        assert await harness.uuid_of(n8n_id)
+    assert runner.cursor == CANCELLED
+
+
+async def test_an_n8n_empty_at_the_first_poll_loses_none_of_its_first_executions(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    """A fresh n8n (no execution yet): the bridge's cursor stays at 0, and what runs next is new,
+    not history to skip (with no backfill, the first execution was taken for history)."""
+    empty = {"data": [], "nextCursor": None}
+    harness.replay.lists = {None: empty, "running": empty}
+    harness.replay.executions = {}
+    runner = await harness.start(backfill=0)
+    await runner.poll_once()
+    all_four(harness.replay)
+    await runner.poll_once()
+    for n8n_id in (PARENT, CHILD, FAILED, CANCELLED):
+        assert await harness.uuid_of(n8n_id)
+    assert runner.cursor == 0  # ids 1 and 2 are gaps (another project's) until their grace ends
+
+
+async def test_a_page_read_through_a_written_cursor_as_n8n_answered_it(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    """n8n's recorded answer to the page the bridge writes a cursor for (three failed runs of a
+    workflow the bridge has not seen): all three mirrored from that one answer, created together,
+    their workflow created from the runs' ``workflowData``."""
+    harness.replay.scene("page")
+    (lowest, highest) = (5413, 5415)  # tests/fixtures/n8n/page, recorded by record.py page
+    runner = await harness.start(backfill=3)
+    batches: list[list[int]] = []
+    create_many = runner.mirror.create_many
+
+    async def counted(executions: list[dict[str, Any]]) -> int:  # the real one, its batches noted
+        batches.append([int(e["id"]) for e in executions])
+        return await create_many(executions)
+
+    runner.mirror.create_many = counted  # type: ignore[method-assign]
+    await runner.poll_once()
+    assert batches == [[lowest, lowest + 1, highest]]  # one transaction for the three
+    assert "/api/v1/executions?includeData&cursor" in harness.replay.gets
+    assert not [
+        g
+        for g in harness.replay.gets
+        if g.split("?")[0] in {f"/api/v1/executions/{i}" for i in range(lowest, highest + 1)}
+    ]
+    names = set()
+    for n8n_id in range(lowest, highest + 1):
+        item = await detail(client, harness.world, await harness.uuid_of(n8n_id))
+        assert item["status"] == "failed" and item["error"] == "Post to ledger: Ledger refused INV-9"
+        assert runs_by_node(item)["Post to ledger"]["status"] == "error"
+        names.add(item["workflow_name"])
+    assert len(names) == 1 and names.pop().startswith("Ledger batch")
+    assert runner.cursor == highest

@@ -25,7 +25,7 @@ from app.bridges.n8n.status import bridge_states
 from app.services import Services
 from tests.approval_helpers import APPROVALS, decide
 from tests.conftest import EXECUTIONS, World
-from tests.test_bridge_n8n_support import approval_workflow, child_workflow, create_active, provision
+from tests.test_bridge_n8n_support import approval_workflow, child_workflow, create_active, failing_workflow, provision
 
 N8N_URL = os.environ.get("N8N_URL", "").rstrip("/")
 pytestmark = pytest.mark.skipif(not N8N_URL, reason="no n8n: set N8N_URL (and N8N_API_KEY) to run against one")
@@ -122,3 +122,39 @@ async def test_an_athena_approval_resumes_a_real_n8n_execution(
 
     await until(completed_in_athena, "Athena to show the execution completed")
     await n8n_api.aclose()
+
+
+def test_a_written_cursor_reads_the_executions_below_an_id(n8n: httpx.Client, api_key: str) -> None:
+    """The contract ``N8nClient.executions_below`` relies on: n8n takes a cursor written as it writes
+    its own (``{"lastId", "limit"}``) and answers the executions under that id, newest first, with
+    their data; the bridge reads a burst's new executions as one such page."""
+    tag = uuid.uuid4().hex[:8]
+    workflow_id = create_active(n8n, failing_workflow(f"Cursor {tag}", f"cursor-{tag}"))
+    for _ in range(4):
+        assert n8n.post(f"/webhook/cursor-{tag}", json={}).status_code == 200
+
+    def listed() -> list[int]:
+        body = n8n.get("/api/v1/executions", params={"workflowId": workflow_id, "limit": 10}).json()
+        return [int(e["id"]) for e in body["data"]]
+
+    deadline = time.monotonic() + 60
+    while len(ids := listed()) < 4:
+        assert time.monotonic() < deadline, "n8n did not record the four runs"
+        time.sleep(0.2)
+
+    async def below_newest() -> list[dict[str, Any]]:
+        client = N8nClient(N8N_URL, api_key)
+        try:
+            return await client.executions_below(ids[0], 2)
+        finally:
+            await client.close()
+
+    page = asyncio.run(below_newest())
+    n8n.post(f"/api/v1/workflows/{workflow_id}/deactivate")
+    n8n.delete(f"/api/v1/workflows/{workflow_id}")
+    below = [i for i in ids if i < ids[0]]
+    # Other workflows' runs may sit between this one's: the page is n8n's two newest under the id.
+    assert [int(e["id"]) for e in page] == sorted((int(e["id"]) for e in page), reverse=True)
+    assert all(int(e["id"]) < ids[0] for e in page) and len(page) == 2
+    assert int(page[0]["id"]) >= below[0]
+    assert all("data" in e and "resultData" in e["data"] for e in page)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
@@ -133,15 +134,48 @@ class Replay:
         self.down = False
         self.resumes: list[tuple[str, str, Any]] = []
         self.gets: list[str] = []  # paths of the GETs answered (with includeData when asked)
+        self.slow: set[int] = set()  # ids whose single read times out (n8n busy with a burst)
+        self.cursor_refused = False  # an n8n that does not take a written cursor (400)
+        self.pages: dict[tuple[int, int], Any] = {}  # (lastId, limit) -> n8n's recorded answer
 
     def scene(self, name: str) -> Replay:
         folder = FIXTURES / name
         self.lists = {None: load(f"{name}/executions"), "running": load(f"{name}/executions_running")}
         self.executions = {}
+        self.pages = {}
+        if (folder / "executions_below.json").exists():  # a written-cursor page as n8n answered it
+            recorded = load(f"{name}/executions_below")
+            self.pages[(int(recorded["cursor"]["lastId"]), int(recorded["cursor"]["limit"]))] = recorded["answer"]
         for path in folder.glob("execution_*.json"):
             item = json.loads(path.read_text())
             self.executions[int(item["id"])] = item
         return self
+
+    def listing(self, params: httpx.QueryParams) -> httpx.Response:
+        """A list as n8n pages it: its cursor (base64 of ``{"lastId", "limit"}``, as n8n encodes it;
+        a cursor it cannot decode is a 400) keeps the ids below ``lastId``, newest first, and
+        ``includeData`` adds each execution's ``data`` and ``workflowData``; a page the scene
+        recorded from n8n (``executions_below.json``) is answered as recorded."""
+        listed = self.lists[params.get("status")]
+        items, limit = list(listed["data"]), int(params.get("limit", 100))
+        if params.get("cursor"):
+            if self.cursor_refused:
+                return httpx.Response(400, json={"message": "An invalid cursor was provided"})
+            try:
+                cursor = json.loads(base64.b64decode(params["cursor"]))
+            except ValueError:
+                return httpx.Response(400, json={"message": "An invalid cursor was provided"})
+            limit = int(cursor["limit"])
+            recorded = self.pages.get((int(cursor["lastId"]), limit))
+            if recorded is not None and params.get("includeData") == "true":
+                return httpx.Response(200, json=recorded)
+            items = [e for e in items if int(e["id"]) < int(cursor["lastId"])]
+        items = sorted(items, key=lambda e: -int(e["id"]))[:limit]
+        if params.get("includeData") == "true":
+            items = [self.executions.get(int(e["id"]), e) for e in items]
+        elif not params.get("cursor"):
+            return httpx.Response(200, json=listed)  # as recorded
+        return httpx.Response(200, json={"data": items, "nextCursor": None})
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -151,7 +185,8 @@ class Replay:
             raise httpx.ConnectError("connection refused", request=request)
         path = request.url.path
         if request.method == "GET":
-            self.gets.append(path + ("?includeData" if request.url.params.get("includeData") == "true" else ""))
+            data = "?includeData" if request.url.params.get("includeData") == "true" else ""
+            self.gets.append(path + data + ("&cursor" if request.url.params.get("cursor") else ""))
         if request.method != "GET":
             match = re.fullmatch(r"/webhook-waiting/(\d+)(/.*)?", path)
             body = json.loads(request.content) if request.content else dict(request.url.params)
@@ -162,13 +197,10 @@ class Replay:
         if path == "/api/v1/workflows":
             return httpx.Response(200, json={"data": self.workflows, "nextCursor": None})
         if path == "/api/v1/executions":
-            listed = self.lists[request.url.params.get("status")]
-            if request.url.params.get("includeData") == "true":  # n8n adds data and workflowData
-                limit = int(request.url.params.get("limit", 100))
-                items = [self.executions.get(int(e["id"]), e) for e in listed["data"][:limit]]
-                return httpx.Response(200, json={"data": items, "nextCursor": None})
-            return httpx.Response(200, json=listed)
+            return self.listing(request.url.params)
         match = re.fullmatch(r"/api/v1/executions/(\d+)", path)
+        if match and int(match.group(1)) in self.slow:
+            raise httpx.ReadTimeout("timed out", request=request)
         if match and int(match.group(1)) in self.executions:
             return httpx.Response(200, json=self.executions[int(match.group(1))])
         return httpx.Response(404, json={"message": "Not Found"})

@@ -5,6 +5,7 @@ indexed query each per poll), so nothing is missed across a restart: a decision 
 bridge was down is passed on when it comes back.
 
 **Stops.** n8n 1.x's public API cannot stop an execution (there is no ``/api/v1/executions/{id}/stop``;
+checked on n8n 1.123.81, the newest ``n8n@1``, in the spec it ships: list, read, delete and retry only;
 only the editor's session-authenticated ``/rest`` API can). So when an operator stops a bridged
 execution in Athena, Athena's side is cancelled (its reviews too, so nothing resumes it), and the
 bridge says, on the execution itself (``metadata.n8n_stop``), in its log and in /metrics

@@ -8,11 +8,18 @@ What the bridge relies on, checked against n8n 1.123 (the recorded answers in te
   Wait node), unless asked for ``status=running``; ``GET /api/v1/executions/{id}`` answers any of
   them, so the bridge also walks ids (they are sequential) above its cursor;
 - ``includeData=true`` adds ``data`` (the run data) and ``workflowData`` (the workflow as it ran);
-- the public API has no way to stop an execution in 1.x (no ``/stop``): see ``actions``.
+- the list's ``cursor`` is n8n's own encoding, base64 of ``{"lastId", "limit"}`` (its public API's
+  pagination service, both in 1.x): ``executions_below`` writes one to read the executions just
+  above the bridge's cursor as a single page, which n8n answers far faster than as many single
+  reads (50 with their data: 0.15 s against 5 s one by one, measured on 1.123.81);
+- the public API has no way to stop an execution in 1.x (checked on 1.123.81: its ``/executions``
+  paths are list, read, delete and ``/retry``, no ``/stop``): see ``actions``.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import httpx
@@ -99,6 +106,15 @@ class N8nClient:
             params["includeData"] = "true"
         body = await self._get("/executions", params)
         return list(body.get("data") or []), body.get("nextCursor")
+
+    async def executions_below(self, below: int, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` executions with an id under ``below``, newest first, with their data: one
+        page read through the cursor n8n itself hands out (``{"lastId": "<id>", "limit": n}``).
+        Like every list, it leaves out the executions n8n holds in memory (running, parked)."""
+        limit = min(limit, MAX_PAGE)
+        cursor = base64.b64encode(json.dumps({"lastId": str(below), "limit": limit}).encode()).decode()
+        page, _ = await self.executions_page(limit=limit, cursor=cursor, include_data=True)
+        return page
 
     async def execution(self, n8n_id: int) -> dict[str, Any] | None:
         """One execution with its run data and workflow; None when n8n does not have it (404)."""

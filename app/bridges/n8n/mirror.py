@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid as uuid_lib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -27,13 +28,23 @@ from app.domain.approvals.schemas import ApprovalRequest
 from app.domain.events.recorder import CommittedEvent
 from app.domain.executions.schemas import ExecutionCreate, ExecutionDataIn, ExecutionUpdate
 from app.domain.executions.services import ExecutionService
-from app.domain.executions.summary import ExecutionSummary
 from app.lib.errors import ConflictError, NotFoundError
 from app.lib.identity import CurrentUser
 from app.services import Services
 
 logger = logging.getLogger("athena.bridge.n8n")
 E = WorkflowExecution
+
+
+@dataclass(frozen=True)
+class _New:
+    n8n_id: int
+    execution: dict[str, Any]
+    body: ExecutionCreate
+    runs: list[dict[str, Any]]
+    workflow_id: int
+    parent_id: int | None
+    fp: str
 
 
 class Mirror:
@@ -51,6 +62,7 @@ class Mirror:
         self.store = store
         self.workspace_id = workspace_id
         self.workflows: dict[str, tuple[int, str | None]] = {}  # n8n id -> (Athena id, n8n updatedAt)
+        self.names: dict[int, tuple[uuid_lib.UUID, str]] = {}  # Athena workflow id -> (uuid, name)
 
     async def load(self) -> None:
         self.workflows = await self.store.workflow_links()
@@ -95,6 +107,7 @@ class Mirror:
                     .values(n8n_updated_at=updated_at)
                 )
         self.workflows[n8n_id] = (workflow_id, updated_at)
+        self.names.pop(workflow_id, None)  # renamed: read again
         return workflow_id
 
     async def _workflow_for(self, execution: dict[str, Any]) -> tuple[int, uuid_lib.UUID, str]:
@@ -107,9 +120,12 @@ class Mirror:
             data["updatedAt"] = None  # only the workflows list's updatedAt marks a graph as current
             await self.sync_workflow(data | {"id": n8n_wf})
         workflow_id = self.workflows[n8n_wf][0]
-        async with self.services.db.read() as session:
-            row = (await session.execute(select(Workflow.uuid, Workflow.name).where(Workflow.id == workflow_id))).one()
-        return workflow_id, row.uuid, row.name
+        if workflow_id not in self.names:  # one read per workflow, not per execution (a burst's cost)
+            async with self.services.db.read() as session:
+                query = select(Workflow.uuid, Workflow.name).where(Workflow.id == workflow_id)
+                row = (await session.execute(query)).one()
+            self.names[workflow_id] = (row.uuid, row.name)
+        return workflow_id, *self.names[workflow_id]
 
     # ----------------------------------------------------------------- executions
     async def mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:
@@ -134,9 +150,39 @@ class Mirror:
         return link
 
     async def _create(self, execution: dict[str, Any], fp: str) -> None:
-        n8n_id = int(execution["id"])
+        await self.create_many([execution])
+
+    async def create_many(self, executions: list[dict[str, Any]]) -> int:
+        """New executions (in id order, none the parent of another) created in one transaction with
+        their events and links: under a burst the cost per execution was mostly its own
+        transaction. Returns how many were created (one another bridge process took is skipped)."""
+        prepared = [await self._prepare(e) for e in executions]
+        svc = self.services.executions
+
+        async def work(session: AsyncSession) -> tuple[int, list[CommittedEvent]]:
+            taken = await session.execute(
+                select(execution_links.c.n8n_id).where(
+                    execution_links.c.bridge_id == self.store.bridge_id,
+                    execution_links.c.n8n_id.in_([p.n8n_id for p in prepared]),
+                )
+            )
+            skip = {int(n8n_id) for (n8n_id,) in taken}  # another bridge process mirrored them first
+            created: dict[int, list[tuple[str, int]]] = {}  # workspace id -> its events' changes
+            for item in prepared:
+                if item.n8n_id not in skip:
+                    workspace_id, execution_id = await self._insert(session, item)
+                    created.setdefault(workspace_id, []).append(("execution.created", execution_id))
+            await session.flush()
+            events: list[CommittedEvent] = []
+            for workspace_id, changes in created.items():
+                events += (await svc.record_changes(session, workspace_id, changes))[1]
+            return sum(len(c) for c in created.values()), events
+
+        return await svc.run_write(work)
+
+    async def _prepare(self, execution: dict[str, Any]) -> _New:
+        """What creating an execution needs from outside its transaction (its workflow, parent)."""
         workflow_id, workflow_uuid, _ = await self._workflow_for(execution)
-        parent_id = await self._parent_execution_id(execution)
         runs = m.node_runs(execution)
         body = ExecutionCreate(
             workflow_uuid=workflow_uuid,
@@ -147,39 +193,28 @@ class Mirror:
             error=m.execution_error(execution),
             execution_data=ExecutionDataIn(workflow_data=runs, metadata=_metadata(execution)),
         )
-        svc = self.services.executions
-        status = execution.get("status") or "unknown"
+        parent_id = await self._parent_execution_id(execution)
+        return _New(int(execution["id"]), execution, body, runs, workflow_id, parent_id, m.fingerprint(execution))
 
-        async def work(session: AsyncSession) -> tuple[ExecutionSummary | None, list[CommittedEvent]]:
-            taken = await session.execute(
-                select(execution_links.c.execution_id).where(
-                    execution_links.c.bridge_id == self.store.bridge_id, execution_links.c.n8n_id == n8n_id
-                )
-            )
-            if taken.first() is not None:
-                return None, []  # another bridge process mirrored it first
-            wf = (
-                await session.execute(select(Workflow.id, Workflow.workspace_id).where(Workflow.id == workflow_id))
-            ).one()
-            now = utcnow()
-            execution_id = await ExecutionService._insert(session, self.user, body, wf, parent_id, now)
-            values = _n8n_times(execution, body.status)
-            if body.status in ("running", "waiting"):
-                values["running_node"] = m.running_node(execution, runs)
-            await session.execute(update(E).where(E.id == execution_id).values(**values))
-            await session.execute(
-                update(Workflow)
-                .where(Workflow.id == workflow_id)
-                .values(trigger_count=Workflow.trigger_count + 1, last_used_at=now)
-            )
-            await self.store.insert_link(session, n8n_id, execution_id, status, fp)
-            await session.flush()
-            summaries, events = await svc.record_changes(
-                session, wf.workspace_id, [("execution.created", execution_id)]
-            )
-            return summaries[execution_id], events
-
-        await svc.run_write(work)
+    async def _insert(self, session: AsyncSession, item: _New) -> tuple[int, int]:
+        """One execution, n8n's times on it, its workflow's use and its link; (workspace, id)."""
+        wf = (
+            await session.execute(select(Workflow.id, Workflow.workspace_id).where(Workflow.id == item.workflow_id))
+        ).one()
+        now = utcnow()
+        execution_id = await ExecutionService._insert(session, self.user, item.body, wf, item.parent_id, now)
+        values = _n8n_times(item.execution, item.body.status)
+        if item.body.status in ("running", "waiting"):
+            values["running_node"] = m.running_node(item.execution, item.runs)
+        await session.execute(update(E).where(E.id == execution_id).values(**values))
+        await session.execute(
+            update(Workflow)
+            .where(Workflow.id == item.workflow_id)
+            .values(trigger_count=Workflow.trigger_count + 1, last_used_at=now)
+        )
+        status = item.execution.get("status") or "unknown"
+        await self.store.insert_link(session, item.n8n_id, execution_id, status, item.fp)
+        return int(wf.workspace_id), execution_id
 
     async def _update(self, execution: dict[str, Any], link: Link) -> None:
         target = m.athena_status(execution.get("status"), bool(execution.get("finished")))

@@ -3,8 +3,10 @@ keep its cursor and health in the database, and back off while n8n is slow or do
 
 **Finding executions.** n8n's execution ids are sequential. The list (newest first) leaves out the
 executions n8n holds in memory (running, or parked in a Wait node), so each poll reads the newest
-page, the ``status=running`` list, and then fetches by id every id above the cursor up to the
-highest one seen, plus a short probe beyond it (a parked execution newer than every listed one).
+page, the ``status=running`` list, then the ids above the cursor up to the highest one seen (at
+most ``MAX_FETCH``) as one list page with their data (``N8nClient.executions_below``), and by id the
+ones that page leaves out, plus a short probe beyond (a parked execution newer than every listed one).
+A poll that drained a full window with more above it is followed at once by the next.
 An id that answers 404 while a higher one exists is a gap (deleted, another project's, or not
 committed yet): it is retried for ``GAP_GRACE`` seconds, then passed. The cursor only moves over
 ids that are mirrored or passed, and is saved every poll: a restart resumes from it.
@@ -20,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from app.bridges.n8n.actions import Actions
 from app.bridges.n8n.client import N8nClient, N8nRefused, N8nUnavailable
 from app.bridges.n8n.mirror import Mirror
+from app.bridges.n8n.reads import LATER, batchable, reading, settle
 from app.bridges.n8n.store import BridgeStore, Link
 from app.bridges.n8n.tables import bridges
 from app.db.models.base import utcnow
@@ -36,7 +38,7 @@ from app.db.models.base import utcnow
 logger = logging.getLogger("athena.bridge.n8n")
 GAP_GRACE = 10.0  # seconds a missing id below a known one is retried
 PROBE_MISSES = 2  # ids fetched beyond the highest listed one before giving up (parked executions)
-MAX_FETCH = 50  # ids fetched per poll at most: a backlog drains over several short polls
+MAX_FETCH = 100  # ids read per poll at most (one list page): a backlog drains over polls run back to back
 FETCH_CONCURRENCY = 8  # n8n GETs in flight while draining new ids
 BEAT_EVERY = 5.0  # a long poll (a backlog under load) still writes its heartbeat this often
 WAITING_EVERY = 5.0
@@ -81,6 +83,9 @@ class BridgeRunner:
         self.options = options
         self.tail = Tail()
         self.cursor = 0
+        self.primed = False  # the first poll decided where a cursor of 0 starts
+        self.backlog = False  # the last poll left ids above its window: the next one starts at once
+        self.range_pages = True  # n8n took ``executions_below``'s cursor (else: single reads only)
         self.stopping = asyncio.Event()
         self.acting = asyncio.Lock()
         self.beat_at = time.monotonic()
@@ -119,7 +124,7 @@ class BridgeRunner:
                     state=state, backoff_seconds=0.0, consecutive_failures=0, last_error=None, last_ok_at=utcnow(),
                     last_poll_seconds=round(took, 3), polls=bridges.c.polls + 1, mirrored=bridges.c.mirrored + mirrored,
                 )  # fmt: skip
-                await self._sleep(max(0.0, self.options.poll_seconds - took))
+                await self._sleep(0.0 if self.backlog else max(0.0, self.options.poll_seconds - took))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -151,13 +156,19 @@ class BridgeRunner:
             for wf in await self.client.workflows():
                 await self.mirror.sync_workflow(wf)
             self.tail.workflows_at = now
-        listed, _ = await self.client.executions_page(limit=50)
-        running, _ = await self.client.executions_page(status="running", limit=250)
+        # The newest ids and the running ones, asked together: under a burst each takes seconds.
+        (listed, _), (running, _) = await asyncio.gather(
+            self.client.executions_page(limit=10), self.client.executions_page(status="running", limit=250)
+        )
         known = [int(e["id"]) for e in (*listed, *running)]
-        if self.cursor == 0 and known:  # first start: a bounded backfill, not n8n's whole history
+        if self.cursor == 0 and known and not self.primed:  # first start: a bounded backfill, not all history
             self.cursor = max(0, max(known) - self.options.backfill)
-        fresh = sum(1 for e in listed if self.cursor < int(e["id"]) <= self.cursor + MAX_FETCH)
-        mirrored = await self._new_executions(max(known, default=self.cursor), fresh)
+        self.primed = True  # an n8n empty at the first poll: its first execution (id 1) is new, not history
+        top, before = max(known, default=self.cursor), self.cursor
+        mirrored = await self._new_executions(top)
+        # A full window drained and more above it (a burst): the next poll starts at once. Not when
+        # the cursor is held by a gap, which only time resolves.
+        self.backlog = before + MAX_FETCH <= self.cursor < top
         mirrored += await self._open_executions({int(e["id"]) for e in running})
         await self.act_once()
         return mirrored
@@ -183,72 +194,120 @@ class BridgeRunner:
                 await self._sleep(self.options.poll_seconds)
             await self._sleep(self.options.decision_seconds)
 
-    async def _new_executions(self, top: int, fresh: int = 0) -> int:
-        """Fetch and mirror every id above the cursor (up to ``top``, then probing beyond it)."""
-        mirrored, misses, n8n_id = 0, 0, self.cursor
-        fetched = 0
-        resolved_to = self.cursor
-        contiguous = True
-        known = await self._with_data(fresh)
-        wanted = range(self.cursor + 1, min(top, self.cursor + MAX_FETCH) + 1)
-        known |= await self._prefetch([i for i in wanted if i not in known])
-        while fetched < MAX_FETCH:
-            await self._beat()
-            n8n_id += 1
-            if n8n_id > top and misses >= PROBE_MISSES:
-                break
-            fetched += 1
-            execution = known.pop(n8n_id) if n8n_id in known else await self.client.execution(n8n_id)
-            if execution is None:
-                if n8n_id > top:
-                    misses += 1
+    async def _new_executions(self, top: int) -> int:
+        """Mirror the ids above the cursor up to ``top`` (at most ``MAX_FETCH``), then probe the
+        ``PROBE_MISSES`` ids beyond it (a parked execution newer than every listed one). The
+        window's finished executions come in one page; the others and the probes are read
+        concurrently, and mirroring (in id order, parents first) takes each as soon as its answer
+        is in: no poll waits on the slowest read, nor chases a burst one serial read at a time."""
+        top = max(top, self.cursor)
+        end = min(top, self.cursor + MAX_FETCH)
+        wanted = range(self.cursor + 1, end + 1)
+        probes = range(end + 1, end + 1 + PROBE_MISSES) if end == top else range(0)
+        reads = reading(
+            self.client, probes, FETCH_CONCURRENCY
+        )  # beside the window's page: no poll waits on both in turn
+        try:
+            known = await self._window(wanted)
+        except BaseException:
+            await settle(reads.values())
+            raise
+        ids = [*wanted, *probes]
+        reads |= reading(self.client, [i for i in wanted if i not in known], FETCH_CONCURRENCY)
+        batch: list[dict[str, Any]] = []  # new finished executions, created together
+        try:
+            links = await self.store.links(list(wanted))
+            mirrored, resolved_to, contiguous, held = 0, self.cursor, True, None
+            for n8n_id in ids:
+                await self._beat()
+                execution = known[n8n_id] if n8n_id in known else await reads[n8n_id]
+                if execution is LATER:  # its read timed out: the ones before it are mirrored, it is next poll's
                     contiguous = False
                     continue
-                first = self.tail.gaps.setdefault(n8n_id, time.monotonic())
-                if time.monotonic() - first < GAP_GRACE:
-                    contiguous = False
+                if execution is not None and n8n_id not in links and batchable(execution):
+                    batch.append(execution)
+                    resolved_to = n8n_id if contiguous else resolved_to
                     continue
-                self.tail.gaps.pop(n8n_id, None)  # gone for good: passed
-            else:
-                misses = 0
-                self.tail.gaps.pop(n8n_id, None)
-                existing = (await self.store.links([n8n_id])).get(n8n_id)
-                try:
-                    link = await self._mirror(execution, existing)
-                except _Poison:
-                    if n8n_id in self.tail.failed:  # retried at the next poll
+                created, held = await self._create_batch(batch, held)  # in id order: before this one
+                mirrored += created
+                if execution is None:
+                    if n8n_id > top:  # a probe found nothing (yet)
                         contiguous = False
                         continue
-                    link = None  # passed for good
-                mirrored += 1 if existing is None and link is not None else 0
-                self._schedule(link, execution)
-                top = max(top, n8n_id)
-            if contiguous:
-                resolved_to = n8n_id
+                    first = self.tail.gaps.setdefault(n8n_id, time.monotonic())
+                    if time.monotonic() - first < GAP_GRACE:
+                        contiguous = False
+                        continue
+                    self.tail.gaps.pop(n8n_id, None)  # gone for good: passed
+                else:
+                    self.tail.gaps.pop(n8n_id, None)
+                    existing = links[n8n_id] if n8n_id in links else (await self.store.links([n8n_id])).get(n8n_id)
+                    try:
+                        link = await self._mirror(execution, existing)
+                    except _Poison:
+                        if n8n_id in self.tail.failed:  # retried at the next poll
+                            contiguous = False
+                            continue
+                        link = None  # passed for good
+                    mirrored += 1 if existing is None and link is not None else 0
+                    self._schedule(link, execution)
+                if contiguous:
+                    resolved_to = n8n_id
+            created, held = await self._create_batch(batch, held)
+            mirrored += created
+        finally:
+            await settle(reads.values())
+        if held is not None:  # a batched execution to retry at the next poll holds the cursor
+            resolved_to = min(resolved_to, held - 1)
         if resolved_to != self.cursor:
             self.cursor = resolved_to
             await self.store.report(cursor_id=resolved_to)
         return mirrored
 
-    async def _with_data(self, fresh: int) -> dict[int, dict[str, Any] | None]:
-        """The ``fresh`` newest finished executions with their data in one list call
-        (``includeData=true``): n8n answers a page far faster than as many single reads, which
-        is what paced a burst. Only when there are several; the rest is read one by one."""
-        if fresh < 3:
+    async def _create_batch(self, batch: list[dict[str, Any]], held: int | None) -> tuple[int, int | None]:
+        """Create the batched new executions in one transaction (and empty the batch); when that
+        fails for something other than an outage, one by one, each with its own retries (see
+        ``_mirror``). Returns how many were created and the lowest id held for a retry."""
+        if not batch:
+            return 0, held
+        todo = list(batch)
+        batch.clear()
+        try:
+            created = await self.mirror.create_many(todo)
+        except OUTAGES:
+            raise
+        except Exception:
+            logger.warning("%s new n8n executions not created together: one by one", len(todo), exc_info=True)
+            created = 0
+            for execution in todo:
+                try:
+                    created += 1 if await self._mirror(execution, None) is not None else 0
+                except _Poison:
+                    n8n_id = int(execution["id"])
+                    if n8n_id in self.tail.failed:  # retried at the next poll
+                        held = n8n_id if held is None else min(held, n8n_id)
+            return created, held
+        for execution in todo:
+            self.tail.failed.pop(int(execution["id"]), None)
+            self._schedule(None, execution)
+        return created, held
+
+    async def _window(self, wanted: range) -> dict[int, dict[str, Any] | None]:
+        """The finished executions among ``wanted`` with their data, in one list call (a page of
+        up to ``MAX_FETCH``; n8n answers it in a fraction of the time of as many single reads, which
+        is what paced a burst). The ones it leaves out (running, parked) are read one by one. An n8n
+        that refuses the written cursor (400) is read one by one from then on."""
+        if len(wanted) < 2 or not self.range_pages:
             return {}
-        page, _ = await self.client.executions_page(limit=fresh, include_data=True)
-        return {int(e["id"]): e for e in page if int(e["id"]) > self.cursor and "data" in e}
-
-    async def _prefetch(self, ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
-        """The known ids' answers, ``FETCH_CONCURRENCY`` at a time: one by one, a burst of n8n runs
-        waited on n8n's answer time per run (mirroring stays in id order, parents first)."""
-        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
-
-        async def one(n8n_id: int) -> tuple[int, dict[str, Any] | None]:
-            async with gate:
-                return n8n_id, await self.client.execution(n8n_id)
-
-        return dict(await asyncio.gather(*(one(i) for i in ids)))
+        try:
+            page = await self.client.executions_below(wanted.stop, len(wanted))
+        except N8nRefused as exc:
+            if exc.status != 400:
+                raise
+            logger.warning("n8n refused a list cursor (%s): new executions are read one by one", exc)
+            self.range_pages = False
+            return {}
+        return {int(e["id"]): e for e in page if int(e["id"]) in wanted and "data" in e}
 
     async def _mirror(self, execution: dict[str, Any], link: Link | None) -> Link | None:
         """One execution; an error that is not an outage (n8n's, the database's) is retried at the
@@ -291,11 +350,17 @@ class BridgeRunner:
                 or self.tail.next_check.get(link.n8n_id, 0) <= now
             )
         ]
-        answers = await self._prefetch([link.n8n_id for link in due])
+        reads = reading(self.client, [link.n8n_id for link in due], FETCH_CONCURRENCY)
+        try:
+            answers = {n8n_id: await task for n8n_id, task in reads.items()}
+        finally:
+            await settle(reads.values())
         changed = 0
         for link in due:
             await self._beat()
             execution = answers[link.n8n_id]
+            if execution is LATER:  # its read timed out: re-read next poll
+                continue
             if execution is None:  # deleted in n8n: nothing more will come
                 await self.store.update_link(link.n8n_id, is_open=False)
                 continue
