@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,16 +70,23 @@ def slow_first(items: list[pytest.Item], durations: dict[str, float], workers: i
     return [item for share in shares for item in share]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    # After every other implementation: the shares are those of the tests left once `-m` deselected.
+    yield
     workerinput = getattr(config, "workerinput", None)  # set in xdist's workers only
-    if workerinput is None or config.getoption("dist", "no") != "worksteal":
-        return
-    if os.environ.get("TEST_SLOW_FIRST") == "0":  # collection order, to compare the tails
+    if workerinput is None or not workerinput.get("athena_slow_first"):
         return
     workers = int(workerinput["workercount"])
     if workers > 1 and len(items) >= workers:
         items[:] = slow_first(items, known_durations(), workers)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """In the controller, for each worker (xdist sets a worker's own ``dist`` option to "no")."""
+    slow_first_wanted = os.environ.get("TEST_SLOW_FIRST") != "0"  # 0: collection order, to compare tails
+    node.workerinput["athena_slow_first"] = slow_first_wanted and node.config.getoption("dist") == "worksteal"
 
 
 class WorkerClock:
