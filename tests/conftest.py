@@ -27,6 +27,9 @@ from app.db.models import Role
 from app.services import Services
 from tests.pg_reset import empty_tables
 
+# The order of the tests on xdist's workers (slow ones first) and each worker's finishing time.
+pytest_plugins = ["tests.scheduling"]
+
 # A test process starts hundreds of apps: freezing the heap at the first would keep that test's
 # objects (its database connections too) from the collector for the rest of the run. Servers the
 # tests start inherit this; tests/test_ops.py checks the freeze in a process of its own.

@@ -113,6 +113,7 @@ class Tenants:
     members: dict[str, set[str]] = field(default_factory=dict)
     tokens: dict[str, list[str]] = field(default_factory=dict)  # owner -> uuids of their tokens
     _hidden: dict[str, set[str]] = field(default_factory=dict)
+    _own_deleted: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, ws: str, kind: str, value: str) -> None:
         self.ids.setdefault(ws, {}).setdefault(kind, []).append(value)
@@ -124,7 +125,11 @@ class Tenants:
         return [v for ws, kinds in self.ids.items() for v in kinds.get(kind, []) if ws not in own or v in self.gone]
 
     def own_deleted(self, prober: str) -> set[str]:
-        return {v for ws in self.members[prober] - {"D"} for v in self.ids[ws].get("executions", []) if v in self.gone}
+        if prober not in self._own_deleted:  # asked for every probe: computed once per prober
+            self._own_deleted[prober] = {
+                v for ws in self.members[prober] - {"D"} for v in self.ids[ws].get("executions", []) if v in self.gone
+            }
+        return self._own_deleted[prober]
 
     def hidden(self, prober: str) -> set[str]:
         if prober not in self._hidden:
@@ -228,10 +233,11 @@ class Probe:
 def build_probes(app: Any, world: World, t: Tenants) -> list[Probe]:
     probes: list[Probe] = []
     randoms = {kind: [str(uuid.uuid4()) for _ in range(RANDOM)] for kind in KIND_OF_PARAM.values()}
+    every_operation = operations(app)  # the schema serialised once, not once per prober
     for prober in PROBERS:
         operates = OPERATES.get(prober)
         own_workflow = t.ids[operates]["workflows"][0] if operates else None
-        for method, path, op in operations(app):
+        for method, path, op in every_operation:
             names = re.findall(r"\{(\w+)\}", path)
             for name in names:  # every path id: foreign, soft-deleted, random
                 kind = KIND_OF_PARAM[name]
