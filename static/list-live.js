@@ -154,16 +154,24 @@
     var was = before;
     before = null;
     var slides = [];
+    var above = null;  // where the row above starts its slide, bottom edge (null: a new row, fading in)
     moving().forEach(function (el) {
       var key = el.id || "pager";
       if (!was.has(key)) {
         if (el.tagName === "TR") { el.classList.add("row-new"); }
+        above = null;
         return;
       }
       // A slide still running is replaced: measure the row where layout puts it, and start the new
       // slide from where it is seen now (two messages in one frame must not jump by the first).
       if (el.hasAttribute("style")) { el.removeAttribute("style"); }
-      var dy = was.get(key) - el.getBoundingClientRect().top;
+      var box = el.getBoundingClientRect();
+      var dy = was.get(key) - box.top;
+      // A row never starts over the one above it: a row that grew (a leaving row showing its error
+      // line) would be painted over by the next row sliding from its old place. Every slide has the
+      // same duration and easing, so rows apart at the start and at the end stay apart in between.
+      if (above !== null && box.top + dy < above) { dy = above - box.top; }
+      above = box.bottom + dy;
       if (Math.abs(dy) >= 0.5) { slides.push([el, dy]); }
     });
     // Set through the CSSOM (allowed by the CSP), before the next paint: every row is painted where
