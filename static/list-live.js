@@ -164,7 +164,13 @@
       }
       // A slide still running is replaced: measure the row where layout puts it, and start the new
       // slide from where it is seen now (two messages in one frame must not jump by the first).
-      if (el.hasAttribute("style")) { el.removeAttribute("style"); }
+      // Chrome keeps a running transition whose end value is the new style (no transform), so the
+      // slide is cancelled by hand: else layout's place is misread by what is left of it and the row
+      // jumps by that much (18 px mid-slide, measured).
+      if (el.hasAttribute("style")) {
+        el.removeAttribute("style");
+        el.getAnimations().forEach(function (a) { if (a.transitionProperty === "transform") { a.cancel(); } });
+      }
       var box = el.getBoundingClientRect();
       var old = was.get(key);
       var dy = old.top - box.top;

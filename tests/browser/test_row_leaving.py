@@ -66,3 +66,47 @@ async def test_a_leaving_row_never_overlaps_the_next_row(signed_in_page: Any, se
     sampled = await page.evaluate(SAMPLED)
     assert sampled["overlaps"] == [], sampled
     await api.client.aclose()
+
+
+# Two socket messages within one slide, as htmx frames them (the events around the swap), each
+# inserting a row on top. For every row already shown: how far its painted top moved at the second
+# message, before any frame. A slide starts where the row is seen, so none moves.
+TWO_MESSAGES = """async () => {
+  const body = document.getElementById('execution-rows');
+  const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+  const message = (n) => {
+    document.dispatchEvent(new CustomEvent('htmx:wsBeforeMessage'));
+    const row = body.rows[body.rows.length - 1].cloneNode(true);
+    row.removeAttribute('style');
+    row.id = 'row-synthetic-' + n;
+    body.insertBefore(row, body.firstChild);
+    document.dispatchEvent(new CustomEvent('htmx:wsAfterMessage'));
+  };
+  const slidingNow = () => [...body.rows].filter(r => r.getAnimations()
+    .some(a => a.transitionProperty === 'transform' && a.playState === 'running' && a.currentTime > 0)).length;
+  message(1);
+  for (let i = 0; i < 200 && !slidingNow(); i++) await frame();  // until the first slide is under way
+  const sliding = slidingNow();
+  const seen = new Map([...body.rows].map(r => [r.id, r.getBoundingClientRect().top]));
+  message(2);
+  const moved = [...body.rows].filter(r => seen.has(r.id))
+    .map(r => [r.id, Math.round(r.getBoundingClientRect().top - seen.get(r.id))])
+    .filter(([, dy]) => dy !== 0);
+  return {sliding, moved};
+}"""
+
+
+async def test_rows_still_sliding_when_another_row_arrives_do_not_jump(
+    signed_in_page: Any, server: AppServer, world: World
+) -> None:
+    page = signed_in_page
+    api = Api(server, world)
+    for _ in range(5):
+        await api.create()
+    await page.goto(f"{server.base_url}/executions?workspace={world.ws['A']}")
+    await page.wait_for_function(LIVE)
+    await page.mouse.move(2, 2)
+    result = await page.evaluate(TWO_MESSAGES)
+    assert result["sliding"] >= 5, result  # the rows under the first new row were sliding
+    assert result["moved"] == [], result  # none jumped at the second message
+    await api.client.aclose()
