@@ -27,7 +27,9 @@ SAMPLE = """() => {
 }"""
 SAMPLED = "() => ({frames: window.__frames, overlaps: window.__overlaps})"
 HEIGHT = "(id) => document.getElementById(id).getBoundingClientRect().height"
-SETTLED = "() => !document.querySelector('#execution-rows tr[style]')"  # no slide under way
+# No slide under way: no row painted off its place, no transform transition running.
+SETTLED = """() => ![...document.querySelectorAll('#execution-rows tr')].some(r => r.style.transform
+  || r.getAnimations().some(a => a.transitionProperty === 'transform'))"""
 
 
 async def test_a_leaving_row_never_overlaps_the_next_row(signed_in_page: Any, server: AppServer, world: World) -> None:
