@@ -395,3 +395,43 @@
     init();
   }
 })();
+
+// ===== The header's menu on phones (issue 19 item 8) =====
+// Below 700 px the navigation and the account fold under a "Menu" button (static/app.css); it is a
+// real button with aria-expanded. Esc closes it (focus back on the button), as does a click or a
+// focus outside it; a link in it navigates as any link.
+(function () {
+  "use strict";
+  function parts() {
+    var button = document.getElementById("nav-toggle");
+    return button ? { button: button, header: button.closest(".topbar"), menu: document.getElementById("topbar-menu") } : null;
+  }
+  function setOpen(p, open) {
+    p.button.setAttribute("aria-expanded", open ? "true" : "false");
+    p.header.classList.toggle("menu-open", open);
+  }
+  function isOpen(p) { return p.button.getAttribute("aria-expanded") === "true"; }
+  document.addEventListener("click", function (evt) {
+    var p = parts();
+    if (!p) { return; }
+    if (evt.target.closest && evt.target.closest("#nav-toggle")) {
+      setOpen(p, !isOpen(p));
+      if (isOpen(p)) {
+        var first = p.menu.querySelector("a[aria-current]") || p.menu.querySelector("a, button");
+        if (first) { first.focus(); }
+      }
+    } else if (isOpen(p) && !(p.menu.contains(evt.target))) {
+      setOpen(p, false);
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    var p = parts();
+    if (evt.key !== "Escape" || !p || !isOpen(p)) { return; }
+    setOpen(p, false);
+    p.button.focus();
+  });
+  document.addEventListener("focusin", function (evt) {
+    var p = parts();
+    if (p && isOpen(p) && !p.menu.contains(evt.target) && evt.target !== p.button) { setOpen(p, false); }
+  });
+})();

@@ -147,23 +147,41 @@
   }
   document.addEventListener("htmx:wsBeforeMessage", function () {
     before = new Map();
-    moving().forEach(function (el) { before.set(el.id || "pager", el.getBoundingClientRect().top); });
+    moving().forEach(function (el) { before.set(el.id || "pager", el.getBoundingClientRect()); });
   });
   document.addEventListener("htmx:wsAfterMessage", function () {
     if (!before) { return; }
     var was = before;
     before = null;
     var slides = [];
+    var above = null;  // the bottom edge where a row above that grew (or was held back) starts its slide
     moving().forEach(function (el) {
       var key = el.id || "pager";
       if (!was.has(key)) {
         if (el.tagName === "TR") { el.classList.add("row-new"); }
+        above = null;
         return;
       }
       // A slide still running is replaced: measure the row where layout puts it, and start the new
       // slide from where it is seen now (two messages in one frame must not jump by the first).
-      if (el.hasAttribute("style")) { el.removeAttribute("style"); }
-      var dy = was.get(key) - el.getBoundingClientRect().top;
+      // Chrome keeps a running transition whose end value is the new style (no transform), so the
+      // slide is cancelled by hand: else layout's place is misread by what is left of it and the row
+      // jumps by that much (18 px mid-slide, measured).
+      if (el.hasAttribute("style")) {
+        el.removeAttribute("style");
+        el.getAnimations().forEach(function (a) { if (a.transitionProperty === "transform") { a.cancel(); } });
+      }
+      var box = el.getBoundingClientRect();
+      var old = was.get(key);
+      var dy = old.top - box.top;
+      // A row never starts over a row above it that grew (a leaving row showing its error line):
+      // the next rows would slide from their old places over its new lines. They start below it
+      // instead (every slide has the same duration and easing, so rows apart at the start and at the
+      // end stay apart in between). Only growth does this: a row still sliding under a new one keeps
+      // sliding from where it is seen (a jump there would be a layout shift).
+      var held = above !== null && box.top + dy < above;
+      if (held) { dy = above - box.top; }
+      above = held || box.height > old.height + 0.5 ? box.bottom + dy : null;
       if (Math.abs(dy) >= 0.5) { slides.push([el, dy]); }
     });
     // Set through the CSSOM (allowed by the CSP), before the next paint: every row is painted where

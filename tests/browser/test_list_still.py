@@ -16,6 +16,23 @@ from tests.servers import AppServer
 LIVE = "() => document.querySelector('#conn').dataset.state === 'live'"
 OBSERVERS = (Path(__file__).parents[2] / "bench" / "list_cls.js").read_text()
 STILL = "() => window.__still"
+# How far below the top of the table's panel its first content starts, the bulk bar or the table
+# (its border is 1 px).
+FIRST_IN_RESULTS = """() => {
+  const results = document.querySelector('#results');
+  const first = [...results.querySelectorAll('.bulk-bar, .table-wrap')]
+    .find(el => el.getBoundingClientRect().height > 0);
+  return first.getBoundingClientRect().top - results.getBoundingClientRect().top;
+}"""
+# The list tools the shown held bar covers (none), and whether it sits in their line at all.
+BAR_OVER_TOOLS = """() => {
+  const bar = document.querySelector('#freeze-bar').getBoundingClientRect();
+  const line = document.querySelector('.list-tools').getBoundingClientRect();
+  const meets = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const covered = [...document.querySelectorAll('.list-tools > *')].filter(el => meets(bar, el.getBoundingClientRect()))
+    .map(el => el.textContent.trim());
+  return meets(bar, line) ? covered : ['not in the list-tools line'];
+}"""
 
 
 class Api:
@@ -103,6 +120,9 @@ async def test_the_list_keeps_still_untouched_and_under_the_pointer(
     await page.wait_for_function(LIVE)
     await page.mouse.move(2, 2)
     await page.evaluate(OBSERVERS)
+    # Nothing is reserved for the held bar: the table's panel starts with its first control (the bulk
+    # bar), no empty lines above it.
+    assert await page.evaluate(FIRST_IN_RESULTS) <= 2
 
     # Untouched, 24 new executions at up to 2 a second plus their updates: rows slide, nothing jumps.
     await _traffic(api, 24, 2, running)
@@ -123,6 +143,8 @@ async def test_the_list_keeps_still_untouched_and_under_the_pointer(
     await page.wait_for_function("() => !document.querySelector('#freeze-bar').hidden", timeout=10_000)
     await page.wait_for_timeout(500)
     assert await target.bounding_box() == before
+    # The bar lies over the list-tools line, beside its buttons, not over them.
+    assert await page.evaluate(BAR_OVER_TOOLS) == [], "the held bar covers a list tool"
     assert (await page.evaluate(STILL))["noTarget"] == 0
 
     # Ticking a row moves nothing.

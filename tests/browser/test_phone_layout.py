@@ -1,5 +1,6 @@
 """Phones (issue 19, item 8): at 390 x 844 no page scrolls sideways, every control a thumb uses is
-at least 24 x 24 CSS pixels (WCAG 2.5.8), and the sticky header takes at most 64 px of the height.
+at least 24 x 24 CSS pixels (WCAG 2.5.8), the sticky header takes at most 64 px of the height and
+cuts none of its text (no "Comma…", no "Oscar Ope…"): the navigation folds into a menu button.
 
 Each page of the tour is measured in Chromium at the phone's viewport; the assertion lists every
 offending page, element and size, so a failure says what to fix.
@@ -41,7 +42,29 @@ MEASURE = """(minTarget) => {
     .slice(0, 5).map(el =>
     `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(el.getBoundingClientRect().right)}`);
   const header = document.querySelector('header.topbar').getBoundingClientRect().height;
-  return {scrollWidth: document.documentElement.scrollWidth, header: Math.round(header), small, wide};
+  return {scrollWidth: document.documentElement.scrollWidth, header: Math.round(header), small, wide,
+          clipped: clippedHeaderText()};
+  // Header text that is cut: an ellipsis or a box narrower than its text (scrollWidth > clientWidth),
+  // or an element reaching past a clipping ancestor (a nav strip that scrolls) or past the window.
+  function clippedHeaderText() {
+    const cut = (el) => {
+      const s = getComputedStyle(el), r = el.getBoundingClientRect();
+      if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1)
+        return 'scrollWidth ' + el.scrollWidth + ' > ' + el.clientWidth;
+      if (s.textOverflow === 'ellipsis' && s.overflowX !== 'visible') return 'text-overflow: ellipsis';
+      if (r.right > innerWidth + 0.5 || r.left < -0.5) return 'outside the window';
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX === 'visible') continue;
+        const ar = a.getBoundingClientRect();
+        if (r.left < ar.left - 0.5 || r.right > ar.right + 0.5) return 'cut by ' + a.tagName.toLowerCase();
+      }
+      return null;
+    };
+    return [...document.querySelectorAll('header.topbar :is(nav, a, button, .whoami)')].filter(visible)
+      .map(el => [el, cut(el)]).filter(([, why]) => why)
+      .map(([el, why]) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`
+        + ` "${el.textContent.trim().slice(0, 20)}": ${why}`);
+  }
 }"""
 
 
@@ -63,6 +86,55 @@ async def test_every_page_fits_a_phone(browser: Any, server: AppServer, world: W
     await context.close()
     failing = {
         path: m for path, m in found.items()
-        if m["scrollWidth"] > PHONE["width"] or m["header"] > MAX_HEADER or m["small"]
+        if m["scrollWidth"] > PHONE["width"] or m["header"] > MAX_HEADER or m["small"] or m["clipped"]
     }  # fmt: skip
     assert not failing, json.dumps(failing, indent=1)
+
+
+async def test_the_header_menu_opens_navigates_and_closes_on_a_phone(
+    browser: Any, server: AppServer, world: World
+) -> None:
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_in(page, server, world.admin_a)
+    await open_page(page, server, "/executions")
+    toggle = page.locator("header.topbar #nav-toggle")
+    nav_link = page.locator("header.topbar nav.mainnav a", has_text="Command room")
+    assert await toggle.get_attribute("aria-expanded") == "false"
+    assert not await nav_link.is_visible()  # folded: nothing in the bar is cut
+
+    # Opened by a tap: every label and the user's name whole, inside the window, nothing else moves.
+    await toggle.click()
+    assert await toggle.get_attribute("aria-expanded") == "true"
+    assert await nav_link.is_visible() and await page.locator("header.topbar .whoami").is_visible()
+    opened = await measure(page)
+    assert not opened["clipped"] and not opened["small"], opened
+    assert opened["scrollWidth"] <= PHONE["width"] and opened["header"] <= MAX_HEADER, opened
+
+    # Esc closes it and gives the focus back to the button; Enter opens it again from the keyboard
+    # and Tab walks into it.
+    await page.keyboard.press("Escape")
+    assert await toggle.get_attribute("aria-expanded") == "false"
+    assert not await nav_link.is_visible()
+    assert await page.evaluate("() => document.activeElement.id") == "nav-toggle"
+    await page.keyboard.press("Enter")
+    assert await toggle.get_attribute("aria-expanded") == "true"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("() => !!document.activeElement.closest('#topbar-menu')")
+
+    # A link in it navigates.
+    await nav_link.click()
+    await page.wait_for_url("**/command-room")
+    assert await page.locator("#nav-toggle").get_attribute("aria-expanded") == "false"
+    await context.close()
+
+    # A laptop window shows the navigation in the bar, no menu button, on one line.
+    wide = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await wide.new_page()
+    await sign_in(page, server, world.admin_a)
+    await open_page(page, server, "/executions")
+    assert not await page.locator("#nav-toggle").is_visible()
+    assert await page.locator("header.topbar nav.mainnav a", has_text="Command room").is_visible()
+    bar = await page.evaluate("() => document.querySelector('header.topbar').getBoundingClientRect().height")
+    assert bar <= MAX_HEADER and not (await measure(page))["clipped"]
+    await wide.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests.browser.page_tour import sign_in
 from tests.browser.test_csp import RECORD_VIOLATIONS
 from tests.conftest import World
 from tests.servers import AppServer
@@ -40,3 +41,27 @@ async def test_delete_dialog_trash_and_audit_log(signed_in_page: Any, server: Ap
     text = await page.inner_text(".audit")
     assert "Started against the wrong tenant" in text and world.operator_a.email in text
     assert violations == []
+
+
+async def test_a_restored_row_leaves_the_trash_without_a_reload(browser: Any, server: AppServer, world: World) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, headers=world.admin_a.headers) as c:
+        wf = world.workflows["Invoice approval"]
+        uuids = []
+        for _ in range(2):
+            created = await c.post("/api/v1/workflow-executions", json={"workflow_uuid": wf, "status": "completed"})
+            assert created.status_code == 201, created.text
+            uuids.append(created.json()["data"]["uuid"])
+            gone = await c.request("DELETE", f"/api/v1/workflow-executions/{uuids[-1]}", json={"reason": "duplicate"})
+            assert gone.status_code < 300, gone.text
+    page = await browser.new_page(viewport={"width": 1366, "height": 800})
+    await sign_in(page, server, world.admin_a)
+    await page.goto(f"{server.base_url}/executions/trash")
+    restored, kept = uuids
+    await page.locator(f"#trash-{restored}").wait_for()
+    await page.evaluate("() => { window.__sameDocument = true; }")  # gone after a reload
+    await page.fill(f"#trash-{restored} input[name=reason]", "deleted by mistake")
+    await page.click(f"#trash-{restored} button:has-text('Restore')")
+    await page.locator(".toast", has_text="Restored").wait_for()
+    await page.locator(f"#trash-{restored}").wait_for(state="detached", timeout=10_000)
+    assert await page.evaluate("() => window.__sameDocument === true")
+    assert await page.locator(f"#trash-{kept}").is_visible()

@@ -9,7 +9,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Template
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from app.domain.approvals.services import ApprovalService
 from app.domain.audit.records import REASON_MAX_LENGTH
@@ -29,7 +29,11 @@ TRASH_PER_PAGE = 50
 
 def toast_with_removal(message: str, row_id: str) -> Response[Any]:
     """A confirmation toast plus an out-of-band removal of the row the action was about."""
-    return toast(message, error=False, oob=Markup(f'<tr id="{escape(row_id)}" hx-swap-oob="delete"></tr>'))
+    # The row rides in a <template>, as the stop's answer does (app/web/stop_dialog.py): the HTML parser
+    # drops a bare <tr> that follows the toast's <div>, and the row then never left the trash. htmx
+    # swaps out-of-band elements found in templates and removes the emptied template.
+    removal = Markup('<template><tr id="{}" hx-swap-oob="delete"></tr></template>').format(row_id)
+    return toast(message, error=False, oob=removal)
 
 
 def _workspace(user: CurrentUser, raw: str | None) -> uuid_lib.UUID | None:
