@@ -252,6 +252,23 @@
       evt.detail.shouldSwap = false;
     }
   });
+  // A list reload carries a kept (decided) card into the new list, and a moved element starts its
+  // CSS animations again: in a busy inbox (a reload every second or two) the note never faded. Each
+  // note keeps the time it was first seen, and its fade is set back to where that time says.
+  function keepFadeClocks() {
+    var now = performance.now();
+    document.querySelectorAll(".approval-done").forEach(function (note) {
+      var fade = note.getAnimations().filter(function (a) { return a.animationName === "approval-fade"; })[0];
+      if (!fade) { return; }
+      if (!note.dataset.shownAt) { note.dataset.shownAt = String(now - (Number(fade.currentTime) || 0)); return; }
+      fade.currentTime = now - Number(note.dataset.shownAt);
+    });
+  }
+  document.addEventListener("htmx:afterSettle", keepFadeClocks);
+  document.addEventListener("htmx:oobAfterSwap", keepFadeClocks);
+  document.addEventListener("animationstart", function (evt) {
+    if (evt.animationName === "approval-fade") { keepFadeClocks(); }
+  });
   document.addEventListener("animationend", function (evt) {
     if (evt.animationName !== "approval-fade") { return; }
     var item = evt.target.closest(".approval-item");
