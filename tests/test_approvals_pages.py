@@ -142,6 +142,32 @@ async def test_tabs_and_filters_live_in_the_url(client: httpx.AsyncClient, world
     assert await ids("") == [second["uuid"], third["uuid"]]
 
 
+def inbox_count(html: str) -> str:
+    [count] = re.findall(r'<span id="inbox-count">([^<]*)</span>', html)
+    return count
+
+
+async def test_a_filtered_count_says_what_part_of_the_badge_it_is(client: httpx.AsyncClient, world: World) -> None:
+    """Seen in the demo: a search showed "0 pending reviews" beside a nav badge of 35."""
+    invoice = world.workflows["Invoice approval"]
+    for title in ("Refund ACME", "KYC check", "Refund Globex"):
+        await pending_approval(client, world.operator_a, invoice, title=title)
+    me = PageSession(client, world.approver_a)
+    html = (await me.get(INBOX)).text
+    assert inbox_count(html) == "3 pending reviews" and ">3</span>" in badge(html)
+    assert inbox_count((await me.get(f"{INBOX}?sort=requested")).text) == "3 pending reviews"  # an order, no filter
+    html = (await me.get(f"{INBOX}?q=refund")).text
+    assert inbox_count(html) == "2 of the 3 reviews waiting for you match these filters"
+    assert ">3</span>" in badge(html)
+    html = (await me.get(f"{INBOX}?q=kyc", htmx_target="approvals-list")).text
+    assert inbox_count(html) == "1 of the 3 reviews waiting for you matches these filters"  # the live reload too
+    assert (
+        inbox_count((await me.get(f"{INBOX}?q=nothing")).text)
+        == "0 of the 3 reviews waiting for you match these filters"
+    )
+    assert inbox_count((await me.get(f"{INBOX}?tab=decided")).text) == "0 decided reviews"
+
+
 async def test_approve_and_reject_from_the_inbox(client: httpx.AsyncClient, world: World) -> None:
     invoice = world.workflows["Invoice approval"]
     execution, approval = await pending_approval(client, world.operator_a, invoice)
