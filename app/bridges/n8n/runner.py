@@ -204,9 +204,8 @@ class BridgeRunner:
         end = min(top, self.cursor + MAX_FETCH)
         wanted = range(self.cursor + 1, end + 1)
         probes = range(end + 1, end + 1 + PROBE_MISSES) if end == top else range(0)
-        reads = reading(
-            self.client, probes, FETCH_CONCURRENCY
-        )  # beside the window's page: no poll waits on both in turn
+        # The probes are read beside the window's page: no poll waits on both in turn.
+        reads = reading(self.client, probes, FETCH_CONCURRENCY)
         try:
             known = await self._window(wanted)
         except BaseException:
@@ -216,7 +215,7 @@ class BridgeRunner:
         reads |= reading(self.client, [i for i in wanted if i not in known], FETCH_CONCURRENCY)
         batch: list[dict[str, Any]] = []  # new finished executions, created together
         try:
-            links = await self.store.links(list(wanted))
+            links = await self.store.links(ids)  # the probes' too: one query, and a linked probe is never batched
             mirrored, resolved_to, contiguous, held = 0, self.cursor, True, None
             for n8n_id in ids:
                 await self._beat()
@@ -241,7 +240,7 @@ class BridgeRunner:
                     self.tail.gaps.pop(n8n_id, None)  # gone for good: passed
                 else:
                     self.tail.gaps.pop(n8n_id, None)
-                    existing = links[n8n_id] if n8n_id in links else (await self.store.links([n8n_id])).get(n8n_id)
+                    existing = links.get(n8n_id)
                     try:
                         link = await self._mirror(execution, existing)
                     except _Poison:
