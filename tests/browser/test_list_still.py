@@ -218,3 +218,26 @@ async def test_stop_dialog_is_a_modal_that_names_the_cascade_and_stays_current(
     await page.wait_for_selector(f"#row-{parent['uuid']} .badge-cancelled", timeout=10_000)
     with contextlib.suppress(Exception):
         await api.client.aclose()
+
+
+async def test_on_a_phone_the_held_bar_never_covers_the_last_card(
+    signed_in_page: Any, server: AppServer, world: World
+) -> None:
+    page = signed_in_page
+    api = Api(server, world)
+    rows = [await api.create() for _ in range(3)]
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto(f"{server.base_url}/executions?workspace={world.ws['A']}")
+    await page.wait_for_function(LIVE)
+    # A ticked card holds the list; the next execution waits in the bar fixed to the window's bottom.
+    await page.check(f"#row-{rows[0]['uuid']} input[name=ids]")
+    await api.create()
+    await page.wait_for_function("() => !document.querySelector('#freeze-bar').hidden", timeout=10_000)
+    # Scrolled to the end, the last card ends above the bar: the user can read and tick it.
+    await page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    gap = await page.evaluate(
+        """() => document.querySelector('#freeze-bar').getBoundingClientRect().top
+                 - document.querySelector('#execution-rows tr:last-child').getBoundingClientRect().bottom"""
+    )
+    assert gap >= 0, f"the held bar covers the last card by {-gap:.0f} px"
+    await api.client.aclose()
