@@ -124,6 +124,9 @@ async def test_overdue_reminder_and_due_soon_first(client: httpx.AsyncClient, wo
     assert html.index("inbox-section-overdue") < html.index(late["uuid"]) < html.index("inbox-section-upcoming")
     oldest = (await page.get(f"{INBOX}?sort=requested")).text
     assert item_ids(oldest) == [late["uuid"], later["uuid"], none["uuid"], soon["uuid"]]  # overdue, then oldest
+    # The reminder counts what the filters show: a search that leaves the late review out has none.
+    assert "overdue-reminder" not in (await page.get(f"{INBOX}?q=Soon")).text
+    assert "1 review past its due time" in (await page.get(f"{INBOX}?q=Late")).text
 
     assert (await decide(client, world.approver_a, late["uuid"])).status_code == 200
     assert "overdue-reminder" not in (await page.get(INBOX)).text

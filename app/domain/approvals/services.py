@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid as uuid_lib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -134,12 +135,15 @@ class ApprovalService:
             await fill_approved_by(session, members)
         return {k: g for k, g in groups.items() if len(g) > 1}
 
-    async def overdue_count(self, user: CurrentUser, workspace_ids: list[int] | None = None) -> int:
-        """Pending reviews past their due time in the workspaces where the user approves (or those given)."""
-        ids = sorted(set(workspace_ids or self.approver_workspace_ids(user)) & set(self.approver_workspace_ids(user)))
+    async def overdue_count(self, user: CurrentUser, filters: ApprovalFilters | None = None) -> int:
+        """Pending reviews past their due time among those ``filters`` select (workflow, search,
+        assigned to me...; by default every workspace where the user approves)."""
+        f = replace(filters or ApprovalFilters(), statuses=[q.PENDING], overdue=True, decided_by_me=False)
+        mine = set(self.approver_workspace_ids(user))
+        ids = sorted(set(f.workspace_ids or mine) & mine)
         if not ids:
             return 0
-        conds = q.filter_conditions(ApprovalFilters(overdue=True), ids, user.id, utcnow())
+        conds = q.filter_conditions(f, ids, user.id, utcnow())
         async with self.db.read() as session:
             stmt = select(func.count()).select_from(q.item_select().where(*conds).subquery())
             return int((await session.execute(stmt)).scalar_one())

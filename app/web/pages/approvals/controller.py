@@ -110,7 +110,9 @@ class ApprovalPages(Controller):
             if view.pending_tab:
                 groups = await approval_service.identical_pending(user, raw)
                 entries = group_entries(items, groups, lambda i: shape(i, user))
-                overdue = await approval_service.overdue_count(user, view.workspace_ids)
+                overdue = await approval_service.overdue_count(
+                    user, filters
+                )  # the reminder counts what the filters show
         context = {
             "view": view,
             "items": items,
