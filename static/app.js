@@ -223,6 +223,8 @@
       return;
     }
     if (tag === "input" || tag === "textarea" || tag === "select" || evt.metaKey || evt.ctrlKey || evt.altKey) { return; }
+    // The phone's open header menu has the focus: a key there is not meant for the list ("a" would approve).
+    if (document.querySelector("header.menu-open")) { return; }
     if (evt.key === "/") {
       var search = document.querySelector("#filters input[name=q], #approval-filters input[name=q]");
       if (search) { evt.preventDefault(); search.focus(); search.select(); }

@@ -121,6 +121,9 @@ async def test_the_header_menu_opens_navigates_and_closes_on_a_phone(
     assert await toggle.get_attribute("aria-expanded") == "true"
     await page.keyboard.press("Tab")
     assert await page.evaluate("() => !!document.activeElement.closest('#topbar-menu')")
+    # Keys typed in the open menu are not the list's shortcuts: "/" leaves the focus in the menu.
+    await page.keyboard.press("/")
+    assert await page.evaluate("() => !!document.activeElement.closest('#topbar-menu')")
 
     # A link in it navigates.
     await nav_link.click()
