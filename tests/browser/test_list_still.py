@@ -220,7 +220,7 @@ async def test_stop_dialog_is_a_modal_that_names_the_cascade_and_stays_current(
         await api.client.aclose()
 
 
-async def test_on_a_phone_the_held_bar_never_covers_the_last_card(
+async def test_on_a_phone_the_held_bar_covers_neither_the_last_card_nor_is_covered_by_a_toast(
     signed_in_page: Any, server: AppServer, world: World
 ) -> None:
     page = signed_in_page
@@ -240,4 +240,14 @@ async def test_on_a_phone_the_held_bar_never_covers_the_last_card(
                  - document.querySelector('#execution-rows tr:last-child').getBoundingClientRect().bottom"""
     )
     assert gap >= 0, f"the held bar covers the last card by {-gap:.0f} px"
+    # A stop's toast shows above the bar, not over its counts and its apply button.
+    await page.click(f"#row-{rows[1]['uuid']} button:has-text('Stop')")
+    await page.click("#stop-confirm")
+    toast = page.locator("#toasts .toast").last
+    await toast.wait_for()
+    apart = await page.evaluate(
+        """() => document.querySelector('#freeze-bar').getBoundingClientRect().top
+                 - document.querySelector('#toasts').getBoundingClientRect().bottom"""
+    )
+    assert apart >= 0, f"the toast covers the held bar by {-apart:.0f} px"
     await api.client.aclose()
