@@ -24,6 +24,9 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 logger = logging.getLogger("athena.errors")
+# A handler's ``opt`` key for its query parameters' names as sent, by argument name
+# (``{"workflow_uuids_brackets": "workflow_uuids[]"}``); filled by ``app.lib.query_forms``.
+QUERY_ALIASES_KEY = "_athena_query_aliases"
 
 
 class AppError(Exception):
@@ -92,15 +95,25 @@ def _body_path(exc: ValidationException) -> str | None:
     return match.group(1) if match else None
 
 
-def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _query_aliases(request: Request[Any, Any, Any]) -> dict[str, str]:
+    handler = request.scope.get("route_handler")
+    aliases = handler.opt.get(QUERY_ALIASES_KEY) if handler is not None else None
+    return aliases if isinstance(aliases, dict) else {}
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors: dict[str, list[str]] = {}
     body_path = _body_path(exc)
+    aliases = _query_aliases(request)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", "is invalid"))
             key = str(item.get("key") or "body")
             if item.get("source") == "body" and body_path is not None:
                 key = body_path
+            elif item.get("source") == "query":
+                # Litestar names a query parameter by the handler's argument: name it as sent.
+                key = aliases.get(key, key)
             errors.setdefault(_error_key(key, message), []).append(message)
     if not errors and isinstance(exc.__cause__, KeyError) and exc.__cause__.args:
         # Litestar reports a missing required parameter without a key; its name is the KeyError's.

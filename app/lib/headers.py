@@ -142,6 +142,8 @@ async def allow_header_hook(message: Message, scope: Scope) -> None:
 def _route_methods(app: Any) -> dict[str, str]:
     cached: dict[str, str] | None = getattr(app.state, "_allow_by_path", None)
     if cached is None:
-        cached = {r.path: ", ".join(sorted(r.methods)) for r in app.routes if getattr(r, "methods", None)}
+        # Keyed like ``scope["path_template"]``: the path without its parameters' types
+        # (``{execution_uuid}``, not ``{execution_uuid:uuid}``), else no path with an id would match.
+        cached = {r.path_format: ", ".join(sorted(r.methods)) for r in app.routes if getattr(r, "methods", None)}
         app.state._allow_by_path = cached
     return cached

@@ -9,6 +9,18 @@ def comma_list(values: list[str] | None) -> set[str]:
     return {part.strip() for value in values or [] for part in value.split(",") if part.strip()}
 
 
+def comma_list_pattern(values: list[str] | set[str] | tuple[str, ...]) -> str:
+    """A regular expression for one value or a comma list of them (OpenAPI ``pattern``)."""
+    one = "(" + "|".join(sorted(values)) + ")"
+    return f"^{one}(,{one})*$"
+
+
+def one_of_pattern(values: list[str] | set[str] | tuple[str, ...]) -> str:
+    """One of ``values`` as the parsers take them: lower, Capitalized or UPPER case (OpenAPI
+    ``pattern``; JSON Schema patterns have no case flag)."""
+    return "^(" + "|".join(v for b in sorted(values) for v in dict.fromkeys((b, b.capitalize(), b.upper()))) + ")$"
+
+
 # What ``parse_bool`` accepts, for the OpenAPI schema (JSON Schema patterns have no case flag).
 BOOL_VALUES = ("1", "0", "true", "false", "yes", "no", "on", "off")
 BOOL_PATTERN = "^(" + "|".join(v for b in BOOL_VALUES for v in (b, b.capitalize(), b.upper())) + ")$"

@@ -25,7 +25,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from app.lib.errors import FieldValidationError
+from app.lib.errors import QUERY_ALIASES_KEY, FieldValidationError
 
 _BRACKETS = re.compile(r"^([^\[\]]+)\[(\d*)\]$")
 
@@ -38,11 +38,13 @@ class QueryShape:
         model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path_params))  # type: ignore[arg-type]
         self.names: set[str] = set()
         self.choices: dict[str, dict[str, str]] = {}
+        self.aliases: dict[str, str] = {}
         fields = handler.parsed_fn_signature.parameters
         for param in model.expected_query_params:
             if param.param_type is not ParamType.QUERY:
                 continue
             self.names.add(param.field_alias)
+            self.aliases[param.field_name] = param.field_alias
             definition = fields.get(param.field_name)
             if definition is not None and definition.is_literal:
                 values = [v for v in definition.args if isinstance(v, str)]
@@ -71,6 +73,7 @@ def normalise_query(handler: BaseRouteHandler, path_params: set[str], query_stri
     shape = handler.opt.get(_SHAPE_KEY)
     if shape is None:  # once per handler (its ``opt`` lives as long as it does)
         shape = handler.opt[_SHAPE_KEY] = QueryShape(handler, path_params)
+        handler.opt[QUERY_ALIASES_KEY] = shape.aliases  # 422s name a parameter as sent (errors.py)
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
     return urlencode(shape.normalise(pairs), encoding="latin-1").encode("latin-1")
 

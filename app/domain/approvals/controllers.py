@@ -24,9 +24,10 @@ from app.domain.executions.services import ExecutionService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import BOOL_PATTERN, comma_list, parse_bool, search_term
+from app.lib.params import BOOL_PATTERN, comma_list, comma_list_pattern, one_of_pattern, parse_bool, search_term
 
 APPROVAL_STATUSES = {"pending", "approved", "rejected", "cancelled"}
+ME = {"pattern": one_of_pattern(("me",))}  # what ``assigned`` and ``decided_by`` take
 
 
 def _me_flag(field: str, raw: str | None) -> bool:
@@ -62,9 +63,12 @@ class ApprovalController(Controller):
             str | None, QueryParameter(name="organization_multiplai_id", max_length=191)
         ] = None,
         workflow_uuid: Annotated[uuid_lib.UUID | None, QueryParameter(name="workflow_uuid")] = None,
-        status: Annotated[list[str] | None, QueryParameter(name="status", max_items=4)] = None,
-        assigned: Annotated[str | None, QueryParameter(name="assigned", max_length=10)] = None,
-        decided_by: Annotated[str | None, QueryParameter(name="decided_by", max_length=10)] = None,
+        status: Annotated[
+            list[str] | None,
+            QueryParameter(name="status", max_items=4, schema_extra={"pattern": comma_list_pattern(APPROVAL_STATUSES)}),
+        ] = None,
+        assigned: Annotated[str | None, QueryParameter(name="assigned", max_length=10, schema_extra=ME)] = None,
+        decided_by: Annotated[str | None, QueryParameter(name="decided_by", max_length=10, schema_extra=ME)] = None,
         overdue: Annotated[
             str | None, QueryParameter(name="overdue", max_length=5, schema_extra={"pattern": BOOL_PATTERN})
         ] = None,

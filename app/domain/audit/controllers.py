@@ -11,10 +11,15 @@ from litestar.response import Stream
 from app.domain.audit.log import ACTIONS, AuditFilters, AuditLogService
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
+from app.lib.params import one_of_pattern
 from app.lib.timefmt import DATE_PATTERN
 
 Text = Annotated[str | None, QueryParameter(max_length=320)]
 UuidText = Annotated[str | None, QueryParameter(max_length=36, format="uuid")]
+ActionParam = Annotated[
+    str | None,
+    QueryParameter(max_length=30, description=", ".join(ACTIONS), schema_extra={"pattern": one_of_pattern(ACTIONS)}),
+]
 
 
 def audit_service(request: Request[Any, Any, Any]) -> AuditLogService:
@@ -38,7 +43,7 @@ class AuditController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         workspace_uuid: UuidText = None,
-        action: Annotated[str | None, QueryParameter(max_length=30, description=", ".join(ACTIONS))] = None,
+        action: ActionParam = None,
         actor: Annotated[str | None, QueryParameter(max_length=320, description="Actor's email")] = None,
         execution_uuid: UuidText = None,
         date_from: Annotated[str | None, QueryParameter(max_length=40, schema_extra={"pattern": DATE_PATTERN})] = None,
@@ -60,7 +65,7 @@ class AuditController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         workspace_uuid: UuidText = None,
-        action: Annotated[str | None, QueryParameter(max_length=30)] = None,
+        action: ActionParam = None,
         actor: Annotated[str | None, QueryParameter(max_length=320)] = None,
         execution_uuid: UuidText = None,
         date_from: Annotated[str | None, QueryParameter(max_length=40, schema_extra={"pattern": DATE_PATTERN})] = None,

@@ -15,23 +15,17 @@ from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.state import STATUS_VALUES
-from app.domain.executions.time_axis import TIME_AXIS_DESCRIPTION, parse_time_axis
+from app.domain.executions.time_axis import TIME_AXES, TIME_AXIS_DESCRIPTION, parse_time_axis
 from app.domain.operations.schemas import StopRequest
 from app.domain.operations.services import OperationService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import BOOL_PATTERN, comma_list, parse_bool, search_term
+from app.lib.params import BOOL_PATTERN, comma_list, comma_list_pattern, one_of_pattern, parse_bool, search_term
 from app.lib.timefmt import DATE_PATTERN, parse_date_param
 
 WITH_OPTIONS = {"workflow", "workflowExecutionData"}
 WITH_COUNT_OPTIONS = {"workflowApprovals", "pendingWorkflowApprovals"}
-
-
-def comma_list_pattern(values: list[str] | set[str]) -> str:
-    """A regular expression for one value or a comma list of them (OpenAPI ``pattern``)."""
-    one = "(" + "|".join(sorted(values)) + ")"
-    return f"^{one}(,{one})*$"
 
 
 WithParam = Annotated[
@@ -199,7 +193,13 @@ class WorkflowExecutionController(Controller):
             QueryParameter(name="has_command_room_task", max_length=5, schema_extra={"pattern": BOOL_PATTERN}),
         ] = None,
         time_axis: Annotated[
-            str | None, QueryParameter(name="time_axis", max_length=20, description=TIME_AXIS_DESCRIPTION)
+            str | None,
+            QueryParameter(
+                name="time_axis",
+                max_length=20,
+                description=TIME_AXIS_DESCRIPTION,
+                schema_extra={"pattern": one_of_pattern(TIME_AXES)},
+            ),
         ] = None,
     ) -> dict[str, Any]:
         """Exact count of executions in ``[start_date, end_date]`` on ``time_axis`` (created by

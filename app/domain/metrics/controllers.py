@@ -9,10 +9,11 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from app.domain.executions.time_axis import TIME_AXIS_DESCRIPTION, parse_time_axis
-from app.domain.metrics.buckets import parse_interval
+from app.domain.executions.time_axis import TIME_AXES, TIME_AXIS_DESCRIPTION, parse_time_axis
+from app.domain.metrics.buckets import STEP, parse_interval
 from app.domain.metrics.services import MetricsScope, MetricsService
 from app.lib.identity import CurrentUser
+from app.lib.params import one_of_pattern
 from app.lib.timefmt import DATE_PATTERN
 
 WorkspaceParam = Annotated[uuid_lib.UUID | None, QueryParameter(name="workspace_uuid")]
@@ -36,10 +37,22 @@ DateToParam = Annotated[
     ),
 ]
 TimeAxisParam = Annotated[
-    str | None, QueryParameter(name="time_axis", max_length=20, description=TIME_AXIS_DESCRIPTION)
+    str | None,
+    QueryParameter(
+        name="time_axis",
+        max_length=20,
+        description=TIME_AXIS_DESCRIPTION,
+        schema_extra={"pattern": one_of_pattern(TIME_AXES)},
+    ),
 ]
 IntervalParam = Annotated[
-    str | None, QueryParameter(name="interval", max_length=10, description="hour, day (default) or week")
+    str | None,
+    QueryParameter(
+        name="interval",
+        max_length=10,
+        description="hour, day (default) or week",
+        schema_extra={"pattern": one_of_pattern(tuple(STEP))},
+    ),
 ]
 
 
