@@ -4,7 +4,9 @@
     uv run python -m bench.sign_in [--parallel 6] [--pairs 20] [--rotating 60]
 
 1. ``/health`` latency idle, then while ``--parallel`` wrong-password sign-ins run at once.
-2. Medians of ``--pairs`` interleaved sign-ins with a known and an unknown e-mail (limits off).
+2. Medians of ``--pairs`` interleaved sign-ins with a known, an unknown and an inactive e-mail
+   (limits off), on the API and on the page form. No command deactivates a user, so the bench
+   sets ``is_active`` in its SQLite file.
 3. ``--rotating`` sign-ins each with a new ``X-Forwarded-For``, the server run with compose.yaml's
    ``FORWARDED_ALLOW_IPS``: how many got 429 (the per-address limit is 50).
 """
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import tempfile
@@ -29,6 +32,7 @@ from tests.servers import free_port, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 ATHENA = str(ROOT / ".venv" / "bin" / "athena")
 EMAIL, PASSWORD = "owner@bench.local", "a long passphrase"
+INACTIVE = "gone@bench.local"
 
 
 def compose_forwarded_allow_ips() -> str:
@@ -56,6 +60,9 @@ class Served:
     def __enter__(self) -> Served:
         self.cli("workspaces", "create", "Ops", "--organization", "bench")
         self.cli("users", "create", EMAIL, "--password", PASSWORD, "--workspace", "Ops")
+        self.cli("users", "create", INACTIVE, "--password", PASSWORD, "--workspace", "Ops")
+        with sqlite3.connect(self.dir / "athena.db") as db:  # no command deactivates a user
+            db.execute("UPDATE users SET is_active = 0 WHERE email = ?", (INACTIVE,))
         log = (self.dir / "serve.log").open("wb")
         self.proc = subprocess.Popen(
             [ATHENA, "serve", "--port", str(self.port)], env=self.env, cwd=self.dir, stdout=log, stderr=log
@@ -101,18 +108,38 @@ async def freeze(url: str, parallel: int) -> None:
     )
 
 
+async def form_sign_in(client: httpx.AsyncClient, csrf: str, email: str) -> tuple[int, float]:
+    """The dashboard's sign-in form, as a browser posts it (CSRF cookie and field)."""
+    started = time.perf_counter()
+    data = {"_csrf_token": csrf, "email": email, "password": "wrong password", "next": ""}
+    r = await client.post("/sign-in", data=data, headers={"Cookie": f"athena_csrf={csrf}"})
+    return r.status_code, (time.perf_counter() - started) * 1000
+
+
 async def probing(url: str, pairs: int) -> None:
-    known: list[float] = []
-    unknown: list[float] = []
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        for i in range(pairs):
-            known.append((await sign_in(client, EMAIL, "wrong password"))[1])
-            unknown.append((await sign_in(client, f"nobody{i}@bench.local", "wrong password"))[1])
-    k, u = statistics.median(known), statistics.median(unknown)
-    print(
-        f"2. {pairs} interleaved pairs: known e-mail median {k:.0f} ms [{min(known):.0f}-{max(known):.0f}], "
-        f"unknown {u:.0f} ms [{min(unknown):.0f}-{max(unknown):.0f}], ratio known/unknown {k / u:.2f}"
-    )
+        csrf = (await client.get("/sign-in")).cookies["athena_csrf"]
+        client.cookies.clear()  # sent by hand: the cookie is Secure, httpx keeps it off plain http
+        for form in (False, True):
+            times: dict[str, list[float]] = {"known": [], "unknown": [], "inactive": []}
+            statuses = set()
+            for i in range(pairs):
+                for kind, email in (("known", EMAIL), ("unknown", f"nobody{i}@bench.local"), ("inactive", INACTIVE)):
+                    if form:
+                        status, ms = await form_sign_in(client, csrf, email)
+                    else:
+                        status, ms = await sign_in(client, email, "wrong password")
+                    times[kind].append(ms)
+                    statuses.add(status)
+            m = {kind: statistics.median(values) for kind, values in times.items()}
+            print(
+                f"2. {'page form' if form else 'API'}, {pairs} interleaved rounds: medians "
+                + ", ".join(
+                    f"{kind} {v:.0f} ms [{min(times[kind]):.0f}-{max(times[kind]):.0f}]" for kind, v in m.items()
+                )
+                + f"; known/unknown {m['known'] / m['unknown']:.2f}, known/inactive {m['known'] / m['inactive']:.2f}"
+                + f"; statuses {sorted(statuses)}"
+            )
 
 
 async def spoofing(url: str, count: int, trusted: str) -> None:

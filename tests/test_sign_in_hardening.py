@@ -3,7 +3,9 @@ e-mail has an account (unknown and inactive users cost one real argon2 verificat
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -132,3 +134,49 @@ async def test_a_hash_with_outdated_parameters_is_upgraded_on_sign_in(
         ).scalar()
     assert stored != old and not security._hasher.check_needs_rehash(stored)
     assert security._hasher.verify(stored, "correct horse")
+
+
+async def test_sign_ins_past_the_hashing_queue_get_503_with_retry_after_not_a_stalled_loop(
+    settings: Settings, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 1: one hash at a time and one waiting (PASSWORD_HASH_CONCURRENCY=1, _QUEUE=1); while
+    the hash is held, further sign-ins (API and page form) are answered at once with 503 and
+    ``Retry-After``, and /health answers; the two admitted ones finish when the hash is released."""
+    gate = threading.Event()
+    real = security._verify_and_rehash
+
+    def held_verification(password_hash: str | None, password: str) -> security.Verified:
+        gate.wait(30)  # a worker thread, never the event loop
+        return real(password_hash, password)
+
+    monkeypatch.setattr(security, "_verify_and_rehash", held_verification)
+    app = create_app(
+        Settings(**{**settings.__dict__, **NO_LIMITS, "password_hash_concurrency": 1, "password_hash_queue": 1})
+    )
+    wrong = {"email": world.admin_a.email, "password": "wrong"}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t.local") as c:
+            csrf = (await c.get("/sign-in")).cookies["athena_csrf"]
+            admitted = [asyncio.create_task(c.post(SIGN_IN, json=wrong)) for _ in range(2)]
+            for _ in range(3000):  # until one is hashing and one waits in the queue
+                if app.state.services.accounts.passwords._waiting == 1:
+                    break
+                await asyncio.sleep(0.01)
+            busy = await c.post(SIGN_IN, json=wrong)
+            form = await c.post(
+                "/sign-in",
+                data={"_csrf_token": csrf, **wrong},
+                headers={"Cookie": f"athena_csrf={csrf}"},
+            )
+            health = await c.get("/health")
+            gate.set()
+            done = await asyncio.gather(*admitted)
+    finally:
+        gate.set()
+        await app.state.services.close()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1", busy.text
+    assert "Too many sign-ins at once" in busy.json()["message"]
+    assert form.status_code == 503 and form.headers["retry-after"] == "1", form.text[:300]
+    assert "Too many sign-ins at once" in form.text
+    assert health.status_code == 200
+    assert [r.status_code for r in done] == [422, 422]

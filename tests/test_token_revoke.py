@@ -5,6 +5,7 @@ its next request and its open sockets close within seconds (a real server and re
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,13 +92,17 @@ async def test_a_revoked_token_closes_its_open_sockets_within_seconds(
 ) -> None:
     """An API socket and a page socket (a dashboard session) of operator_a, each revoked through
     the API by another of their tokens: both close with 4401 within 5 s (the re-check runs every
-    ``WS_AUTH_RECHECK_SECONDS`` = 2 s); a socket of a token left alone keeps receiving."""
+    ``WS_AUTH_RECHECK_SECONDS`` = 2 s); a socket of a token left alone keeps receiving. A socket
+    whose token reaches its end while open (``athena tokens create --expires``) closes the same way."""
     user_id = world.operator_a.user_id
     api_token = await services.accounts.create_token(user_id, name="script")
     session = await services.accounts.create_token(user_id, name="web session")
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)  # enough to open the socket on a busy machine
+    expiring = await services.accounts.create_token(user_id, name="short", expires_at=ends)
     uuids = {r["name"]: str(r["uuid"]) for r in await services.accounts.list_tokens(user_id)}
     ws_a = world.ws["A"]
     async with (
+        api_socket(server, expiring, ws_a) as short,
         api_socket(server, api_token, ws_a) as api,
         page_socket(server, session, f"workspace={ws_a}") as page,
         api_socket(server, world.operator_a.token, ws_a) as untouched,
@@ -115,3 +120,7 @@ async def test_a_revoked_token_closes_its_open_sockets_within_seconds(
         )
         assert created.status_code == 201
         assert '"execution.created"' in await asyncio.wait_for(untouched.recv(), 5)
+        # The expiring token's socket closes at the first re-check after its end (the socket
+        # guard's query compares expires_at), as a revoked one does.
+        code, _ = await closed_within(short, 15)
+        assert code == 4401 and dt.datetime.now(dt.UTC) >= ends

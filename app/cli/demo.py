@@ -41,6 +41,7 @@ def demo(host: str, port: int, rate: float, reset: bool) -> None:
         factory=True,
         host=host,
         port=port,
+        workers=1,  # as `athena serve`: one process whatever WEB_CONCURRENCY says (the simulator is in it)
         ws_per_message_deflate=False,  # as `athena serve`: no per-socket compression buffers
         ws_max_size=64 * 1024,
         log_level="info",

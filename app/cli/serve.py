@@ -23,11 +23,17 @@ def serve(host: str, port: int) -> None:
     configure_logging(os.environ["LOG_FORMAT"], os.environ.get("LOG_LEVEL", "info"))
     upgrade_to_head()
     click.echo(f"Athena Monitor on http://{host}:{port}  (API docs: /schema)")
+    if (os.environ.get("WEB_CONCURRENCY") or "1").strip() != "1":
+        click.echo("WEB_CONCURRENCY is ignored: athena serve is one process; run more instances instead.", err=True)
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
         host=host,
         port=port,
+        # One process, whatever WEB_CONCURRENCY says (uvicorn forks that many workers when `workers`
+        # is None): the per-user socket cap, the hashing pool, in-memory sign-in limits and the
+        # in-process bus are all per process (docs/deployment.md, "Scaling out").
+        workers=1,
         ws_per_message_deflate=False,  # ~70 KiB per socket and a compression per client per message
         ws_max_size=64 * 1024,
         # Slow clients (docs/reliability.md): a deadline and a size bound on every request head,

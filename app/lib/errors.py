@@ -137,8 +137,25 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return _json(body, exc.status_code, headers)
 
 
-def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+# PostgreSQL error codes that mean "not now" rather than "never": 08 connection exceptions, 53
+# insufficient resources (53300 too many connections), 57P operator intervention (57P01 admin
+# shutdown, 57P03 starting up or shutting down), 55000 with the database not accepting connections,
+# 3D000 a database that is not there (yet). asyncpg raises these at connect time with no wrapper
+# class SQLAlchemy recognises, so they arrived as a bare DBAPIError (a 500 without Retry-After).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "3D000")
+
+
+def _database_unavailable(exc: DBAPIError) -> bool:
     if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return True
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    if sqlstate == "55000":  # object not in prerequisite state: only its connect-time meaning
+        return "not currently accepting connections" in str(exc.orig)
+    return sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    if _database_unavailable(exc):
         logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         return _json(
             {"message": "The database is unavailable right now; nothing was changed. Try again shortly."},

@@ -29,6 +29,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.models import ApiToken, Membership, User, Workspace
 from app.db.models.base import utcnow
+from app.lib.failure_log import FailureLog
 from app.realtime.hub import Subscriber
 
 logger = logging.getLogger("athena.realtime.guard")
@@ -128,12 +129,15 @@ class SocketGuard:
                 del self.per_user[tracked.sub.user_id]
 
     async def _loop(self) -> None:
+        failures = FailureLog(logger, "socket credential re-check")  # a database outage: one line, not one per pass
         while True:
             await asyncio.sleep(self.interval)
             try:
                 await self.recheck()
-            except Exception:
-                logger.exception("socket credential re-check failed; retrying")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()
 
     async def recheck(self) -> int:
         """One pass over every open socket; returns how many were closed."""

@@ -24,6 +24,7 @@ from app.db.models import Workspace
 from app.domain.events.message import EventMessage
 from app.domain.events.recorder import CommittedEvent
 from app.domain.events.replay import current_seqs, load_events
+from app.lib.failure_log import FailureLog
 from app.ops import metrics as ops_metrics
 from app.realtime.bus import MemoryBus, RedisBus
 from app.realtime.prepared import Batch, PreparedEvent
@@ -312,12 +313,15 @@ class Hub:
             await self.catch_up()
 
     async def _tail_forever(self) -> None:
+        failures = FailureLog(logger, "periodic catch-up")  # a database outage: one line, not one per pass
         while True:
             await asyncio.sleep(self.degraded_interval if self.degraded else self.tail_interval)
             try:
                 await self.catch_up()
-            except Exception:
-                logger.exception("periodic catch-up failed; retrying")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()
 
     def status(self) -> dict[str, Any]:
         return {
