@@ -29,7 +29,7 @@ TRASH_PER_PAGE = 50
 
 def toast_with_removal(message: str, row_id: str) -> Response[Any]:
     """A confirmation toast plus an out-of-band removal of the row the action was about."""
-    # The row rides in a <template>, as the stop's answer does (app/web/stop_dialog.py): the HTML parser
+    # The row rides in a <template>, as the stop's answer does (pages/executions/stop_dialog.py): the HTML parser
     # drops a bare <tr> that follows the toast's <div>, and the row then never left the trash. htmx
     # swaps out-of-band elements found in templates and removes the emptied template.
     removal = Markup('<template><tr id="{}" hx-swap-oob="delete"></tr></template>').format(row_id)
