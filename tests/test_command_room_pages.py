@@ -17,6 +17,7 @@ from app.web.pages.command_room.live import CommandRoomLive
 from app.web.pages.command_room.view import RoomView
 from app.web.pages.live import PageState
 from tests.conftest import API, Actor, World, create_execution
+from tests.events import prepared_event
 from tests.web_session import PageSession
 
 ROOM = "/command-room"
@@ -181,8 +182,7 @@ async def _user(services: Services, actor: Actor) -> CurrentUser:
 
 
 def _event(workspace_id: int, seq: int, type_: str, execution: dict[str, Any]) -> PreparedEvent:
-    message = {"seq": seq, "type": type_, "workspace_uuid": execution["workspace_uuid"], "execution": execution}
-    return PreparedEvent(workspace_id, message)
+    return prepared_event(workspace_id, seq, type_, execution)
 
 
 async def test_the_room_socket_refreshes_on_flags_and_flagged_executions_only(

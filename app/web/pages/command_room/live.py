@@ -38,8 +38,8 @@ class CommandRoomLive:
     def matches(self, event: PreparedEvent) -> bool:
         message = event.message
         return (
-            message["type"].startswith("command_room.")
-            or bool(message["execution"].get("in_command_room"))
+            message.type.startswith("command_room.")
+            or message.execution.in_command_room is True
             or touches_approvals(message)
         )
 
