@@ -22,6 +22,7 @@ from app.web.pages.executions.view import ExecutionView
 from app.web.pages.live import PageState
 from tests.approval_helpers import APPROVALS, decide, pending_approval
 from tests.conftest import Actor, World, get_execution
+from tests.events import prepared_event
 from tests.web_session import PageSession
 
 INBOX = "/approvals"
@@ -266,8 +267,7 @@ async def _user(services: Services, actor: Actor) -> CurrentUser:
 
 
 def _event(workspace_id: int, seq: int, type_: str, execution: dict[str, Any]) -> PreparedEvent:
-    message = {"seq": seq, "type": type_, "workspace_uuid": execution["workspace_uuid"], "execution": execution}
-    return PreparedEvent(workspace_id, message)
+    return prepared_event(workspace_id, seq, type_, execution)
 
 
 async def test_socket_frames_for_approval_events(app: Any, services: Services, world: World) -> None:

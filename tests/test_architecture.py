@@ -7,8 +7,8 @@
 - no module in app/ is over 400 lines.
 
 An import ``from app.x import y`` is an edge to ``app.x.y`` when that is a module, else to ``app.x``.
-Importing a submodule also runs its package's ``__init__``, but the packages of app/ are empty (or
-import nothing from app/), so the edge to the package itself is left out.
+Importing a submodule also runs its packages' ``__init__`` (app/web/pages/__init__.py imports every
+page), so it is an edge to each of those packages too, bar the importer's own (already running).
 """
 
 from __future__ import annotations
@@ -79,9 +79,18 @@ def import_graph() -> dict[str, set[str]]:
                 if any(other.startswith(imported + ".") for other in targets):
                     continue
                 targets.add(imported)
-        # Drop a package when one of its submodules is the real target.
-        graph[name] = {t for t in targets if not any(o.startswith(t + ".") for o in targets)}
+        # Drop a package when one of its submodules is the real target...
+        precise = {t for t in targets if not any(o.startswith(t + ".") for o in targets)}
+        # ...then add the packages whose ``__init__`` that import runs.
+        graph[name] = precise | {p for t in precise for p in _packages_run(t, name, modules)}
     return graph
+
+
+def _packages_run(target: str, importer: str, modules: dict[str, Path]) -> set[str]:
+    """The packages above ``target`` whose ``__init__`` importing it runs (not ``importer``'s own)."""
+    parts = target.split(".")
+    above = (".".join(parts[:i]) for i in range(2, len(parts)))
+    return {p for p in above if p in modules and not (importer + ".").startswith(p + ".")}
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
@@ -165,3 +174,13 @@ def test_the_checker_sees_function_local_imports_and_skips_type_checking() -> No
     assert "app.domain.dashboard.views" in names
     assert not any(name.startswith("app.web") for name in names)
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+    # Importing app.web.pages.executions.view runs app/web/pages/__init__.py and the executions package's.
+    modules = {name: Path() for name in ("app.web", "app.web.pages", "app.web.pages.executions")}
+    assert _packages_run("app.web.pages.executions.view", "app.web.live", modules) == {
+        "app.web.pages",
+        "app.web.pages.executions",
+    }
+    assert "app.web" in _packages_run("app.web.pages.executions.view", "app.asgi", modules)
+    assert _packages_run("app.web.pages.executions.view", "app.web.pages.trash.controller", modules) == {
+        "app.web.pages.executions"
+    }

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import httpx
 
-from app.domain.dashboard.command_room import room_scope
 from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.services import Services
 from app.web.fragments import Fragments
 from app.web.live import frames_for
 from app.web.pages.command_room.live import CommandRoomLive
-from app.web.pages.executions.view import ExecutionView
+from app.web.pages.command_room.view import RoomView
 from app.web.pages.live import PageState
 from tests.conftest import API, Actor, World, create_execution
+from tests.events import prepared_event
 from tests.web_session import PageSession
 
 ROOM = "/command-room"
@@ -183,16 +182,14 @@ async def _user(services: Services, actor: Actor) -> CurrentUser:
 
 
 def _event(workspace_id: int, seq: int, type_: str, execution: dict[str, Any]) -> PreparedEvent:
-    message = {"seq": seq, "type": type_, "workspace_uuid": execution["workspace_uuid"], "execution": execution}
-    return PreparedEvent(workspace_id, message)
+    return prepared_event(workspace_id, seq, type_, execution)
 
 
 async def test_the_room_socket_refreshes_on_flags_and_flagged_executions_only(
     app: Any, services: Services, world: World
 ) -> None:
     user = await _user(services, world.multi)
-    view = replace(ExecutionView.from_query(user, {}), workspace_ids=room_scope(user, None).workspace_ids)
-    state = PageState(page=CommandRoomLive(view), uuid_of={})
+    state = PageState(page=CommandRoomLive(RoomView.from_query(user, {})), uuid_of={})
     fragments = Fragments(app.template_engine.engine)
     ws_id = user.workspace_by_uuid(uuid.UUID(world.ws["A"])).workspace_id
     base = {"uuid": "00000000-0000-0000-0000-000000000001", "workspace_uuid": world.ws["A"], "status": "running"}
@@ -213,3 +210,7 @@ async def test_the_room_socket_refreshes_on_flags_and_flagged_executions_only(
     assert PreparedEvent.renders - before == 2  # cursor + refresh, rendered once for every socket
     [frame] = frames_for(event, fragments, state)
     assert 'hx-get="/command-room"' in frame and 'hx-target="#command-room-list"' in frame
+    # One workspace picked (?workspace=): the socket hears it alone and reloads that room.
+    one = CommandRoomLive(RoomView.from_query(user, {"workspace": world.ws["A"]}))
+    assert one.workspace_ids == [ws_id]
+    assert f'hx-get="/command-room?workspace={world.ws["A"]}"' in one.resync(fragments)

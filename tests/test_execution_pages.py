@@ -198,3 +198,24 @@ async def test_detail_shows_children_as_a_tree(client: httpx.AsyncClient, world:
     html = (await PageSession(client, world.viewer_a).get(f"/executions/{root['uuid']}")).text
     nested = re.search(rf'<ul class="tree">.*?{child["uuid"]}.*?<ul class="tree">.*?{grandchild["uuid"]}', html, re.S)
     assert nested is not None
+
+
+async def test_select_all_matching_snapshots_the_lists_own_filter(client: httpx.AsyncClient, world: World) -> None:
+    """'Select all matching' counts what the list shows for the same query: its workspace, status and
+    workflow filters, never another tenant's executions."""
+    invoice, onboarding = world.workflows["Invoice approval"], world.workflows["Customer onboarding"]
+    for workflow, status in ((invoice, "running"), (invoice, "running"), (onboarding, "running"), (invoice, "failed")):
+        await create_execution(client, world.operator_a, workflow, status=status)
+    await create_execution(client, world.operator_b, world.workflows["Invoice sync"], status="running")
+    page = PageSession(client, world.operator_a)
+
+    def count(response: httpx.Response) -> str:
+        assert response.status_code == 200, response.text
+        found = re.search(r'<strong id="selection-count">([0-9,]+)</strong>', response.text)
+        assert found is not None, response.text
+        return found.group(1)
+
+    running = await page.post(f"/executions/bulk/select-matching?status=running&workspace={world.ws['A']}")
+    assert count(running) == "3"
+    by_workflow = await page.post(f"/executions/bulk/select-matching?status=running&workflow={invoice}")
+    assert count(by_workflow) == "2"

@@ -17,6 +17,7 @@ from app.db.models import WorkflowExecution
 from app.services import Services
 from tests.approval_helpers import pending_approval
 from tests.conftest import World, create_execution, patch_execution
+from tests.events import prepared_event
 from tests.web_session import PageSession
 
 NOW = dt.datetime.now(dt.UTC)
@@ -214,11 +215,7 @@ async def test_live_rows_render_once_per_column_set_and_a_retry_folds_its_attemp
     ws_id = wide.workspace_ids[0]
     summary = (await services.dashboard.execution_page(wide)).rows[0]
     assert summary["uuid"] == retry["uuid"] and summary["run_metadata"] == {"retry_count": 1}
-    message = {
-        "seq": 7, "type": "execution.created", "workspace_uuid": world.ws["A"], "execution_uuid": retry["uuid"],
-        "version": 1, "status": "running", "execution": summary,
-    }  # fmt: skip
-    prepared = PreparedEvent(ws_id, message)
+    prepared = prepared_event(ws_id, 7, "execution.created", summary)
     before = PreparedEvent.renders_by_kind.copy()
     pages = [
         PageState(page=ExecutionsLive(view, {failed["uuid"]}), uuid_of={ws_id: world.ws["A"]})

@@ -17,6 +17,7 @@ from app.web.pages.live import PageState
 from app.web.pages.recent_failures import RecentFailuresLive
 from app.web.pages.recent_failures.view import FailuresView
 from tests.conftest import World, create_execution
+from tests.events import prepared_event
 from tests.web_session import PageSession
 
 
@@ -50,13 +51,12 @@ async def test_a_failure_reloads_the_list_once_per_event_and_nothing_else_does(
     fragments = Fragments(app.template_engine.engine)
     pages = [PageState(page=RecentFailuresLive(view), uuid_of={ws_id: world.ws["A"]}) for _ in range(5)]
     execution = {"uuid": str(uuid.uuid4()), "workspace_uuid": world.ws["A"], "status": "failed"}
-    message = {"seq": 3, "type": "execution.status_changed", "workspace_uuid": world.ws["A"], "execution": execution}
-    failed = PreparedEvent(ws_id, message)
+    failed = prepared_event(ws_id, 3, "execution.status_changed", execution)
     before = PreparedEvent.renders_by_kind["failures"]
     frames = [frames_for(failed, fragments, state) for state in pages]
     assert all(f == frames[0] for f in frames) and 'hx-target="#failures-list"' in frames[0][0]
     assert PreparedEvent.renders_by_kind["failures"] - before == 1  # once per event, whatever the sockets
-    running = PreparedEvent(ws_id, message | {"seq": 4, "execution": execution | {"status": "running"}})
+    running = prepared_event(ws_id, 4, "execution.status_changed", execution | {"status": "running"})
     [cursor_only] = frames_for(running, fragments, pages[0])
     assert "failures-refresh" not in cursor_only and 'class="live-seq"' in cursor_only
     # The socket host finds the page by its query, like every other page.

@@ -136,7 +136,7 @@ async def _replay(
         for message in messages:
             await socket.send_text(encode(message).decode())
         ops_metrics.record_replay("api", len(messages))
-        last_sent[ws] = messages[-1]["seq"] if messages else since
+        last_sent[ws] = messages[-1].seq if messages else since
     return last_sent
 
 

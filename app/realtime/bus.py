@@ -135,7 +135,7 @@ class RedisBus:
     def publish(self, workspace_id: int, message: EventMessage) -> None:
         """Never blocks and never raises: a full queue drops its oldest entry (clients catch up by replay)."""
         envelope = _encode({"origin": self.instance_id, "workspace_id": workspace_id, "event": message}).decode()
-        self._enqueue((channel_for(message["workspace_uuid"]), envelope, 1))
+        self._enqueue((channel_for(message.workspace_uuid), envelope, 1))
 
     def publish_many(self, workspace_id: int, messages: list[EventMessage]) -> None:
         """One transaction's events of a workspace as one Redis message (``"events": [...]``), so
@@ -146,7 +146,7 @@ class RedisBus:
         for start in range(0, len(messages), BATCH_ENVELOPE_EVENTS):
             chunk = messages[start : start + BATCH_ENVELOPE_EVENTS]
             envelope = _encode({"origin": self.instance_id, "workspace_id": workspace_id, "events": chunk}).decode()
-            self._enqueue((channel_for(chunk[0]["workspace_uuid"]), envelope, len(chunk)))
+            self._enqueue((channel_for(chunk[0].workspace_uuid), envelope, len(chunk)))
 
     def _enqueue(self, item: tuple[str, str, int]) -> None:
         if self._queue.full():

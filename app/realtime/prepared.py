@@ -91,7 +91,7 @@ class Batch:
 
 
 def batch_frame(events: list[PreparedEvent]) -> str:
-    workspace_uuid = json.dumps(events[0].message["workspace_uuid"])
+    workspace_uuid = json.dumps(events[0].message.workspace_uuid)
     return f'{{"type":"batch","workspace_uuid":{workspace_uuid},"events":[{",".join(e.json for e in events)}]}}'
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment
 from markupsafe import escape
 
+from app.domain.executions.summary import ExecutionSummary
 from app.realtime.prepared import PreparedEvent
 from app.realtime.presence import PresenceNote
 from app.web.rowstamp import stamp_row
@@ -24,13 +25,13 @@ class Fragments:
         self.env = env
 
     def _row_html(
-        self, execution: dict[str, Any], oob: str | None, columns: list[str] | None = None, leaving: str | None = None
+        self, execution: ExecutionSummary, oob: str | None, columns: list[str] | None = None, leaving: str | None = None
     ) -> str:
         template = self.env.get_template("executions/_row.html")
         now = dt.datetime.now(dt.UTC)
         return stamp_row(template.render(row=execution, now=now, oob=oob, columns=columns, leaving=leaving))
 
-    def row_now(self, execution: Any, columns: list[str], leaving: str | None = None) -> str:
+    def row_now(self, execution: ExecutionSummary, columns: list[str], leaving: str | None = None) -> str:
         """An execution's row as a frame would carry it (same HTML, same ``data-h``), for an answer
         that shows an action's outcome without waiting for the socket."""
         return self._row_html(execution, "true", columns, leaving)
@@ -38,27 +39,25 @@ class Fragments:
     # Rows are rendered once per event per distinct column set (the key carries the columns).
     def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         key = f"row?{','.join(columns or [])}"
-        return item.rendered(key, lambda m: self._row_html(m["execution"], "true", columns))
+        return item.rendered(key, lambda m: self._row_html(m.execution, "true", columns))
 
     def inserted_row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         """A new row, without oob marker: it travels inside the flush's ``afterbegin`` <tbody>."""
         key = f"insert?{','.join(columns or [])}"
-        return item.rendered(key, lambda m: self._row_html(m["execution"], None, columns))
+        return item.rendered(key, lambda m: self._row_html(m.execution, None, columns))
 
     def leaving_row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         """A row that left the page's view (no longer matches its filters, or deleted), as it is now and
         marked ``data-leaving``: the page removes it at once, or shows it so while its table is held."""
-        deleted = item.message["type"] == "execution.deleted" or bool(item.message["execution"].get("deleted_at"))
+        deleted = item.message.type == "execution.deleted" or bool(item.message.execution.deleted_at)
         reason = "deleted" if deleted else "no longer in this view"
         return item.rendered(
             f"leaving?{','.join(columns or [])}",
-            lambda m: self._row_html(m["execution"], "true", columns, leaving=reason),
+            lambda m: self._row_html(m.execution, "true", columns, leaving=reason),
         )
 
     def removal(self, item: PreparedEvent) -> str:
-        return item.rendered(
-            "remove", lambda m: f'<tr id="row-{escape(m["execution"]["uuid"])}" hx-swap-oob="delete"></tr>'
-        )
+        return item.rendered("remove", lambda m: f'<tr id="row-{escape(m.execution.uuid)}" hx-swap-oob="delete"></tr>')
 
     def removal_of(self, item: PreparedEvent, execution_uuid: str) -> str:
         """A retried attempt leaves a folded list when its retry arrives (the chain's row moves on)."""
@@ -68,7 +67,7 @@ class Fragments:
         )
 
     def cursor(self, item: PreparedEvent) -> str:
-        return item.rendered("cursor", lambda m: self.cursor_at(str(m["workspace_uuid"]), int(m["seq"])))
+        return item.rendered("cursor", lambda m: self.cursor_at(m.workspace_uuid, m.seq))
 
     @staticmethod
     def cursor_at(workspace_uuid: str, seq: int) -> str:

@@ -152,7 +152,7 @@ async def _replay(
         for message in messages:
             add_event(PreparedEvent(ws, message), fragments, state, update)
         ops_metrics.record_replay("page", len(messages))
-        last_sent[ws] = messages[-1]["seq"] if messages else since
+        last_sent[ws] = messages[-1].seq if messages else since
     if not update.empty():
         update.part("connection", fragments.connection("resynced"))
         for frame in compose(update, fragments):

@@ -52,24 +52,24 @@ class PageUpdate:
         self.part(f"id:{found.group(1)}" if found else html, html)
 
     def insert(self, item: PreparedEvent) -> None:
-        self.inserts[str(item.message["execution"]["uuid"])] = item
+        self.inserts[str(item.message.execution.uuid)] = item
 
     def update_row(self, item: PreparedEvent) -> None:
-        uuid = str(item.message["execution"]["uuid"])
+        uuid = str(item.message.execution.uuid)
         if uuid in self.inserts:
             self.inserts[uuid] = item  # inserted in this flush: insert its latest version instead
         else:
             self.rows[uuid] = ("row", item)
 
     def remove_row(self, item: PreparedEvent) -> None:
-        uuid = str(item.message["execution"]["uuid"])
+        uuid = str(item.message.execution.uuid)
         if self.inserts.pop(uuid, None) is None:  # the page never saw it: nothing to remove
             self.rows[uuid] = ("remove", item)
 
     def leave_row(self, item: PreparedEvent) -> None:
         """A row the page shows left its view: sent as it is now, marked leaving (the page removes it,
         or keeps it marked while its table is held), never silently left showing its old state."""
-        uuid = str(item.message["execution"]["uuid"])
+        uuid = str(item.message.execution.uuid)
         if self.inserts.pop(uuid, None) is None:  # the page never saw it: nothing to update
             self.rows[uuid] = ("leave", item)
 

@@ -20,6 +20,7 @@ from app.web.pages.executions.live import ExecutionsLive
 from app.web.pages.executions.view import ExecutionView
 from app.web.pages.live import PageState
 from tests.conftest import World, create_execution
+from tests.events import prepared_event
 
 
 async def _workspace_id(services: Services, world: World, key: str = "A") -> int:
@@ -123,11 +124,8 @@ async def _status_change(
     view = ExecutionView.from_query(user, {"workspace": world.ws["A"]})
     ws_id = view.workspace_ids[0]
     created = await create_execution(client, world.operator_a, world.workflows["Invoice approval"], status="running")
-    message = {
-        "seq": seq, "type": "execution.status_changed", "workspace_uuid": world.ws["A"],
-        "execution_uuid": created["uuid"], "version": 2, "status": "running", "execution": created,
-    }  # fmt: skip
-    return view, ws_id, created, Fragments(app.template_engine.engine), PreparedEvent(ws_id, message)
+    event = prepared_event(ws_id, seq, "execution.status_changed", created)
+    return view, ws_id, created, Fragments(app.template_engine.engine), event
 
 
 async def test_each_event_is_rendered_once_whatever_the_number_of_pages(

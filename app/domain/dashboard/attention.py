@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models import WorkflowApproval, WorkflowExecution
+from app.domain.executions.summary import SummaryLike
 
 E = WorkflowExecution
 A = WorkflowApproval
@@ -69,7 +70,7 @@ def condition(key: str, workspace_ids: list[int], now: dt.datetime, p95: Mapping
     raise ValueError(key)
 
 
-def may_match(key: str, execution: Mapping[str, Any], now: dt.datetime) -> bool:
+def may_match(key: str, execution: SummaryLike, now: dt.datetime) -> bool:
     """Python twin for live events, from the event's execution summary. Exact where the summary
     says enough (failed not retried, wait passed); otherwise the necessary part (running, waiting,
     a pending approval): a row that stops qualifying leaves, and the page's apply re-reads the rest."""

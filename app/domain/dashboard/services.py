@@ -90,6 +90,11 @@ class DashboardService(ExecutionDetailQueries):
         filters.extra.update(conditions=conditions, fold=fold, retried=retried)
         return await q.resolve_search(session, filters)
 
+    async def list_filters(self, view: ExecutionFilter) -> q.ExecutionFilters:
+        """The list's own filters for ``view``, resolved (what a bulk 'select all matching' snapshots)."""
+        async with self.db.read() as session:
+            return await self._filters(session, view)
+
     async def _p95(self, session: AsyncSession, view: ExecutionFilter) -> dict[int, float]:
         return await self.thresholds.for_workflows(session, await att.workflow_ids_of(session, view.workspace_ids))
 

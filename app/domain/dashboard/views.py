@@ -14,6 +14,7 @@ from app.domain.dashboard.attention import may_match, parse_attention
 from app.domain.dashboard.columns import DEFAULT_COLUMNS, parse_columns
 from app.domain.executions.id_search import names, parse_id_ref
 from app.domain.executions.state import STATUS_VALUES
+from app.domain.executions.summary import SummaryLike
 from app.lib.identity import CurrentUser
 
 QUICK_RANGES = {
@@ -147,7 +148,7 @@ class ExecutionFilter:
         return pairs
 
     # ------------------------------------------------------------- live match
-    def matches(self, execution: Mapping[str, Any], workspace_id: int) -> bool:
+    def matches(self, execution: SummaryLike, workspace_id: int) -> bool:
         """Python twin of the SQL filters, applied to an event's execution summary."""
         if workspace_id not in self.workspace_ids or execution.get("deleted_at"):
             return False

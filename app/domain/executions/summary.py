@@ -11,7 +11,7 @@ absent from the mapping and from the JSON, as the keys were absent from the dict
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -84,6 +84,8 @@ class ExecutionSummary(msgspec.Struct, frozen=True):
 
 
 FIELDS = frozenset(ExecutionSummary.__struct_fields__)
+# What the live predicates read: the struct, or a plain dict of the same keys (an API item).
+SummaryLike = ExecutionSummary | Mapping[str, Any]
 
 
 def build_summary(

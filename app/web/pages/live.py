@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from app.domain.events.message import EventMessage
 from app.domain.executions.state import TERMINAL
 from app.realtime.prepared import PreparedEvent
 from app.web.page_frames import PageUpdate
@@ -70,15 +71,15 @@ class PageState:
     badge_only: frozenset[int] = frozenset()  # of those, the ones watched for the badge alone
 
 
-def touches_approvals(message: Any) -> bool:
+def touches_approvals(message: EventMessage) -> bool:
     """Events that may change which reviews are pending: every ``approval.*``, and an execution that
     has approvals being stopped, cancelled, deleted or finished (its pending ones get cancelled)."""
-    kind = message["type"]
+    kind = message.type
     if kind.startswith("approval."):
         return True
-    execution = message["execution"]
-    if not execution.get("workflow_approvals_count", 1):
+    execution = message.execution
+    if execution.workflow_approvals_count == 0:  # unknown (UNSET, an older payload) may have some
         return False
     if kind == "execution.restored":  # its pending reviews come back with it
         return True
-    return kind in ENDINGS or (kind == "execution.status_changed" and execution.get("status") in TERMINAL)
+    return kind in ENDINGS or (kind == "execution.status_changed" and execution.status in TERMINAL)

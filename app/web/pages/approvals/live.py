@@ -45,8 +45,8 @@ class ApprovalsLive:
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
         message = event.message
-        approval = message["execution"].get("approval")
-        if message["type"] == "approval.decided" and self.inbox.pending_tab and approval:
+        approval = message.execution.approval
+        if message.type == "approval.decided" and self.inbox.pending_tab and approval:
             # Before the reload in the same frame: the card is marked before the list leaves it out.
             update.part(f"decided:{approval['uuid']}", decided_notice(event, fragments.env))
         query = self.inbox.query(page=self.inbox.page)

@@ -21,7 +21,8 @@ def decided_notice(event: PreparedEvent, env: Environment) -> str:
     inbox showing it): appended to ``#approval-notices``, which static/approvals.js reads."""
 
     def render(message: EventMessage) -> str:
-        approval = message["execution"]["approval"]
+        approval = message.execution.approval
+        assert approval, "an approval.decided event carries its approval"
         template = env.get_template("approvals/_decided_notice.html")
         return template.render(approval=approval, decided=approval.get("status") in DECIDED)
 

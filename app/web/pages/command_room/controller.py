@@ -13,13 +13,14 @@ from litestar.response import Template
 from app.domain.approvals.schemas import CommandRoomTaskCreate
 from app.domain.approvals.services import ApprovalService
 from app.domain.audit.schemas import check_reason
-from app.domain.dashboard.command_room import command_room, room_scope
+from app.domain.dashboard.command_room import command_room
 from app.domain.dashboard.services import DashboardService
 from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
 from app.web.htmx import hx_target
 from app.web.page_context import base_context, detail_body
+from app.web.pages.command_room.view import RoomView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -33,10 +34,9 @@ class CommandRoomPages(Controller):
     @get("/command-room", media_type=MediaType.HTML)
     async def command_room(self, request: Request[Any, Any, Any], user: PageUser) -> Template:
         """Executions flagged for the ops team in the user's workspaces (``?workspace=`` narrows to one)."""
-        scope = room_scope(user, request.query_params.get("workspace"))
-        room = await command_room(request.app.state.services.db, user, scope)
-        socket_query = "page=command-room" + (f"&{scope.query()}" if scope.workspace_uuid else "")
-        context = base_context(user) | {"room": room, "scope": scope, "socket_query": socket_query}
+        view = RoomView.from_query(user, request.query_params)
+        room = await command_room(request.app.state.services.db, user, view.scope)
+        context = base_context(user) | {"room": room, "scope": view.scope, "socket_query": view.socket_query()}
         if hx_target(request) == "command-room-list":
             return Template("command_room/_list.html", context=context)
         return Template("command_room/index.html", context=context)

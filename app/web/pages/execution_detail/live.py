@@ -43,17 +43,17 @@ class ExecutionDetailLive:
         return self.view.workspace_ids
 
     def matches(self, event: PreparedEvent) -> bool:
-        execution = event.message["execution"]
+        execution = event.message.execution
         return (
-            str(execution["uuid"]) in self.family
-            or execution.get("parent_execution_uuid") in self.family
-            or execution.get("retry_of") == self.detail_uuid  # a retry of it started: the page links it
+            execution.uuid in self.family
+            or execution.parent_execution_uuid in self.family
+            or execution.retry_of == self.detail_uuid  # a retry of it started: the page links it
         )
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
-        execution = event.message["execution"]
-        if execution.get("retry_of") != self.detail_uuid or execution.get("parent_execution_uuid") in self.family:
-            self.family.add(str(execution["uuid"]))  # adopt newcomers (a retry is linked, not adopted)
+        execution = event.message.execution
+        if execution.retry_of != self.detail_uuid or execution.parent_execution_uuid in self.family:
+            self.family.add(execution.uuid)  # adopt newcomers (a retry is linked, not adopted)
         update.part("detail", fragments.detail_refresh(self.detail_uuid))
 
     def resync(self, fragments: Fragments) -> str:

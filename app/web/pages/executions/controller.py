@@ -25,9 +25,9 @@ from app.web.htmx import hx_target
 from app.web.landing import landing_path
 from app.web.page_context import base_context
 from app.web.pages.executions.list_page import ListPageBodies, page_response
+from app.web.pages.executions.stop_dialog import confirmed_counts_changed, stop_dialog, stopped_answer
 from app.web.pages.executions.view import PER_PAGE, ExecutionView
 from app.web.session import provide_page_user
-from app.web.stop_dialog import confirmed_counts_changed, stop_dialog, stopped_answer
 
 PageUser = NamedDependency[CurrentUser]
 

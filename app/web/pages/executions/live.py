@@ -52,12 +52,12 @@ class ExecutionsLive:
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
         message = event.message
-        execution = message["execution"]
-        exec_uuid = str(execution["uuid"])
+        execution = message.execution
+        exec_uuid = execution.uuid
         matches = self.view.matches(execution, event.workspace_id)
         update.columns = self.view.columns
-        retried = str(execution.get("retry_of") or "")
-        if self.view.fold_retries and retried in self.visible and message["type"] == "execution.created":
+        retried = execution.retry_of or ""
+        if self.view.fold_retries and retried in self.visible and message.type == "execution.created":
             self.visible.discard(retried)  # folded: the chain's row is its latest attempt
             update.remove_other(retried, fragments.removal_of(event, retried))
         if matches and exec_uuid in self.left:  # back in the view (restored, or its status again)
@@ -70,7 +70,7 @@ class ExecutionsLive:
                 update.leave_row(event)
                 self.left.add(exec_uuid)
         elif matches:
-            if message["type"] in ("execution.created", "execution.restored") and self.view.live_inserts:
+            if message.type in ("execution.created", "execution.restored") and self.view.live_inserts:
                 update.insert(event)
                 self.visible.add(exec_uuid)
             else:

@@ -73,9 +73,7 @@ class OperationPages(Controller):
         """Snapshot the ids of every execution matching the page's filter (its query string)."""
         view = ExecutionView.from_query(user, request.query_params)
         try:
-            async with dashboard_service.db.read() as session:
-                filters = await dashboard_service._filters(session, view)  # the page's own filter logic
-            uuids = await operation_service.matching_uuids(filters)
+            uuids = await operation_service.matching_uuids(await dashboard_service.list_filters(view))
             selection, count = await operation_service.save_selection(user, uuids)
         except AppError as exc:
             return error_toast(exc)

@@ -36,8 +36,7 @@ class RecentFailuresLive:
         return self.view.executions.workspace_ids
 
     def matches(self, event: PreparedEvent) -> bool:
-        status: str | None = event.message["execution"].get("status")
-        return status == "failed"
+        return event.message.execution.status == "failed"
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
         query = self.view.query()

@@ -18,32 +18,21 @@ from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.trash import TrashService
 from app.lib.errors import AppError, ForbiddenError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
-from app.lib.pagination import PageRequest
 from app.web.errors import error_toast, toast
-from app.web.page_context import base_context, page_number
+from app.web.page_context import base_context
+from app.web.pages.trash.view import TrashView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
-TRASH_PER_PAGE = 50
 
 
 def toast_with_removal(message: str, row_id: str) -> Response[Any]:
     """A confirmation toast plus an out-of-band removal of the row the action was about."""
-    # The row rides in a <template>, as the stop's answer does (app/web/stop_dialog.py): the HTML parser
+    # The row rides in a <template>, as the stop's answer does (pages/executions/stop_dialog.py): the HTML parser
     # drops a bare <tr> that follows the toast's <div>, and the row then never left the trash. htmx
     # swaps out-of-band elements found in templates and removes the emptied template.
     removal = Markup('<template><tr id="{}" hx-swap-oob="delete"></tr></template>').format(row_id)
     return toast(message, error=False, oob=removal)
-
-
-def _workspace(user: CurrentUser, raw: str | None) -> uuid_lib.UUID | None:
-    """A workspace of the user where they operate, else None (all of them): never an error page."""
-    try:
-        wanted = uuid_lib.UUID(raw) if raw else None
-    except ValueError:
-        return None
-    ok = any(a.workspace_uuid == wanted and a.role in OPERATE_ROLES for a in user.access.values())
-    return wanted if ok else None
 
 
 class TrashPages(Controller):
@@ -57,8 +46,8 @@ class TrashPages(Controller):
         """Soft-deleted executions of the workspaces where the user operates, newest deletion first."""
         if not any(a.role in OPERATE_ROLES for a in user.access.values()):
             raise ForbiddenError("The trash is for operators and admins.")
-        workspace = _workspace(user, request.query_params.get("workspace"))
-        page = PageRequest(page=page_number(request.query_params.get("page")), per_page=TRASH_PER_PAGE)
+        view = TrashView.from_query(user, request.query_params)
+        workspace, page = view.workspace, view.page
         service = TrashService(request.app.state.services.executions)
         items, total = await service.list(user, workspace, page)
         retention = request.app.state.services.settings.trash_retention_days

@@ -20,6 +20,7 @@ from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.stopping import StopPreview, StopResult
 from app.lib.identity import CurrentUser
 from app.web.fragments import Fragments
+from app.web.htmx import htmx
 from app.web.pages.executions.view import ExecutionView
 
 TEMPLATE = "executions/_stop_dialog.html"
@@ -96,7 +97,7 @@ def stopped_answer(
 
 
 def _where_shown(request: Request[Any, Any, Any], env: Environment, user: CurrentUser, result: StopResult) -> Markup:
-    current = urlsplit(request.headers.get("hx-current-url") or "")
+    current = urlsplit(htmx(request).current_url or "")
     execution = result.execution
     if current.path.rstrip("/") == f"/executions/{execution.uuid}":
         return Markup(Fragments(env).detail_refresh(execution.uuid))
