@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from app.domain.events.message import EventMessage, encode
 from app.realtime.wire import text_frame
 
 Rendered = TypeVar("Rendered")
+Inputs = ParamSpec("Inputs")
 
 
 class PreparedEvent:
@@ -26,7 +27,7 @@ class PreparedEvent:
         self.message = message
         self._json: str | None = None
         self._frame: bytes | None = None
-        self._cache: dict[str, Any] = {}  # page fragments by ``rendered`` key
+        self._cache: dict[tuple[Hashable, ...], Any] = {}  # page fragments by (render, its inputs)
 
     @property
     def seq(self) -> int:
@@ -47,14 +48,31 @@ class PreparedEvent:
             self._frame = text_frame(self.json.encode())
         return self._frame
 
-    def rendered(self, key: str, render: Callable[[EventMessage], Rendered]) -> Rendered:
-        """``render(message)``, computed once per ``key`` (a key names one kind of output)."""
+    def rendered(
+        self,
+        render: Callable[Concatenate[PreparedEvent, Inputs], Rendered],
+        *inputs: Inputs.args,
+        **named: Inputs.kwargs,
+    ) -> Rendered:
+        """``render(self, *inputs)``, computed once per distinct ``(render, inputs)``: the cache key
+        is the render function and exactly the inputs it is given, so it cannot drift from what the
+        output depends on (a key written by hand could leave an input out and serve stale HTML).
+        ``render`` must be a plain function or method, not a closure: whatever a closure captured
+        would reach the output without being in the key."""
+        if named or getattr(getattr(render, "__func__", render), "__closure__", None):
+            raise TypeError(f"{render!r}: pass every input positionally, no closures (they would not be in the key)")
+        key: tuple[Hashable, ...] = (render, *inputs)
         if key not in self._cache:
             PreparedEvent.renders += 1
-            PreparedEvent.renders_by_kind[key.partition("?")[0]] += 1
-            self._cache[key] = render(self.message)
+            PreparedEvent.renders_by_kind[_kind(render)] += 1
+            self._cache[key] = render(self, *inputs, **named)
         cached: Rendered = self._cache[key]
         return cached
+
+
+def _kind(render: Callable[..., Any]) -> str:
+    """``_render_page_frame`` -> ``page-frame``: the fragment's name in the counters /ready shows."""
+    return render.__name__.lstrip("_").removeprefix("render_").replace("_", "-")
 
 
 class Batch:

@@ -36,38 +36,41 @@ class Fragments:
         that shows an action's outcome without waiting for the socket."""
         return self._row_html(execution, "true", columns, leaving)
 
-    # Rows are rendered once per event per distinct column set (the key carries the columns).
+    # Rows are rendered once per event per distinct column set (the columns are an input, so they
+    # are in the cache key: app/realtime/prepared.py).
     def row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
-        key = f"row?{','.join(columns or [])}"
-        return item.rendered(key, lambda m: self._row_html(m.execution, "true", columns))
+        return item.rendered(self._render_row, tuple(columns or ()))
 
     def inserted_row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         """A new row, without oob marker: it travels inside the flush's ``afterbegin`` <tbody>."""
-        key = f"insert?{','.join(columns or [])}"
-        return item.rendered(key, lambda m: self._row_html(m.execution, None, columns))
+        return item.rendered(self._render_insert, tuple(columns or ()))
 
     def leaving_row(self, item: PreparedEvent, columns: list[str] | None = None) -> str:
         """A row that left the page's view (no longer matches its filters, or deleted), as it is now and
         marked ``data-leaving``: the page removes it at once, or shows it so while its table is held."""
         deleted = item.message.type == "execution.deleted" or bool(item.message.execution.deleted_at)
         reason = "deleted" if deleted else "no longer in this view"
-        return item.rendered(
-            f"leaving?{','.join(columns or [])}",
-            lambda m: self._row_html(m.execution, "true", columns, leaving=reason),
-        )
+        return item.rendered(self._render_leaving, tuple(columns or ()), reason)
 
     def removal(self, item: PreparedEvent) -> str:
-        return item.rendered("remove", lambda m: f'<tr id="row-{escape(m.execution.uuid)}" hx-swap-oob="delete"></tr>')
+        return item.rendered(_render_remove)
 
     def removal_of(self, item: PreparedEvent, execution_uuid: str) -> str:
         """A retried attempt leaves a folded list when its retry arrives (the chain's row moves on)."""
-        return item.rendered(
-            f"remove-retried?{execution_uuid}",
-            lambda _: f'<tr id="row-{escape(execution_uuid)}" hx-swap-oob="delete"></tr>',
-        )
+        return item.rendered(_render_remove_retried, execution_uuid)
 
     def cursor(self, item: PreparedEvent) -> str:
-        return item.rendered("cursor", lambda m: self.cursor_at(m.workspace_uuid, m.seq))
+        return item.rendered(_render_cursor)
+
+    # What each event renders, from the event and the inputs its cache key holds.
+    def _render_row(self, item: PreparedEvent, columns: tuple[str, ...]) -> str:
+        return self._row_html(item.message.execution, "true", list(columns))
+
+    def _render_insert(self, item: PreparedEvent, columns: tuple[str, ...]) -> str:
+        return self._row_html(item.message.execution, None, list(columns))
+
+    def _render_leaving(self, item: PreparedEvent, columns: tuple[str, ...], reason: str) -> str:
+        return self._row_html(item.message.execution, "true", list(columns), leaving=reason)
 
     @staticmethod
     def cursor_at(workspace_uuid: str, seq: int) -> str:
@@ -106,7 +109,7 @@ class Fragments:
 
     def approvals_badge(self, item: PreparedEvent) -> str:
         """Makes the nav badge fetch my pending count again (the count is per user, the trigger is not)."""
-        return item.rendered("approvals-badge", lambda _: self.badge_refresh())
+        return item.rendered(_render_approvals_badge)
 
     @staticmethod
     def badge_refresh() -> str:
@@ -136,3 +139,23 @@ class Fragments:
     @staticmethod
     def connection(state: str) -> str:
         return f'<span id="conn-server-state" data-state="{escape(state)}" hx-swap-oob="true" hidden></span>'
+
+
+def _render_remove(item: PreparedEvent) -> str:
+    return _delete_row(item.message.execution.uuid)
+
+
+def _render_remove_retried(item: PreparedEvent, execution_uuid: str) -> str:
+    return _delete_row(execution_uuid)
+
+
+def _delete_row(execution_uuid: str) -> str:
+    return f'<tr id="row-{escape(execution_uuid)}" hx-swap-oob="delete"></tr>'
+
+
+def _render_cursor(item: PreparedEvent) -> str:
+    return Fragments.cursor_at(item.message.workspace_uuid, item.message.seq)
+
+
+def _render_approvals_badge(item: PreparedEvent) -> str:
+    return Fragments.badge_refresh()

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.domain.events.message import EventMessage
 from app.realtime.prepared import PreparedEvent
 from app.realtime.wire import text_frame
 
@@ -128,9 +127,8 @@ def lone_row_frame(item: PreparedEvent, update: PageUpdate, fragments: Fragments
     kind, row_item = next(iter(update.rows.values()))
     if kind != "row" or row_item is not item or f"cursor:{item.workspace_id}" not in update.parts:
         return None
-    columns = update.columns
+    return item.rendered(_render_page_frame, fragments, tuple(update.columns or ()))
 
-    def frame(_: EventMessage) -> bytes:
-        return text_frame((fragments.row(item, columns) + fragments.cursor(item)).encode())
 
-    return item.rendered(f"page-frame?{','.join(columns or [])}", frame)
+def _render_page_frame(item: PreparedEvent, fragments: Fragments, columns: tuple[str, ...]) -> bytes:
+    return text_frame((fragments.row(item, list(columns)) + fragments.cursor(item)).encode())

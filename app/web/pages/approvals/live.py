@@ -50,10 +50,15 @@ class ApprovalsLive:
             # Before the reload in the same frame: the card is marked before the list leaves it out.
             update.part(f"decided:{approval['uuid']}", decided_notice(event, fragments.env))
         query = self.inbox.query(page=self.inbox.page)
-        update.part("approvals", event.rendered(f"approvals?{query}", lambda _: fragments.approvals_refresh(query)))
+        update.part("approvals", event.rendered(_render_approvals, fragments, query))
         # The reloaded list brings the badge (same request as its counts): no separate badge fetch
         # that could answer from another moment.
         update.parts.pop("badge", None)
 
     def resync(self, fragments: Fragments) -> str:
         return fragments.approvals_refresh(self.inbox.query(page=self.inbox.page)) + fragments.connection("resynced")
+
+
+def _render_approvals(event: PreparedEvent, fragments: Fragments, query: str) -> str:
+    """The inbox's reload, once per event per distinct inbox view (its query) on this instance."""
+    return fragments.approvals_refresh(query)

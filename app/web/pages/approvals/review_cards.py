@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from jinja2 import Environment
 
-from app.domain.events.message import EventMessage
 from app.realtime.prepared import PreparedEvent
 
 DECIDED = ("approved", "rejected")
@@ -20,10 +19,11 @@ def decided_notice(event: PreparedEvent, env: Environment) -> str:
     """The ``approval.decided`` notice of one event (rendered once per event, shared by every
     inbox showing it): appended to ``#approval-notices``, which static/approvals.js reads."""
 
-    def render(message: EventMessage) -> str:
-        approval = message.execution.approval
-        assert approval, "an approval.decided event carries its approval"
-        template = env.get_template("approvals/_decided_notice.html")
-        return template.render(approval=approval, decided=approval.get("status") in DECIDED)
+    return event.rendered(_render_approval_decided_notice, env)
 
-    return event.rendered("approval-decided-notice", render)
+
+def _render_approval_decided_notice(event: PreparedEvent, env: Environment) -> str:
+    approval = event.message.execution.approval
+    assert approval, "an approval.decided event carries its approval"
+    template = env.get_template("approvals/_decided_notice.html")
+    return template.render(approval=approval, decided=approval.get("status") in DECIDED)

@@ -45,7 +45,12 @@ class CommandRoomLive:
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
         query = self.view.query()
-        update.part("room", event.rendered(f"command-room?{query}", lambda _: fragments.command_room_refresh(query)))
+        update.part("room", event.rendered(_render_command_room, fragments, query))
 
     def resync(self, fragments: Fragments) -> str:
         return fragments.command_room_refresh(self.view.query()) + fragments.connection("resynced")
+
+
+def _render_command_room(event: PreparedEvent, fragments: Fragments, query: str) -> str:
+    """The room's reload, once per event per distinct room (its query) on this instance."""
+    return fragments.command_room_refresh(query)

@@ -39,12 +39,20 @@ class RecentFailuresLive:
         return event.message.execution.status == "failed"
 
     def on_event(self, event: PreparedEvent, fragments: Fragments, update: PageUpdate) -> None:
-        query = self.view.query()
-        update.part("failures", event.rendered(f"failures?{query}", lambda _: self.resync(fragments)))
+        update.part("failures", event.rendered(_render_failures, self.view.query()))
 
     def resync(self, fragments: Fragments) -> str:
-        url = f"/failures?{self.view.query()}"
-        return (
-            f'<div id="failures-refresh" hx-swap-oob="true" hx-get="{escape(url)}" '
-            'hx-trigger="load" hx-target="#failures-list" hx-swap="outerHTML"></div>'
-        )
+        return _failures_refresh(self.view.query())
+
+
+def _render_failures(event: PreparedEvent, query: str) -> str:
+    """The list's reload, once per failure per distinct view (its query) on this instance."""
+    return _failures_refresh(query)
+
+
+def _failures_refresh(query: str) -> str:
+    url = f"/failures?{query}"
+    return (
+        f'<div id="failures-refresh" hx-swap-oob="true" hx-get="{escape(url)}" '
+        'hx-trigger="load" hx-target="#failures-list" hx-swap="outerHTML"></div>'
+    )
