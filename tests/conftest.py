@@ -25,6 +25,7 @@ from app.asgi import create_app
 from app.config import Settings, normalize_database_url
 from app.db.models import Role
 from app.services import Services
+from tests import handler_signatures
 from tests.pg_reset import empty_tables
 
 # The order of the tests on xdist's workers (slow ones first) and each worker's finishing time.
@@ -271,6 +272,15 @@ async def create_execution(client: httpx.AsyncClient, actor: Actor, workflow_uui
 
 API = "/api/v1"
 EXECUTIONS = f"{API}/workflow-executions"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _handler_signatures_parsed_once() -> Iterator[None]:
+    """Each test's app reuses the route handlers' parsed signatures and signature models of the
+    apps before it (tests/handler_signatures.py): ~75 ms of CPU of each app's ~185 ms."""
+    uninstall = handler_signatures.install()
+    yield
+    uninstall()
 
 
 @pytest.fixture(scope="session", autouse=True)
