@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import uuid
@@ -55,6 +56,16 @@ TABLES = [
     "workspaces",
     "organizations",
 ]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze the heap as collection leaves it (modules, pytest's and the plugins' objects, the
+    collected items: all kept to the end anyway), before any test builds an app: the collector's
+    full passes, which every few apps' garbage sets off, then skip it. No test's objects are frozen
+    (the servers' GC_FREEZE_AFTER_STARTUP stays off above). 50 create_app calls: 70 -> 48 ms of CPU
+    each on average; 75 API tests: 27.8 -> 25.9 s of CPU (medians of 3, alternating)."""
+    gc.collect()
+    gc.freeze()
 
 
 def need_service(name: str, reason: str) -> None:
