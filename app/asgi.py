@@ -32,9 +32,9 @@ from app.domain.workflows.controllers import WorkflowController, WorkspaceContro
 from app.lib.auth import TokenAuthMiddleware
 from app.lib.errors import exception_handlers
 from app.lib.headers import PageOriginMiddleware, allow_header_hook, security_headers_hook
-from app.lib.idempotency import IdempotencyMiddleware, document_idempotency
+from app.lib.idempotency import IdempotencyMiddleware
 from app.lib.json_body import JsonRequest
-from app.lib.openapi_errors import declare_strict_bodies, document_errors, tidy_query_parameters
+from app.lib.openapi_build import complete_openapi_on_build
 from app.lib.query_forms import SeedQueryMiddleware
 from app.ops.runtime import freeze_startup_heap
 from app.ops.wiring import OPS_BEFORE_SEND, OPS_MIDDLEWARE, OPS_ROUTES, ops_logging, ops_state
@@ -130,6 +130,7 @@ def _alchemy(services: Services) -> SQLAlchemyPlugin:
 def _lifecycle(services: Services) -> tuple[LifespanHook, LifespanHook]:
     async def start_services(app: Litestar) -> None:
         warn_if_unexpected_server()  # the sockets' fast path needs uvicorn's sans-io protocol
+        app.openapi_schema  # noqa: B018 -- built now: a server whose document cannot be built stops here
         templates = app.template_engine
         if not isinstance(templates, JinjaTemplateEngine):  # the TemplateConfig below makes it one
             raise TypeError(f"the pages need Jinja templates, not {type(templates).__name__}")
@@ -192,9 +193,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
     )
     app.read_gate = services.read_gate
-    openapi = app.openapi_schema
-    document_errors(openapi)
-    declare_strict_bodies(openapi)
-    tidy_query_parameters(openapi)
-    document_idempotency(openapi)
+    complete_openapi_on_build(app)  # built on first use (a test's app seldom needs it) or at start-up
     return app

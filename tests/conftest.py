@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import uuid
@@ -25,6 +26,7 @@ from app.asgi import create_app
 from app.config import Settings, normalize_database_url
 from app.db.models import Role
 from app.services import Services
+from tests import handler_signatures
 from tests.pg_reset import empty_tables
 
 # The order of the tests on xdist's workers (slow ones first) and each worker's finishing time.
@@ -54,6 +56,16 @@ TABLES = [
     "workspaces",
     "organizations",
 ]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze the heap as collection leaves it (modules, pytest's and the plugins' objects, the
+    collected items: all kept to the end anyway), before any test builds an app: the collector's
+    full passes, which every few apps' garbage sets off, then skip it. No test's objects are frozen
+    (the servers' GC_FREEZE_AFTER_STARTUP stays off above). 50 create_app calls: 70 -> 48 ms of CPU
+    each on average; 75 API tests: 27.8 -> 25.9 s of CPU (medians of 3, alternating)."""
+    gc.collect()
+    gc.freeze()
 
 
 def need_service(name: str, reason: str) -> None:
@@ -271,6 +283,15 @@ async def create_execution(client: httpx.AsyncClient, actor: Actor, workflow_uui
 
 API = "/api/v1"
 EXECUTIONS = f"{API}/workflow-executions"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _handler_signatures_parsed_once() -> Iterator[None]:
+    """Each test's app reuses the route handlers' parsed signatures and signature models of the
+    apps before it (tests/handler_signatures.py): ~75 ms of CPU of each app's ~185 ms."""
+    uninstall = handler_signatures.install()
+    yield
+    uninstall()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,14 +3,13 @@ bar → report, which is still there after a reload."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+import pytest_asyncio
 from sqlalchemy import func, insert, select
 
 from app.db.models import WorkflowExecution
 from app.db.models.base import new_uuid, utcnow
-from app.domain.dashboard import pagecache
 from app.services import Services
 from tests.conftest import World
 from tests.fault_helpers import ids_of
@@ -20,7 +19,11 @@ E = WorkflowExecution
 COUNT = 120
 
 
-async def _seed(services: Services, world: World) -> int:
+@pytest_asyncio.fixture(loop_scope="session")  # the loop of the browser tests' app (tests/browser/conftest.py)
+async def seeded(services: Services, world: World) -> int:
+    """COUNT running executions in workspace A, inserted without events (fast seeding). Listed
+    before ``signed_in_page`` so they exist before the sign-in's first page: a page the server had
+    already cached would not show them until its lifetime ended (app/domain/dashboard/pagecache.py)."""
     workspace_id, workflow_id = await ids_of(services, world.ws["A"], world.workflows["Invoice approval"])
     now = utcnow()
     rows = [
@@ -34,15 +37,12 @@ async def _seed(services: Services, world: World) -> int:
 
 
 async def test_select_all_matching_preview_confirm_progress_report(
-    signed_in_page: Any, server: AppServer, world: World, services: Services
+    seeded: int, signed_in_page: Any, server: AppServer, world: World, services: Services
 ) -> None:
-    workspace_id = await _seed(services, world)
+    workspace_id = seeded
     page = signed_in_page
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    # The rows were inserted without events (fast seeding), so the page seen at sign-in stays in the
-    # page cache until its lifetime ends: wait that out rather than serve it.
-    await asyncio.sleep(pagecache.MAX_AGE_SECONDS + 0.2)
     await page.goto(f"{server.base_url}/executions?workspace={world.ws['A']}")
     await page.click("#select-matching")
     await page.wait_for_selector("#selection-count")
