@@ -66,10 +66,3 @@ def sign_in_redirect(request: Request[Any, Any, Any], exc: SignInRequired) -> Re
         # htmx would swap the sign-in page into a fragment; make it navigate instead.
         return ClientRedirect(location)
     return Redirect(location, status_code=303)
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths: ``next`` must never send a user to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/executions"
-    return target

@@ -1,5 +1,5 @@
 """``/audit``: the operator audit log of the user's workspaces, filters in the URL, and its CSV
-export. Thin: parse the filters, ask the audit log service, render."""
+export. Thin: parse the view (view.py), ask the audit log service, render."""
 
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ from litestar.response import Stream, Template
 
 from app.domain.approvals.services import ApprovalService
 from app.domain.audit.controllers import csv_download
-from app.domain.audit.log import ACTIONS, AuditFilters, AuditLogService
-from app.lib.errors import FieldValidationError
+from app.domain.audit.log import ACTIONS, AuditLogService
 from app.lib.identity import CurrentUser
-from app.lib.pagination import PageRequest
-from app.web.page_context import base_context, page_number
+from app.web.page_context import base_context
+from app.web.pages.audit.view import AuditView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
-AUDIT_PER_PAGE = 50
 
 
 class AuditPages(Controller):
@@ -31,24 +29,18 @@ class AuditPages(Controller):
         self, request: Request[Any, Any, Any], user: PageUser, approval_service: NamedDependency[ApprovalService]
     ) -> Template:
         """The operator audit log of the user's workspaces, newest first, filters in the URL."""
-        params = request.query_params
-        error = None
-        try:
-            filters = AuditFilters.parse(user, params)
-        except FieldValidationError as exc:
-            # A bad filter shows its message above an empty list rather than an error page.
-            error, filters = exc.message, AuditFilters([-1])
-        page = PageRequest(page=page_number(params.get("page")), per_page=AUDIT_PER_PAGE)
-        items, total = await AuditLogService(request.app.state.services.db).page(filters, page.offset, page.per_page)
+        view = AuditView.from_query(user, request.query_params)
+        service = AuditLogService(request.app.state.services.db)
+        items, total = await service.page(view.filters, view.page.offset, view.page.per_page)
         context = {
             "items": items,
             "total": total,
-            "page": page,
-            "last_page": max(1, -(-total // page.per_page)),
-            "filters": filters,
-            "raw": {k: params.get(k) or "" for k in ("actor", "execution_uuid", "date_from", "date_to")},
+            "page": view.page,
+            "last_page": view.last_page(total),
+            "filters": view.filters,
+            "raw": view.typed,
             "actions": ACTIONS,
-            "error": error,
+            "error": view.error,
             "nav": "audit",
         }
         badge = await approval_service.pending_count(user)
@@ -57,5 +49,5 @@ class AuditPages(Controller):
     @get("/audit/export.csv", media_type="text/csv")
     async def export(self, request: Request[Any, Any, Any], user: PageUser) -> Stream:
         """The filtered log as CSV, streamed."""
-        filters = AuditFilters.parse(user, request.query_params)
+        filters = AuditView.export_filters(user, request.query_params)
         return csv_download(AuditLogService(request.app.state.services.db), filters)

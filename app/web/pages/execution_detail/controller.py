@@ -17,6 +17,7 @@ from app.lib.errors import NotFoundError
 from app.lib.identity import CurrentUser
 from app.web.htmx import hx_target
 from app.web.page_context import base_context, detail_context
+from app.web.pages.execution_detail.view import DetailView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -37,12 +38,13 @@ class ExecutionDetailPages(Controller):
     ) -> Response[Any]:
         """An execution's page. ``execution_ref``: its uuid, or any id fragment the lists show (see
         ``id_search``): one match redirects to its canonical page, several list the matches."""
-        found = await dashboard_service.lookup(user, execution_ref)
+        view = DetailView.from_path(user, execution_ref, request.query_params)
+        found = await dashboard_service.lookup(user, view.ref)
         if not found.matches:
             raise NotFoundError("Workflow execution")
         if found.single is None:
             badge = await approval_service.pending_count(user)
-            context = {"matches": found.matches, "ref": execution_ref}
+            context = {"matches": found.matches, "ref": view.ref}
             return Template("executions/matches.html", context=base_context(user, badge) | context)
         if not found.exact:
             return Redirect(f"/executions/{found.single['uuid']}", status_code=302)

@@ -3,8 +3,6 @@ a member (or a newcomer whose parent is one) makes the body reload."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid as uuid_lib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -15,6 +13,7 @@ from app.lib.identity import CurrentUser
 from app.realtime.prepared import PreparedEvent
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
+from app.web.pages.execution_detail.view import DetailView
 from app.web.pages.executions.view import ExecutionView
 
 
@@ -28,15 +27,12 @@ class ExecutionDetailLive:
 
     @classmethod
     def wants(cls, query: Mapping[str, str]) -> bool:
-        return bool(query.get("execution"))
+        return DetailView.wanted(query)
 
     @classmethod
     async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ExecutionDetailLive:
-        detail = socket.query_params.get("execution") or ""
-        with contextlib.suppress(ValueError):
-            detail = str(uuid_lib.UUID(detail))
-        view = ExecutionView.from_query(user, socket.query_params)
-        return cls(view, detail, await services.dashboard.family_of(user, detail))
+        view = DetailView.from_query(user, socket.query_params)
+        return cls(view.watched, view.ref, await services.dashboard.family_of(user, view.ref))
 
     @property
     def workspace_ids(self) -> list[int]:

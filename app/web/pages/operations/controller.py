@@ -13,12 +13,11 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from app.domain.dashboard.services import DashboardService
-from app.domain.operations.items import ACTIONS
 from app.domain.operations.services import OperationService
-from app.lib.errors import AppError, FieldValidationError
+from app.lib.errors import AppError
 from app.lib.identity import CurrentUser
 from app.web.errors import error_toast, toast
-from app.web.pages.executions.view import ExecutionView
+from app.web.pages.operations.view import BulkForm, OperationsView
 from app.web.session import provide_page_user
 
 PageUser = NamedDependency[CurrentUser]
@@ -27,30 +26,11 @@ VERBS = {"stop": "Stop", "delete": "Delete", "retry_request": "Request a retry o
 PAST = {"stop": "stopped", "delete": "deleted", "retry_request": "asked to retry"}
 
 
-def _ids(form: Any) -> list[str]:
-    values = form.getall("ids") if hasattr(form, "getall") else form.get("ids") or []
-    return [values] if isinstance(values, str) else list(values)
-
-
-async def _snapshot(form: Any, user: CurrentUser, operations: OperationService) -> list[str]:
+async def _snapshot(bulk: BulkForm, user: CurrentUser, operations: OperationService) -> list[str]:
     """The selection the form names: a saved "all matching" snapshot, else the ticked rows."""
-    if selection := form.get("selection"):
-        try:
-            return await operations.selection(user, uuid_lib.UUID(str(selection)))
-        except ValueError:
-            raise FieldValidationError("selection", "Not a valid selection.") from None
-    try:
-        ids = [uuid_lib.UUID(str(raw)) for raw in _ids(form)]
-    except ValueError:
-        raise FieldValidationError("ids", "Not a valid execution id.") from None
-    return await operations.snapshot(user, ids or [], None)
-
-
-def _action(form: Any) -> str:
-    action = form.get("action")
-    if action not in ACTIONS:
-        raise FieldValidationError("action", "Choose stop, delete or retry_request.")
-    return str(action)
+    if bulk.selection_uuid is not None:
+        return await operations.selection(user, bulk.selection_uuid)
+    return await operations.snapshot(user, list(bulk.ids), None)
 
 
 def progress(operation: dict[str, Any]) -> Template:
@@ -71,9 +51,9 @@ class OperationPages(Controller):
         operation_service: NamedDependency[OperationService],
     ) -> Response[Any]:
         """Snapshot the ids of every execution matching the page's filter (its query string)."""
-        view = ExecutionView.from_query(user, request.query_params)
+        view = OperationsView.from_query(user, request.query_params)
         try:
-            uuids = await operation_service.matching_uuids(await dashboard_service.list_filters(view))
+            uuids = await operation_service.matching_uuids(await dashboard_service.list_filters(view.matching))
             selection, count = await operation_service.save_selection(user, uuids)
         except AppError as exc:
             return error_toast(exc)
@@ -85,22 +65,21 @@ class OperationPages(Controller):
         self, request: Request[Any, Any, Any], user: PageUser, operation_service: NamedDependency[OperationService]
     ) -> Response[Any]:
         """The dry run in a dialog: what would change, what would be skipped and why."""
-        form = await request.form()
         try:
-            action = _action(form)
-            uuids = await _snapshot(form, user, operation_service)
+            bulk = BulkForm.parse(await request.form())
+            uuids = await _snapshot(bulk, user, operation_service)
             if not uuids:
                 return toast("Select executions first.")
-            plan = await operation_service.dry_run(user, action, uuids)
-            selection = form.get("selection") or (await operation_service.save_selection(user, uuids))[0]
+            plan = await operation_service.dry_run(user, bulk.action, uuids)
+            selection = bulk.selection or (await operation_service.save_selection(user, uuids))[0]
         except AppError as exc:
             return error_toast(exc)
         context = {
             "p": plan,
-            "action": action,
-            "verb": VERBS[action],
-            "past": PAST[action],
-            "reason": form.get("reason") or "",
+            "action": bulk.action,
+            "verb": VERBS[bulk.action],
+            "past": PAST[bulk.action],
+            "reason": bulk.reason or "",
             "selection": selection,
         }
         return Template("executions/_bulk_preview.html", context=context)
@@ -110,13 +89,10 @@ class OperationPages(Controller):
         self, request: Request[Any, Any, Any], user: PageUser, operation_service: NamedDependency[OperationService]
     ) -> Response[Any]:
         """Start the tracked operation on the previewed snapshot; answers its progress bar."""
-        form = await request.form()
         try:
-            action = _action(form)
-            uuids = await _snapshot(form, user, operation_service)
-            raw = str(form.get("confirm_count") or "").replace(",", "").strip()
-            confirm = int(raw) if raw.isdigit() else None
-            operation = await operation_service.start(user, action, uuids, form.get("reason"), confirm)
+            bulk = BulkForm.parse(await request.form())
+            uuids = await _snapshot(bulk, user, operation_service)
+            operation = await operation_service.start(user, bulk.action, uuids, bulk.reason, bulk.confirm_count)
         except AppError as exc:
             return error_toast(exc)
         return progress(operation)

@@ -14,7 +14,8 @@ from app.lib.errors import AppError
 from app.lib.ratelimit import RateLimited
 from app.lib.security import HashingBusy
 from app.web.landing import landing_path
-from app.web.session import SESSION_LIFETIME, cleared_session_cookie, safe_next, session_cookie, session_user
+from app.web.pages.sign_in.view import SignInView
+from app.web.session import SESSION_LIFETIME, cleared_session_cookie, session_cookie, session_user
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
@@ -27,17 +28,17 @@ class AuthPages(Controller):
 
     @get("/sign-in", media_type=MediaType.HTML)
     async def sign_in_form(self, request: Request[Any, Any, Any]) -> Any:
-        asked = request.query_params.get("next")
+        view = SignInView.from_query(request.query_params)
         user = await session_user(request)
         if user is not None:
-            return Redirect(safe_next(asked) if asked else landing_path(user), status_code=303)
+            return Redirect(view.next or landing_path(user), status_code=303)
         # No next asked: the form sends none, and the user lands by role (app/web/landing.py).
-        return Template("sign_in.html", context={"next": safe_next(asked) if asked else "", "error": None})
+        return Template("sign_in.html", context={"next": view.next, "error": None})
 
     @post("/sign-in", media_type=MediaType.HTML)
     async def sign_in(self, request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]) -> Any:
         services = request.app.state.services
-        target = safe_next(data.get("next")) if data.get("next") else ""
+        target = SignInView.from_query(data).next
         email, address = data.get("email", ""), request.client.host if request.client else None
         try:
             await services.sign_in_guard.attempt(email, address)
