@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from app.db.models import Role
@@ -15,6 +16,8 @@ from app.web.pages.audit.view import NO_ROWS, AuditView
 from app.web.pages.execution_detail.view import DetailView
 from app.web.pages.operations.view import BulkForm, OperationsView
 from app.web.pages.sign_in.view import FALLBACK_NEXT, SignInView
+from tests.conftest import World
+from tests.web_session import PageSession
 
 WS_A, WS_B = uuid.uuid4(), uuid.uuid4()
 
@@ -93,3 +96,13 @@ def test_operations_view_and_bulk_form() -> None:
         with pytest.raises(FieldValidationError) as caught:
             BulkForm.parse(bad)
         assert field in caught.value.extra["errors"]
+
+
+async def test_a_bulk_preview_with_nothing_ticked_is_a_toast_not_an_error_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    page = PageSession(client, world.operator_a)
+    for path in ("/executions/bulk/preview", "/executions/bulk/run"):
+        answer = await page.post(path, {"action": "stop"})
+        assert answer.status_code == 422 and "Select at least one execution." in answer.text, (path, answer.text)
+        assert answer.headers["hx-retarget"] == "#toasts"

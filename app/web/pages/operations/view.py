@@ -62,5 +62,6 @@ class BulkForm:
 
 
 def _ids(form: Any) -> list[str]:
-    values = form.getall("ids") if hasattr(form, "getall") else form.get("ids") or []
+    # A form with no ``ids`` at all (nothing ticked): getall without a default raised KeyError (a 500).
+    values = form.getall("ids", []) if hasattr(form, "getall") else form.get("ids") or []
     return [values] if isinstance(values, str) else list(values)
