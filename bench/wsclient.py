@@ -73,6 +73,8 @@ def percentile(hist: Counter[int], p: float) -> float:
 
 
 _occurred_cache: dict[int, float] = {}
+TIME_KEY = b'<time datetime="'
+OLD_TIME_KEY = b'<td title="'
 
 
 def _parse_time(frame: bytes, i: int, key: bytes) -> float:
@@ -199,10 +201,12 @@ class LeanSocket(asyncio.Protocol):
                     self.opened.set_result(None)
                 return
         if self.spec.dialect == "page" and payload[:3] in (b"<tr", b"<tb"):
-            # The row (its last title is updated_at, the commit time) comes before the cursor: in the
-            # frame before it, or (a page flush) in the same frame.
-            j = payload.rfind(b'<td title="')
-            self.row_time = _parse_time(payload, j, b'<td title="') if j >= 0 else None
+            # The row (its last time is updated_at, the commit time) comes before the cursor: in the
+            # frame before it, or (a page flush) in the same frame. Rows carry it as <time datetime>
+            # (builds before 2026-12 wrote <td title>: both are read, to compare builds).
+            key = TIME_KEY if TIME_KEY in payload else OLD_TIME_KEY
+            j = payload.rfind(key)
+            self.row_time = _parse_time(payload, j, key) if j >= 0 else None
             if self.seq_key not in payload:
                 return
         i = payload.find(self.seq_key)
