@@ -39,6 +39,7 @@ class Answers:
         self.release = asyncio.Event()
         self.reloads = 0
         self.later_reload_answered = asyncio.Event()
+        self.first_reload_read = asyncio.Event()  # the server has answered the first reload (still held)
 
     async def decision(self, route: Any) -> None:
         response = await route.fetch()
@@ -54,6 +55,7 @@ class Answers:
         first = self.reloads == 1
         response = await route.fetch()
         if first:  # the older answer arrives last, as it may under load
+            self.first_reload_read.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.later_reload_answered.wait(), 4)
         await route.fulfill(response=response)
@@ -90,7 +92,10 @@ async def test_my_approve_all_is_answered_on_its_card_and_keeps_my_draft_elsewhe
     for m in members:  # decided on the server, the answer still held
         state = (await api(server, world.viewer_a, "GET", f"/api/v1/workflow-approvals/{m['uuid']}"))["data"]
         assert state["status"] == "approved"
-    # One more change while the answer is held: the list reloads again.
+    # One more change while the answer is held: the list reloads again. (After the server has read
+    # the first reload: otherwise the page may get the decision's and this change's notices in one
+    # frame, and one reload shows both: no race to test.)
+    await asyncio.wait_for(answers.first_reload_read.wait(), 15)
     await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{other['uuid']}/assign")
     await page.locator(f"#approval-{other['uuid']} .ai-facts dd", has_text=re.compile(r"^\s*you\s*$")).wait_for(
         timeout=10000
