@@ -15,13 +15,13 @@ from app.domain.executions.queries import ExecutionFilters
 from app.domain.executions.schemas import ExecutionCreate, ExecutionUpdate
 from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.state import STATUS_VALUES
-from app.domain.executions.time_axis import TIME_AXES, TIME_AXIS_DESCRIPTION, parse_time_axis
+from app.domain.executions.time_axis import TimeAxisParam, parse_time_axis
 from app.domain.operations.schemas import StopRequest
 from app.domain.operations.services import OperationService
 from app.lib.errors import FieldValidationError
 from app.lib.identity import CurrentUser
 from app.lib.pagination import MAX_PER_PAGE, PageRequest, paginated
-from app.lib.params import BOOL_PATTERN, comma_list, comma_list_pattern, one_of_pattern, parse_bool, search_term
+from app.lib.params import BOOL_PATTERN, comma_list, comma_list_pattern, parse_bool, search_term
 from app.lib.timefmt import DATE_PATTERN, parse_date_param
 
 WITH_OPTIONS = {"workflow", "workflowExecutionData"}
@@ -192,15 +192,7 @@ class WorkflowExecutionController(Controller):
             str | None,
             QueryParameter(name="has_command_room_task", max_length=5, schema_extra={"pattern": BOOL_PATTERN}),
         ] = None,
-        time_axis: Annotated[
-            str | None,
-            QueryParameter(
-                name="time_axis",
-                max_length=20,
-                description=TIME_AXIS_DESCRIPTION,
-                schema_extra={"pattern": one_of_pattern(TIME_AXES)},
-            ),
-        ] = None,
+        time_axis: TimeAxisParam = None,
     ) -> dict[str, Any]:
         """Exact count of executions in ``[start_date, end_date]`` on ``time_axis`` (created by
         default; started, stopped or active), in total and by status."""

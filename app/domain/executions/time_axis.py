@@ -15,12 +15,14 @@ index (tests/test_time_axis.py and bench/time_axis.py check the plans).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, TypeGuard
+from typing import Annotated, Any, Literal, TypeGuard
 
+from litestar.params import QueryParameter
 from sqlalchemy import ColumnElement, func, literal_column
 
 from app.db.models import WorkflowExecution
 from app.lib.errors import FieldValidationError
+from app.lib.params import one_of_pattern
 
 E = WorkflowExecution
 # "Not stopped" as the end of time, so "not stopped before the range began" is one range of one
@@ -44,6 +46,16 @@ TIME_AXIS_DESCRIPTION = (
     "Which moment the date range applies to: created (default), started, stopped, or active "
     "(started by the range's end and not stopped before its start)."
 )
+# The ``time_axis`` query parameter of the count and metrics endpoints, declared once.
+TimeAxisParam = Annotated[
+    str | None,
+    QueryParameter(
+        name="time_axis",
+        max_length=20,
+        description=TIME_AXIS_DESCRIPTION,
+        schema_extra={"pattern": one_of_pattern(TIME_AXES)},
+    ),
+]
 
 
 def parse_time_axis(raw: str | None) -> TimeAxis:

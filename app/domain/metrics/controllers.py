@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from app.domain.executions.time_axis import TIME_AXES, TIME_AXIS_DESCRIPTION, parse_time_axis
+from app.domain.executions.time_axis import TimeAxisParam, parse_time_axis
 from app.domain.metrics.buckets import STEP, parse_interval
 from app.domain.metrics.services import MetricsScope, MetricsService
 from app.lib.identity import CurrentUser
@@ -34,15 +34,6 @@ DateToParam = Annotated[
         max_length=40,
         schema_extra={"pattern": DATE_PATTERN},
         description="YYYY-MM-DD (whole day) or ISO date-time; default: now",
-    ),
-]
-TimeAxisParam = Annotated[
-    str | None,
-    QueryParameter(
-        name="time_axis",
-        max_length=20,
-        description=TIME_AXIS_DESCRIPTION,
-        schema_extra={"pattern": one_of_pattern(TIME_AXES)},
     ),
 ]
 IntervalParam = Annotated[
