@@ -3,11 +3,13 @@ both themes colour the charts from the theme, and the current hour follows new e
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
 
 from app.services import Services
+from tests.clock import clear_of_the_turn
 from tests.conftest import World
 from tests.metrics_seed import seed_metrics
 from tests.servers import AppServer
@@ -49,6 +51,8 @@ async def test_the_current_hour_follows_new_executions(
     browser: Any, server: AppServer, world: World, signed_in_page: Any
 ) -> None:
     page = signed_in_page
+    # The page refreshes every 10 s and the wait below allows 15: all of it within one hour.
+    await clear_of_the_turn(dt.timedelta(hours=1), margin=dt.timedelta(seconds=40))
     await page.goto(f"{server.base_url}/insights?workspace={world.ws['A']}&range=24h")
     assert (await page.inner_text("#now .now-total")).strip() == "0"
     assert (await page.inner_text("#conn .conn-label")).strip() == "live · 10 s"

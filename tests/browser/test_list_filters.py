@@ -48,7 +48,9 @@ async def test_statuses_are_chips_tiles_say_their_period_times_are_local(
     assert sorted(await page.evaluate(ROW_STATUSES)) == ["failed", "running"]
     selected = await page.eval_on_selector_all("#status-select option:checked", "els => els.map(e => e.value)")
     assert sorted(selected) == ["failed", "running"]
-    await page.click(".chip-status:has-text('failed') a")
+    # The chip is a link: wait for the page it leads to, not for the old page still being live.
+    async with page.expect_navigation(url=f"**/executions?workspace={ws}&status=running"):
+        await page.click(".chip-status:has-text('failed') a")
     await page.wait_for_function(LIVE)
     assert await page.evaluate(ROW_STATUSES) == ["running"]
     chips_left = await page.locator(".active-filters .chip-status").all_inner_texts()
