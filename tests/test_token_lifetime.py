@@ -90,9 +90,21 @@ async def test_cli_tokens_can_be_named_and_expire(tmp_path: Any) -> None:
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cli.test") as client:
             listed = await client.get(f"{API}/user/tokens", headers={"Authorization": f"Bearer {token}"})
+        # A second token, then past its end: the shell's list says so rather than "active".
+        athena(["tokens", "create", "ops@example.test", "--name", "old", "--expires", "1"], env=env, cwd=tmp_path)
+        async with app.state.services.db.write() as session:
+            await session.execute(
+                update(ApiToken).where(ApiToken.name == "old").values(expires_at=dt.datetime.now(dt.UTC))
+            )
     finally:
         await app.state.services.close()
     (row,) = listed.json()["data"]
     assert row["name"] == "deploy bot" and row["current"]
     left = parse(row["expires_at"]) - dt.datetime.now(dt.UTC)
     assert dt.timedelta(days=6, hours=23) < left <= dt.timedelta(days=7)  # fixed: not a sign-in token
+
+    (shown,), _ = athena(["tokens", "list", "ops@example.test"], env=env, cwd=tmp_path)
+    old, bot = shown.strip().splitlines()  # newest first
+    assert old.split()[1:3] == ["expired", "old"]
+    assert bot.split()[1:4] == ["active", "deploy", "bot"]
+    assert f"expires {parse(row['expires_at']):%Y-%m-%d %H:%M}" in bot and "last used 20" in bot

@@ -84,8 +84,34 @@ def tokens_list(email: str) -> None:
         return await s.accounts.list_tokens(await s.accounts.user_id_by_email(email))
 
     for t in run(make):
-        state = "revoked" if t["revoked_at"] else "active"
-        click.echo(f"{t['uuid']}  {state:7}  {t['name']}  created {t['created_at']:%Y-%m-%d %H:%M}")
+        click.echo(_token_line(t))
+
+
+def _token_line(t: dict[str, object]) -> str:
+    """One token: uuid, state (active, expired, revoked), name, then when it was created, last
+    used and ends (UTC), as GET /api/v1/user/tokens gives them."""
+    import datetime as dt
+
+    def at(value: object) -> dt.datetime | None:
+        if not isinstance(value, dt.datetime):
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+
+    def when(value: object) -> str:
+        moment = at(value)
+        return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
+
+    expires = at(t["expires_at"])
+    if t["revoked_at"]:
+        state = "revoked"
+    elif expires is not None and expires <= dt.datetime.now(dt.UTC):
+        state = "expired"
+    else:
+        state = "active"
+    return (
+        f"{t['uuid']}  {state:7}  {t['name']}  created {when(t['created_at'])}"
+        f"  last used {when(t['last_used_at'])}  expires {when(t['expires_at'])}"
+    )
 
 
 @tokens.command(name="revoke")
