@@ -178,3 +178,42 @@ def test_nothing_in_the_app_imports_the_cli() -> None:
             if any(name == "app.cli" or name.startswith("app.cli.") for name in names):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+async def test_a_deactivated_user_is_shut_out_and_can_be_let_back_in(tmp_path: Path) -> None:
+    """``athena users deactivate`` (someone who left): their token answers 401 at once and their
+    sign-in gets the wrong-password answer; ``activate`` lets them sign in again, the old token
+    staying revoked."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
+    outputs, _ = athena(
+        ["workspaces", "create", "Ops", "--organization", "org-cli"],
+        ["users", "create", "leaver@example.test", "--password", "pw pw pw", "--workspace", "Ops"],
+        ["tokens", "create", "leaver@example.test"],
+        env=env,
+        cwd=tmp_path,
+    )
+    old = {"Authorization": f"Bearer {outputs[2].strip()}"}
+    credentials = {"email": "leaver@example.test", "password": "pw pw pw"}
+    wrong = {"email": "leaver@example.test", "password": "not it"}
+    app = create_app(Settings(database_url=url, redis_url=None, secret_key="cli-test"))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cli.test") as client:
+            assert (await client.get("/api/v1/user", headers=old)).status_code == 200
+            (said,), _ = athena(["users", "deactivate", "leaver@example.test"], env=env, cwd=tmp_path)
+            assert said.strip() == "leaver@example.test is deactivated; revoked 1 token(s)"
+            assert (await client.get("/api/v1/user", headers=old)).status_code == 401
+            refused = await client.post("/api/v1/auth/sign-in", json=credentials)
+            guessed = await client.post("/api/v1/auth/sign-in", json=wrong)
+            assert refused.status_code == guessed.status_code == 422
+            assert refused.json() == guessed.json()  # no telling a deactivated account from a wrong password
+
+            (said,), _ = athena(["users", "activate", "leaver@example.test"], env=env, cwd=tmp_path)
+            assert said.strip() == "leaver@example.test can sign in again"
+            back = await client.post("/api/v1/auth/sign-in", json=credentials)
+            assert back.status_code == 200, back.text
+            fresh = {"Authorization": f"Bearer {back.json()['data']['token']}"}
+            assert (await client.get("/api/v1/user", headers=fresh)).status_code == 200
+            assert (await client.get("/api/v1/user", headers=old)).status_code == 401
+    finally:
+        await app.state.services.close()

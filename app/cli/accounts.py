@@ -51,6 +51,22 @@ def users_remove_membership(email: str, workspace: str) -> None:
     click.echo(f"{email} is no longer a member of {workspace}")
 
 
+@users.command(name="deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    """Stop a user signing in and revoke their tokens and sessions (their history stays)."""
+    revoked = run(lambda s: s.accounts.set_active(email, False))
+    click.echo(f"{email} is deactivated; revoked {revoked} token(s)")
+
+
+@users.command(name="activate")
+@click.argument("email")
+def users_activate(email: str) -> None:
+    """Let a deactivated user sign in again (with new tokens: the old ones stay revoked)."""
+    run(lambda s: s.accounts.set_active(email, True))
+    click.echo(f"{email} can sign in again")
+
+
 @click.group(name="tokens", help="Manage API tokens.")
 def tokens() -> None: ...
 

@@ -230,6 +230,19 @@ class AccountService:
             raise NotFoundError("Active token")
         return revoked
 
+    async def set_active(self, email: str, active: bool) -> int:
+        """Deactivate a user (someone who left) or let them back in. Deactivating revokes every
+        token and dashboard session of theirs (API at once; pages and open WebSockets within
+        WS_AUTH_RECHECK_SECONDS) and refuses their sign-ins with the wrong-password answer; what
+        they did stays (decisions, audit). Returns the number of tokens revoked."""
+        user_id = await self.user_id_by_email(email)
+        async with self.db.write() as session:
+            await session.execute(update(User).where(User.id == user_id).values(is_active=active))
+        if active:
+            self.recent_sessions.forget_all()
+            return 0
+        return await self.revoke_tokens(user_id)
+
     async def remove_membership_of(self, email: str, workspace: str) -> None:
         """Take a user out of a workspace (uuid or unique name): at once for this process's requests,
         and within WS_AUTH_RECHECK_SECONDS for open WebSockets and other processes' pages."""
