@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid as uuid_lib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import WebSocket, websocket
 
@@ -37,6 +37,10 @@ from app.web.pages.live import LivePage, PageState, touches_approvals
 from app.web.session import session_user
 from app.web.tiles import TileTicker
 
+if TYPE_CHECKING:
+    from app.lib.identity import CurrentUser
+    from app.services import Services
+
 logger = logging.getLogger("athena.web.live")
 
 
@@ -50,7 +54,7 @@ def parse_cursor(raw: str | None) -> dict[str, int]:
     return cursor
 
 
-async def open_page(socket: WebSocket[Any, Any, Any], services: Any, user: Any) -> LivePage:
+async def open_page(socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> LivePage:
     """The first page (in the route table's order) that wants the socket's query."""
     query = socket.query_params
     page_class = next(page for page in LIVE_PAGES if page.wants(query))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from litestar import WebSocket
 
     from app.lib.identity import CurrentUser
+    from app.services import Services
     from app.web.fragments import Fragments
 
 ENDINGS = ("execution.stopped", "execution.cancelled", "execution.deleted")
@@ -39,7 +40,7 @@ class LivePage(Protocol):
         ...
 
     @classmethod
-    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> LivePage:
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> LivePage:
         """The page's state for one socket, from its query and the user's memberships."""
         ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from litestar import WebSocket
 
@@ -19,6 +19,9 @@ from app.web.page_frames import PageUpdate
 from app.web.pages.approvals.review_cards import decided_notice
 from app.web.pages.approvals.view import InboxView
 from app.web.pages.live import touches_approvals
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 
 @dataclass(eq=False)
@@ -32,7 +35,7 @@ class ApprovalsLive:
         return query.get("page") == "approvals"
 
     @classmethod
-    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ApprovalsLive:
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> ApprovalsLive:
         # The inbox shows the workspaces where the user approves (or the one picked).
         return cls(InboxView.from_query(user, socket.query_params))
 

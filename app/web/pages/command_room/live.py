@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from litestar import WebSocket
 
@@ -15,6 +15,9 @@ from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
 from app.web.pages.command_room.view import RoomView
 from app.web.pages.live import touches_approvals
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 
 @dataclass(eq=False)
@@ -28,7 +31,7 @@ class CommandRoomLive:
         return query.get("page") == "command-room"
 
     @classmethod
-    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> CommandRoomLive:
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> CommandRoomLive:
         return cls(RoomView.from_query(user, socket.query_params))
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from litestar import WebSocket
 
@@ -15,6 +15,9 @@ from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
 from app.web.pages.execution_detail.view import DetailView
 from app.web.pages.executions.view import ExecutionView
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 
 @dataclass(eq=False)
@@ -30,7 +33,7 @@ class ExecutionDetailLive:
         return DetailView.wanted(query)
 
     @classmethod
-    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ExecutionDetailLive:
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> ExecutionDetailLive:
         view = DetailView.from_query(user, socket.query_params)
         return cls(view.watched, view.ref, await services.dashboard.family_of(user, view.ref))
 

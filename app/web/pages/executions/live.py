@@ -8,7 +8,7 @@ import contextlib
 import uuid as uuid_lib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
 from litestar import WebSocket
@@ -18,6 +18,9 @@ from app.realtime.prepared import PreparedEvent
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
 from app.web.pages.executions.view import ExecutionView
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 MAX_REPORTED_ROWS = 500
 
@@ -39,7 +42,7 @@ class ExecutionsLive:
         return True  # the default page: listed last
 
     @classmethod
-    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> ExecutionsLive:
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> ExecutionsLive:
         view = ExecutionView.from_query(user, socket.query_params)
         return cls(view, await _visible_rows(socket, services, view))
 
@@ -82,7 +85,7 @@ class ExecutionsLive:
         return fragments.resync(self.view, None)
 
 
-async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Any, view: ExecutionView) -> set[str]:
+async def _visible_rows(socket: WebSocket[Any, Any, Any], services: Services, view: ExecutionView) -> set[str]:
     """The rows the page shows: as the page reports them (after a reconnect the database has moved
     on), else as the view renders now."""
     # parse_qs keeps the blank value: "rows=" means "the page shows no rows", not "unknown".

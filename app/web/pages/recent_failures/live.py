@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from litestar import WebSocket
 from markupsafe import escape
@@ -15,6 +15,9 @@ from app.realtime.prepared import PreparedEvent
 from app.web.fragments import Fragments
 from app.web.page_frames import PageUpdate
 from app.web.pages.recent_failures.view import FailuresView
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 
 @dataclass(eq=False)
@@ -28,7 +31,7 @@ class RecentFailuresLive:
         return query.get("page") == "failures"
 
     @classmethod
-    async def open(cls, socket: WebSocket[Any, Any, Any], services: Any, user: CurrentUser) -> RecentFailuresLive:
+    async def open(cls, socket: WebSocket[Any, Any, Any], services: Services, user: CurrentUser) -> RecentFailuresLive:
         return cls(FailuresView.from_query(user, socket.query_params))
 
     @property
