@@ -101,6 +101,16 @@ async def test_every_node_of_a_wide_graph_is_visible_at_1280_and_1440_px(
         failed_node = page.locator(".graph .node-err")
         assert await failed_node.count() == 1 and await failed_node.get_attribute("data-node-id") == "review"
 
+    # On a phone the graph stays legible (not scaled to the screen's width): its labels are at least
+    # 9 px high and its region scrolls sideways, the page does not.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.goto(f"{server.base_url}/executions/{execution['uuid']}")
+    label = await page.locator(".graph .node-name").first.bounding_box()
+    assert label is not None and label["height"] >= 9, label
+    assert await page.locator(".graph-wrap").evaluate("el => el.scrollWidth > el.clientWidth")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
     # The graph's box is a named region the keyboard reaches (Tab), with a visible focus ring.
     region = page.locator(".graph-wrap")
     assert await region.get_attribute("role") == "region"
