@@ -9,10 +9,11 @@ import asyncio
 import datetime as dt
 
 
-async def clear_of_the_turn(period: dt.timedelta, *, margin: dt.timedelta) -> None:
+async def clear_of_the_turn(period: dt.timedelta, *, margin: dt.timedelta, zone: dt.tzinfo = dt.UTC) -> None:
     """Wait, if the wall clock is within ``margin`` of the end of its current ``period`` (an hour,
-    a day: aligned on UTC midnight), until a second past that end."""
-    now = dt.datetime.now(dt.UTC)
+    a day: aligned on midnight in ``zone``, UTC unless given, e.g. a browser context's timezone; a
+    zone without a daylight-saving change that day), until a second past that end."""
+    now = dt.datetime.now(zone)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     elapsed = (now - midnight) % period
     left = period - elapsed

@@ -11,6 +11,7 @@ import pytest
 
 from app.services import Services
 from app.web.pages.executions.view import ExecutionView
+from tests.clock import clear_of_the_turn
 from tests.conftest import World, create_execution, set_created_at
 from tests.metrics_seed import seed_metrics
 from tests.web_session import PageSession
@@ -54,6 +55,9 @@ async def test_page_shows_the_seeded_numbers(client: httpx.AsyncClient, world: W
 
 
 async def test_scope_range_and_live_part(client: httpx.AsyncClient, world: World, seeded: None) -> None:
+    # The live page names its hour in the poll URL and the poll below must find the same hour (in a
+    # new one it answers a reload instead): a few requests, all within one hour.
+    await clear_of_the_turn(dt.timedelta(hours=1), margin=dt.timedelta(seconds=10))
     page = PageSession(client, world.multi)
     # Organization view: B's failure joins A's; hourly bars.
     html = (await page.get(f"/insights?organization=org-1&{MARCH}&interval=hour")).text
@@ -83,6 +87,9 @@ async def test_signed_out_goes_to_sign_in(client: httpx.AsyncClient) -> None:
 async def test_status_tiles_and_their_sparklines_cover_the_same_period(
     client: httpx.AsyncClient, world: World, services: Services
 ) -> None:
+    # The hourly line's last bucket is the hour the executions below are created in (and the failure
+    # 3 h ago is 3 buckets before it): a few requests, all within one hour.
+    await clear_of_the_turn(dt.timedelta(hours=1), margin=dt.timedelta(seconds=10))
     now = dt.datetime.now(dt.UTC)
     inv = world.workflows["Invoice approval"]
     for status, hours_ago in (("running", 0), ("running", 0), ("failed", 3), ("failed", 25)):

@@ -15,16 +15,21 @@ reloads could drop the group's comment box and B's draft, see test_approval_grou
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from typing import Any
 
 from tests.browser.test_approval_work_kept import highlighted, page_says_pending
 from tests.browser.test_approvals import api, request, sign_in, waiting
+from tests.clock import clear_of_the_turn
 from tests.conftest import World
 from tests.servers import AppServer
 
 SAME = {"vendor": "ACME", "amount": 120}
 PUSH = 15000  # ms: the most a push and the list's reload may take under load
+# A decision's notice gives a decision of today (UTC) its clock time ("at 10:42:07"), an older one its
+# date too: each decision below and its notice (a push, within PUSH) on one day.
+SAME_DAY = dt.timedelta(seconds=PUSH / 1000 + 5)
 NOTHING_SENT = (
     """() => !document.querySelector('form.htmx-request') && !document.querySelector('#approve-confirm[open]')"""
 )
@@ -67,6 +72,7 @@ async def test_a_group_decided_by_a_colleague_stays_marked_with_my_draft(
     await mine.keyboard.type("Vendor under review, hold all")
 
     # A approves one of them: it is marked in B's group, which stays pending with the other two.
+    await clear_of_the_turn(dt.timedelta(days=1), margin=SAME_DAY)
     await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{members[0]['uuid']}/approve")
     member = group.locator(f"#approval-{members[0]['uuid']}")
     await mine.wait_for_selector(f"#approval-{members[0]['uuid']}.is-decided", state="attached", timeout=PUSH)
@@ -84,6 +90,7 @@ async def test_a_group_decided_by_a_colleague_stays_marked_with_my_draft(
 
     # A approves the rest from their inbox ("Approve all 2", confirmed).
     theirs = colleague.locator(f"#{group_id}")
+    await clear_of_the_turn(dt.timedelta(days=1), margin=SAME_DAY)
     await theirs.locator("button:has-text('Approve all 2')").click()
     await colleague.locator("#approve-confirm button:has-text('Approve all 2')").click()
     # Their answer fades within seconds: what B's page waits for is the decision itself.

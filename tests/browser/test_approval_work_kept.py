@@ -8,10 +8,12 @@ open and its approval confirmed in a dialog (button and ``a`` key). Approvers la
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from tests.browser.test_approvals import LIVE, api, badge_shows, request, sign_in, waiting
+from tests.clock import clear_of_the_turn
 from tests.conftest import World
 from tests.servers import AppServer
 
@@ -50,7 +52,10 @@ async def test_a_colleagues_decision_keeps_my_draft_my_highlight_and_the_counts(
     await mine.click(box)
     await mine.keyboard.type("Wrong vendor: see ticket 4411")
 
-    # A approves that review from their own inbox.
+    # A approves that review from their own inbox. B's notice gives a decision of today (UTC) its
+    # clock time, an older one its date too: the decision and the notice (within the 5 s below) on
+    # one day.
+    await clear_of_the_turn(dt.timedelta(days=1), margin=dt.timedelta(seconds=15))
     await colleague.click(f"#approval-{second['uuid']} button:has-text('Approve')")
     await colleague.wait_for_selector(f"#approval-{second['uuid']} .approval-done:has-text('Approved by you')")
 

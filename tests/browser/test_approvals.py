@@ -3,11 +3,13 @@ leave at once when someone else decides them, and the nav badge follows on every
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import httpx
 
+from tests.clock import clear_of_the_turn
 from tests.conftest import Actor, World
 from tests.servers import AppServer
 
@@ -102,6 +104,9 @@ async def test_a_review_decided_elsewhere_leaves_at_once_naming_who(
     await badge_shows(page, 2)
     await page.fill(f"#comment-{second['uuid']}", "half-typed")
 
+    # The notice gives a decision of today (UTC) its clock time, an older one its date too: the
+    # decision and the notice (within the 5 s below) on one day.
+    await clear_of_the_turn(dt.timedelta(days=1), margin=dt.timedelta(seconds=10))
     await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{first['uuid']}/approve")
     note = page.locator(f"#approval-{first['uuid']} .approval-done")
     await note.wait_for(timeout=5000)

@@ -4,21 +4,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.clock import clear_of_the_turn
 from tests.conftest import World
 from tests.servers import AppServer
 
 LIVE = "() => document.querySelector('#conn').dataset.state === 'live'"
+TOKYO = "Asia/Tokyo"
 ROW_STATUSES = (
     "() => Array.from(document.querySelectorAll('#execution-rows .col-status .badge')).map(b => b.textContent)"
 )
 
 
 async def _sign_in(browser: Any, server: AppServer, email: str, path: str) -> Any:
-    context = await browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id="Asia/Tokyo")
+    context = await browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id=TOKYO)
     page = await context.new_page()
     await page.goto(f"{server.base_url}{path}")
     await page.fill("input[name=email]", email)
@@ -32,6 +36,10 @@ async def _sign_in(browser: Any, server: AppServer, email: str, path: str) -> An
 async def test_statuses_are_chips_tiles_say_their_period_times_are_local(
     browser: Any, server: AppServer, world: World
 ) -> None:
+    # The page shows a time of today (in Tokyo) as a clock time, else with its date: the executions
+    # created here and the page that shows them at the end (a few seconds) are on one Tokyo day
+    # (its midnight is 15:00 UTC).
+    await clear_of_the_turn(dt.timedelta(days=1), margin=dt.timedelta(seconds=30), zone=ZoneInfo(TOKYO))
     async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as api:
         for status in ("running", "failed", "completed"):
             body = {"workflow_uuid": world.workflows["Invoice approval"], "status": "running"}
