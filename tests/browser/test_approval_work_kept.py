@@ -212,3 +212,29 @@ async def test_approvers_land_on_their_inbox_after_signing_in(browser: Any, serv
     assert await land(world.operator_a.email) == "/executions"
     assert await land(world.admin_a.email) == "/executions"
     assert await land(world.approver_a.email, "/command-room") == "/command-room"  # a next page still wins
+
+
+async def test_a_card_decided_elsewhere_stops_saying_it_is_waiting(
+    browser: Any, server: AppServer, world: World
+) -> None:
+    """Walked: the kept card said "Approved by admin at 00:32:24" above a "Waiting 3m 17s" that went on
+    counting. Its clocks stop where the decision found them, and it says "Waited"."""
+    kept, other = [
+        await request(server, world.operator_a, await waiting(server, world), title)
+        for title in ("Kept review", "Other review")
+    ]
+    mine = await sign_in(browser, server, world.approver_a)
+    await page_says_pending(mine, 2)
+    card = mine.locator(f"#approval-{kept['uuid']}")
+    await mine.fill(f"#comment-{kept['uuid']}", "half-written rejection")
+    await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{kept['uuid']}/approve")
+    await mine.wait_for_selector(f"#approval-{kept['uuid']}.is-decided", timeout=5000)
+    facts = card.locator(".ai-facts")
+    frozen = await facts.inner_text()
+    assert "Waited" in frozen and "Waiting" not in frozen, frozen
+    # The page's clocks have ticked since (the other card's "Waiting" changed): the kept card's did not.
+    ticking = f"#approval-{other['uuid']} .ai-facts [data-started]"
+    was = await mine.inner_text(ticking)
+    await mine.wait_for_function(f"was => document.querySelector('{ticking}').textContent !== was", arg=was)
+    assert await facts.inner_text() == frozen
+    assert await mine.input_value(f"#comment-{kept['uuid']}") == "half-written rejection"
