@@ -177,9 +177,26 @@
       if (dialog) { dialog.remove(); }
     }
   });
+  // A dismissed report stays dismissed: the server offers the latest report on every page load for
+  // ten minutes (so a reload keeps a running operation), and it came back after each filter applied.
+  var DISMISSED = "athena:dismissed-operations";
+  function dismissedOps() {
+    try { return JSON.parse(localStorage.getItem(DISMISSED) || "[]"); } catch (e) { return []; }
+  }
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest && evt.target.closest(".dismiss-op");
-    if (btn) { var box = btn.closest("#operation-progress"); if (box) { box.remove(); } }
+    var box = btn && btn.closest("#operation-progress");
+    if (!box) { return; }
+    if (box.dataset.operation) {
+      try { localStorage.setItem(DISMISSED, JSON.stringify(dismissedOps().concat([box.dataset.operation]).slice(-20))); } catch (e) { /* private mode: dismissed here only */ }
+    }
+    box.remove();
+  });
+  document.addEventListener("htmx:load", function (evt) {
+    var elt = evt.detail.elt;
+    var box = elt && (elt.id === "operation-progress" ? elt : elt.querySelector && elt.querySelector("#operation-progress"));
+    if (!box || box.dataset.status === "queued" || box.dataset.status === "running") { return; }
+    if (dismissedOps().indexOf(box.dataset.operation) >= 0) { box.remove(); }
   });
 
   // Keyboard: "/" search, j/k move, enter opens. On the approvals page j/k move over the reviews
