@@ -177,9 +177,26 @@
       if (dialog) { dialog.remove(); }
     }
   });
+  // A dismissed report stays dismissed: the server offers the latest report on every page load for
+  // ten minutes (so a reload keeps a running operation), and it came back after each filter applied.
+  var DISMISSED = "athena:dismissed-operations";
+  function dismissedOps() {
+    try { return JSON.parse(localStorage.getItem(DISMISSED) || "[]"); } catch (e) { return []; }
+  }
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest && evt.target.closest(".dismiss-op");
-    if (btn) { var box = btn.closest("#operation-progress"); if (box) { box.remove(); } }
+    var box = btn && btn.closest("#operation-progress");
+    if (!box) { return; }
+    if (box.dataset.operation) {
+      try { localStorage.setItem(DISMISSED, JSON.stringify(dismissedOps().concat([box.dataset.operation]).slice(-20))); } catch (e) { /* private mode: dismissed here only */ }
+    }
+    box.remove();
+  });
+  document.addEventListener("htmx:load", function (evt) {
+    var elt = evt.detail.elt;
+    var box = elt && (elt.id === "operation-progress" ? elt : elt.querySelector && elt.querySelector("#operation-progress"));
+    if (!box || box.dataset.status === "queued" || box.dataset.status === "running") { return; }
+    if (dismissedOps().indexOf(box.dataset.operation) >= 0) { box.remove(); }
   });
 
   // Keyboard: "/" search, j/k move, enter opens. On the approvals page j/k move over the reviews
@@ -452,5 +469,64 @@
   document.addEventListener("focusin", function (evt) {
     var p = parts();
     if (p && isOpen(p) && !p.menu.contains(evt.target) && evt.target !== p.button) { setOpen(p, false); }
+  });
+})();
+
+// ===== The execution page: a review decided elsewhere keeps the comment being written =====
+// The page's body is replaced whenever the execution changes. A pending review's comment box is kept
+// through that (hx-preserve), but once a colleague decided the review the new body has no box, and
+// what the reviewer was writing vanished without a word. It stays, read-only, saying who decided.
+(function () {
+  "use strict";
+  var drafts = null;
+  function decided(elt) {  // the review whose decision (mine) this answer is: its comment was sent
+    var form = elt && elt.closest && elt.closest("form[hx-post^='/approvals/']");
+    var m = form && /^\/approvals\/([^/]+)\//.exec(form.getAttribute("hx-post"));
+    return m ? m[1] : null;
+  }
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || target.id !== "detail-body" || !evt.detail.shouldSwap) { return; }
+    var sent = decided(evt.detail.requestConfig && evt.detail.requestConfig.elt);
+    drafts = [];
+    target.querySelectorAll(".approval[id^='detail-approval-']").forEach(function (li) {
+      var uuid = li.id.slice("detail-approval-".length);
+      if (uuid === sent) { return; }
+      var box = li.querySelector(".ai-comment-box"), kept = li.querySelector(".kept-draft textarea");
+      var value = box && box.value.trim() ? box.value : kept ? kept.value : "";
+      if (value) { drafts.push([uuid, value]); }
+    });
+  });
+  function keep(li, value) {
+    var status = li.dataset.status || "decided", who = li.dataset.decidedBy;
+    var wrap = document.createElement("div");
+    wrap.className = "kept-draft";
+    var note = document.createElement("p");
+    note.className = "ai-decided";
+    note.setAttribute("role", "status");
+    note.textContent = status.charAt(0).toUpperCase() + status.slice(1) + (who ? " by " + who : "") +
+      " while you were writing. Your comment was not sent; it is kept here, read-only: copy it if you need it.";
+    var area = document.createElement("textarea");
+    area.readOnly = true;
+    area.rows = 2;
+    area.value = value;
+    area.setAttribute("aria-label", "Your comment (not sent)");
+    var dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "btn btn-ghost btn-small";
+    dismiss.textContent = "Dismiss";
+    dismiss.addEventListener("click", function () { wrap.remove(); });
+    wrap.append(note, area, dismiss);
+    li.appendChild(wrap);
+  }
+  document.addEventListener("htmx:afterSwap", function () {
+    var list = drafts;
+    drafts = null;
+    var body = document.getElementById("detail-body");
+    if (!list || !body) { return; }
+    list.forEach(function (d) {
+      var li = document.getElementById("detail-approval-" + d[0]);
+      if (li && body.contains(li) && !li.querySelector(".ai-comment-box, .kept-draft")) { keep(li, d[1]); }
+    });
   });
 })();

@@ -51,6 +51,13 @@
       box.setAttribute("aria-readonly", "true");
     });
     card.querySelectorAll(".presence, .group-decided-line").forEach(function (p) { p.hidden = true; });
+    // It waits no more: its clocks (app.js ticks every [data-started]) stop where the decision found
+    // them, and "Waiting" reads "Waited", as on a decided review's own card.
+    card.querySelectorAll("[data-started]").forEach(function (el) { el.removeAttribute("data-started"); });
+    card.querySelectorAll(".ai-facts dt, .ai-facts dd > .small").forEach(function (el) {
+      var word = el.textContent.trim();
+      if (word === "Waiting" || word === "waiting") { el.textContent = word.slice(0, -3) + "ed"; }
+    });
     var banner = document.createElement("div");
     banner.className = "ai-decided-banner";
     banner.appendChild(note);

@@ -283,8 +283,9 @@
     var live = document.getElementById("stop-live");
     var confirm = document.getElementById("stop-confirm");
     if (!live || !confirm || stopBusy()) { return; }
-    var n = confirm.querySelector(".stop-n");
+    var n = confirm.querySelector(".stop-n"), s = confirm.querySelector(".stop-s");
     if (n) { n.textContent = live.dataset.total; }
+    if (s) { s.textContent = live.dataset.total === "1" ? "" : "s"; }  // "Stop 1 execution", "Stop 2 executions"
     confirm.disabled = live.dataset.stoppable !== "1";
   });
 

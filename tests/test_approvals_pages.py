@@ -331,3 +331,21 @@ async def test_socket_frames_for_approval_events(app: Any, services: Services, w
     assert not any(
         "approvals-badge" in f for f in frames_for(_event(ws_a, 8, "approval.decided", base), fragments, viewer)
     )
+
+
+async def test_the_decided_tabs_show_the_latest_decision_first(client: httpx.AsyncClient, world: World) -> None:
+    """Walked: I approved a review, opened "Decided by me" and it was not there: the decided tabs were
+    in due order, oldest first, and the decision just made was on the last of 19 pages."""
+    invoice = world.workflows["Invoice approval"]
+    _, overdue = await pending_approval(client, world.operator_a, invoice, title="Was overdue", due_at=PAST)
+    _, later = await pending_approval(client, world.operator_a, invoice, title="Due later", due_at=LATER)
+    me = PageSession(client, world.approver_a)
+    for approval in (overdue, later):  # the overdue one decided first
+        assert (await me.post(f"{INBOX}/{approval['uuid']}/approve", {"comment": "ok"})).status_code == 200
+    for tab in ("mine", "decided"):
+        html = (await me.get(f"{INBOX}?tab={tab}")).text
+        assert item_ids(html) == [later["uuid"], overdue["uuid"]], tab
+        assert '<option value="">Latest decision first</option>' in html
+        requested = (await me.get(f"{INBOX}?tab={tab}&sort=requested")).text
+        assert item_ids(requested) == [overdue["uuid"], later["uuid"]], tab  # oldest request first, as asked
+    assert '<option value="">Soonest due first</option>' in (await me.get(INBOX)).text

@@ -74,7 +74,7 @@ async def test_stop_preview_names_the_cascade(client: httpx.AsyncClient, world: 
     page = PageSession(client, world.operator_a)
     dialog = (await page.get(f"/executions/{child['uuid']}/stop-preview", htmx_target="dialog-slot")).text
     assert '<strong class="cascade-parents">1</strong>' in dialog
-    assert 'Stop <span class="stop-n">2</span> executions' in dialog
+    assert 'Stop <span class="stop-n">2</span> execution<span class="stop-s">s</span>' in dialog
     state = (await client.get(f"{API}/workflow-executions/{child['uuid']}", headers=world.viewer_a.headers)).json()
     assert state["data"]["status"] == "running"  # a preview changes nothing
 

@@ -106,6 +106,10 @@ async def test_a_group_decided_by_a_colleague_stays_marked_with_my_draft(
     for label in ("Approve all", "Reject all"):
         assert await group.locator(f"button:has-text('{label}')").is_disabled()
     assert await highlighted(mine) == [group_id]
+    # Its "Oldest ... waiting" clock stopped with the decision (it went on counting).
+    oldest = await group.locator(".ai-facts").inner_text()
+    assert "waited" in oldest and "waiting" not in oldest, oldest
+    assert await group.locator(".ai-facts [data-started]").count() == 0
     ids = await mine.eval_on_selector_all("#approval-items > .approval-item", "els => els.map(e => e.id)")
     assert ids == order  # in place, nothing moved
     await page_says_pending(mine, 1, PUSH)

@@ -217,3 +217,63 @@ async def test_approvers_land_on_their_inbox_after_signing_in(browser: Any, serv
     assert await land(world.operator_a.email) == "/executions"
     assert await land(world.admin_a.email) == "/executions"
     assert await land(world.approver_a.email, "/command-room") == "/command-room"  # a next page still wins
+
+
+async def test_a_card_decided_elsewhere_stops_saying_it_is_waiting(
+    browser: Any, server: AppServer, world: World
+) -> None:
+    """Walked: the kept card said "Approved by admin at 00:32:24" above a "Waiting 3m 17s" that went on
+    counting. Its clocks stop where the decision found them, and it says "Waited"."""
+    kept, other = [
+        await request(server, world.operator_a, await waiting(server, world), title)
+        for title in ("Kept review", "Other review")
+    ]
+    mine = await sign_in(browser, server, world.approver_a)
+    await page_says_pending(mine, 2)
+    card = mine.locator(f"#approval-{kept['uuid']}")
+    await mine.fill(f"#comment-{kept['uuid']}", "half-written rejection")
+    await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{kept['uuid']}/approve")
+    await mine.wait_for_selector(f"#approval-{kept['uuid']}.is-decided", timeout=5000)
+    facts = card.locator(".ai-facts")
+    frozen = await facts.inner_text()
+    assert "Waited" in frozen and "Waiting" not in frozen, frozen
+    # The page's clocks have ticked since (the other card's "Waiting" changed): the kept card's did not.
+    ticking = f"#approval-{other['uuid']} .ai-facts [data-started]"
+    was = await mine.inner_text(ticking)
+    await mine.wait_for_function(f"was => document.querySelector('{ticking}').textContent !== was", arg=was)
+    assert await facts.inner_text() == frozen
+    assert await mine.input_value(f"#comment-{kept['uuid']}") == "half-written rejection"
+
+
+async def test_a_colleagues_decision_on_the_execution_page_keeps_my_draft(
+    browser: Any, server: AppServer, world: World
+) -> None:
+    """Walked: on the execution page, the review's comment box held my half-written rejection; a
+    colleague decided the review and the page's refresh dropped the box, draft and all, without a word.
+    The draft stays, read-only, with the review now saying who decided."""
+    execution = await waiting(server, world)
+    review, other = [await request(server, world.operator_a, execution, title) for title in ("Kept", "Other")]
+    mine = await sign_in(browser, server, world.approver_a, f"/executions/{execution}")
+    await mine.fill(f"#decide-comment-{review['uuid']}", "Wrong vendor: see ticket 4411")
+    await mine.fill(f"#decide-comment-{other['uuid']}", "still pending, still mine")
+    await api(server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{review['uuid']}/approve")
+    item = mine.locator(f"#detail-approval-{review['uuid']}")
+    await item.locator(".badge-approval-approved").wait_for(timeout=5000)
+    assert "admin_a@example.test" in await item.inner_text()
+    kept = item.locator(".kept-draft")
+    await kept.wait_for(timeout=2000)
+    assert await kept.locator("textarea, input").input_value() == "Wrong vendor: see ticket 4411"
+    assert await kept.locator("textarea, input").evaluate("b => b.readOnly")
+    assert "Approved by admin_a@example.test" in await kept.inner_text()
+    # The review still pending keeps its box as it was, editable.
+    assert await mine.input_value(f"#decide-comment-{other['uuid']}") == "still pending, still mine"
+    assert await item.locator(".kept-draft").count() == 1
+    # The next refresh (the other review decided too) keeps the first draft and keeps the second.
+    await api(
+        server, world.admin_a, "POST", f"/api/v1/workflow-approvals/{other['uuid']}/reject", json={"comment": "no"}
+    )
+    second = mine.locator(f"#detail-approval-{other['uuid']} .kept-draft")
+    await second.wait_for(timeout=5000)
+    assert await second.locator("textarea").input_value() == "still pending, still mine"
+    assert "Rejected by admin_a@example.test" in await second.inner_text()
+    assert await kept.locator("textarea").input_value() == "Wrong vendor: see ticket 4411"

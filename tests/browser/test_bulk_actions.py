@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest_asyncio
 from sqlalchemy import func, insert, select
 
@@ -77,3 +78,32 @@ async def test_select_all_matching_preview_confirm_progress_report(
     assert (await page.text_content(".rep-skipped")).strip() == "0"
     await page.wait_for_selector("#execution-rows .badge-cancelled")
     assert not [e for e in errors if "422" not in e], errors  # the wrong count's 422 is expected
+
+
+async def test_a_dismissed_report_stays_dismissed_after_a_reload(
+    signed_in_page: Any, server: AppServer, world: World
+) -> None:
+    """Walked: Dismiss took a finished bulk stop's report away, and the next page load (a filter
+    applied, a reload) brought it back for the ten minutes a report is kept."""
+    page = signed_in_page
+    async with httpx.AsyncClient(base_url=server.base_url, headers=world.operator_a.headers) as c:
+        body = {"workflow_uuid": world.workflows["Invoice approval"], "status": "running"}
+        made = [(await c.post("/api/v1/workflow-executions", json=body)).json()["data"]["uuid"] for _ in range(2)]
+    await page.goto(f"{server.base_url}/executions?workspace={world.ws['A']}&status=running")
+    for uuid in made:
+        await page.check(f"#row-{uuid} input[name=ids]")
+    await page.select_option("#bulk-action", "stop")
+    await page.click("#bulk-preview")
+    await page.locator("#bulk-dialog").wait_for()
+    await page.click("#bulk-confirm")
+    report = page.locator("#operation-progress[data-status=done] .op-report")
+    await report.wait_for(timeout=30000)
+    await page.click("#operation-progress .dismiss-op")
+    await page.locator("#operation-progress").wait_for(state="detached")
+
+    async with page.expect_response(lambda r: r.url.endswith("/executions/operations/current")) as answer:
+        await page.reload()
+    assert "op-report" in await (await answer.value).text()  # the server still offers it...
+    await page.wait_for_function("() => !htmx.find('#operation-slot.htmx-request')")
+    await page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)))")
+    assert await page.locator("#operation-progress").count() == 0  # ...and the page keeps it dismissed

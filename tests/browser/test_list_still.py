@@ -251,3 +251,29 @@ async def test_on_a_phone_the_held_bar_covers_neither_the_last_card_nor_is_cover
     )
     assert apart >= 0, f"the toast covers the held bar by {-apart:.0f} px"
     await api.client.aclose()
+
+
+async def test_the_stop_button_counts_in_words_that_agree(signed_in_page: Any, server: AppServer, world: World) -> None:
+    """Walked: the dialog open on a run that finished meanwhile said "Nothing to stop" over a button
+    reading "Stop 0 execution" (the number followed the refresh, the word kept its first form)."""
+    page = signed_in_page
+    api = Api(server, world)
+    parent = await api.create()
+    await page.goto(f"{server.base_url}/executions?workspace={world.ws['A']}")
+    await page.wait_for_function(LIVE)
+    await page.click(f"#row-{parent['uuid']} button:has-text('Stop')")
+    confirm = page.locator("#stop-dialog #stop-confirm")
+
+    async def label() -> str:
+        return " ".join((await confirm.text_content() or "").split())
+
+    assert await label() == "Stop 1 execution"
+    await api.create(parent_execution_uuid=parent["uuid"])
+    await page.wait_for_function("() => document.querySelector('#stop-confirm .stop-n').textContent === '2'")
+    assert await label() == "Stop 2 executions"
+    await api.call("PATCH", f"/{parent['uuid']}", json={"status": "completed"})
+    await page.locator("#stop-dialog .stop-nothing").wait_for(timeout=10_000)
+    await page.wait_for_function("() => document.querySelector('#stop-confirm').disabled")
+    assert await label() == "Stop 0 executions"
+    with contextlib.suppress(Exception):
+        await api.client.aclose()

@@ -65,3 +65,34 @@ async def test_a_restored_row_leaves_the_trash_without_a_reload(browser: Any, se
     await page.locator(f"#trash-{restored}").wait_for(state="detached", timeout=10_000)
     assert await page.evaluate("() => window.__sameDocument === true")
     assert await page.locator(f"#trash-{kept}").is_visible()
+
+
+async def test_the_trash_count_follows_a_restore(browser: Any, server: AppServer, world: World) -> None:
+    """Walked: restoring a row took it out of the table while the footer kept saying "7 deleted
+    executions" over 6 rows, until a reload."""
+    async with httpx.AsyncClient(base_url=server.base_url, headers=world.admin_a.headers) as c:
+        wf = world.workflows["Invoice approval"]
+        uuids = []
+        for _ in range(2):
+            created = await c.post("/api/v1/workflow-executions", json={"workflow_uuid": wf, "status": "completed"})
+            assert created.status_code == 201, created.text
+            uuids.append(created.json()["data"]["uuid"])
+            gone = await c.request("DELETE", f"/api/v1/workflow-executions/{uuids[-1]}", json={"reason": "duplicate"})
+            assert gone.status_code < 300, gone.text
+    page = await browser.new_page(viewport={"width": 1366, "height": 800})
+    await sign_in(page, server, world.admin_a)
+    await page.goto(f"{server.base_url}/executions/trash")
+    rows = page.locator("#trash-rows tr")
+    before = await rows.count()
+    assert before >= 2
+    assert f"{before} deleted executions" in await page.inner_text(".results .pager")
+    await page.click(f"#trash-{uuids[0]} button:has-text('Restore')")
+    await page.locator(f"#trash-{uuids[0]}").wait_for(state="detached", timeout=10_000)
+    assert await rows.count() == before - 1
+    after = "1 deleted execution" if before == 2 else f"{before - 1} deleted executions"
+    await page.wait_for_function(
+        "want => document.querySelector('.results .pager').textContent.trim().startsWith(want)", arg=after
+    )
+    # and a reload agrees with what the page now says
+    await page.reload()
+    assert (await page.inner_text(".results .pager")).strip().startswith(after)

@@ -167,9 +167,12 @@ def filter_conditions(f: ApprovalFilters, workspace_ids: list[int], user_id: int
 
 
 def order_by(sort_by: str) -> list[Any]:
-    """``requested_at``: oldest first. ``due_at``: soonest first, approvals without a due date last."""
+    """``requested_at``: oldest first. ``due_at``: soonest first, approvals without a due date last.
+    ``decided_at`` (the inbox's decided tabs): the latest decision first."""
     if sort_by == "due_at":
         return [A.due_at.is_(None), A.due_at.asc(), A.requested_at.asc(), A.id.asc()]
+    if sort_by == "decided_at":
+        return [A.decided_at.is_(None), A.decided_at.desc(), A.id.desc()]
     return [A.requested_at.asc(), A.id.asc()]
 
 

@@ -95,5 +95,7 @@ class InboxView:
             overdue=self.overdue,
             search=self.search or None,
             decided_by_me=self.tab == "mine",
-            sort_by="due_at" if self.sort == "due" else "requested_at",
+            # Decided reviews have no due time that matters: their default order is the latest
+            # decision first (a decision just made is on top of "Decided by me", not on its last page).
+            sort_by="requested_at" if self.sort == "requested" else "due_at" if self.pending_tab else "decided_at",
         )

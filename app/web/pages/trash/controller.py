@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from markupsafe import Markup
 
@@ -18,6 +19,7 @@ from app.domain.executions.services import ExecutionService, Includes
 from app.domain.executions.trash import TrashService
 from app.lib.errors import AppError, ForbiddenError
 from app.lib.identity import OPERATE_ROLES, CurrentUser
+from app.lib.pagination import PageRequest
 from app.web.errors import error_toast, toast
 from app.web.page_context import base_context
 from app.web.pages.trash.view import TrashView
@@ -26,13 +28,14 @@ from app.web.session import provide_page_user
 PageUser = NamedDependency[CurrentUser]
 
 
-def toast_with_removal(message: str, row_id: str) -> Response[Any]:
-    """A confirmation toast plus an out-of-band removal of the row the action was about."""
+def toast_with_removal(message: str, row_id: str, also: Markup | None = None) -> Response[Any]:
+    """A confirmation toast plus an out-of-band removal of the row the action was about (and ``also``,
+    more out-of-band markup)."""
     # The row rides in a <template>, as the stop's answer does (pages/executions/stop_dialog.py): the HTML parser
     # drops a bare <tr> that follows the toast's <div>, and the row then never left the trash. htmx
     # swaps out-of-band elements found in templates and removes the emptied template.
     removal = Markup('<template><tr id="{}" hx-swap-oob="delete"></tr></template>').format(row_id)
-    return toast(message, error=False, oob=removal)
+    return toast(message, error=False, oob=removal + (also or Markup()))
 
 
 class TrashPages(Controller):
@@ -69,12 +72,21 @@ class TrashPages(Controller):
     ) -> Response[Any]:
         """Restore from the trash (admins); the row leaves the trash list."""
         form = await request.form()
+        service = TrashService(request.app.state.services.executions)
         try:
             reason = check_reason(form.get("reason"))
-            await TrashService(request.app.state.services.executions).restore(user, execution_uuid, reason)
+            await service.restore(user, execution_uuid, reason)
         except AppError as exc:
             return error_toast(exc)
-        return toast_with_removal("Restored: the execution is back in its lists.", f"trash-{execution_uuid}")
+        # The page's count follows its rows (it said "7 deleted executions" over 6 until a reload):
+        # counted again for the workspace the page shows, the form's hidden field.
+        view = TrashView.from_query(user, form)
+        _, total = await service.list(user, view.workspace, PageRequest(page=1, per_page=1))
+        templates = request.app.template_engine
+        if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
+            raise TypeError(f"the trash page needs Jinja templates, not {type(templates).__name__}")
+        count = Markup(templates.engine.get_template("trash/_total.html").render(total=total, oob=True))
+        return toast_with_removal("Restored: the execution is back in its lists.", f"trash-{execution_uuid}", count)
 
     @get("/executions/{execution_uuid:uuid}/delete-dialog", media_type=MediaType.HTML)
     async def delete_dialog(
