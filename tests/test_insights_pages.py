@@ -109,3 +109,14 @@ async def test_status_tiles_and_their_sparklines_cover_the_same_period(
     html = (await PageSession(client, world.viewer_a).get(f"/executions?workspace={world.ws['A']}")).text
     assert html.count('<svg class="spark"') == 7
     assert 'title="2 created in all time are failed now; the line counts them per day"' in html
+
+
+async def test_dates_typed_the_wrong_way_round_mean_the_days_between(
+    client: httpx.AsyncClient, world: World, seeded: None
+) -> None:
+    """From after To: the insights page shows the days between them (it showed the last 24 h and
+    cleared both fields), with the fields set the right way round."""
+    page = PageSession(client, world.viewer_a)
+    html = (await page.get(f"/insights?workspace={world.ws['A']}&from=2025-03-04&to=2025-03-03")).text
+    assert text_of(html, "stat-total") == "6"  # as for from=2025-03-03&to=2025-03-04
+    assert 'name="from" value="2025-03-03"' in html and 'name="to" value="2025-03-04"' in html

@@ -252,3 +252,22 @@ def test_live_twin_of_the_chips() -> None:
     # New rows slide in live only where the event settles the chip; elsewhere the banner offers them.
     assert view("failed_unretried", "wait_overdue").live_inserts
     assert not view("slow").live_inserts and not view("approval_overdue").live_inserts
+
+
+async def test_dates_typed_the_wrong_way_round_list_the_days_between(
+    client: httpx.AsyncClient, services: Services, world: World
+) -> None:
+    """From after To on the list: the executions created between the two days (it showed none), the
+    date fields set the right way round, and a removable chip saying which days."""
+    wf = world.workflows["Invoice approval"]
+    made = [await create_execution(client, world.operator_a, wf, status="completed") for _ in range(3)]
+    for execution, day in zip(made, (1, 5, 10), strict=True):
+        await set_times(services, execution["uuid"], created_at=dt.datetime(2025, 3, day, 12, tzinfo=dt.UTC))
+    page = PageSession(client, world.viewer_a)
+    html = (await page.get(f"/executions?workspace={world.ws['A']}&from=2025-03-08&to=2025-03-02")).text
+    assert row_ids(html) == [made[1]["uuid"]]
+    assert 'name="from" value="2025-03-02"' in html and 'name="to" value="2025-03-08"' in html
+    chip = re.search(r'<span class="filter-chip chip-dates">Created: ([^<]*)<a href="([^"]+)"', html)
+    assert chip is not None and chip.group(1).strip() == "2025-03-02 \u2013 2025-03-08"
+    unfiltered = (await page.get(chip.group(2).replace("&amp;", "&"))).text
+    assert set(row_ids(unfiltered)) >= {m["uuid"] for m in made} and "chip-dates" not in unfiltered

@@ -90,6 +90,10 @@ class ExecutionFilter:
         range_key = params.get("range") or ""
         now = now or dt.datetime.now(dt.UTC)
         date_from = now - QUICK_RANGES[range_key] if range_key in QUICK_RANGES else _date(params.get("from"))
+        date_to = None if range_key in QUICK_RANGES else _date(params.get("to"), end=True)
+        if date_from and date_to and date_from > date_to:
+            # From after To (typed the wrong way round): the days between them, not an empty list.
+            date_from, date_to = _date(params.get("to")), _date(params.get("from"), end=True)
         try:
             page = max(1, min(int(params.get("page") or 1), 100_000))
         except ValueError:
@@ -103,7 +107,7 @@ class ExecutionFilter:
             search=(params.get("q") or "").replace("\x00", "").strip()[:200],
             range=range_key if range_key in QUICK_RANGES else "",
             date_from=date_from,
-            date_to=None if range_key in QUICK_RANGES else _date(params.get("to"), end=True),
+            date_to=date_to,
             needs_review=params.get("review") == "1",
             command_room=params.get("command_room") == "1",
             sort="updated" if params.get("sort") == "updated" else "created",

@@ -65,6 +65,8 @@ class InsightsView:
             organization = first.organization_multiplai_id if first else None
             workspace_ids = user.workspace_ids_of_organization(organization) if organization else []
         day_from, day_to = _day(params.get("from")), _day(params.get("to"))
+        if day_from and day_to and day_from > day_to:
+            day_from, day_to = day_to, day_from  # typed the wrong way round: the days between them
         range_key = params.get("range") or ""
         if range_key not in RANGES and not (day_from or day_to):
             range_key = DEFAULT_RANGE
