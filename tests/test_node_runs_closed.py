@@ -93,6 +93,29 @@ async def test_a_late_running_report_does_not_reopen_a_finished_execution(
     assert by_node(runs)["finish"]["status"] == "cancelled" and metadata.get("running_node") is None
 
 
+async def test_detail_page_names_the_running_node_as_its_graph_box_does(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Engines report a node by its id ("chk"); the page says which node by the name its graph box
+    shows, the id beside it (it said only "chk", a word found nowhere on the graph)."""
+    nodes = [{"id": "start", "name": "Invoice received"}, {"id": "chk", "name": "Check the invoice"}]
+    body = {
+        "workspace_uuid": world.ws["A"],
+        "name": "Named nodes",
+        "nodes": nodes,
+        "edges": [{"source": "start", "target": "chk"}],
+    }
+    made = await client.post("/api/v1/workflows", json=body, headers=world.admin_a.headers)
+    assert made.status_code == 201, made.text
+    execution = await create_execution(client, world.operator_a, made.json()["data"]["uuid"])
+    runs = [{"node_id": "start", "status": "success"}, {"node_id": "chk", "status": "running"}]
+    response = await patch_execution(client, world.operator_a, execution["uuid"], status="running", node_runs=runs)
+    assert response.status_code == 200, response.text
+    html = (await PageSession(client, world.viewer_a).get(f"/executions/{execution['uuid']}")).text
+    facts = html[html.index('<dl class="facts">') : html.index("</dl>")]
+    assert '<dt>Running node</dt><dd>Check the invoice <span class="mono muted small">chk</span></dd>' in facts
+
+
 async def test_detail_page_after_a_stop(client: httpx.AsyncClient, world: World) -> None:
     parent = await running_with_open_node(client, world)
     child = await running_with_open_node(client, world, parent_execution_uuid=parent["uuid"])
