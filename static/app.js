@@ -154,6 +154,17 @@
     var dialog = evt.target.closest && evt.target.closest("dialog");
     if (dialog && evt.target.classList.contains("close-dialog")) { dialog.remove(); }
   });
+  // A toast written here (a key that cannot act), fading like the server's.
+  function say(message) {
+    var area = document.getElementById("toasts");
+    if (!area) { return; }
+    var note = document.createElement("div");
+    note.className = "toast";
+    note.setAttribute("role", "status");
+    note.textContent = message;
+    area.appendChild(note);
+    setTimeout(function () { note.remove(); }, 6000);
+  }
   document.addEventListener("htmx:afterSwap", function (evt) {
     if (evt.detail.target && evt.detail.target.id === "toasts") {
       var toast = evt.detail.target.lastElementChild;
@@ -255,7 +266,11 @@
       if (!item || !item.classList.contains("approval-item")) { return; }
       if (evt.key === "a") {
         var approve = item.querySelector(".ai-approve button[type=submit]");
-        if (approve) { evt.preventDefault(); approve.click(); }
+        if (approve && approve.disabled) {
+          // A click on a disabled button does nothing: say why instead of nothing at all.
+          evt.preventDefault();
+          say(approve.title || "You may not approve this.");
+        } else if (approve) { evt.preventDefault(); approve.click(); }
       } else {
         var box = item.querySelector(".ai-comment-box");
         if (box) { evt.preventDefault(); box.focus(); }

@@ -43,6 +43,20 @@ async def test_group_decided_at_once_with_refusals_named(browser: Any, server: A
         assert got["status"] == "approved" and got["comment"] == "same invoice, fine"
     got = (await api(server, world.viewer_a, "GET", f"/api/v1/workflow-approvals/{mine['uuid']}"))["data"]
     assert got["status"] == "pending"
+
+    # The one left I triggered: "a" on it cannot approve, and says why (it did nothing, silently).
+    await page.locator(f"#approval-{mine['uuid']}").wait_for()
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    for _ in range(6):
+        await page.keyboard.press("j")
+        if await page.locator(f"#approval-{mine['uuid']}.kb-active").count():
+            break
+    await page.keyboard.press("a")
+    said = page.locator("#toasts .toast", has_text="You triggered this execution")
+    await said.wait_for(timeout=5000)
+    assert "another approver must approve it" in await said.inner_text()
+    got = (await api(server, world.viewer_a, "GET", f"/api/v1/workflow-approvals/{mine['uuid']}"))["data"]
+    assert got["status"] == "pending"
     await page.close()
 
 
