@@ -9,7 +9,11 @@ import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from app.db.models import OperatorActionKind, WorkflowExecution
+from app.db.models.base import utcnow
+from app.domain.audit.records import OperatorActionEntry, record_operator_actions
 from tests.conftest import API, EXECUTIONS, World, create_execution
 from tests.web_session import PageSession
 
@@ -146,3 +150,29 @@ async def test_audit_page_filters_in_the_url_and_exports(client: httpx.AsyncClie
     assert [r[2] for r in csv.reader(io.StringIO(export.text))] == ["action", "unflag"]
     uuid.UUID(ids["b1"])  # B's delete never shows in A's admin page
     assert ids["b1"][-8:] not in page.text
+
+
+async def test_a_time_in_an_actions_detail_reads_as_a_time(
+    client: httpx.AsyncClient, services: Any, world: World
+) -> None:
+    """A purge's row carries when the execution was deleted: shown as a time (UTC on hover), not as
+    "2025-03-04T10:20:30.123456Z"; other detail values as they are."""
+    made = await create_execution(client, world.operator_a, world.workflows["Invoice approval"])
+    async with services.db.write() as session:
+        row = (
+            await session.execute(
+                select(WorkflowExecution.id, WorkflowExecution.workspace_id).where(
+                    WorkflowExecution.uuid == uuid.UUID(made["uuid"])
+                )
+            )
+        ).one()
+        detail = {"deleted_at": "2025-03-04T10:20:30.123456Z", "status": "failed", "note": "2025-03-04Tnot a time"}
+        entry = OperatorActionEntry(row.workspace_id, OperatorActionKind.PURGE, row.id, uuid.UUID(made["uuid"]), detail)
+        await record_operator_actions(session, [entry], actor_id=None, reason=None, now=utcnow())
+        await session.commit()
+    html = (await PageSession(client, world.admin_a).get("/audit")).text
+    cell = html[html.index("deleted at: ") :].split("</td>")[0]
+    assert (
+        '<time datetime="2025-03-04T10:20:30.123456Z" title="2025-03-04T10:20:30.123456Z">Mar 04 10:20</time>' in cell
+    )
+    assert "status: failed" in cell and "note: 2025-03-04Tnot a time" in cell

@@ -13,6 +13,17 @@ def parse_ts(value: str | dt.datetime | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def is_timestamp(value: Any) -> bool:
+    """Whether a free-form value (an audit row's detail) is an ISO date and time, shown as a time."""
+    if not isinstance(value, str) or value[10:11] != "T":
+        return False
+    try:
+        parse_ts(value)
+    except ValueError:
+        return False
+    return True
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"

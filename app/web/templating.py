@@ -8,7 +8,7 @@ from jinja2 import Environment
 
 from app.domain.executions.state import is_finished
 from app.web.charts import count_label, ms_label, percent_label, sparkline
-from app.web.filters import duration, parse_ts, pretty_json, run_duration, short_time
+from app.web.filters import duration, is_timestamp, parse_ts, pretty_json, run_duration, short_time
 from app.web.rowcache import cached_row
 
 
@@ -22,5 +22,6 @@ def configure_environment(engine: Any) -> None:
         duration=duration, run_duration=run_duration, short_time=short_time, pretty_json=pretty_json, parse_ts=parse_ts
     )
     env.filters.update(ms=ms_label, percent=percent_label, count=count_label, sparkline=sparkline)
+    env.tests.update(timestamp=is_timestamp)
     env.globals.update(is_finished=is_finished)
     env.globals.update(cached_row=cached_row)
