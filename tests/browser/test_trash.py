@@ -43,16 +43,22 @@ async def test_delete_dialog_trash_and_audit_log(signed_in_page: Any, server: Ap
     assert violations == []
 
 
-async def test_a_restored_row_leaves_the_trash_without_a_reload(browser: Any, server: AppServer, world: World) -> None:
+async def two_deleted(server: AppServer, world: World) -> list[str]:
+    """Two completed executions of workspace A, deleted (in the trash), oldest first."""
+    uuids = []
     async with httpx.AsyncClient(base_url=server.base_url, headers=world.admin_a.headers) as c:
         wf = world.workflows["Invoice approval"]
-        uuids = []
         for _ in range(2):
             created = await c.post("/api/v1/workflow-executions", json={"workflow_uuid": wf, "status": "completed"})
             assert created.status_code == 201, created.text
             uuids.append(created.json()["data"]["uuid"])
             gone = await c.request("DELETE", f"/api/v1/workflow-executions/{uuids[-1]}", json={"reason": "duplicate"})
             assert gone.status_code < 300, gone.text
+    return uuids
+
+
+async def test_a_restored_row_leaves_the_trash_without_a_reload(browser: Any, server: AppServer, world: World) -> None:
+    uuids = await two_deleted(server, world)
     page = await browser.new_page(viewport={"width": 1366, "height": 800})
     await sign_in(page, server, world.admin_a)
     await page.goto(f"{server.base_url}/executions/trash")
@@ -70,15 +76,7 @@ async def test_a_restored_row_leaves_the_trash_without_a_reload(browser: Any, se
 async def test_the_trash_count_follows_a_restore(browser: Any, server: AppServer, world: World) -> None:
     """Walked: restoring a row took it out of the table while the footer kept saying "7 deleted
     executions" over 6 rows, until a reload."""
-    async with httpx.AsyncClient(base_url=server.base_url, headers=world.admin_a.headers) as c:
-        wf = world.workflows["Invoice approval"]
-        uuids = []
-        for _ in range(2):
-            created = await c.post("/api/v1/workflow-executions", json={"workflow_uuid": wf, "status": "completed"})
-            assert created.status_code == 201, created.text
-            uuids.append(created.json()["data"]["uuid"])
-            gone = await c.request("DELETE", f"/api/v1/workflow-executions/{uuids[-1]}", json={"reason": "duplicate"})
-            assert gone.status_code < 300, gone.text
+    uuids = await two_deleted(server, world)
     page = await browser.new_page(viewport={"width": 1366, "height": 800})
     await sign_in(page, server, world.admin_a)
     await page.goto(f"{server.base_url}/executions/trash")
