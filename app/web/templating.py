@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2 import Environment
+from litestar import Request
+from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app.domain.executions.state import is_finished
 from app.web.charts import count_label, ms_label, percent_label, sparkline
@@ -25,3 +27,11 @@ def configure_environment(engine: Any) -> None:
     env.tests.update(timestamp=is_timestamp)
     env.globals.update(is_finished=is_finished)
     env.globals.update(cached_row=cached_row)
+
+
+def page_environment(request: Request[Any, Any, Any]) -> Environment:
+    """The app's Jinja environment, for a fragment a handler renders itself (an out-of-band part)."""
+    templates = request.app.template_engine
+    if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
+        raise TypeError(f"the pages need Jinja templates, not {type(templates).__name__}")
+    return templates.engine

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.browser.page_tour import sign_in
+from tests.browser.page_tour import LIVE, sign_in
 from tests.browser.test_csp import RECORD_VIOLATIONS
 from tests.conftest import World
 from tests.servers import AppServer
@@ -24,6 +24,7 @@ async def test_delete_dialog_trash_and_audit_log(signed_in_page: Any, server: Ap
         assert created.status_code == 201, created.text
         target = created.json()["data"]["uuid"]
     await page.goto(f"{server.base_url}/executions")
+    await page.wait_for_function(LIVE)  # htmx has taken the page over: the button opens the dialog
     await page.click(f"#row-{target} button:has-text('Delete')")
     await page.locator("#delete-dialog").wait_for()
     await page.fill("#delete-reason", "Started against the wrong tenant")

@@ -6,11 +6,9 @@ from __future__ import annotations
 import uuid as uuid_lib
 from typing import Any
 
-from jinja2 import Environment
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
 from app.domain.approvals.services import ApprovalService
@@ -28,6 +26,7 @@ from app.web.pages.executions.list_page import ListPageBodies, page_response
 from app.web.pages.executions.stop_dialog import confirmed_counts_changed, stop_dialog, stopped_answer
 from app.web.pages.executions.view import PER_PAGE, ExecutionView
 from app.web.session import provide_page_user
+from app.web.templating import page_environment
 
 PageUser = NamedDependency[CurrentUser]
 
@@ -63,7 +62,7 @@ class ExecutionPages(Controller):
         approvals: ApprovalService = services.approvals
         chrome = base_context(user, await approvals.pending_count(user, services.hub.known_seqs))
         bodies: ListPageBodies = request.app.state.list_bodies
-        env = _jinja(request)
+        env = page_environment(request)
         return page_response(request, env, chrome, bodies.body(env, user, view, page, chrome | context))
 
     @get("/executions/{execution_uuid:uuid}/stop-preview", media_type=MediaType.HTML)
@@ -134,7 +133,7 @@ class ExecutionPages(Controller):
             return await _refused(user, execution_uuid, execution_service, exc)
         except AppError as exc:
             return error_toast(exc)
-        return stopped_answer(request, _jinja(request), user, result)
+        return stopped_answer(request, page_environment(request), user, result)
 
     @post("/executions/{execution_uuid:uuid}/delete", media_type=MediaType.HTML)
     async def delete(
@@ -160,10 +159,3 @@ async def _refused(
         return await stop_dialog(user, execution_uuid, executions, note=refusal.message)
     except AppError as exc:  # gone meanwhile (deleted, access revoked)
         return error_toast(exc)
-
-
-def _jinja(request: Request[Any, Any, Any]) -> Environment:
-    templates = request.app.template_engine
-    if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
-        raise TypeError(f"the executions pages need Jinja templates, not {type(templates).__name__}")
-    return templates.engine

@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from markupsafe import Markup
 
@@ -24,6 +23,7 @@ from app.web.errors import error_toast, toast
 from app.web.page_context import base_context
 from app.web.pages.trash.view import TrashView
 from app.web.session import provide_page_user
+from app.web.templating import page_environment
 
 PageUser = NamedDependency[CurrentUser]
 
@@ -82,10 +82,7 @@ class TrashPages(Controller):
         # counted again for the workspace the page shows, the form's hidden field.
         view = TrashView.from_query(user, form)
         _, total = await service.list(user, view.workspace, PageRequest(page=1, per_page=1))
-        templates = request.app.template_engine
-        if not isinstance(templates, JinjaTemplateEngine):  # create_app configures Jinja
-            raise TypeError(f"the trash page needs Jinja templates, not {type(templates).__name__}")
-        count = Markup(templates.engine.get_template("trash/_total.html").render(total=total, oob=True))
+        count = Markup(page_environment(request).get_template("trash/_total.html").render(total=total, oob=True))
         return toast_with_removal("Restored: the execution is back in its lists.", f"trash-{execution_uuid}", count)
 
     @get("/executions/{execution_uuid:uuid}/delete-dialog", media_type=MediaType.HTML)
